@@ -1,0 +1,81 @@
+package hangar
+
+import (
+	"context"
+	"regexp"
+	"time"
+)
+
+// Workspace is the top-level scope: every asset, job, endpoint, secret and
+// role assignment (except server-wide ones) belongs to exactly one.
+type Workspace struct {
+	Name        string            `json:"name"`
+	DisplayName string            `json:"display_name,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	CreatedBy   string            `json:"created_by,omitempty"`
+}
+
+// WorkspaceService stores workspaces.
+type WorkspaceService interface {
+	// CreateWorkspace stores w, setting CreatedAt and CreatedBy.
+	// Errors: EINVALID (bad name), ECONFLICT (exists).
+	CreateWorkspace(ctx context.Context, w *Workspace) error
+	// Workspace returns one workspace. Errors: ENOTFOUND.
+	Workspace(ctx context.Context, name string) (*Workspace, error)
+	// ListWorkspaces lists workspaces ordered by name.
+	ListWorkspaces(ctx context.Context, opt ListOptions) (*Page[*Workspace], error)
+	// DeleteWorkspace deletes a workspace with everything scoped to it.
+	// Errors: ENOTFOUND, ECONFLICT (the default workspace cannot be deleted).
+	DeleteWorkspace(ctx context.Context, name string) error
+}
+
+// Validate checks the fields a client supplies.
+func (w *Workspace) Validate() error {
+	if err := ValidateWorkspaceName(w.Name); err != nil {
+		return err
+	}
+	if len(w.Description) > 4096 {
+		return Errorf(EINVALID, "workspace description is %d characters; the limit is 4096", len(w.Description))
+	}
+	return validateTags(w.Tags)
+}
+
+var workspaceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,32}$`)
+
+// ValidateWorkspaceName applies Azure ML's workspace name rule: 3 to 33
+// characters, letters, digits, hyphens and underscores, starting with a letter or digit.
+func ValidateWorkspaceName(name string) error {
+	if !workspaceNameRE.MatchString(name) {
+		return Errorf(EINVALID, "invalid workspace name %q: use 3 to 33 letters, digits, '-' or '_', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+var assetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+
+// ValidateName applies Azure ML's asset name rule (models, data, components,
+// tokens, identities): 1 to 255 letters, digits, '.', '-' or '_', starting
+// with a letter or digit. kind names the entity in the message.
+func ValidateName(kind, name string) error {
+	if !assetNameRE.MatchString(name) {
+		return Errorf(EINVALID, "invalid %s name %q: use 1 to 255 letters, digits, '.', '-' or '_', starting with a letter or digit", kind, name)
+	}
+	return nil
+}
+
+func validateTags(tags map[string]string) error {
+	if len(tags) > 50 {
+		return Errorf(EINVALID, "%d tags; the limit is 50", len(tags))
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 256 {
+			return Errorf(EINVALID, "tag key %q must be 1 to 256 characters", k)
+		}
+		if len(v) > 4096 {
+			return Errorf(EINVALID, "tag %q value is %d characters; the limit is 4096", k, len(v))
+		}
+	}
+	return nil
+}
