@@ -1,0 +1,142 @@
+package tabular
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// isMissing reports whether a CSV cell stands for a missing value.
+func isMissing(s string) bool {
+	switch s {
+	case "", "NA", "NaN", "nan", "null", "NULL", "None", "N/A", "na":
+		return true
+	}
+	return false
+}
+
+// parseNumber reads a numeric cell. Infinities are accepted, as strconv
+// spells them, so a validator can reject them by name later.
+func parseNumber(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return v, true // ±Inf or 0 on overflow/underflow, as ParseFloat returns
+		}
+		return 0, false
+	}
+	return v, true
+}
+
+// ReadCSV reads a CSV table with a header row. It streams: each record is
+// parsed into its columns as it is read. A column is numeric while every
+// value in it parses as a number or is missing ("", NA, NaN, null, …); at
+// the first other value it becomes a string column, and the numbers read
+// before are kept in their shortest exact form (missing ones as "").
+// Errors: EINVALID for malformed CSV (with its line), an empty input, or
+// duplicate or empty column names.
+func ReadCSV(r io.Reader) (*Frame, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, hangar.Errorf(hangar.EINVALID, "empty CSV: no header row")
+	}
+	if err != nil {
+		return nil, csvError(err)
+	}
+	f := &Frame{Columns: make([]*Column, len(header))}
+	seen := map[string]bool{}
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark from spreadsheet exports
+		}
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return nil, hangar.Errorf(hangar.EINVALID, "CSV header: column %d has no name", i+1)
+		}
+		if seen[h] {
+			return nil, hangar.Errorf(hangar.EINVALID, "CSV header: duplicate column %q", h)
+		}
+		seen[h] = true
+		f.Columns[i] = &Column{Name: h, Kind: Numeric}
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, csvError(err)
+		}
+		for i, s := range rec {
+			c := f.Columns[i]
+			if c.Kind == String {
+				if isMissing(s) {
+					s = ""
+				}
+				c.Str = append(c.Str, s)
+				continue
+			}
+			if isMissing(s) {
+				c.Float = append(c.Float, math.NaN())
+				continue
+			}
+			if v, ok := parseNumber(s); ok {
+				c.Float = append(c.Float, v)
+				continue
+			}
+			toString(c)
+			c.Str = append(c.Str, s)
+		}
+	}
+	return f, nil
+}
+
+// toString turns a numeric column into a string column.
+func toString(c *Column) {
+	c.Str = make([]string, len(c.Float), max(len(c.Float)*2, 16))
+	for i, v := range c.Float {
+		c.Str[i] = FormatFloat(v)
+	}
+	c.Float = nil
+	c.Kind = String
+}
+
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return hangar.Errorf(hangar.EINVALID, "CSV line %d: %v", pe.Line, pe.Err)
+	}
+	return fmt.Errorf("read CSV: %w", err)
+}
+
+// WriteCSV writes the frame as CSV with a header row. Numbers are written in
+// their shortest exact form, missing values as empty cells.
+func WriteCSV(w io.Writer, f *Frame) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(f.Names()); err != nil {
+		return fmt.Errorf("write CSV: %w", err)
+	}
+	rec := make([]string, len(f.Columns))
+	for i := range f.NumRows() {
+		for j, c := range f.Columns {
+			rec[j] = c.Text(i)
+		}
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("write CSV: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write CSV: %w", err)
+	}
+	return nil
+}
