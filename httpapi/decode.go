@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// decodeBody decodes the JSON request body into v, strictly: the body is
+// bounded by MaxBodyBytes, the content type must be JSON (or absent), unknown
+// fields and trailing data are errors.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
+	return decodeJSON(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes), v)
+}
+
+// checkJSONContentType accepts no content type, application/json and
+// application/*+json.
+func checkJSONContentType(ct string) error {
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+		return nil
+	}
+	return hangar.Errorf(hangar.EINVALID, "unsupported content type %q: send application/json", ct)
+}
+
+// decodeJSON decodes exactly one JSON value from r into v. Errors are
+// EINVALID with a message that names the place of the problem but quotes at
+// most one character of the input (bodies can carry secret values), or
+// ETOOLARGE.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	// Anything but white space after the value is an error.
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return hangar.Errorf(hangar.EINVALID, "invalid JSON: unexpected data after the request object at byte offset %d", dec.InputOffset())
+		}
+		return decodeError(err)
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return hangar.Errorf(hangar.ETOOLARGE, "request body exceeds the limit of %d bytes", mbe.Limit)
+	case errors.Is(err, io.EOF):
+		return hangar.Errorf(hangar.EINVALID, "request body is empty: want a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return hangar.Errorf(hangar.EINVALID, "invalid JSON: the request body ends too early")
+	case errors.As(err, &syn):
+		return hangar.Errorf(hangar.EINVALID, "invalid JSON at byte offset %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
+	case errors.As(err, &typ):
+		// typ.Value can hold the number itself ("number 42"): keep the kind only.
+		kind, _, _ := strings.Cut(typ.Value, " ")
+		if typ.Field == "" {
+			return hangar.Errorf(hangar.EINVALID, "invalid JSON: the request body must be %s, not a JSON %s", jsonKind(typ.Type.String()), kind)
+		}
+		return hangar.Errorf(hangar.EINVALID, "invalid JSON: field %q must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.String()), kind)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no type for this error; its text is documented.
+		return hangar.Errorf(hangar.EINVALID, "invalid JSON: unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	// Errors from the reader (a broken connection) or from an UnmarshalJSON
+	// method (time.Time), whose messages can quote the input: name the kind only.
+	var perr *time.ParseError
+	if errors.As(err, &perr) {
+		return hangar.Errorf(hangar.EINVALID, "invalid JSON: a time is not in RFC 3339 format")
+	}
+	return hangar.Errorf(hangar.EINVALID, "invalid JSON request body")
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
+		return "an object"
+	}
+	return goType
+}
+
+// listOptions reads max_results and page_token from the query.
+func listOptions(q url.Values) (hangar.ListOptions, error) {
+	var opt hangar.ListOptions
+	if v := q.Get("max_results"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return opt, hangar.Errorf(hangar.EINVALID, "max_results must be a whole number, got %q", truncate(v, 32))
+		}
+		if n < 1 {
+			return opt, hangar.Errorf(hangar.EINVALID, "max_results must be at least 1, got %d", n)
+		}
+		opt.MaxResults = n
+	}
+	opt.PageToken = q.Get("page_token")
+	return opt, opt.Validate()
+}
+
+// truncate shortens what a client sent before it is quoted in a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// listQuery writes the query parameters of a list request.
+func listQuery(q url.Values, opt hangar.ListOptions) url.Values {
+	if q == nil {
+		q = url.Values{}
+	}
+	if opt.MaxResults > 0 {
+		q.Set("max_results", strconv.Itoa(opt.MaxResults))
+	}
+	if opt.PageToken != "" {
+		q.Set("page_token", opt.PageToken)
+	}
+	return q
+}
+
+// timeParam parses an RFC 3339 time from the query.
+func timeParam(q url.Values, name string) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, hangar.Errorf(hangar.EINVALID, "%s must be an RFC 3339 time such as 2006-01-02T15:04:05Z, got %q", name, truncate(v, 64))
+	}
+	return t, nil
+}

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// Identities, tokens and roles are server-wide: they are not owned by a
+// workspace, so reading and revoking them needs a server-wide assignment.
+
+func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if err := p.require("", hangar.ActIdentityRead); err != nil {
+		return err
+	}
+	opt, err := listOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := s.Identities.ListIdentities(r.Context(), opt)
+	if err != nil {
+		return err
+	}
+	return writePage(w, page)
+}
+
+// issueToken creates a token, and the identity and role assignment it names
+// when missing. It needs tokens/write on the request's workspace scope, and,
+// when the identity exists already, on the scope of each of its assignments:
+// otherwise an Owner of one workspace could mint a token for a server-wide
+// Owner.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var req hangar.TokenRequest
+	if err := s.decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if err := p.require(req.Workspace, hangar.ActTokenWrite); err != nil {
+		return err
+	}
+	if err := req.Validate(s.Now()); err != nil {
+		return err
+	}
+	role, _ := hangar.LookupRole(req.Role) // validated above
+	req.Role = role.Name
+	ctx := r.Context()
+	id, err := s.Identities.IdentityByName(ctx, req.Name)
+	switch {
+	case hangar.IsCode(err, hangar.ENOTFOUND):
+	case err != nil:
+		return err
+	default:
+		held, err := s.Roles.RoleAssignmentsOf(ctx, id.ID)
+		if err != nil {
+			return err
+		}
+		for _, a := range held {
+			if !p.can(a.Workspace, hangar.ActTokenWrite) {
+				scope := "server-wide"
+				if a.Workspace != "" {
+					scope = "on workspace " + a.Workspace
+				}
+				return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s for identity %s, which holds %s %s",
+					p.name, hangar.ActTokenWrite, req.Name, a.Role, scope)
+			}
+		}
+	}
+	secret, hash, prefix, err := hangar.NewTokenSecret()
+	if err != nil {
+		return fmt.Errorf("issue token: %w", err)
+	}
+	tok, err := s.Identities.CreateToken(ctx, &req, hash, prefix)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, &hangar.IssuedToken{Token: *tok, Secret: secret})
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if err := p.require("", hangar.ActTokenRead); err != nil {
+		return err
+	}
+	opt, err := listOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := s.Identities.ListTokens(r.Context(), opt)
+	if err != nil {
+		return err
+	}
+	return writePage(w, page)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if err := p.require("", hangar.ActTokenDelete); err != nil {
+		return err
+	}
+	if err := s.Identities.RevokeToken(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ListIdentities lists identities by name.
+func (c *Client) ListIdentities(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Identity], error) {
+	var page hangar.Page[*hangar.Identity]
+	if err := c.call(ctx, http.MethodGet, "/api/v1/identities", listQuery(nil, opt), nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// IssueToken creates a token (and its identity and role assignment when
+// missing). The result carries the secret: the only time it is shown.
+func (c *Client) IssueToken(ctx context.Context, r *hangar.TokenRequest) (*hangar.IssuedToken, error) {
+	var tok hangar.IssuedToken
+	if err := c.call(ctx, http.MethodPost, "/api/v1/tokens", nil, r, &tok); err != nil {
+		return nil, err
+	}
+	return &tok, nil
+}
+
+// ListTokens lists tokens, newest first, revoked ones included.
+func (c *Client) ListTokens(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
+	var page hangar.Page[*hangar.Token]
+	if err := c.call(ctx, http.MethodGet, "/api/v1/tokens", listQuery(nil, opt), nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// RevokeToken revokes a token by id.
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	return c.call(ctx, http.MethodDelete, pathf("/api/v1/tokens/%s", id), nil, nil, nil)
+}

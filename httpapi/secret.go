@@ -1,0 +1,199 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"slices"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// secretValue is the body of PUT …/secrets/{name}. Its value is never
+// logged nor quoted in an error.
+type secretValue struct {
+	Value string `json:"value"`
+}
+
+// revealedSecret is the answer of POST …/secrets/{name}/reveal.
+type revealedSecret struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Version int    `json:"version"`
+}
+
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ws, err := s.workspaceScope(r, p, hangar.ActSecretRead)
+	if err != nil {
+		return err
+	}
+	opt, err := listOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := s.Secrets.ListSecrets(r.Context(), ws, opt)
+	if err != nil {
+		return err
+	}
+	return writePage(w, page)
+}
+
+func (s *Server) getSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ws, err := s.workspaceScope(r, p, hangar.ActSecretRead)
+	if err != nil {
+		return err
+	}
+	sec, err := s.Secrets.Secret(r.Context(), ws, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sec)
+}
+
+func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ws, err := s.workspaceScope(r, p, hangar.ActSecretWrite)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := hangar.ValidateSecretName(name); err != nil {
+		return err
+	}
+	var body secretValue
+	if err := s.decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	value := []byte(body.Value)
+	if err := hangar.ValidateSecretValue(value); err != nil {
+		return err
+	}
+	sec, err := s.Secrets.SetSecret(r.Context(), ws, name, value)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sec)
+}
+
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ws, err := s.workspaceScope(r, p, hangar.ActSecretDelete)
+	if err != nil {
+		return err
+	}
+	if err := s.Secrets.DeleteSecret(r.Context(), ws, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revealSecret returns the value to callers with secrets/reveal on the
+// workspace (Owner) and to identities the secret is granted to.
+func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ctx := r.Context()
+	ws, name := r.PathValue("ws"), r.PathValue("name")
+	if !p.can(ws, hangar.ActSecretReveal) {
+		// Without the action only a grant helps; whether the secret exists
+		// is not told to callers who hold neither.
+		sec, err := s.Secrets.Secret(ctx, ws, name)
+		if err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
+			return err
+		}
+		if sec == nil || !slices.Contains(sec.Grants, p.name) {
+			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s and holds no grant of secret %s",
+				p.name, hangar.ActSecretReveal, ws, name)
+		}
+	} else if _, err := s.Workspaces.Workspace(ctx, ws); err != nil {
+		return err
+	}
+	sec, err := s.Secrets.Secret(ctx, ws, name)
+	if err != nil {
+		return err
+	}
+	value, err := s.Secrets.RevealSecret(ctx, ws, name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, revealedSecret{Name: name, Value: string(value), Version: sec.Version})
+}
+
+func (s *Server) grantSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ws, err := s.workspaceScope(r, p, hangar.ActSecretWrite)
+	if err != nil {
+		return err
+	}
+	identity := r.PathValue("identity")
+	if err := hangar.ValidateName("identity", identity); err != nil {
+		return err
+	}
+	if err := s.Secrets.GrantSecret(r.Context(), ws, r.PathValue("name"), identity); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) revokeSecretGrant(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ws, err := s.workspaceScope(r, p, hangar.ActSecretWrite)
+	if err != nil {
+		return err
+	}
+	if err := s.Secrets.RevokeSecretGrant(r.Context(), ws, r.PathValue("name"), r.PathValue("identity")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// SetSecret creates or replaces a secret's value and returns its metadata.
+func (c *Client) SetSecret(ctx context.Context, workspace, name string, value []byte) (*hangar.Secret, error) {
+	var sec hangar.Secret
+	err := c.call(ctx, http.MethodPut, pathf("/api/v1/workspaces/%s/secrets/%s", workspace, name), nil,
+		secretValue{Value: string(value)}, &sec)
+	if err != nil {
+		return nil, err
+	}
+	return &sec, nil
+}
+
+// Secret returns a secret's metadata, never its value.
+func (c *Client) Secret(ctx context.Context, workspace, name string) (*hangar.Secret, error) {
+	var sec hangar.Secret
+	if err := c.call(ctx, http.MethodGet, pathf("/api/v1/workspaces/%s/secrets/%s", workspace, name), nil, nil, &sec); err != nil {
+		return nil, err
+	}
+	return &sec, nil
+}
+
+// ListSecrets lists a workspace's secrets by name.
+func (c *Client) ListSecrets(ctx context.Context, workspace string, opt hangar.ListOptions) (*hangar.Page[*hangar.Secret], error) {
+	var page hangar.Page[*hangar.Secret]
+	err := c.call(ctx, http.MethodGet, pathf("/api/v1/workspaces/%s/secrets", workspace), listQuery(nil, opt), nil, &page)
+	if err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// DeleteSecret deletes a secret and its grants.
+func (c *Client) DeleteSecret(ctx context.Context, workspace, name string) error {
+	return c.call(ctx, http.MethodDelete, pathf("/api/v1/workspaces/%s/secrets/%s", workspace, name), nil, nil, nil)
+}
+
+// RevealSecret returns a secret's value; the server audits the reveal.
+func (c *Client) RevealSecret(ctx context.Context, workspace, name string) ([]byte, error) {
+	var rs revealedSecret
+	err := c.call(ctx, http.MethodPost, pathf("/api/v1/workspaces/%s/secrets/%s/reveal", workspace, name), nil, nil, &rs)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(rs.Value), nil
+}
+
+// GrantSecret lets the identity reveal the secret.
+func (c *Client) GrantSecret(ctx context.Context, workspace, name, identityName string) error {
+	return c.call(ctx, http.MethodPut, pathf("/api/v1/workspaces/%s/secrets/%s/grants/%s", workspace, name, identityName), nil, nil, nil)
+}
+
+// RevokeSecretGrant removes a grant.
+func (c *Client) RevokeSecretGrant(ctx context.Context, workspace, name, identityName string) error {
+	return c.call(ctx, http.MethodDelete, pathf("/api/v1/workspaces/%s/secrets/%s/grants/%s", workspace, name, identityName), nil, nil, nil)
+}

@@ -1,0 +1,423 @@
+// Package httpapi is Hangar's HTTP edge: the native JSON API server over the
+// root service interfaces, and a Go client for it that implements the same
+// interfaces.
+//
+// The server is built from one route table. Every route handler returns an
+// error; one wrapper turns it into a JSON envelope
+// ({"error":{"code":"...","message":"..."}}) with the status from one table
+// (see statusOf). Middleware around the router assigns request ids, writes one
+// structured access-log line per request, counts and times requests in
+// Prometheus by route pattern, and recovers panics.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Default limits.
+const (
+	// DefaultMaxBodyBytes bounds a JSON request body.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxBlobBytes bounds one streamed artifact upload.
+	DefaultMaxBlobBytes = 5 << 30
+)
+
+// Server serves the native API. Set the exported fields, then call Handler
+// once; the fields must not change afterwards.
+type Server struct {
+	Workspaces hangar.WorkspaceService
+	Identities hangar.IdentityService
+	Roles      hangar.RoleService
+	Audit      hangar.AuditService
+	Secrets    hangar.SecretService
+	// Blobs stores artifacts; when nil the blob routes answer 501.
+	Blobs hangar.BlobStore
+
+	// Logger receives the access log and internal errors; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the HTTP metrics and Gatherer serves /metrics.
+	// NewServer sets both to one fresh registry; cmd passes its own registry
+	// with the Go and process collectors.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// Ready reports whether the server can serve (for /readyz), e.g. a
+	// database ping; nil means always ready.
+	Ready func(ctx context.Context) error
+
+	// AuthDisabled skips authentication: every request acts as the built-in
+	// identity "local" holding Owner server-wide. Only for explicit local use.
+	AuthDisabled bool
+
+	// MaxBodyBytes bounds JSON request bodies (DefaultMaxBodyBytes when <= 0).
+	MaxBodyBytes int64
+	// MaxBlobBytes bounds one artifact upload (DefaultMaxBlobBytes when <= 0).
+	MaxBlobBytes int64
+
+	// Now tells the time for token expiry; time.Now when nil.
+	Now func() time.Time
+}
+
+// NewServer returns a server with its own metrics registry and defaults set.
+// The services must be set before calling Handler.
+func NewServer() *Server {
+	reg := prometheus.NewRegistry()
+	return &Server{
+		Registerer:   reg,
+		Gatherer:     reg,
+		MaxBodyBytes: DefaultMaxBodyBytes,
+		MaxBlobBytes: DefaultMaxBlobBytes,
+		Now:          time.Now,
+	}
+}
+
+// apiFunc is the shape of every route handler. p is the authenticated caller;
+// it is nil on public routes.
+type apiFunc func(w http.ResponseWriter, r *http.Request, p *principal) error
+
+// route is one entry of the route table.
+type route struct {
+	pattern string
+	public  bool // no authentication
+	fn      apiFunc
+}
+
+// routes is the route table: every pattern the server serves.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /healthz", true, s.healthz},
+		{"GET /readyz", true, s.readyz},
+		{"GET /metrics", true, s.metrics},
+
+		{"GET /api/v1/workspaces", false, s.listWorkspaces},
+		{"POST /api/v1/workspaces", false, s.createWorkspace},
+		{"GET /api/v1/workspaces/{ws}", false, s.getWorkspace},
+		{"DELETE /api/v1/workspaces/{ws}", false, s.deleteWorkspace},
+
+		{"GET /api/v1/identities", false, s.listIdentities},
+		{"POST /api/v1/tokens", false, s.issueToken},
+		{"GET /api/v1/tokens", false, s.listTokens},
+		{"DELETE /api/v1/tokens/{id}", false, s.revokeToken},
+
+		{"GET /api/v1/roles", false, s.listRoles},
+		{"POST /api/v1/role-assignments", false, s.assignRole},
+		{"GET /api/v1/role-assignments", false, s.listRoleAssignments},
+		{"DELETE /api/v1/role-assignments/{id}", false, s.removeRoleAssignment},
+
+		{"GET /api/v1/audit", false, s.listEvents},
+		{"POST /api/v1/audit/verify", false, s.verifyAudit},
+		{"GET /api/v1/workspaces/{ws}/audit", false, s.listWorkspaceEvents},
+
+		{"GET /api/v1/workspaces/{ws}/secrets", false, s.listSecrets},
+		{"GET /api/v1/workspaces/{ws}/secrets/{name}", false, s.getSecret},
+		{"PUT /api/v1/workspaces/{ws}/secrets/{name}", false, s.setSecret},
+		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}", false, s.deleteSecret},
+		{"POST /api/v1/workspaces/{ws}/secrets/{name}/reveal", false, s.revealSecret},
+		{"PUT /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", false, s.grantSecret},
+		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", false, s.revokeSecretGrant},
+
+		{"PUT /api/v1/workspaces/{ws}/blobs", false, s.putBlob},
+		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", false, s.getBlob},
+	}
+}
+
+// Handler returns the HTTP handler with every route and the middleware. It
+// registers the HTTP metrics on s.Registerer.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.MaxBlobBytes <= 0 {
+		s.MaxBlobBytes = DefaultMaxBlobBytes
+	}
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.wrap(rt))
+	}
+	return s.middleware(mux)
+}
+
+// wrap adapts an apiFunc: it authenticates the caller (unless the route is
+// public), runs the handler and writes any error it returns.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p *principal
+		if !rt.public {
+			var err error
+			p, err = s.authenticate(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			ctx := hangar.WithActor(r.Context(), hangar.Actor{IdentityID: p.id, Name: p.name})
+			r = r.WithContext(ctx)
+			if st := stateFrom(ctx); st != nil {
+				st.actor = p.name
+			}
+		}
+		if err := rt.fn(w, r, p); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// requestState is shared between the middleware and the route wrapper of one
+// request, so the access log can name the caller and the error code.
+type requestState struct {
+	actor     string
+	errorCode string
+}
+
+type stateKey struct{}
+
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	return st
+}
+
+// httpMetrics are the request counters and latencies by route pattern.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func (s *Server) newMetrics() *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hangar_http_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hangar_http_request_duration_seconds",
+			Help:    "Time to serve HTTP requests, by route pattern and method.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method"}),
+	}
+	if s.Registerer == nil {
+		return m
+	}
+	m.requests = register(s.Registerer, m.requests)
+	m.duration = register(s.Registerer, m.duration)
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// its name, so that calling Handler twice on one registry works.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(fmt.Sprintf("httpapi: register metrics: %v", err))
+	}
+	return c
+}
+
+// unmatchedRoute labels requests that match no pattern, so that scanning
+// random paths cannot grow the metric's cardinality.
+const unmatchedRoute = "unmatched"
+
+// middleware assigns the request id, recovers panics, logs each request once
+// and records metrics. Requests that match no route get a JSON 404 or 405.
+func (s *Server) middleware(mux *http.ServeMux) http.Handler {
+	m := s.newMetrics()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := requestIDOf(r)
+		w.Header().Set("X-Request-Id", rid)
+		st := &requestState{}
+		ctx := hangar.WithRequestID(r.Context(), rid)
+		ctx = context.WithValue(ctx, stateKey{}, st)
+		r = r.WithContext(ctx)
+
+		_, pattern := mux.Handler(r)
+		routeLabel := pattern
+		sw := &statusWriter{ResponseWriter: w}
+		var out http.ResponseWriter = sw
+		if pattern == "" {
+			routeLabel = unmatchedRoute
+			out = &fallbackWriter{statusWriter: sw, s: s, r: r}
+		}
+
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.ErrorContext(ctx, "panic serving request",
+					slog.String("request_id", rid),
+					slog.String("route", routeLabel),
+					slog.Any("panic", v),
+					slog.String("stack", string(debug.Stack())))
+				if !sw.wroteHeader {
+					s.writeEnvelope(sw, http.StatusInternalServerError, hangar.EINTERNAL, internalMessage(rid))
+				}
+				st.errorCode = hangar.EINTERNAL
+			}
+			status := sw.status
+			if !sw.wroteHeader {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			code := strconv.Itoa(status)
+			m.requests.WithLabelValues(routeLabel, r.Method, code).Inc()
+			m.duration.WithLabelValues(routeLabel, r.Method).Observe(d.Seconds())
+			attrs := []slog.Attr{
+				slog.String("method", r.Method),
+				slog.String("route", routeLabel),
+				slog.Int("status", status),
+				slog.Duration("duration", d),
+				slog.Int64("bytes", sw.bytes),
+				slog.String("request_id", rid),
+			}
+			if st.actor != "" {
+				attrs = append(attrs, slog.String("actor", st.actor))
+			}
+			if st.errorCode != "" {
+				attrs = append(attrs, slog.String("error_code", st.errorCode))
+			}
+			s.Logger.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
+		}()
+		mux.ServeHTTP(out, r)
+	})
+}
+
+// statusWriter remembers the status and counts the body bytes.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	bytes       int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	w.status, w.wroteHeader = code, true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// written reports whether the status is out, after which an error can no
+// longer be answered with an envelope.
+func (w *statusWriter) written() bool { return w.wroteHeader }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// fallbackWriter replaces the plain-text 404 and 405 answers of the mux with
+// JSON envelopes; the mux's own body is dropped.
+type fallbackWriter struct {
+	*statusWriter
+	s        *Server
+	r        *http.Request
+	replaced bool
+}
+
+func (w *fallbackWriter) WriteHeader(code int) {
+	switch code {
+	case http.StatusNotFound:
+		w.replaced = true
+		w.s.noteError(w.r, hangar.ENOTFOUND)
+		w.s.writeEnvelope(w.statusWriter, code, hangar.ENOTFOUND,
+			fmt.Sprintf("no route for %s %s", w.r.Method, w.r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		w.replaced = true
+		// No domain code fits; EINVALID with status 405 (the status tells them apart).
+		w.s.noteError(w.r, hangar.EINVALID)
+		w.s.writeEnvelope(w.statusWriter, code, hangar.EINVALID,
+			fmt.Sprintf("method %s is not allowed on %s; allowed: %s",
+				w.r.Method, w.r.URL.Path, w.Header().Get("Allow")))
+	default:
+		w.statusWriter.WriteHeader(code)
+	}
+}
+
+func (w *fallbackWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.statusWriter.Write(b)
+}
+
+// requestIDOf accepts the caller's request id when it is sane, so that a
+// client can correlate its logs with ours, and makes a fresh one otherwise.
+func requestIDOf(r *http.Request) string {
+	for _, h := range []string{"X-Request-Id", "X-Ms-Client-Request-Id"} {
+		if v := r.Header.Get(h); saneRequestID(v) {
+			return v
+		}
+	}
+	return hangar.NewID()
+}
+
+// saneRequestID allows 1 to 128 letters, digits and "-_.:" — enough for
+// UUIDs and trace ids, nothing that could forge a log line.
+func saneRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			// The cause stays in our log: /readyz is public.
+			s.Logger.WarnContext(r.Context(), "not ready",
+				slog.String("request_id", hangar.RequestIDFrom(r.Context())),
+				slog.String("error", err.Error()))
+			return hangar.Errorf(hangar.EUNAVAILABLE, "server is not ready")
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	if s.Gatherer == nil {
+		return hangar.Errorf(hangar.ENOTIMPLEMENTED, "metrics are not enabled on this server")
+	}
+	promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
