@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Hangar's tests need on Debian/Ubuntu when it is missing:
+#   - PostgreSQL server binaries (initdb, pg_ctl): the store suite runs on a real PostgreSQL
+#   - python3-xgboost: prediction and training parity tests against real XGBoost
+# Idempotent: it installs nothing when everything is present.
+set -euo pipefail
+
+missing=()
+have_pg() {
+  command -v initdb >/dev/null 2>&1 && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+}
+have_pg || missing+=(postgresql)
+if ! /usr/bin/python3 -c 'import xgboost' >/dev/null 2>&1; then
+  missing+=(python3-xgboost)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything present"
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: missing ${missing[*]} and no apt-get: install them by hand" >&2
+  exit 1
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
+    echo "install-deps: missing ${missing[*]}: run as root or install sudo" >&2
+    exit 1
+  fi
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

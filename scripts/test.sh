@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The one command that runs all of Hangar's tests on a fresh Debian/Ubuntu
+# machine: installs what the tests need, checks formatting, vets, and runs the
+# whole suite with the race detector (the store suite on SQLite and on a real
+# PostgreSQL that the tests start themselves).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "gofmt: these files need formatting:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go test -race -timeout 20m "$@" ./...
