@@ -1,0 +1,202 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/disk"
+	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/sqlstore"
+)
+
+// env is a server on a real SQLite store and disk blob store, with an
+// Owner client ("admin") bootstrapped through the store.
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	api    *httpapi.Server
+	db     *sqlstore.DB
+	logs   *syncBuffer
+	admin  *httpapi.Client
+	offset atomic.Int64 // added to the server's clock, in nanoseconds
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := t.Context()
+	db := sqlstore.New(filepath.Join(dir, "hangar.db"))
+	db.Sealer = newSealer(t)
+	if err := db.Open(ctx); err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	e := &env{t: t, db: db, logs: &syncBuffer{}}
+	s := httpapi.NewServer()
+	s.Workspaces = sqlstore.NewWorkspaceService(db)
+	s.Identities = sqlstore.NewIdentityService(db)
+	s.Roles = sqlstore.NewRoleService(db)
+	s.Audit = sqlstore.NewAuditService(db)
+	s.Secrets = sqlstore.NewSecretService(db)
+	s.Blobs = disk.New(filepath.Join(dir, "blobs"))
+	s.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s.Ready = db.Ping
+	s.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+	e.api = s
+	e.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(e.srv.Close)
+
+	// The first Owner comes from the store, as `hangar server` bootstraps it.
+	secret, hash, prefix, err := hangar.NewTokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "admin", Role: hangar.RoleOwner}, hash, prefix)
+	if err != nil {
+		t.Fatalf("bootstrap admin token: %v", err)
+	}
+	e.admin = httpapi.NewClient(e.srv.URL, secret)
+	return e
+}
+
+// client issues a token for name with role on workspace ("" = server-wide)
+// and returns a client that uses it.
+func (e *env) client(name, role, workspace string) *httpapi.Client {
+	e.t.Helper()
+	tok, err := e.admin.IssueToken(e.t.Context(), &hangar.TokenRequest{Name: name, Role: role, Workspace: workspace})
+	if err != nil {
+		e.t.Fatalf("issue token for %s (%s on %q): %v", name, role, workspace, err)
+	}
+	return httpapi.NewClient(e.srv.URL, tok.Secret)
+}
+
+// token is like client but returns the secret.
+func (e *env) token(name, role, workspace string) string {
+	e.t.Helper()
+	tok, err := e.admin.IssueToken(e.t.Context(), &hangar.TokenRequest{Name: name, Role: role, Workspace: workspace})
+	if err != nil {
+		e.t.Fatalf("issue token for %s: %v", name, err)
+	}
+	return tok.Secret
+}
+
+func (e *env) createWorkspace(name string) {
+	e.t.Helper()
+	if err := e.admin.CreateWorkspace(e.t.Context(), &hangar.Workspace{Name: name}); err != nil {
+		e.t.Fatalf("create workspace %s: %v", name, err)
+	}
+}
+
+// events returns every audit event, read from the store directly.
+func (e *env) events() []*hangar.Event {
+	e.t.Helper()
+	var all []*hangar.Event
+	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
+	for {
+		page, err := e.api.Audit.ListEvents(e.t.Context(), hangar.EventFilter{}, opt)
+		if err != nil {
+			e.t.Fatalf("list events: %v", err)
+		}
+		all = append(all, page.Items...)
+		if page.NextPageToken == "" {
+			return all
+		}
+		opt.PageToken = page.NextPageToken
+	}
+}
+
+// response is a raw answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// envelope decodes an error answer.
+func (r response) envelope(t *testing.T) (code, message string) {
+	t.Helper()
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(r.body, &env); err != nil || env.Error.Code == "" {
+		t.Fatalf("status %d body %q is not an error envelope (%v)", r.status, r.body, err)
+	}
+	return env.Error.Code, env.Error.Message
+}
+
+// do sends a raw request; header pairs follow the body.
+func (e *env) do(method, path, token string, body string, header ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(e.t.Context(), method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// adminToken returns a fresh server-wide Owner token secret.
+func (e *env) adminToken() string {
+	e.t.Helper()
+	return e.token("root-"+hangar.NewID()[:8], hangar.RoleOwner, "")
+}
+
+func ctxWithRequestID(ctx context.Context, id string) context.Context {
+	return hangar.WithRequestID(ctx, id)
+}
+
+func jsonString(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
