@@ -50,7 +50,10 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith lets configure change the server before its handler is built.
+func newEnvWith(t *testing.T, configure func(*httpapi.Server)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := t.Context()
@@ -72,6 +75,9 @@ func newEnv(t *testing.T) *env {
 	s.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s.Ready = db.Ping
 	s.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+	if configure != nil {
+		configure(s)
+	}
 	e.api = s
 	e.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(e.srv.Close)
@@ -199,4 +205,37 @@ func ctxWithRequestID(ctx context.Context, id string) context.Context {
 func jsonString(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// snapshot renders the whole stored state (and the audit event count), for
+// checking that a refused request changed nothing.
+func (e *env) snapshot() string {
+	e.t.Helper()
+	ctx := e.t.Context()
+	all := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
+	var b strings.Builder
+	add := func(what string, v any, err error) {
+		if err != nil {
+			e.t.Fatalf("snapshot %s: %v", what, err)
+		}
+		s, err := jsonString(v)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		b.WriteString(what + ": " + s + "\n")
+	}
+	wss, err := e.api.Workspaces.ListWorkspaces(ctx, all)
+	add("workspaces", wss, err)
+	ids, err := e.api.Identities.ListIdentities(ctx, all)
+	add("identities", ids, err)
+	toks, err := e.api.Identities.ListTokens(ctx, all)
+	add("tokens", toks, err)
+	asg, err := e.api.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{}, all)
+	add("assignments", asg, err)
+	for _, ws := range wss.Items {
+		secs, err := e.api.Secrets.ListSecrets(ctx, ws.Name, all)
+		add("secrets of "+ws.Name, secs, err)
+	}
+	add("events", len(e.events()), nil)
+	return b.String()
 }
