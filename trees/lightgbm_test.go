@@ -38,9 +38,9 @@ func TestLightGBMFixtures(t *testing.T) {
 		want float64
 	}{
 		{[]float64{0.1, -1, -0.3}, 1 - 0.5 + 0.25},
-		{[]float64{0.5, 0, 0}, 3 + 0.75 + 0.25},        // x0 == threshold goes left; x2 zero is missing → right
-		{[]float64{nan, nan, nan}, 1 + 0.125 + 0.25},   // NaN→0 (None); NaN default left; NaN→0 is zero → right
-		{[]float64{0.6, 5, 1e-36}, 2 + 0.75 + 0.25},    // |1e-36| <= kZeroThreshold counts as zero
+		{[]float64{0.5, 0, 0}, 3 + 0.75 + 0.25},         // x0 == threshold goes left; x2 zero is missing → right
+		{[]float64{nan, nan, nan}, 1 + 0.125 + 0.25},    // NaN→0 (None); NaN default left; NaN→0 is zero → right
+		{[]float64{0.6, 5, 1e-36}, 2 + 0.75 + 0.25},     // |1e-36| <= kZeroThreshold counts as zero
 		{[]float64{-1e-36, -0.25, 0.1}, 1 - 0.5 + 0.25}, // 0.1 <= 0.10000000000000001 (same double)
 		{[]float64{-2, nan, 0.2}, 1 + 0.125 + 0.25},
 		{[]float64{0.5000000000000001, 0, -1e-35}, 2 + 0.75 + 0.25},
