@@ -1,0 +1,156 @@
+// Package gbdt trains gradient-boosted decision trees with XGBoost's
+// histogram method ("hist") and XGBoost's parameter names, defaults and
+// semantics, and writes the result in XGBoost's JSON model format, so the
+// same runtime (package trees) serves Hangar's models and XGBoost's, and
+// XGBoost itself can load Hangar's.
+//
+// The algorithm: features are cut into at most max_bin bins at quantiles of
+// their (float32) values; each tree grows depth-wise; a node's histogram of
+// gradient and hessian sums is built for the smaller child only, the larger
+// child's is the parent's minus the smaller's; splits maximise the
+// second-order gain G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ) and send missing
+// values the way that gains most (sparsity-aware split finding); leaves
+// weigh −G/(H+λ)·eta.
+package gbdt
+
+import (
+	"math"
+	"runtime"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// Objectives.
+const (
+	RegSquaredError = "reg:squarederror"
+	BinaryLogistic  = "binary:logistic"
+	MultiSoftmax    = "multi:softmax"
+	MultiSoftprob   = "multi:softprob"
+)
+
+// DefaultBaseScore is the initial prediction, as in XGBoost 1.7: 0.5, in
+// output space (a probability for binary:logistic, so margin 0). XGBoost
+// 2.x estimates it from the labels instead; Hangar keeps 1.7's constant so
+// that models match XGBoost 1.7 trained with the same parameters, and
+// writes it into the model file either way.
+const DefaultBaseScore = 0.5
+
+// Params are the training parameters, named as XGBoost names them.
+type Params struct {
+	Objective string // reg:squarederror (default), binary:logistic, multi:softmax, multi:softprob
+	// NumClass is the number of classes for multi:*; 0 means max(label)+1.
+	NumClass            int
+	NEstimators         int     // boosting rounds (n_estimators, num_boost_round); default 100
+	LearningRate        float64 // eta; default 0.3
+	MaxDepth            int     // default 6
+	MinChildWeight      float64 // minimum hessian sum in a child; default 1
+	RegLambda           float64 // L2 regularisation on leaf weights; default 1
+	Gamma               float64 // min_split_loss; default 0
+	Subsample           float64 // row fraction per tree; default 1
+	ColsampleBytree     float64 // feature fraction per tree; default 1
+	MaxBin              int     // default 256
+	EarlyStoppingRounds int     // 0 = off; needs a validation set
+	BaseScore           float64 // default DefaultBaseScore
+	Seed                uint64  // default 0
+	Threads             int     // 0 = all cores (GOMAXPROCS)
+}
+
+// DefaultParams returns XGBoost's defaults.
+func DefaultParams() Params {
+	return Params{
+		Objective:       RegSquaredError,
+		NEstimators:     100,
+		LearningRate:    0.3,
+		MaxDepth:        6,
+		MinChildWeight:  1,
+		RegLambda:       1,
+		Subsample:       1,
+		ColsampleBytree: 1,
+		MaxBin:          256,
+		BaseScore:       DefaultBaseScore,
+	}
+}
+
+// EvalMetric returns the metric XGBoost uses by default for the objective:
+// rmse, logloss or mlogloss.
+func (p Params) EvalMetric() string {
+	switch p.Objective {
+	case BinaryLogistic:
+		return "logloss"
+	case MultiSoftmax, MultiSoftprob:
+		return "mlogloss"
+	}
+	return "rmse"
+}
+
+// Validate checks every parameter and names the first bad one.
+// Errors: EINVALID.
+func (p Params) Validate() error {
+	bad := func(name string, v any, want string) error {
+		return hangar.Errorf(hangar.EINVALID, "parameter %s = %v: %s", name, v, want)
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch p.Objective {
+	case RegSquaredError, BinaryLogistic, MultiSoftmax, MultiSoftprob:
+	default:
+		return hangar.Errorf(hangar.EINVALID, "unknown objective %q (want %s, %s, %s or %s)", p.Objective, RegSquaredError, BinaryLogistic, MultiSoftmax, MultiSoftprob)
+	}
+	switch {
+	case p.NumClass < 0 || p.NumClass == 1:
+		return bad("num_class", p.NumClass, "want 0 (from the labels) or at least 2")
+	case p.NEstimators < 1:
+		return bad("n_estimators", p.NEstimators, "want at least 1")
+	case !finite(p.LearningRate) || p.LearningRate <= 0:
+		return bad("learning_rate", p.LearningRate, "want > 0")
+	case p.MaxDepth < 1 || p.MaxDepth > 30:
+		return bad("max_depth", p.MaxDepth, "want 1 to 30")
+	case !finite(p.MinChildWeight) || p.MinChildWeight < 0:
+		return bad("min_child_weight", p.MinChildWeight, "want >= 0")
+	case !finite(p.RegLambda) || p.RegLambda < 0:
+		return bad("reg_lambda", p.RegLambda, "want >= 0")
+	case !finite(p.Gamma) || p.Gamma < 0:
+		return bad("gamma", p.Gamma, "want >= 0")
+	case !(p.Subsample > 0 && p.Subsample <= 1):
+		return bad("subsample", p.Subsample, "want in (0, 1]")
+	case !(p.ColsampleBytree > 0 && p.ColsampleBytree <= 1):
+		return bad("colsample_bytree", p.ColsampleBytree, "want in (0, 1]")
+	case p.MaxBin < 2 || p.MaxBin > 65535:
+		return bad("max_bin", p.MaxBin, "want 2 to 65535")
+	case p.EarlyStoppingRounds < 0:
+		return bad("early_stopping_rounds", p.EarlyStoppingRounds, "want >= 0")
+	case p.Threads < 0:
+		return bad("threads", p.Threads, "want >= 0")
+	case !finite(p.BaseScore):
+		return bad("base_score", p.BaseScore, "want a finite number")
+	case p.Objective == BinaryLogistic && !(p.BaseScore > 0 && p.BaseScore < 1):
+		return bad("base_score", p.BaseScore, "want in (0, 1) for binary:logistic")
+	}
+	return nil
+}
+
+func (p Params) threads() int {
+	if p.Threads > 0 {
+		return p.Threads
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// Map returns the parameters as XGBoost spells them, for tracking.
+func (p Params) Map() map[string]any {
+	return map[string]any{
+		"objective":             p.Objective,
+		"n_estimators":          p.NEstimators,
+		"learning_rate":         p.LearningRate,
+		"max_depth":             p.MaxDepth,
+		"min_child_weight":      p.MinChildWeight,
+		"reg_lambda":            p.RegLambda,
+		"gamma":                 p.Gamma,
+		"subsample":             p.Subsample,
+		"colsample_bytree":      p.ColsampleBytree,
+		"max_bin":               p.MaxBin,
+		"early_stopping_rounds": p.EarlyStoppingRounds,
+		"base_score":            p.BaseScore,
+		"seed":                  p.Seed,
+		"tree_method":           "hist",
+	}
+}
