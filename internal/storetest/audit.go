@@ -1,0 +1,402 @@
+package storetest
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// lister lists one page and returns the items' keys.
+type lister func(ctx context.Context, opt hangar.ListOptions) (keys []string, next string, err error)
+
+func testPagination(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	for i := range 7 {
+		if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: fmt.Sprintf("ws-%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: fmt.Sprintf("user-%02d", i), Kind: hangar.KindUser}); err != nil {
+			t.Fatal(err)
+		}
+		hash, prefix := tokenHash(t)
+		if _, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: fmt.Sprintf("tok-%02d", i%3), Role: "Reader"}, hash, prefix); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Secrets.SetSecret(ctx, hangar.DefaultWorkspace, fmt.Sprintf("s-%02d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: fmt.Sprintf("user-%02d", i), Role: "Reader", Workspace: hangar.DefaultWorkspace}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lists := map[string]lister{
+		"workspaces": func(ctx context.Context, opt hangar.ListOptions) ([]string, string, error) {
+			p, err := s.Workspaces.ListWorkspaces(ctx, opt)
+			if err != nil {
+				return nil, "", err
+			}
+			var k []string
+			for _, w := range p.Items {
+				k = append(k, w.Name)
+			}
+			return k, p.NextPageToken, nil
+		},
+		"identities": func(ctx context.Context, opt hangar.ListOptions) ([]string, string, error) {
+			p, err := s.Identities.ListIdentities(ctx, opt)
+			if err != nil {
+				return nil, "", err
+			}
+			var k []string
+			for _, i := range p.Items {
+				k = append(k, i.Name)
+			}
+			return k, p.NextPageToken, nil
+		},
+		"tokens": func(ctx context.Context, opt hangar.ListOptions) ([]string, string, error) {
+			p, err := s.Identities.ListTokens(ctx, opt)
+			if err != nil {
+				return nil, "", err
+			}
+			var k []string
+			for _, tok := range p.Items {
+				k = append(k, tok.ID)
+			}
+			return k, p.NextPageToken, nil
+		},
+		"roleAssignments": func(ctx context.Context, opt hangar.ListOptions) ([]string, string, error) {
+			p, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{}, opt)
+			if err != nil {
+				return nil, "", err
+			}
+			return strings.Split(assignmentKeys(p.Items), " "), p.NextPageToken, nil
+		},
+		"secrets": func(ctx context.Context, opt hangar.ListOptions) ([]string, string, error) {
+			p, err := s.Secrets.ListSecrets(ctx, hangar.DefaultWorkspace, opt)
+			if err != nil {
+				return nil, "", err
+			}
+			var k []string
+			for _, sec := range p.Items {
+				k = append(k, sec.Name)
+			}
+			return k, p.NextPageToken, nil
+		},
+		"events": func(ctx context.Context, opt hangar.ListOptions) ([]string, string, error) {
+			p, err := s.Audit.ListEvents(ctx, hangar.EventFilter{}, opt)
+			if err != nil {
+				return nil, "", err
+			}
+			var k []string
+			for _, e := range p.Items {
+				k = append(k, fmt.Sprint(e.Seq))
+			}
+			return k, p.NextPageToken, nil
+		},
+	}
+	firstTokens := map[string]string{}
+	for name, list := range lists {
+		t.Run(name, func(t *testing.T) {
+			all, next, err := list(ctx, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
+			if err != nil || next != "" {
+				t.Fatalf("full list: %v (next %q)", err, next)
+			}
+			if len(all) < 7 {
+				t.Fatalf("full list has %d items, want at least 7", len(all))
+			}
+			var paged []string
+			opt := hangar.ListOptions{MaxResults: 3}
+			for pages := 0; ; pages++ {
+				if pages > len(all) {
+					t.Fatalf("paging does not end")
+				}
+				keys, next, err := list(ctx, opt)
+				if err != nil {
+					t.Fatalf("page %d: %v", pages, err)
+				}
+				if len(keys) > 3 || (next != "" && len(keys) != 3) {
+					t.Fatalf("page %d has %d items (next %q), want 3 on every page but the last", pages, len(keys), next)
+				}
+				if pages == 0 {
+					firstTokens[name] = next
+				}
+				paged = append(paged, keys...)
+				if next == "" {
+					break
+				}
+				opt.PageToken = next
+			}
+			if strings.Join(paged, ",") != strings.Join(all, ",") {
+				t.Errorf("pages of 3:\n got %v\nwant %v", paged, all)
+			}
+			if keys, _, err := list(ctx, hangar.ListOptions{MaxResults: 1}); err != nil || len(keys) != 1 {
+				t.Errorf("max_results 1: got %d items, %v", len(keys), err)
+			}
+			for _, tc := range []struct{ what, token string }{
+				{"not base64", "!!not-a-token!!"},
+				{"not json", base64.RawURLEncoding.EncodeToString([]byte("garbage"))},
+				{"wrong shape", base64.RawURLEncoding.EncodeToString([]byte(`{"l":"` + name + `","k":[]}`))},
+			} {
+				_, _, err := list(ctx, hangar.ListOptions{PageToken: tc.token})
+				wantCode(t, "page token "+tc.what, err, hangar.EINVALID)
+			}
+			_, _, err = list(ctx, hangar.ListOptions{MaxResults: -1})
+			wantCode(t, "negative max_results", err, hangar.EINVALID)
+		})
+	}
+	// A token of one list is not a token of another.
+	_, err := s.Identities.ListIdentities(ctx, hangar.ListOptions{PageToken: firstTokens["workspaces"]})
+	wantCode(t, "workspaces token for identities", err, hangar.EINVALID)
+	_, err = s.Audit.ListEvents(ctx, hangar.EventFilter{}, hangar.ListOptions{PageToken: firstTokens["tokens"]})
+	wantCode(t, "tokens token for events", err, hangar.EINVALID)
+}
+
+func testAudit(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "audited"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secrets.SetSecret(ctx, "audited", "model_key", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secrets.SetSecret(ctx, hangar.DefaultWorkspace, "modelXkey", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Identities.CreateIdentity(hangar.WithActor(t.Context(), hangar.Actor{IdentityID: "id-bob", Name: "bob"}), &hangar.Identity{Name: "robot", Kind: hangar.KindWorkload}); err != nil {
+		t.Fatal(err)
+	}
+	// Target secrets/modelXkey/grants/robot, which a LIKE 'secrets/model_key/%' would match.
+	if err := s.Secrets.GrantSecret(ctx, hangar.DefaultWorkspace, "modelXkey", "robot"); err != nil {
+		t.Fatal(err)
+	}
+
+	events := allEvents(t, s)
+	if len(events) != 6 {
+		t.Fatalf("got %d events, want 6", len(events))
+	}
+	prev := hangar.GenesisHash
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			t.Errorf("event %d has seq %d; want 1, 2, 3… without gaps", i, e.Seq)
+		}
+		if e.PrevHash != prev || e.Hash != e.ComputeHash() {
+			t.Errorf("event %d: prev %s hash %s; want prev %s and hash %s", e.Seq, e.PrevHash, e.Hash, prev, e.ComputeHash())
+		}
+		if !e.Time.Equal(e.Time.Truncate(time.Microsecond)) || e.Time.Location().String() != "UTC" {
+			t.Errorf("event %d time %v is not UTC microseconds", e.Seq, e.Time)
+		}
+		prev = e.Hash
+	}
+	if e := events[4]; e.Actor != "bob" || e.ActorID != "id-bob" || e.RequestID != "" {
+		t.Errorf("event of bob without request id: got %+v", e)
+	}
+	if e := events[1]; e.Actor != "alice" || e.RequestID != "req-"+t.Name() {
+		t.Errorf("event of alice: got %+v", e)
+	}
+
+	filter := func(f hangar.EventFilter) string {
+		t.Helper()
+		p, err := s.Audit.ListEvents(ctx, f, hangar.ListOptions{})
+		if err != nil {
+			t.Fatalf("list %+v: %v", f, err)
+		}
+		var seqs []string
+		for _, e := range p.Items {
+			seqs = append(seqs, fmt.Sprint(e.Seq))
+		}
+		return strings.Join(seqs, ",")
+	}
+	for _, tc := range []struct {
+		name string
+		f    hangar.EventFilter
+		want string
+	}{
+		{"all", hangar.EventFilter{}, "1,2,3,4,5,6"},
+		{"exact target", hangar.EventFilter{Target: "secrets/model_key"}, "3"},
+		{"prefix", hangar.EventFilter{Target: "secrets/"}, "3,4,6"},
+		{"prefix of grants", hangar.EventFilter{Target: "secrets/modelXkey/"}, "6"},
+		{"prefix treats _ literally", hangar.EventFilter{Target: "secrets/model_key/"}, ""},
+		{"workspaces prefix", hangar.EventFilter{Target: "workspaces/"}, "1,2"},
+		{"workspace", hangar.EventFilter{Workspace: "audited"}, "2,3"},
+		{"workspace and target", hangar.EventFilter{Workspace: hangar.DefaultWorkspace, Target: "secrets/"}, "4,6"},
+		{"since", hangar.EventFilter{Since: events[2].Time}, sinceSeqs(events, 2)},
+		{"no match", hangar.EventFilter{Target: "models/"}, ""},
+	} {
+		if got := filter(tc.f); got != tc.want {
+			t.Errorf("%s: got events [%s], want [%s]", tc.name, got, tc.want)
+		}
+	}
+	wantVerified(t, s, 6)
+}
+
+// sinceSeqs lists the seqs of events at or after events[i].Time.
+func sinceSeqs(events []*hangar.Event, i int) string {
+	var seqs []string
+	for _, e := range events {
+		if !e.Time.Before(events[i].Time) {
+			seqs = append(seqs, fmt.Sprint(e.Seq))
+		}
+	}
+	return strings.Join(seqs, ",")
+}
+
+func testAuditTampering(t *testing.T, open func(t *testing.T) *Store) {
+	// Each case starts from events 1..6 and tampers with the stored log.
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, s *Store)
+		broken int64
+	}{
+		{"altered actor", func(t *testing.T, s *Store) {
+			exec(t, s, `UPDATE audit_events SET actor = ? WHERE seq = ?`, "mallory", 3)
+		}, 3},
+		{"altered target", func(t *testing.T, s *Store) {
+			exec(t, s, `UPDATE audit_events SET target = ? WHERE seq = ?`, "secrets/other", 2)
+		}, 2},
+		{"altered and rehashed", func(t *testing.T, s *Store) {
+			e := allEvents(t, s)[3] // seq 4
+			e.Actor = "mallory"
+			exec(t, s, `UPDATE audit_events SET actor = ?, hash = ? WHERE seq = ?`, e.Actor, e.ComputeHash(), e.Seq)
+		}, 5},
+		{"deleted event", func(t *testing.T, s *Store) {
+			exec(t, s, `DELETE FROM audit_events WHERE seq = ?`, 3)
+		}, 4},
+		{"deleted first event", func(t *testing.T, s *Store) {
+			exec(t, s, `DELETE FROM audit_events WHERE seq = ?`, 1)
+		}, 2},
+		{"deleted last event", func(t *testing.T, s *Store) {
+			exec(t, s, `DELETE FROM audit_events WHERE seq = ?`, 6)
+		}, 6},
+		{"deleted last two events", func(t *testing.T, s *Store) {
+			exec(t, s, `DELETE FROM audit_events WHERE seq >= ?`, 5)
+		}, 5},
+		{"appended outside the store", func(t *testing.T, s *Store) {
+			last := allEvents(t, s)[5]
+			e := *last
+			e.Seq, e.Actor, e.PrevHash = 7, "mallory", last.Hash
+			e.Hash = e.ComputeHash() // same time as the last event: copied below
+			exec(t, s, `INSERT INTO audit_events (seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash)
+				SELECT ?, time, ?, actor_id, action, target, workspace, request_id, ?, ? FROM audit_events WHERE seq = ?`,
+				e.Seq, e.Actor, e.PrevHash, e.Hash, last.Seq)
+		}, 7},
+		{"renumbered", func(t *testing.T, s *Store) {
+			exec(t, s, `DELETE FROM audit_events WHERE seq = ?`, 6)
+			exec(t, s, `UPDATE audit_events SET seq = ? WHERE seq = ?`, 6, 5)
+		}, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			ctx := actorCtx(t)
+			for i := range 5 {
+				if _, err := s.Secrets.SetSecret(ctx, hangar.DefaultWorkspace, fmt.Sprint("k", i), []byte("v")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantVerified(t, s, 6)
+			tc.tamper(t, s)
+			v, err := s.Audit.VerifyAudit(t.Context())
+			if err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+			if v.OK || v.BrokenSeq != tc.broken || v.Reason == "" {
+				t.Errorf("verify after tampering: got %+v, want broken at %d with a reason", v, tc.broken)
+			}
+		})
+	}
+}
+
+func exec(t *testing.T, s *Store, q string, args ...any) {
+	t.Helper()
+	if err := s.Exec(t.Context(), q, args...); err != nil {
+		t.Fatalf("exec %s: %v", q, err)
+	}
+}
+
+func testConcurrentWriters(t *testing.T, s *Store) {
+	const writers = 16
+	stores := []*Store{s}
+	if s.Another != nil {
+		stores = append(stores, s.Another(t)) // half the writers act as a second server process
+	}
+	ctx := actorCtx(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*3)
+	for i := range writers {
+		st := stores[i%len(stores)]
+		wg.Go(func() {
+			name := fmt.Sprintf("conc-%02d", i)
+			if err := st.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: name}); err != nil {
+				errs <- fmt.Errorf("writer %d: create workspace: %w", i, err)
+				return
+			}
+			if _, err := st.Secrets.SetSecret(ctx, name, "key", []byte("v")); err != nil {
+				errs <- fmt.Errorf("writer %d: set secret: %w", i, err)
+			}
+			if _, err := st.Secrets.SetSecret(ctx, hangar.DefaultWorkspace, "shared", []byte(name)); err != nil {
+				errs <- fmt.Errorf("writer %d: set shared secret: %w", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err) // any "database is locked" surfaces here
+	}
+	if t.Failed() {
+		return
+	}
+	p, err := s.Workspaces.ListWorkspaces(ctx, hangar.ListOptions{})
+	if err != nil || len(p.Items) != writers+1 {
+		t.Fatalf("workspaces after concurrent creates: %d (%v), want %d", len(p.Items), err, writers+1)
+	}
+	sec, err := s.Secrets.Secret(ctx, hangar.DefaultWorkspace, "shared")
+	if err != nil || sec.Version != writers {
+		t.Errorf("shared secret after %d concurrent sets: %+v, %v; want version %d", writers, sec, err, writers)
+	}
+	wantVerified(t, s, 1+3*writers)
+}
+
+func testNoPartialWrites(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	hash, prefix := tokenHash(t)
+	if _, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "holder", Role: "Reader"}, hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	events := len(allEvents(t, s))
+	for _, tc := range []struct {
+		name string
+		r    hangar.TokenRequest
+		hash []byte
+		code string
+	}{
+		// Fails before the identity is written.
+		{"unknown workspace", hangar.TokenRequest{Name: "newcomer", Role: "Reader", Workspace: "nowhere"}, nil, hangar.ENOTFOUND},
+		// Fails at the last insert, after the identity and its role assignment were written.
+		{"duplicate secret hash", hangar.TokenRequest{Name: "newcomer", Role: "Owner", Workspace: hangar.DefaultWorkspace}, hash, hangar.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := tc.hash
+			if h == nil {
+				h, _ = tokenHash(t)
+			}
+			r := tc.r
+			_, err := s.Identities.CreateToken(ctx, &r, h, prefix)
+			wantCode(t, "create token", err, tc.code)
+			_, err = s.Identities.IdentityByName(ctx, "newcomer")
+			wantCode(t, "identity of the failed request", err, hangar.ENOTFOUND)
+			ra, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "newcomer"}, hangar.ListOptions{})
+			if err != nil || len(ra.Items) != 0 {
+				t.Errorf("assignments of the failed request: %v, %v; want none", ra, err)
+			}
+			if n := len(allEvents(t, s)); n != events {
+				t.Errorf("failed request left %d audit events", n-events)
+			}
+			wantVerified(t, s, int64(events))
+		})
+	}
+}

@@ -1,0 +1,227 @@
+package storetest
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+)
+
+func testIdentities(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	id := &hangar.Identity{Name: "alice", Kind: hangar.KindUser}
+	if err := s.Identities.CreateIdentity(ctx, id); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if len(id.ID) != 32 || id.CreatedAt.IsZero() {
+		t.Errorf("create set id %q, created_at %v; want a 32-hex id and a time", id.ID, id.CreatedAt)
+	}
+	got, err := s.Identities.IdentityByName(ctx, "alice")
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if !(got.ID == id.ID && got.Name == id.Name && got.Kind == id.Kind && got.CreatedAt.Equal(id.CreatedAt)) {
+		t.Errorf("get: got %+v, want %+v", got, id)
+	}
+	e := lastEvent(t, s)
+	if e.Action != hangar.ActIdentityWrite || e.Target != "identities/alice" || e.Workspace != "" {
+		t.Errorf("audit event of create: got %+v", e)
+	}
+
+	for _, tc := range []struct {
+		name string
+		id   hangar.Identity
+		code string
+	}{
+		{"exists", hangar.Identity{Name: "alice", Kind: hangar.KindUser}, hangar.ECONFLICT},
+		{"exists as other kind", hangar.Identity{Name: "alice", Kind: hangar.KindWorkload}, hangar.ECONFLICT},
+		{"empty name", hangar.Identity{Name: "", Kind: hangar.KindUser}, hangar.EINVALID},
+		{"bad name", hangar.Identity{Name: "al ice", Kind: hangar.KindUser}, hangar.EINVALID},
+		{"long name", hangar.Identity{Name: strings.Repeat("x", 256), Kind: hangar.KindUser}, hangar.EINVALID},
+		{"no kind", hangar.Identity{Name: "bob"}, hangar.EINVALID},
+		{"unknown kind", hangar.Identity{Name: "bob", Kind: "robot"}, hangar.EINVALID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := tc.id
+			wantCode(t, "create", s.Identities.CreateIdentity(ctx, &id), tc.code)
+		})
+	}
+	_, err = s.Identities.IdentityByName(ctx, "bob")
+	wantCode(t, "get missing", err, hangar.ENOTFOUND)
+
+	for _, name := range []string{"carol", "bob", "svc.deploy"} {
+		kind := hangar.KindServicePrincipal
+		if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: name, Kind: kind}); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	p, err := s.Identities.ListIdentities(ctx, hangar.ListOptions{})
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	var names []string
+	for _, i := range p.Items {
+		names = append(names, i.Name)
+	}
+	if strings.Join(names, ",") != "alice,bob,carol,svc.deploy" {
+		t.Errorf("list: got %v, want alice,bob,carol,svc.deploy", names)
+	}
+}
+
+// tokenHash returns a fresh secret hash and prefix.
+func tokenHash(t *testing.T) ([]byte, string) {
+	t.Helper()
+	_, hash, prefix, err := hangar.NewTokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hash, prefix
+}
+
+func testTokens(t *testing.T, open func(t *testing.T) *Store) {
+	t.Run("CreateFindRevoke", func(t *testing.T) {
+		s := open(t)
+		ctx := actorCtx(t)
+		hash, prefix := tokenHash(t)
+		exp := time.Now().Add(24 * time.Hour).Truncate(time.Microsecond)
+		before := len(allEvents(t, s))
+		tok, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: "reader", Workspace: hangar.DefaultWorkspace, ExpiresAt: &exp}, hash, prefix)
+		if err != nil {
+			t.Fatalf("create token: %v", err)
+		}
+		if tok.Name != "ci-bot" || tok.IdentityName != "ci-bot" || tok.Prefix != prefix || tok.ID == "" || tok.CreatedAt.IsZero() ||
+			tok.ExpiresAt == nil || !tok.ExpiresAt.Equal(exp) || tok.RevokedAt != nil {
+			t.Errorf("create token: got %+v", tok)
+		}
+		id, err := s.Identities.IdentityByName(ctx, "ci-bot")
+		if err != nil {
+			t.Fatalf("identity created by token: %v", err)
+		}
+		if id.Kind != hangar.KindServicePrincipal || id.ID != tok.IdentityID {
+			t.Errorf("identity created by token: got %+v, want a service principal with id %s", id, tok.IdentityID)
+		}
+		ra, err := s.Roles.RoleAssignmentsOf(ctx, id.ID)
+		if err != nil {
+			t.Fatalf("assignments: %v", err)
+		}
+		if len(ra) != 1 || ra[0].Role != hangar.RoleReader || ra[0].Workspace != hangar.DefaultWorkspace {
+			t.Errorf("assignments after create token: got %v, want Reader on default", ra)
+		}
+		evs := allEvents(t, s)[before:]
+		var acts []string
+		for _, e := range evs {
+			acts = append(acts, e.Action+" "+e.Target)
+		}
+		want := []string{"identities/write identities/ci-bot", "roleAssignments/write roleAssignments/" + ra[0].ID, "tokens/write tokens/" + tok.ID}
+		if strings.Join(acts, "|") != strings.Join(want, "|") {
+			t.Errorf("events of create token: got %q, want %q", acts, want)
+		}
+
+		// At rest only the hash and the prefix.
+		var storedHash []byte
+		var storedPrefix string
+		if err := s.QueryRow(ctx, `SELECT secret_hash, prefix FROM tokens WHERE id = ?`, []any{tok.ID}, &storedHash, &storedPrefix); err != nil {
+			t.Fatalf("read token row: %v", err)
+		}
+		if !bytes.Equal(storedHash, hash) || storedPrefix != prefix {
+			t.Errorf("stored token: hash %x prefix %q, want %x %q", storedHash, storedPrefix, hash, prefix)
+		}
+
+		found, err := s.Identities.TokenBySecretHash(ctx, hash)
+		if err != nil {
+			t.Fatalf("token by hash: %v", err)
+		}
+		if found.ID != tok.ID || found.IdentityName != "ci-bot" || !found.Active(time.Now()) || !found.ExpiresAt.Equal(exp) {
+			t.Errorf("token by hash: got %+v, want %+v active", found, tok)
+		}
+		other, _ := tokenHash(t)
+		_, err = s.Identities.TokenBySecretHash(ctx, other)
+		wantCode(t, "token by unknown hash", err, hangar.ENOTFOUND)
+
+		// A second token for the same identity and role adds no assignment.
+		hash2, prefix2 := tokenHash(t)
+		tok2, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleReader, Workspace: hangar.DefaultWorkspace}, hash2, prefix2)
+		if err != nil {
+			t.Fatalf("second token: %v", err)
+		}
+		if tok2.IdentityID != id.ID || tok2.ExpiresAt != nil {
+			t.Errorf("second token: got %+v", tok2)
+		}
+		if ra, _ := s.Roles.RoleAssignmentsOf(ctx, id.ID); len(ra) != 1 {
+			t.Errorf("second token with the same role: %d assignments, want 1", len(ra))
+		}
+		// A server-wide role is a separate assignment.
+		hash3, prefix3 := tokenHash(t)
+		if _, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleOwner}, hash3, prefix3); err != nil {
+			t.Fatalf("server-wide token: %v", err)
+		}
+		ra, _ = s.Roles.RoleAssignmentsOf(ctx, id.ID)
+		if len(ra) != 2 || !hangar.Authorize(ra, "", hangar.ActWorkspaceWrite) {
+			t.Errorf("after server-wide Owner token: assignments %v do not allow creating workspaces", ra)
+		}
+
+		if err := s.Identities.RevokeToken(ctx, tok.ID); err != nil {
+			t.Fatalf("revoke: %v", err)
+		}
+		if e := lastEvent(t, s); e.Action != hangar.ActTokenDelete || e.Target != "tokens/"+tok.ID {
+			t.Errorf("revoke event: got %+v", e)
+		}
+		found, err = s.Identities.TokenBySecretHash(ctx, hash)
+		if err != nil {
+			t.Fatalf("revoked token by hash: %v", err)
+		}
+		if found.RevokedAt == nil || found.Active(time.Now()) {
+			t.Errorf("revoked token: got %+v, want revoked and inactive", found)
+		}
+		wantCode(t, "revoke twice", s.Identities.RevokeToken(ctx, tok.ID), hangar.ECONFLICT)
+		wantCode(t, "revoke missing", s.Identities.RevokeToken(ctx, "nope"), hangar.ENOTFOUND)
+
+		p, err := s.Identities.ListTokens(ctx, hangar.ListOptions{})
+		if err != nil {
+			t.Fatalf("list tokens: %v", err)
+		}
+		if len(p.Items) != 3 {
+			t.Fatalf("list tokens: got %d, want 3 (revoked included)", len(p.Items))
+		}
+		for i := 1; i < len(p.Items); i++ {
+			a, b := p.Items[i-1], p.Items[i]
+			if a.CreatedAt.Before(b.CreatedAt) {
+				t.Errorf("list tokens not newest first: %v before %v", a.CreatedAt, b.CreatedAt)
+			}
+		}
+		wantVerified(t, s, int64(len(allEvents(t, s))))
+	})
+
+	t.Run("InvalidRequests", func(t *testing.T) {
+		s := open(t)
+		ctx := actorCtx(t)
+		hash, prefix := tokenHash(t)
+		past := time.Now().Add(-time.Hour)
+		for _, tc := range []struct {
+			name   string
+			r      hangar.TokenRequest
+			hash   []byte
+			prefix string
+			code   string
+		}{
+			{"bad name", hangar.TokenRequest{Name: "a b", Role: "Reader"}, hash, prefix, hangar.EINVALID},
+			{"unknown role", hangar.TokenRequest{Name: "bot", Role: "Janitor"}, hash, prefix, hangar.EINVALID},
+			{"bad workspace", hangar.TokenRequest{Name: "bot", Role: "Reader", Workspace: "x"}, hash, prefix, hangar.EINVALID},
+			{"expired", hangar.TokenRequest{Name: "bot", Role: "Reader", ExpiresAt: &past}, hash, prefix, hangar.EINVALID},
+			{"short hash", hangar.TokenRequest{Name: "bot", Role: "Reader"}, hash[:16], prefix, hangar.EINVALID},
+			{"no prefix", hangar.TokenRequest{Name: "bot", Role: "Reader"}, hash, "", hangar.EINVALID},
+			{"unknown workspace", hangar.TokenRequest{Name: "bot", Role: "Reader", Workspace: "nowhere"}, hash, prefix, hangar.ENOTFOUND},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := tc.r
+				_, err := s.Identities.CreateToken(ctx, &r, tc.hash, tc.prefix)
+				wantCode(t, "create token", err, tc.code)
+			})
+		}
+		_, err := s.Identities.IdentityByName(ctx, "bot")
+		wantCode(t, "identity after failed requests", err, hangar.ENOTFOUND)
+		wantVerified(t, s, 1)
+	})
+}

@@ -1,0 +1,54 @@
+package storetest
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+)
+
+// Sealer is a real AES-256-GCM hangar.Sealer under a random key, for
+// stores under test. Ciphertexts are the 12-byte nonce followed by the sealed data.
+type Sealer struct {
+	aead cipher.AEAD
+}
+
+// NewSealer returns a Sealer with a fresh random key.
+func NewSealer() *Sealer {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // a 32-byte key is always valid
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &Sealer{aead: aead}
+}
+
+// Seal encrypts plaintext bound to aad.
+func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) {
+	nonce := make([]byte, s.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	return s.aead.Seal(nonce, nonce, plaintext, aad), nil
+}
+
+// Open decrypts a ciphertext of Seal; it fails when the ciphertext or aad differ.
+func (s *Sealer) Open(ciphertext, aad []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(ciphertext) < n {
+		return nil, errors.New("open: ciphertext too short")
+	}
+	p, err := s.aead.Open(nil, ciphertext[:n], ciphertext[n:], aad)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,145 @@
+// Package storetest is the conformance suite of Hangar's metadata stores:
+// every backend (sqlstore on SQLite and on PostgreSQL) runs Run and must pass
+// all of it — every service method, its error codes, pagination, the audit
+// hash chain and its tamper detection, concurrent writers and the atomicity
+// of multi-row writes.
+//
+// The suite talks to the services through the root interfaces only. To
+// tamper with the audit log and to check what is stored at rest it also
+// needs raw access to the database, which the backend's test supplies in
+// Store.Exec and Store.QueryRow (SQL with "?" placeholders, against the
+// schema of sqlstore's migrations).
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// Store is one freshly opened, empty backend under test: its migrations
+// applied and only the default workspace created.
+type Store struct {
+	Workspaces hangar.WorkspaceService
+	Identities hangar.IdentityService
+	Roles      hangar.RoleService
+	Audit      hangar.AuditService
+	Secrets    hangar.SecretService
+
+	// Exec runs one raw SQL statement with "?" placeholders against the
+	// store's database, bypassing every rule and the audit log.
+	Exec func(ctx context.Context, query string, args ...any) error
+	// QueryRow runs a raw query with "?" placeholders and scans its one row into dest.
+	QueryRow func(ctx context.Context, query string, args []any, dest ...any) error
+	// Another opens a second, independent Store on the same database, as a
+	// second server process would; nil when the backend cannot.
+	Another func(t *testing.T) *Store
+}
+
+// Run runs the whole suite. open must return a new, empty Store for each call
+// and close it when the test ends.
+func Run(t *testing.T, open func(t *testing.T) *Store) {
+	t.Run("Open", func(t *testing.T) { testOpen(t, open(t)) })
+	t.Run("Workspaces", func(t *testing.T) { testWorkspaces(t, open) })
+	t.Run("Identities", func(t *testing.T) { testIdentities(t, open(t)) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
+	t.Run("Roles", func(t *testing.T) { testRoles(t, open(t)) })
+	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open) })
+	t.Run("Pagination", func(t *testing.T) { testPagination(t, open(t)) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("AuditTampering", func(t *testing.T) { testAuditTampering(t, open) })
+	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
+	t.Run("NoPartialWrites", func(t *testing.T) { testNoPartialWrites(t, open(t)) })
+}
+
+// actorCtx returns a context acting as alice with a request id.
+func actorCtx(t *testing.T) context.Context {
+	ctx := hangar.WithActor(t.Context(), hangar.Actor{IdentityID: "id-alice", Name: "alice"})
+	return hangar.WithRequestID(ctx, "req-"+t.Name())
+}
+
+// wantCode fails unless err carries code ("" meaning no error).
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if got := hangar.ErrorCode(err); got != code {
+		t.Fatalf("%s: got error %v (code %q), want code %q", what, err, got, code)
+	}
+}
+
+// allEvents lists every audit event.
+func allEvents(t *testing.T, s *Store) []*hangar.Event {
+	t.Helper()
+	var out []*hangar.Event
+	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
+	for {
+		p, err := s.Audit.ListEvents(t.Context(), hangar.EventFilter{}, opt)
+		if err != nil {
+			t.Fatalf("list events: %v", err)
+		}
+		out = append(out, p.Items...)
+		if p.NextPageToken == "" {
+			return out
+		}
+		opt.PageToken = p.NextPageToken
+	}
+}
+
+// lastEvent returns the newest audit event.
+func lastEvent(t *testing.T, s *Store) *hangar.Event {
+	t.Helper()
+	ev := allEvents(t, s)
+	if len(ev) == 0 {
+		t.Fatal("audit log is empty")
+	}
+	return ev[len(ev)-1]
+}
+
+// wantVerified fails unless the chain verifies with n events.
+func wantVerified(t *testing.T, s *Store, n int64) {
+	t.Helper()
+	v, err := s.Audit.VerifyAudit(t.Context())
+	if err != nil {
+		t.Fatalf("verify audit: %v", err)
+	}
+	if !v.OK || v.Events != n || v.BrokenSeq != 0 {
+		t.Fatalf("verify audit: got %+v, want OK with %d events", v, n)
+	}
+}
+
+func testOpen(t *testing.T, s *Store) {
+	ctx := t.Context()
+	w, err := s.Workspaces.Workspace(ctx, hangar.DefaultWorkspace)
+	if err != nil {
+		t.Fatalf("default workspace: %v", err)
+	}
+	if w.CreatedBy != "system" || w.CreatedAt.IsZero() {
+		t.Errorf("default workspace: got created_by %q at %v, want system and a time", w.CreatedBy, w.CreatedAt)
+	}
+	ev := allEvents(t, s)
+	if len(ev) != 1 {
+		t.Fatalf("events after open: got %d, want 1 (the default workspace)", len(ev))
+	}
+	e := ev[0]
+	want := hangar.Event{Seq: 1, Actor: "system", ActorID: "system", Action: hangar.ActWorkspaceWrite,
+		Target: "workspaces/default", Workspace: hangar.DefaultWorkspace, PrevHash: hangar.GenesisHash}
+	if e.Seq != want.Seq || e.Actor != want.Actor || e.ActorID != want.ActorID || e.Action != want.Action ||
+		e.Target != want.Target || e.Workspace != want.Workspace || e.PrevHash != want.PrevHash {
+		t.Errorf("first event: got %+v, want %+v", e, want)
+	}
+	if e.Hash != e.ComputeHash() {
+		t.Errorf("first event hash %s, recomputed %s", e.Hash, e.ComputeHash())
+	}
+	wantVerified(t, s, 1)
+}
+
+// sameEvent reports whether two events are equal field by field.
+func sameEvent(a, b *hangar.Event) bool {
+	x, y := *a, *b
+	if !x.Time.Equal(y.Time) {
+		return false
+	}
+	x.Time, y.Time = time.Time{}, time.Time{}
+	return x == y
+}

@@ -1,0 +1,176 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// AuditService reads the audit log. It implements hangar.AuditService.
+// Events are written by the other services, in the transactions of the
+// changes they record.
+type AuditService struct {
+	db *DB
+}
+
+// NewAuditService returns the audit service of db.
+func NewAuditService(db *DB) *AuditService { return &AuditService{db: db} }
+
+const eventColumns = `seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash`
+
+func scanEvent(sc interface{ Scan(...any) error }) (*hangar.Event, error) {
+	var (
+		e  hangar.Event
+		at dbTime
+	)
+	if err := sc.Scan(&e.Seq, &at, &e.Actor, &e.ActorID, &e.Action, &e.Target, &e.Workspace, &e.RequestID, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.Time = at.T
+	return &e, nil
+}
+
+// ListEvents lists events in sequence order, oldest first. f.Target is an
+// exact target, or a prefix when it ends in "/". Errors: EINVALID (options).
+func (s *AuditService) ListEvents(ctx context.Context, f hangar.EventFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.Event], error) {
+	const list = "audit events"
+	limit, after, err := listOptions(opt, list, 1)
+	if err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+eventColumns+` FROM audit_events WHERE 1 = 1`, []any{}
+	if after != nil {
+		seq, err := strconv.ParseInt(after[0], 10, 64)
+		if err != nil {
+			return nil, hangar.Errorf(hangar.EINVALID, "invalid page token: pass the next_page_token of the previous %s page unchanged", list)
+		}
+		q, args = q+` AND seq > ?`, append(args, seq)
+	}
+	if !f.Since.IsZero() {
+		q, args = q+` AND time >= ?`, append(args, s.db.tv(f.Since))
+	}
+	switch {
+	case f.Target == "":
+	case strings.HasSuffix(f.Target, "/"):
+		// substr rather than LIKE: targets may contain '_' and '%'.
+		q, args = q+` AND substr(target, 1, ?) = ?`, append(args, len([]rune(f.Target)), f.Target)
+	default:
+		q, args = q+` AND target = ?`, append(args, f.Target)
+	}
+	if f.Workspace != "" {
+		q, args = q+` AND workspace = ?`, append(args, f.Workspace)
+	}
+	q, args = q+` ORDER BY seq LIMIT ?`, append(args, limit+1)
+	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	page := &hangar.Page[*hangar.Event]{Items: []*hangar.Event{}}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list audit events: %w", closeRows(rows, err))
+		}
+		page.Items = append(page.Items, e)
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextPageToken = encodePageToken(list, strconv.FormatInt(page.Items[limit-1].Seq, 10))
+	}
+	return page, nil
+}
+
+// VerifyAudit walks the whole chain in one consistent snapshot, oldest event
+// first, recomputing every hash and link, and compares its end with the
+// chain head. It reports the first broken sequence number: an altered event
+// (its hash no longer matches its fields), the event after a deleted or
+// altered one (its prev_hash or seq does not follow), or, when the newest
+// events were deleted, the first missing one. Events counts every stored
+// event.
+func (s *AuditService) VerifyAudit(ctx context.Context) (*hangar.AuditVerification, error) {
+	var v *hangar.AuditVerification
+	err := s.db.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		v, err = verifyChain(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify audit log: %w", err)
+	}
+	return v, nil
+}
+
+func verifyChain(ctx context.Context, tx *sql.Tx) (*hangar.AuditVerification, error) {
+	var (
+		headSeq  int64
+		headHash string
+	)
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+		return nil, fmt.Errorf("read chain head: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	v := &hangar.AuditVerification{}
+	broken := func(seq int64, format string, args ...any) {
+		if v.BrokenSeq == 0 {
+			v.BrokenSeq, v.Reason = seq, fmt.Sprintf(format, args...)
+		}
+	}
+	var (
+		lastSeq  int64
+		lastHash = hangar.GenesisHash
+	)
+	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, closeRows(rows, err)
+		}
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, closeRows(rows, err)
+		}
+		v.Events++
+		if v.BrokenSeq != 0 {
+			continue // count the rest; the first break is the one that matters
+		}
+		switch {
+		case e.Seq != lastSeq+1:
+			broken(e.Seq, "event %d follows event %d: %s missing", e.Seq, lastSeq, missing(lastSeq+1, e.Seq-1))
+		case e.PrevHash != lastHash:
+			broken(e.Seq, "event %d does not link to event %d: its prev_hash differs from that event's hash", e.Seq, lastSeq)
+		case e.ComputeHash() != e.Hash:
+			broken(e.Seq, "event %d was altered: its hash does not match its contents", e.Seq)
+		}
+		lastSeq, lastHash = e.Seq, e.Hash
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	if v.BrokenSeq == 0 {
+		switch {
+		case headSeq > lastSeq:
+			broken(lastSeq+1, "the chain head records %d events but the log ends at event %d: %s deleted from the end", headSeq, lastSeq, missing(lastSeq+1, headSeq))
+		case headSeq < lastSeq:
+			broken(headSeq+1, "event %d is beyond the chain head (event %d): events were appended outside the store", headSeq+1, headSeq)
+		case headHash != lastHash:
+			broken(max(lastSeq, 1), "the chain head's hash does not match event %d", lastSeq)
+		}
+	}
+	v.OK = v.BrokenSeq == 0
+	return v, nil
+}
+
+func missing(from, to int64) string {
+	if from == to {
+		return fmt.Sprintf("event %d is", from)
+	}
+	return fmt.Sprintf("events %d to %d are", from, to)
+}

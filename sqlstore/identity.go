@@ -1,0 +1,324 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// IdentityService stores identities and their tokens. It implements
+// hangar.IdentityService.
+type IdentityService struct {
+	db *DB
+}
+
+// NewIdentityService returns the identity service of db.
+func NewIdentityService(db *DB) *IdentityService { return &IdentityService{db: db} }
+
+// maxTokenPrefix bounds the stored display prefix of a token.
+const maxTokenPrefix = 32
+
+// CreateIdentity stores a new identity, setting its ID and CreatedAt.
+// Errors: EINVALID, ECONFLICT.
+func (s *IdentityService) CreateIdentity(ctx context.Context, id *hangar.Identity) error {
+	if err := validateIdentity(id); err != nil {
+		return err
+	}
+	err := s.db.write(ctx, func(tx *wtx) error {
+		existing, err := tx.identityByName(ctx, id.Name)
+		if err != nil {
+			return err
+		}
+		if existing != nil {
+			return hangar.Errorf(hangar.ECONFLICT, "identity %q already exists", id.Name)
+		}
+		return tx.insertIdentity(ctx, id)
+	})
+	if err != nil {
+		return fmt.Errorf("create identity %q: %w", id.Name, err)
+	}
+	return nil
+}
+
+func validateIdentity(id *hangar.Identity) error {
+	if err := hangar.ValidateName("identity", id.Name); err != nil {
+		return err
+	}
+	if !id.Kind.Valid() {
+		return hangar.Errorf(hangar.EINVALID, "invalid identity kind %q: use %s, %s or %s", id.Kind, hangar.KindUser, hangar.KindServicePrincipal, hangar.KindWorkload)
+	}
+	return nil
+}
+
+// insertIdentity stores id with a fresh ID and audits it.
+func (tx *wtx) insertIdentity(ctx context.Context, id *hangar.Identity) error {
+	newID := hangar.NewID()
+	_, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO identities (id, name, kind, created_at) VALUES (?, ?, ?, ?)`),
+		newID, id.Name, string(id.Kind), tx.db.tv(tx.now))
+	if isUniqueViolation(err) {
+		return hangar.Errorf(hangar.ECONFLICT, "identity %q already exists", id.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("insert identity: %w", err)
+	}
+	if err := tx.audit(ctx, hangar.ActIdentityWrite, "identities/"+id.Name, ""); err != nil {
+		return err
+	}
+	id.ID, id.CreatedAt = newID, tx.now
+	return nil
+}
+
+// identityByName returns the identity or nil when there is none.
+func (tx *wtx) identityByName(ctx context.Context, name string) (*hangar.Identity, error) {
+	row := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+identityColumns+` FROM identities WHERE name = ?`), name)
+	id, err := scanIdentity(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up identity: %w", err)
+	}
+	return id, nil
+}
+
+const identityColumns = `id, name, kind, created_at`
+
+func scanIdentity(sc interface{ Scan(...any) error }) (*hangar.Identity, error) {
+	var (
+		id      hangar.Identity
+		kind    string
+		created dbTime
+	)
+	if err := sc.Scan(&id.ID, &id.Name, &kind, &created); err != nil {
+		return nil, err
+	}
+	id.Kind, id.CreatedAt = hangar.IdentityKind(kind), created.T
+	return &id, nil
+}
+
+// IdentityByName returns an identity. Errors: ENOTFOUND.
+func (s *IdentityService) IdentityByName(ctx context.Context, name string) (*hangar.Identity, error) {
+	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+identityColumns+` FROM identities WHERE name = ?`), name)
+	id, err := scanIdentity(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hangar.Errorf(hangar.ENOTFOUND, "identity %q not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get identity %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// ListIdentities lists identities ordered by name. Errors: EINVALID (options).
+func (s *IdentityService) ListIdentities(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Identity], error) {
+	const list = "identities"
+	limit, after, err := listOptions(opt, list, 1)
+	if err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+identityColumns+` FROM identities`, []any{}
+	if after != nil {
+		q, args = q+` WHERE name > ?`, append(args, after[0])
+	}
+	q, args = q+` ORDER BY name LIMIT ?`, append(args, limit+1)
+	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	page := &hangar.Page[*hangar.Identity]{Items: []*hangar.Identity{}}
+	for rows.Next() {
+		id, err := scanIdentity(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list identities: %w", closeRows(rows, err))
+		}
+		page.Items = append(page.Items, id)
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextPageToken = encodePageToken(list, page.Items[limit-1].Name)
+	}
+	return page, nil
+}
+
+// CreateToken creates the identity r.Name (a service principal) when
+// missing, assigns r.Role on r.Workspace when not yet assigned, and stores a
+// token with the secret hash, all in one transaction with their audit
+// events: a failure leaves nothing behind. The secret itself never reaches
+// the store. Errors: EINVALID, ENOTFOUND (workspace), ECONFLICT (a token with
+// this hash exists).
+func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenRequest, secretHash []byte, prefix string) (*hangar.Token, error) {
+	if err := r.Validate(s.db.now()); err != nil {
+		return nil, err
+	}
+	if len(secretHash) != sha256.Size {
+		return nil, hangar.Errorf(hangar.EINVALID, "token secret hash is %d bytes; want a %d-byte SHA-256", len(secretHash), sha256.Size)
+	}
+	if prefix == "" || len(prefix) > maxTokenPrefix {
+		return nil, hangar.Errorf(hangar.EINVALID, "token prefix must be 1 to %d characters, got %d", maxTokenPrefix, len(prefix))
+	}
+	role, err := hangar.LookupRole(r.Role)
+	if err != nil {
+		return nil, err
+	}
+	var tok *hangar.Token
+	err = s.db.write(ctx, func(tx *wtx) error {
+		if r.Workspace != "" {
+			if err := tx.requireWorkspace(ctx, r.Workspace); err != nil {
+				return err
+			}
+		}
+		id, err := tx.identityByName(ctx, r.Name)
+		if err != nil {
+			return err
+		}
+		if id == nil {
+			id = &hangar.Identity{Name: r.Name, Kind: hangar.KindServicePrincipal}
+			if err := tx.insertIdentity(ctx, id); err != nil {
+				return err
+			}
+		}
+		has, err := tx.hasAssignment(ctx, id.ID, role.Name, r.Workspace)
+		if err != nil {
+			return err
+		}
+		if !has {
+			a := &hangar.RoleAssignment{IdentityName: id.Name, Role: role.Name, Workspace: r.Workspace}
+			if err := tx.insertAssignment(ctx, id, a); err != nil {
+				return err
+			}
+		}
+		t := &hangar.Token{
+			ID:           hangar.NewID(),
+			Name:         r.Name,
+			IdentityID:   id.ID,
+			IdentityName: id.Name,
+			Prefix:       prefix,
+			CreatedAt:    tx.now,
+		}
+		if r.ExpiresAt != nil {
+			e := r.ExpiresAt.UTC().Truncate(time.Microsecond)
+			t.ExpiresAt = &e
+		}
+		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO tokens
+			(id, name, identity_id, secret_hash, prefix, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.Name, t.IdentityID, secretHash, t.Prefix, tx.db.tv(t.CreatedAt), tx.db.tvPtr(t.ExpiresAt))
+		if isUniqueViolation(err) {
+			return hangar.Errorf(hangar.ECONFLICT, "a token with this secret already exists")
+		}
+		if err != nil {
+			return fmt.Errorf("insert token: %w", err)
+		}
+		if err := tx.audit(ctx, hangar.ActTokenWrite, "tokens/"+t.ID, r.Workspace); err != nil {
+			return err
+		}
+		tok = t
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create token %q: %w", r.Name, err)
+	}
+	return tok, nil
+}
+
+const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at`
+const tokenFrom = ` FROM tokens t JOIN identities i ON i.id = t.identity_id`
+
+func scanToken(sc interface{ Scan(...any) error }) (*hangar.Token, error) {
+	var (
+		t                         hangar.Token
+		created, expires, revoked dbTime
+	)
+	if err := sc.Scan(&t.ID, &t.Name, &t.IdentityID, &t.IdentityName, &t.Prefix, &created, &expires, &revoked); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = created.T, expires.ptr(), revoked.ptr()
+	return &t, nil
+}
+
+// TokenBySecretHash finds a token by the hash of its secret, whether or not
+// it is active. Errors: ENOTFOUND.
+func (s *IdentityService) TokenBySecretHash(ctx context.Context, secretHash []byte) (*hangar.Token, error) {
+	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.secret_hash = ?`), secretHash)
+	t, err := scanToken(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hangar.Errorf(hangar.ENOTFOUND, "token not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get token by secret hash: %w", err)
+	}
+	return t, nil
+}
+
+// ListTokens lists tokens newest first, revoked ones included.
+// Errors: EINVALID (options).
+func (s *IdentityService) ListTokens(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
+	const list = "tokens"
+	limit, after, err := listOptions(opt, list, 2)
+	if err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+tokenColumns+tokenFrom, []any{}
+	if after != nil {
+		at, err := parseMicros(after[0], list)
+		if err != nil {
+			return nil, err
+		}
+		q, args = q+` WHERE (t.created_at, t.id) < (?, ?)`, append(args, s.db.tv(at), after[1])
+	}
+	q, args = q+` ORDER BY t.created_at DESC, t.id DESC LIMIT ?`, append(args, limit+1)
+	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	page := &hangar.Page[*hangar.Token]{Items: []*hangar.Token{}}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", closeRows(rows, err))
+		}
+		page.Items = append(page.Items, t)
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextPageToken = encodePageToken(list, strconv.FormatInt(last.CreatedAt.UnixMicro(), 10), last.ID)
+	}
+	return page, nil
+}
+
+// RevokeToken marks a token revoked. Errors: ENOTFOUND, ECONFLICT (already revoked).
+func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
+	err := s.db.write(ctx, func(tx *wtx) error {
+		var revoked dbTime
+		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT revoked_at FROM tokens WHERE id = ?`), id).Scan(&revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hangar.Errorf(hangar.ENOTFOUND, "token %q not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("look up token: %w", err)
+		}
+		if revoked.Valid {
+			return hangar.Errorf(hangar.ECONFLICT, "token %q was already revoked at %s", id, revoked.T.Format("2006-01-02T15:04:05Z07:00"))
+		}
+		if _, err := tx.ExecContext(ctx, tx.db.rebind(`UPDATE tokens SET revoked_at = ? WHERE id = ?`), tx.db.tv(tx.now), id); err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		return tx.audit(ctx, hangar.ActTokenDelete, "tokens/"+id, "")
+	})
+	if err != nil {
+		return fmt.Errorf("revoke token %q: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,383 @@
+// Package sqlstore implements Hangar's metadata services (workspaces,
+// identities and tokens, role assignments, the audit log and secrets) on
+// SQLite and PostgreSQL, behind the service interfaces of package hangar.
+//
+// # Dialects
+//
+// One schema, two dialects. The SQL text is shared and written with "?"
+// placeholders, which are rewritten to "$n" for PostgreSQL; the migrations
+// are per dialect (migrations/sqlite, migrations/postgres) so that each
+// database gets its natural column types. Times are stored as INTEGER
+// microseconds since the Unix epoch in SQLite and as TIMESTAMPTZ in
+// PostgreSQL: both hold exactly the microsecond-truncated times the store
+// writes, which the audit hash chain relies on.
+//
+// # Migrations
+//
+// Migrations are embedded and applied at Open with goose
+// (github.com/pressly/goose/v3) through its Provider API, with the global
+// registry disabled so nothing is package state. Goose was chosen over a
+// hand-written migrator because it already does the two hard parts: one
+// transaction per migration, and on PostgreSQL a session advisory lock so
+// that several servers starting at once against one database migrate it
+// exactly once. On SQLite every migration runs in a BEGIN IMMEDIATE
+// transaction; two processes opening one brand-new SQLite file at the same
+// instant is not supported (SQLite is the single-server deployment).
+//
+// # SQLite concurrency and durability
+//
+// Each DB opens two pools on the file: a writer with exactly one connection
+// whose transactions begin IMMEDIATE (_txlock=immediate), and a pool of
+// query_only readers. Writers of one process therefore queue in Go for the
+// single write connection instead of racing for SQLite's write lock, so they
+// never see SQLITE_BUSY; taking the write lock at BEGIN (rather than
+// upgrading a read transaction later, which fails without waiting) means a
+// writer from another process waits under busy_timeout instead of failing.
+// Readers run concurrently with the writer thanks to WAL. synchronous=FULL
+// makes every acknowledged commit durable: the WAL is fsynced at each
+// commit, so a commit survives not only kill -9 of the process (which WAL
+// with NORMAL would too, since the OS keeps the written pages) but also a
+// power loss. foreign_keys is on for every connection, so workspace
+// deletion cascades.
+//
+// # Audit
+//
+// Every state change appends its audit event inside its own transaction
+// (see [DB.write] and the audit helper), so a change and its event commit or
+// roll back together. Appends are serialised by locking the one-row chain
+// head (audit_head, SELECT … FOR UPDATE on PostgreSQL; the single write
+// connection and BEGIN IMMEDIATE on SQLite) as the first statement of every
+// write transaction, which also serialises writers across server processes
+// sharing one PostgreSQL. The head records the last sequence number and
+// hash, so deleting the newest events is detected as well.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Dialect names returned by DB.Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// sqliteBusyTimeout is how long a write transaction waits for another
+// process's write lock before giving up. Within a process writers queue for
+// the single write connection and never wait here.
+const sqliteBusyTimeout = 10 * time.Second
+
+//go:embed migrations
+var migrations embed.FS
+
+// Compile-time checks that the services implement the root interfaces.
+var (
+	_ hangar.WorkspaceService = (*WorkspaceService)(nil)
+	_ hangar.IdentityService  = (*IdentityService)(nil)
+	_ hangar.RoleService      = (*RoleService)(nil)
+	_ hangar.AuditService     = (*AuditService)(nil)
+	_ hangar.SecretService    = (*SecretService)(nil)
+)
+
+// DB is a connection to the metadata database. Create it with New, set the
+// exported fields, then call Open.
+type DB struct {
+	// Logger receives migration and start-up messages; nil discards them.
+	Logger *slog.Logger
+	// Sealer seals secret values at rest. The secret service fails without one.
+	Sealer hangar.Sealer
+	// Now tells the time; nil means time.Now. Times are stored truncated to
+	// microseconds, in UTC.
+	Now func() time.Time
+
+	dsn     string
+	dialect string
+	writer  *sql.DB // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: the pool
+	reader  *sql.DB // SQLite: query_only connections; PostgreSQL: the same pool as writer
+}
+
+// New returns a DB for dsn, which is not opened yet. dsn is a file path,
+// "sqlite:///abs/path", "file:…" (an SQLite URI) or ":memory:" for SQLite, and
+// "postgres://…" or "postgresql://…" for PostgreSQL.
+func New(dsn string) *DB {
+	return &DB{dsn: dsn}
+}
+
+// Open connects, applies pending migrations and makes sure the default
+// workspace exists (its creation is audited with the "system" actor).
+func (db *DB) Open(ctx context.Context) (err error) {
+	if db.writer != nil {
+		return errors.New("open store: already open")
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+	switch {
+	case strings.HasPrefix(db.dsn, "postgres://"), strings.HasPrefix(db.dsn, "postgresql://"):
+		db.dialect = DialectPostgres
+		if err := db.openPostgres(); err != nil {
+			return err
+		}
+	default:
+		db.dialect = DialectSQLite
+		if err := db.openSQLite(); err != nil {
+			return err
+		}
+	}
+	if err := db.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("open %s store: %w", db.dialect, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	if err := db.ensureDefaultWorkspace(ctx); err != nil {
+		return fmt.Errorf("open %s store: %w", db.dialect, err)
+	}
+	return nil
+}
+
+func (db *DB) openPostgres() error {
+	pool, err := sql.Open("pgx", db.dsn)
+	if err != nil {
+		return fmt.Errorf("open postgres store: %w", err)
+	}
+	pool.SetMaxOpenConns(32)
+	pool.SetMaxIdleConns(8)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	db.writer, db.reader = pool, pool
+	return nil
+}
+
+func (db *DB) openSQLite() error {
+	writeDSN, readDSN, memory, err := sqliteDSNs(db.dsn)
+	if err != nil {
+		return err
+	}
+	w, err := sql.Open("sqlite", writeDSN)
+	if err != nil {
+		return fmt.Errorf("open sqlite store: %w", err)
+	}
+	// One write connection: writers of this process queue here rather than
+	// contend for SQLite's lock. Never close it while idle (an in-memory
+	// database would vanish).
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	db.writer = w
+	if memory {
+		// A private in-memory database exists on one connection only.
+		db.reader = w
+		return nil
+	}
+	r, err := sql.Open("sqlite", readDSN)
+	if err != nil {
+		return fmt.Errorf("open sqlite store: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.reader = r
+	return nil
+}
+
+// sqliteDSNs turns a user DSN into the DSNs of the write and read pools.
+func sqliteDSNs(dsn string) (writeDSN, readDSN string, memory bool, err error) {
+	if dsn == "" {
+		return "", "", false, errors.New("open sqlite store: empty data source name")
+	}
+	if dsn == ":memory:" {
+		dsn = "file::memory:"
+	}
+	var path string
+	query := url.Values{}
+	switch {
+	case strings.HasPrefix(dsn, "file:"):
+		rest := strings.TrimPrefix(dsn, "file:")
+		p, q, _ := strings.Cut(rest, "?")
+		path = p
+		if query, err = url.ParseQuery(q); err != nil {
+			return "", "", false, fmt.Errorf("open sqlite store: parse %q: %w", dsn, err)
+		}
+		if path == "" {
+			return "", "", false, fmt.Errorf("open sqlite store: %q names no file", dsn)
+		}
+	case strings.HasPrefix(dsn, "sqlite://"):
+		path = strings.TrimPrefix(dsn, "sqlite://")
+		if path == "" {
+			return "", "", false, fmt.Errorf("open sqlite store: %q names no file", dsn)
+		}
+		path = escapeSQLitePath(path)
+	case strings.Contains(dsn, "://"):
+		return "", "", false, fmt.Errorf("open store: unsupported data source %q: use a file path, sqlite:///path, file:…, or postgres://…", redact(dsn))
+	default:
+		path = escapeSQLitePath(dsn)
+	}
+	memory = path == ":memory:" || query.Get("mode") == "memory"
+
+	pragmas := []struct{ name, value string }{
+		{"busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds())},
+		{"foreign_keys", "1"},
+		{"journal_mode", "WAL"},
+		{"synchronous", "FULL"},
+	}
+	common := url.Values{}
+	for k, vs := range query {
+		common[k] = vs
+	}
+	for _, p := range pragmas {
+		if !hasPragma(query, p.name) {
+			common.Add("_pragma", p.name+"("+p.value+")")
+		}
+	}
+	w := cloneValues(common)
+	w.Set("_txlock", "immediate")
+	r := cloneValues(common)
+	r.Del("_txlock")
+	r.Add("_pragma", "query_only(1)")
+	return "file:" + path + "?" + w.Encode(), "file:" + path + "?" + r.Encode(), memory, nil
+}
+
+func hasPragma(q url.Values, name string) bool {
+	for _, v := range q["_pragma"] {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), name) {
+			return true
+		}
+	}
+	return false
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := url.Values{}
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// escapeSQLitePath percent-encodes the characters that an SQLite URI
+// filename treats specially.
+func escapeSQLitePath(p string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return r.Replace(p)
+}
+
+// redact hides a password in a URL-shaped DSN.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "<unparseable>"
+	}
+	return u.Redacted()
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	dir, gd := "migrations/sqlite", goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if db.dialect == DialectPostgres {
+		dir, gd = "migrations/postgres", goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrate postgres store: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	if db.Logger != nil {
+		opts = append(opts, goose.WithSlog(db.Logger))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
+	}
+	p, err := goose.NewProvider(gd, db.writer, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
+	}
+	for _, r := range results {
+		db.logger().InfoContext(ctx, "applied migration", "dialect", db.dialect, "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+func (db *DB) ensureDefaultWorkspace(ctx context.Context) error {
+	ctx = hangar.WithActor(ctx, hangar.Actor{IdentityID: "system", Name: "system"})
+	return db.write(ctx, func(tx *wtx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, db.rebind(`SELECT COUNT(*) FROM workspaces WHERE name = ?`), hangar.DefaultWorkspace).Scan(&n); err != nil {
+			return fmt.Errorf("look up default workspace: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		w := &hangar.Workspace{Name: hangar.DefaultWorkspace, DisplayName: "Default", Description: "The workspace every server has."}
+		return tx.insertWorkspace(ctx, w)
+	})
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if db.writer == nil {
+		return errors.New("ping store: not open")
+	}
+	if err := db.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s store: %w", db.dialect, err)
+	}
+	return nil
+}
+
+// Close closes the connections. It is safe to call on a DB that failed to open.
+func (db *DB) Close() error {
+	var errs []error
+	if db.reader != nil && db.reader != db.writer {
+		errs = append(errs, db.reader.Close())
+	}
+	if db.writer != nil {
+		errs = append(errs, db.writer.Close())
+	}
+	db.reader, db.writer = nil, nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close %s store: %w", db.dialect, err)
+	}
+	return nil
+}
+
+// Dialect returns "sqlite" or "postgres" once the DB is open.
+func (db *DB) Dialect() string { return db.dialect }
+
+func (db *DB) logger() *slog.Logger {
+	if db.Logger != nil {
+		return db.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// now returns the current time as the store keeps it: UTC, microseconds.
+func (db *DB) now() time.Time {
+	f := db.Now
+	if f == nil {
+		f = time.Now
+	}
+	return f().UTC().Truncate(time.Microsecond)
+}

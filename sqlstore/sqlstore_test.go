@@ -1,0 +1,201 @@
+package sqlstore
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/internal/pgtest"
+	"github.com/hangar-ml/hangar/internal/storetest"
+)
+
+// openDB opens a DB on dsn with a test sealer, closed when the test ends.
+func openDB(t *testing.T, dsn string) *DB {
+	t.Helper()
+	db := New(dsn)
+	db.Sealer = storetest.NewSealer()
+	if err := db.Open(t.Context()); err != nil {
+		t.Fatalf("open %s: %v", dsn, err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return db
+}
+
+// harness exposes db to the conformance suite; another opens a second DB on dsn.
+func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
+	s := &storetest.Store{
+		Workspaces: NewWorkspaceService(db),
+		Identities: NewIdentityService(db),
+		Roles:      NewRoleService(db),
+		Audit:      NewAuditService(db),
+		Secrets:    NewSecretService(db),
+		Exec: func(ctx context.Context, q string, args ...any) error {
+			_, err := db.writer.ExecContext(ctx, db.rebind(q), args...)
+			return err
+		},
+		QueryRow: func(ctx context.Context, q string, args []any, dest ...any) error {
+			return db.reader.QueryRowContext(ctx, db.rebind(q), args...).Scan(dest...)
+		},
+	}
+	s.Another = func(t *testing.T) *storetest.Store {
+		other := New(dsn)
+		other.Sealer = sealer
+		if err := other.Open(t.Context()); err != nil {
+			t.Fatalf("open second DB on %s: %v", dsn, err)
+		}
+		t.Cleanup(func() { other.Close() })
+		return harness(other, dsn, sealer)
+	}
+	return s
+}
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) *storetest.Store {
+		dsn := filepath.Join(t.TempDir(), "hangar.db")
+		db := openDB(t, dsn)
+		if db.Dialect() != DialectSQLite {
+			t.Fatalf("dialect of %s: got %q", dsn, db.Dialect())
+		}
+		return harness(db, dsn, db.Sealer)
+	})
+}
+
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) *storetest.Store {
+		dsn := pgtest.URL(t)
+		db := openDB(t, dsn)
+		if db.Dialect() != DialectPostgres {
+			t.Fatalf("dialect of %s: got %q", dsn, db.Dialect())
+		}
+		return harness(db, dsn, db.Sealer)
+	})
+}
+
+func TestSQLiteInMemory(t *testing.T) {
+	db := openDB(t, ":memory:")
+	ctx := t.Context()
+	ws := NewWorkspaceService(db)
+	if err := ws.CreateWorkspace(ctx, &hangar.Workspace{Name: "mem"}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if _, err := ws.Workspace(ctx, "mem"); err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	v, err := NewAuditService(db).VerifyAudit(ctx)
+	if err != nil || !v.OK || v.Events != 2 {
+		t.Fatalf("verify: %+v, %v; want OK with 2 events", v, err)
+	}
+}
+
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "hangar.db")
+	ctx := t.Context()
+	db := New(dsn)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewWorkspaceService(db).CreateWorkspace(ctx, &hangar.Workspace{Name: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dsn)
+	if _, err := NewWorkspaceService(db).Workspace(ctx, "kept"); err != nil {
+		t.Fatalf("workspace after reopen: %v", err)
+	}
+	v, err := NewAuditService(db).VerifyAudit(ctx)
+	if err != nil || !v.OK || v.Events != 2 {
+		t.Fatalf("verify after reopen: %+v, %v; want OK with 2 events (default created once)", v, err)
+	}
+}
+
+func TestSQLiteDSNs(t *testing.T) {
+	for _, tc := range []struct {
+		dsn       string
+		wantPath  string
+		wantMem   bool
+		wantError string
+	}{
+		{dsn: "/var/lib/hangar/hangar.db", wantPath: "file:/var/lib/hangar/hangar.db?"},
+		{dsn: "relative.db", wantPath: "file:relative.db?"},
+		{dsn: "sqlite:///abs/path.db", wantPath: "file:/abs/path.db?"},
+		{dsn: "/odd/na?me#x%.db", wantPath: "file:/odd/na%3fme%23x%25.db?"},
+		{dsn: "file:/x.db?_pragma=busy_timeout(1)", wantPath: "file:/x.db?"},
+		{dsn: ":memory:", wantPath: "file::memory:?", wantMem: true},
+		{dsn: "", wantError: "empty"},
+		{dsn: "sqlite://", wantError: "names no file"},
+		{dsn: "mysql://u:secret@h/db", wantError: "unsupported"},
+	} {
+		t.Run(tc.dsn, func(t *testing.T) {
+			w, r, mem, err := sqliteDSNs(tc.dsn)
+			if tc.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+					t.Fatalf("got error %v, want one containing %q", err, tc.wantError)
+				}
+				if strings.Contains(err.Error(), "secret") {
+					t.Errorf("error %q shows the password", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(w, tc.wantPath) || !strings.HasPrefix(r, tc.wantPath) || mem != tc.wantMem {
+				t.Errorf("got %q, %q, memory %v; want prefix %q, memory %v", w, r, mem, tc.wantPath, tc.wantMem)
+			}
+			for _, want := range []string{"_txlock=immediate", "foreign_keys", "journal_mode", "synchronous"} {
+				if !strings.Contains(w, want) {
+					t.Errorf("write DSN %q lacks %s", w, want)
+				}
+			}
+			if strings.Contains(r, "_txlock") || !strings.Contains(r, "query_only") {
+				t.Errorf("read DSN %q: want query_only and no _txlock", r)
+			}
+			if strings.Count(w, "busy_timeout") != 1 {
+				t.Errorf("write DSN %q sets busy_timeout %d times, want once", w, strings.Count(w, "busy_timeout"))
+			}
+		})
+	}
+}
+
+func TestRebind(t *testing.T) {
+	pg := &DB{dialect: DialectPostgres}
+	if got, want := pg.rebind(`SELECT a FROM t WHERE b = ? AND c IN (?, ?)`), `SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)`; got != want {
+		t.Errorf("postgres: got %q, want %q", got, want)
+	}
+	lite := &DB{dialect: DialectSQLite}
+	if got := lite.rebind(`x = ?`); got != `x = ?` {
+		t.Errorf("sqlite: got %q, want it unchanged", got)
+	}
+}
+
+func FuzzDecodePageToken(f *testing.F) {
+	f.Add(encodePageToken("tokens", "1700000000000000", "abc"), "tokens", 2)
+	f.Add(encodePageToken("workspaces", "default"), "workspaces", 1)
+	f.Add("!!", "workspaces", 1)
+	f.Add("", "secrets", 1)
+	f.Fuzz(func(t *testing.T, token, list string, n int) {
+		key, err := decodePageToken(token, list, n)
+		if err != nil {
+			if hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Fatalf("error %v has code %q, want %q", err, hangar.ErrorCode(err), hangar.EINVALID)
+			}
+			return
+		}
+		if token != "" && len(key) != n {
+			t.Fatalf("decoded %d key parts, want %d", len(key), n)
+		}
+		if token != "" {
+			if again, err := decodePageToken(encodePageToken(list, key...), list, n); err != nil || strings.Join(again, "\x00") != strings.Join(key, "\x00") {
+				t.Fatalf("round trip of %q: got %q, %v", key, again, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,253 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// wtx is a write transaction that holds the audit chain head. Every state
+// change goes through DB.write and records itself with audit.
+type wtx struct {
+	*sql.Tx
+	db       *DB
+	now      time.Time
+	headSeq  int64
+	headHash string
+	appended bool
+}
+
+// write runs fn in a write transaction. The first statement locks the audit
+// chain head, so write transactions (and their audit appends) are serialised
+// across goroutines and, on PostgreSQL, across server processes. fn's error
+// rolls everything back; otherwise the new chain head is stored and the
+// transaction commits.
+func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
+	if db.writer == nil {
+		return errors.New("store is not open")
+	}
+	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write transaction: %w", err)
+	}
+	tx := &wtx{Tx: sqlTx, db: db, now: db.now()}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	head := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	if db.dialect == DialectPostgres {
+		head += ` FOR UPDATE`
+	}
+	if err := tx.QueryRowContext(ctx, head).Scan(&tx.headSeq, &tx.headHash); err != nil {
+		return fmt.Errorf("lock audit chain head: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if tx.appended {
+		if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), tx.headSeq, tx.headHash); err != nil {
+			return fmt.Errorf("advance audit chain head: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// audit appends the event recording a change made in this transaction. The
+// actor and request id come from ctx. Events never carry secret values: the
+// fields are names only.
+func (tx *wtx) audit(ctx context.Context, action, target, workspace string) error {
+	actor := hangar.ActorFrom(ctx)
+	e := &hangar.Event{
+		Seq:       tx.headSeq + 1,
+		Time:      tx.now,
+		Actor:     actor.Name,
+		ActorID:   actor.IdentityID,
+		Action:    action,
+		Target:    target,
+		Workspace: workspace,
+		RequestID: hangar.RequestIDFrom(ctx),
+		PrevHash:  tx.headHash,
+	}
+	e.Hash = e.ComputeHash()
+	_, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO audit_events
+		(seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		e.Seq, tx.db.tv(e.Time), e.Actor, e.ActorID, e.Action, e.Target, e.Workspace, e.RequestID, e.PrevHash, e.Hash)
+	if err != nil {
+		return fmt.Errorf("append audit event %d (%s %s): %w", e.Seq, action, target, err)
+	}
+	tx.headSeq, tx.headHash, tx.appended = e.Seq, e.Hash, true
+	return nil
+}
+
+// rebind rewrites "?" placeholders to PostgreSQL's "$n". The shared SQL text
+// never contains a literal question mark.
+func (db *DB) rebind(q string) string {
+	if db.dialect != DialectPostgres {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// tv converts a time to its column value: microseconds since the epoch for
+// SQLite, a UTC time.Time for PostgreSQL's TIMESTAMPTZ.
+func (db *DB) tv(t time.Time) any {
+	t = t.UTC().Truncate(time.Microsecond)
+	if db.dialect == DialectPostgres {
+		return t
+	}
+	return t.UnixMicro()
+}
+
+// tvPtr is tv for a nullable time.
+func (db *DB) tvPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return db.tv(*t)
+}
+
+// dbTime scans a time column of either dialect.
+type dbTime struct {
+	T     time.Time
+	Valid bool
+}
+
+// Scan implements sql.Scanner.
+func (d *dbTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		d.T, d.Valid = time.Time{}, false
+	case int64:
+		d.T, d.Valid = time.UnixMicro(v).UTC(), true
+	case time.Time:
+		d.T, d.Valid = v.UTC(), true
+	default:
+		return fmt.Errorf("scan time: unsupported column type %T", src)
+	}
+	return nil
+}
+
+// ptr returns the time or nil when NULL.
+func (d dbTime) ptr() *time.Time {
+	if !d.Valid {
+		return nil
+	}
+	t := d.T
+	return &t
+}
+
+var _ sql.Scanner = (*dbTime)(nil)
+
+// isUniqueViolation reports whether err is a unique or primary key violation.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}
+
+// pageToken is the opaque continuation of a list: which list it belongs to
+// and the sort key of the last item returned.
+type pageToken struct {
+	List string   `json:"l"`
+	Key  []string `json:"k"`
+}
+
+// encodePageToken returns the token that continues list after key.
+func encodePageToken(list string, key ...string) string {
+	b, err := json.Marshal(pageToken{List: list, Key: key})
+	if err != nil {
+		panic("marshal page token: " + err.Error()) // strings always marshal
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodePageToken parses a token of list with n key parts. An empty token
+// returns nil (the first page). Errors: EINVALID.
+func decodePageToken(s, list string, n int) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := hangar.Errorf(hangar.EINVALID, "invalid page token %q: pass the next_page_token of the previous %s page unchanged", truncate(s, 64), list)
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var pt pageToken
+	if err := json.Unmarshal(b, &pt); err != nil || pt.List != list || len(pt.Key) != n {
+		return nil, bad
+	}
+	return pt.Key, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// listOptions validates opt and decodes its page token.
+func listOptions(opt hangar.ListOptions, list string, keyParts int) (limit int, after []string, err error) {
+	if err := opt.Validate(); err != nil {
+		return 0, nil, err
+	}
+	after, err = decodePageToken(opt.PageToken, list, keyParts)
+	if err != nil {
+		return 0, nil, err
+	}
+	return opt.Limit(), after, nil
+}
+
+// parseMicros parses a page-token time key.
+func parseMicros(s, list string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, hangar.Errorf(hangar.EINVALID, "invalid page token: pass the next_page_token of the previous %s page unchanged", list)
+	}
+	return time.UnixMicro(n).UTC(), nil
+}
+
+// closeRows closes rows and returns the first error of iterating them.
+func closeRows(rows *sql.Rows, err error) error {
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	return err
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

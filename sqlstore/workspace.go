@@ -1,0 +1,182 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// WorkspaceService stores workspaces. It implements hangar.WorkspaceService.
+type WorkspaceService struct {
+	db *DB
+}
+
+// NewWorkspaceService returns the workspace service of db.
+func NewWorkspaceService(db *DB) *WorkspaceService { return &WorkspaceService{db: db} }
+
+// CreateWorkspace stores w, setting CreatedAt and CreatedBy (the actor of
+// ctx). Errors: EINVALID, ECONFLICT.
+func (s *WorkspaceService) CreateWorkspace(ctx context.Context, w *hangar.Workspace) error {
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	err := s.db.write(ctx, func(tx *wtx) error {
+		exists, err := tx.workspaceExists(ctx, w.Name)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return hangar.Errorf(hangar.ECONFLICT, "workspace %q already exists", w.Name)
+		}
+		return tx.insertWorkspace(ctx, w)
+	})
+	if err != nil {
+		return fmt.Errorf("create workspace %q: %w", w.Name, err)
+	}
+	return nil
+}
+
+// insertWorkspace stores w with the transaction's time and actor and audits it.
+func (tx *wtx) insertWorkspace(ctx context.Context, w *hangar.Workspace) error {
+	tags, err := json.Marshal(w.Tags)
+	if err != nil {
+		return fmt.Errorf("encode tags: %w", err)
+	}
+	if len(w.Tags) == 0 {
+		tags = []byte("{}")
+	}
+	createdBy := hangar.ActorFrom(ctx).Name
+	_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO workspaces
+		(name, display_name, description, tags, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`),
+		w.Name, w.DisplayName, w.Description, string(tags), tx.db.tv(tx.now), createdBy)
+	if isUniqueViolation(err) {
+		return hangar.Errorf(hangar.ECONFLICT, "workspace %q already exists", w.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("insert workspace: %w", err)
+	}
+	if err := tx.audit(ctx, hangar.ActWorkspaceWrite, "workspaces/"+w.Name, w.Name); err != nil {
+		return err
+	}
+	w.CreatedAt, w.CreatedBy = tx.now, createdBy
+	return nil
+}
+
+// workspaceExists reports whether the workspace exists, inside the transaction.
+func (tx *wtx) workspaceExists(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT COUNT(*) FROM workspaces WHERE name = ?`), name).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up workspace: %w", err)
+	}
+	return n > 0, nil
+}
+
+// requireWorkspace returns ENOTFOUND unless the workspace exists.
+func (tx *wtx) requireWorkspace(ctx context.Context, name string) error {
+	ok, err := tx.workspaceExists(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", name)
+	}
+	return nil
+}
+
+const workspaceColumns = `name, display_name, description, tags, created_at, created_by`
+
+func scanWorkspace(sc interface{ Scan(...any) error }) (*hangar.Workspace, error) {
+	var (
+		w       hangar.Workspace
+		tags    string
+		created dbTime
+	)
+	if err := sc.Scan(&w.Name, &w.DisplayName, &w.Description, &tags, &created, &w.CreatedBy); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(tags), &w.Tags); err != nil {
+		return nil, fmt.Errorf("decode tags of workspace %q: %w", w.Name, err)
+	}
+	if len(w.Tags) == 0 {
+		w.Tags = nil
+	}
+	w.CreatedAt = created.T
+	return &w, nil
+}
+
+// Workspace returns one workspace. Errors: ENOTFOUND.
+func (s *WorkspaceService) Workspace(ctx context.Context, name string) (*hangar.Workspace, error) {
+	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+workspaceColumns+` FROM workspaces WHERE name = ?`), name)
+	w, err := scanWorkspace(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get workspace %q: %w", name, err)
+	}
+	return w, nil
+}
+
+// ListWorkspaces lists workspaces ordered by name. Errors: EINVALID (options).
+func (s *WorkspaceService) ListWorkspaces(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
+	const list = "workspaces"
+	limit, after, err := listOptions(opt, list, 1)
+	if err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+workspaceColumns+` FROM workspaces`, []any{}
+	if after != nil {
+		q, args = q+` WHERE name > ?`, append(args, after[0])
+	}
+	q, args = q+` ORDER BY name LIMIT ?`, append(args, limit+1)
+	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	page := &hangar.Page[*hangar.Workspace]{Items: []*hangar.Workspace{}}
+	for rows.Next() {
+		w, err := scanWorkspace(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list workspaces: %w", closeRows(rows, err))
+		}
+		page.Items = append(page.Items, w)
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextPageToken = encodePageToken(list, page.Items[limit-1].Name)
+	}
+	return page, nil
+}
+
+// DeleteWorkspace deletes a workspace and, by foreign-key cascade, its
+// secrets, their grants and its role assignments. Audit events are kept.
+// Errors: ENOTFOUND, ECONFLICT (the default workspace).
+func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, name string) error {
+	if name == hangar.DefaultWorkspace {
+		return hangar.Errorf(hangar.ECONFLICT, "the %q workspace cannot be deleted", hangar.DefaultWorkspace)
+	}
+	err := s.db.write(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, tx.db.rebind(`DELETE FROM workspaces WHERE name = ?`), name)
+		if err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		} else if n == 0 {
+			return hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", name)
+		}
+		return tx.audit(ctx, hangar.ActWorkspaceDelete, "workspaces/"+name, name)
+	})
+	if err != nil {
+		return fmt.Errorf("delete workspace %q: %w", name, err)
+	}
+	return nil
+}
