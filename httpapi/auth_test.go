@@ -86,6 +86,11 @@ func TestAuthentication(t *testing.T) {
 		})
 	}
 
+	t.Run("challenge", func(t *testing.T) {
+		if got := e.do(http.MethodGet, "/api/v1/workspaces", "", "").header.Get("WWW-Authenticate"); got != `Bearer realm="hangar"` {
+			t.Errorf("WWW-Authenticate %q, want a Bearer challenge", got)
+		}
+	})
 	t.Run("expiring token works before expiry", func(t *testing.T) {
 		if r := e.do(http.MethodGet, "/api/v1/workspaces", expiring.Secret, ""); r.status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.status)

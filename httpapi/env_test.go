@@ -24,7 +24,7 @@ import (
 // env is a server on a real SQLite store and disk blob store, with an
 // Owner client ("admin") bootstrapped through the store.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	api    *httpapi.Server
 	db     *sqlstore.DB
@@ -50,10 +50,10 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, nil) }
 
 // newEnvWith lets configure change the server before its handler is built.
-func newEnvWith(t *testing.T, configure func(*httpapi.Server)) *env {
+func newEnvWith(t testing.TB, configure func(*httpapi.Server)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := t.Context()

@@ -88,6 +88,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if sw, ok := w.(interface{ written() bool }); ok && sw.written() {
 		return // a streamed answer failed midway; the status is out already
 	}
+	if code == hangar.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hangar"`)
+	}
 	s.writeEnvelope(w, statusOf(code), code, msg)
 }
 

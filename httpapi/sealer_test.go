@@ -12,7 +12,7 @@ import (
 
 // newSealer returns the sealer the store needs for secrets.
 // TODO(httpapi): switch to seal.New once package seal lands.
-func newSealer(t *testing.T) hangar.Sealer {
+func newSealer(t testing.TB) hangar.Sealer {
 	key := make([]byte, 32)
 	rand.Read(key)
 	block, err := aes.NewCipher(key)
