@@ -241,6 +241,13 @@ func TestClientErrors(t *testing.T) {
 			t.Errorf("error %#v, want *hangar.Error not_found naming the workspace", err)
 		}
 	})
+	t.Run("no artifact store", func(t *testing.T) {
+		e := newEnvWith(t, func(s *httpapi.Server) { s.Blobs = nil })
+		_, err := e.admin.PutBlob(ctx, "default", strings.NewReader("x"))
+		if hangar.ErrorCode(err) != hangar.ENOTIMPLEMENTED {
+			t.Errorf("PutBlob without a store: %v, want not_implemented", err)
+		}
+	})
 	t.Run("streamed upload over the limit", func(t *testing.T) {
 		e := newEnvWith(t, func(s *httpapi.Server) { s.MaxBlobBytes = 1000 })
 		// A reader of unknown length is sent chunked, so the limit is met mid-stream.

@@ -132,7 +132,8 @@ func (s *Server) routes() []route {
 }
 
 // Handler returns the HTTP handler with every route and the middleware. It
-// registers the HTTP metrics on s.Registerer.
+// fills in defaults for unset fields (Logger, Now, limits) and registers the
+// HTTP metrics on s.Registerer.
 func (s *Server) Handler() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
