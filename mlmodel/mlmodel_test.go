@@ -108,4 +108,6 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func filepathLocal(p string) bool { return p != "" && !regexp.MustCompile(`^/|(^|/)\.\.(/|$)`).MatchString(p) }
+func filepathLocal(p string) bool {
+	return p != "" && !regexp.MustCompile(`^/|(^|/)\.\.(/|$)`).MatchString(p)
+}
