@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -196,10 +195,6 @@ func (e *env) do(method, path, token string, body string, header ...string) resp
 func (e *env) adminToken() string {
 	e.t.Helper()
 	return e.token("root-"+hangar.NewID()[:8], hangar.RoleOwner, "")
-}
-
-func ctxWithRequestID(ctx context.Context, id string) context.Context {
-	return hangar.WithRequestID(ctx, id)
 }
 
 func jsonString(v any) (string, error) {
