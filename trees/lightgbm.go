@@ -65,6 +65,10 @@ func parseLightGBM(b []byte) (*Model, error) {
 		return nil, invalid("first line is not \"tree\" (not a LightGBM text model)")
 	}
 
+	if !bytes.Contains(b, []byte("\nend of trees")) {
+		return nil, invalid("truncated: no \"end of trees\" line")
+	}
+
 	// Header: key=value lines (and the bare "average_output") up to the first Tree=.
 	header := map[string]string{}
 	var line string

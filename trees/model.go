@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strconv"
 	"sync"
 )
 
@@ -87,6 +88,13 @@ func (m *Model) NumFeatures() int { return m.numFeatures }
 
 // Features returns the model's input columns, in order. The slice is a copy.
 func (m *Model) Features() []Feature {
+	if m.features == nil {
+		fs := make([]Feature, m.numFeatures)
+		for i := range fs {
+			fs[i].Name = "f" + strconv.Itoa(i)
+		}
+		return fs
+	}
 	return append([]Feature(nil), m.features...)
 }
 

@@ -202,10 +202,16 @@ func xgbThreshold(t float32) float64 {
 	if math.IsInf(float64(t), -1) {
 		return math.Inf(-1)
 	}
+	// Values beyond the float32 range round to ±Inf from halfway between
+	// MaxFloat32 and 2^128 on.
+	overflow := float64(math.MaxFloat32) + math.Exp2(127-24)
 	p := math.Nextafter32(t, float32(math.Inf(-1)))
 	mid := (float64(p) + float64(t)) / 2
-	if math.IsInf(float64(t), 1) {
-		mid = float64(math.MaxFloat32) + math.Exp2(127-24) // halfway to 2^128
+	switch {
+	case math.IsInf(float64(t), 1):
+		mid = overflow
+	case math.IsInf(float64(p), -1):
+		mid = -overflow
 	}
 	if math.Float32bits(t)&1 == 0 {
 		return mid // the midpoint rounds to t: it goes right

@@ -360,6 +360,10 @@ func (m *Model) addXGBTree(t *xgbTree, nf int) error {
 		if nid < 0 || nid >= n {
 			return fmt.Errorf("categories_nodes[%d] = %d out of range [0,%d)", i, nid, n)
 		}
+		beg, size := t.CategoriesSegments[i], t.CategoriesSizes[i]
+		if beg < 0 || size < 0 || beg > len(t.Categories) || size > len(t.Categories)-beg {
+			return fmt.Errorf("node %d: category segment [%d,+%d) outside categories (%d)", nid, beg, size, len(t.Categories))
+		}
 		catOf[nid] = i
 	}
 
@@ -419,10 +423,7 @@ func (m *Model) addXGBTree(t *xgbTree, nf int) error {
 // addXGBCategories builds the bitset of categories_nodes[ci] and returns its
 // catSet index.
 func (m *Model) addXGBCategories(t *xgbTree, ci int) (int, error) {
-	beg, size := t.CategoriesSegments[ci], t.CategoriesSizes[ci]
-	if beg < 0 || size < 0 || beg > len(t.Categories) || size > len(t.Categories)-beg {
-		return 0, fmt.Errorf("category segment [%d,+%d) outside categories (%d)", beg, size, len(t.Categories))
-	}
+	beg, size := t.CategoriesSegments[ci], t.CategoriesSizes[ci] // checked by addXGBTree
 	cats := t.Categories[beg : beg+size]
 	maxCat := -1
 	for _, c := range cats {
@@ -551,13 +552,18 @@ func paramInt(name, s string, dflt int) (int, error) {
 }
 
 // featureList names and types nf features from the file's lists, which are
-// either empty or one entry per feature.
+// either empty or one entry per feature; nil when both are empty.
 func featureList(nf int, names, types []string) ([]Feature, error) {
 	if len(names) != 0 && len(names) != nf {
 		return nil, invalid("%d feature_names for %d features", len(names), nf)
 	}
 	if len(types) != 0 && len(types) != nf {
 		return nil, invalid("%d feature_types for %d features", len(types), nf)
+	}
+	if len(names) == 0 && len(types) == 0 {
+		// Synthesised on demand by Features: a tiny file may declare
+		// millions of features, and names it does not carry cost nothing.
+		return nil, nil
 	}
 	fs := make([]Feature, nf)
 	for i := range fs {
