@@ -191,10 +191,21 @@ func PutDir(ctx context.Context, store BlobStore, fsys fs.FS) (BlobInfo, *Manife
 			return err
 		}
 		src := name
-		if d.Type()&fs.ModeSymlink != 0 {
+		switch typ := d.Type(); {
+		case typ&fs.ModeSymlink != 0:
 			if src, err = resolveLink(fsys, name); err != nil {
 				return err
 			}
+			fi, err := fs.Stat(fsys, src)
+			if err != nil {
+				return fmt.Errorf("stat %q: %w", name, err)
+			}
+			if err := checkRegular(name, fi.Mode()); err != nil {
+				return err
+			}
+		case !typ.IsRegular():
+			// Checked before opening: opening a FIFO blocks.
+			return checkRegular(name, typ)
 		}
 		e, err := putFile(ctx, store, fsys, name, src)
 		if err != nil {
@@ -231,11 +242,8 @@ func putFile(ctx context.Context, store BlobStore, fsys fs.FS, name, src string)
 	if err != nil {
 		return ManifestEntry{}, fmt.Errorf("stat %q: %w", name, err)
 	}
-	if !fi.Mode().IsRegular() {
-		if fi.IsDir() {
-			return ManifestEntry{}, Errorf(EINVALID, "%q is a symbolic link to a directory; only links to files are supported", name)
-		}
-		return ManifestEntry{}, Errorf(EINVALID, "%q is not a regular file (mode %v)", name, fi.Mode().Type())
+	if err := checkRegular(name, fi.Mode()); err != nil {
+		return ManifestEntry{}, err
 	}
 	info, err := store.Put(ctx, f)
 	if err != nil {
@@ -245,6 +253,17 @@ func putFile(ctx context.Context, store BlobStore, fsys fs.FS, name, src string)
 		return ManifestEntry{}, Errorf(ECONFLICT, "file %q changed while it was stored (%d bytes before, %d read)", name, fi.Size(), info.Size)
 	}
 	return ManifestEntry{Path: name, Digest: info.Digest, Size: info.Size, Executable: fi.Mode()&0o111 != 0}, nil
+}
+
+// checkRegular reports a file that PutDir cannot store.
+func checkRegular(name string, mode fs.FileMode) error {
+	switch {
+	case mode.IsRegular():
+		return nil
+	case mode.IsDir():
+		return Errorf(EINVALID, "%q is a symbolic link to a directory; only links to files are supported", name)
+	}
+	return Errorf(EINVALID, "%q is not a regular file (mode %v)", name, mode.Type())
 }
 
 // maxLinkHops bounds symbolic link resolution, as Linux's ELOOP does.
