@@ -82,7 +82,9 @@ func cliError(err error, format string, args ...any) error {
 	return hangar.Errorf(code, "%s", msg)
 }
 
-func invalidf(format string, args ...any) error { return hangar.Errorf(hangar.EINVALID, format, args...) }
+func invalidf(format string, args ...any) error {
+	return hangar.Errorf(hangar.EINVALID, format, args...)
+}
 
 func splitList(s string) []string {
 	var out []string
