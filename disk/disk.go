@@ -196,8 +196,12 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (_ hangar.BlobInfo, er
 		return hangar.BlobInfo{}, fmt.Errorf("disk: put blob: %w", err)
 	}
 	if newShard {
-		if err := syncDir(filepath.Dir(shard)); err != nil {
-			return hangar.BlobInfo{}, fmt.Errorf("disk: put blob: %w", err)
+		// MkdirAll may have created blobs/ and blobs/sha256/ too (a store
+		// used without Init); make every new directory entry durable.
+		for _, dir := range []string{s.blobDir(), filepath.Dir(s.blobDir()), s.root} {
+			if err := syncDir(dir); err != nil {
+				return hangar.BlobInfo{}, fmt.Errorf("disk: put blob: %w", err)
+			}
 		}
 	}
 	return info, nil
@@ -216,7 +220,8 @@ func (s *BlobStore) createTemp() (*os.File, error) {
 }
 
 // Open returns the blob's file. The digest is validated before any file is
-// touched. Errors: EINVALID, ENOTFOUND.
+// touched. The ReadCloser is an *os.File, so it is also an io.ReadSeeker
+// and io.ReaderAt (for range requests). Errors: EINVALID, ENOTFOUND.
 func (s *BlobStore) Open(ctx context.Context, d hangar.Digest) (io.ReadCloser, error) {
 	if _, err := hangar.ParseDigest(string(d)); err != nil {
 		return nil, err
