@@ -261,3 +261,40 @@ func readFixture(t testing.TB, parts ...string) string {
 	}
 	return string(b)
 }
+
+// TestFastStep checks the sign-flip encoding of numeric splits against the
+// plain rule (x >= T right, NaN to the default side) for both defaults.
+func TestFastStep(t *testing.T) {
+	ts := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, -2.5, 1e-300, -1e-300, math.MaxFloat64, -math.MaxFloat64,
+		math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, 3.4028235677973366e38}
+	for _, T := range ts {
+		for _, dl := range []bool{false, true} {
+			m := &Model{numFeatures: 1}
+			var flags uint32
+			if dl {
+				flags = flagDefaultLeft
+			}
+			// Node 0 splits; node 1 is the left leaf (-1), node 2 the right (+1).
+			src := []srcNode{{left: 1, right: 2, threshold: T, flags: flags}, {leaf: true, value: -1}, {leaf: true, value: 1}}
+			if _, err := m.addTree(src, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			xs := []float64{T, math.Nextafter(T, math.Inf(1)), math.Nextafter(T, math.Inf(-1)), -T, 0,
+				math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), 1, -1}
+			for _, x := range xs {
+				want := -1.0
+				if x >= T || (math.IsNaN(x) && !dl) {
+					want = 1
+				}
+				if got := m.leaf(m.nodes, 0, []float64{x}); got != want {
+					t.Errorf("T=%v defaultLeft=%v x=%v: single walk %v, want %v", T, dl, x, got, want)
+				}
+				idx := []int32{0}
+				m.walkBlock(0, 3, false, []float64{x, 0}, 2, idx) // extra levels: leaves must hold
+				if got := m.values[idx[0]]; got != want {
+					t.Errorf("T=%v defaultLeft=%v x=%v: lockstep walk %v, want %v", T, dl, x, got, want)
+				}
+			}
+		}
+	}
+}

@@ -116,7 +116,7 @@ func parseLightGBM(b []byte) (*Model, error) {
 	if maxIdx == -2 {
 		return nil, invalid("header has no max_feature_idx")
 	}
-	if maxIdx < -1 || maxIdx >= maxFeatures-1 {
+	if maxIdx < -1 || maxIdx+1 >= maxFeatures {
 		return nil, invalid("max_feature_idx %d out of range", maxIdx)
 	}
 	m.numFeatures = maxIdx + 1
@@ -180,9 +180,7 @@ func parseLightGBM(b []byte) (*Model, error) {
 			kv[k] = v
 		}
 		t := len(m.roots)
-		m.roots = append(m.roots, int32(len(m.nodes)))
-		m.groups = append(m.groups, int32(t%perIter))
-		if err := m.addLGBTree(kv); err != nil {
+		if err := m.addLGBTree(kv, t%perIter); err != nil {
 			return nil, invalid("tree %d: %v", t, err)
 		}
 	}
@@ -289,7 +287,7 @@ func (m *Model) setLGBObjective(line string, numClass int) error {
 	return err
 }
 
-func (m *Model) addLGBTree(kv map[string]string) error {
+func (m *Model) addLGBTree(kv map[string]string, group int) error {
 	nl, err := strconv.Atoi(kv["num_leaves"])
 	if err != nil || nl < 1 {
 		return fmt.Errorf("num_leaves %.40q is not a positive integer", kv["num_leaves"])
@@ -310,8 +308,8 @@ func (m *Model) addLGBTree(kv map[string]string) error {
 		}
 	}
 	if nl == 1 {
-		m.nodes = append(m.nodes, node{val: leaves[0], meta: flagLeaf})
-		return nil
+		_, err := m.addTree([]srcNode{{leaf: true, value: leaves[0]}}, 0, group)
+		return err
 	}
 	ni := nl - 1
 	feats, err := lgbInts(kv, "split_feature", ni)
@@ -405,12 +403,12 @@ func (m *Model) addLGBTree(kv map[string]string) error {
 		if s.right, err = child(i, right[i], "right"); err != nil {
 			return err
 		}
-		if d&lgbDefaultLeftMask == 0 {
-			s.flags |= flagNaNRight
+		if d&lgbDefaultLeftMask != 0 {
+			s.flags |= flagDefaultLeft
 		}
 		t := thr[i]
-		if math.IsNaN(t) {
-			return fmt.Errorf("node %d: threshold is NaN", i)
+		if math.IsNaN(t) || math.IsInf(t, 1) {
+			return fmt.Errorf("node %d: threshold is %v", i, t)
 		}
 		if d&lgbCategoricalMask != 0 {
 			ci := int(t)
@@ -436,12 +434,11 @@ func (m *Model) addLGBTree(kv map[string]string) error {
 	}
 	// Every leaf must be reached exactly once; appendTree catches leaves
 	// reached twice, and a leaf never reached means a malformed tree.
-	before := len(m.nodes)
-	m.nodes, err = appendTree(m.nodes, src, 0)
+	got, err := m.addTree(src, 0, group)
 	if err != nil {
 		return err
 	}
-	if got := len(m.nodes) - before; got != ni+nl {
+	if got != ni+nl {
 		return fmt.Errorf("only %d of %d nodes are reachable from the root", got, ni+nl)
 	}
 	return nil

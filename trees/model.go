@@ -64,8 +64,12 @@ const (
 // for concurrent use by any number of goroutines.
 type Model struct {
 	nodes    []node    // all trees, each laid out breadth-first with siblings adjacent
+	values   []float64 // leaf values, parallel to nodes
 	roots    []int32   // index of each tree's root in nodes
 	groups   []int32   // output (class) each tree adds to
+	depths   []int32   // each tree's depth (edges from root to deepest leaf)
+	lockstep []bool    // whether batches walk the tree depth levels in lockstep
+	slow     []bool    // whether the tree has categorical or LightGBM Zero/None splits
 	weights  []float64 // per-tree weight (XGBoost dart); nil when all are 1
 	catWords []uint32  // bitsets of categorical splits, indexed by catSet
 	catSets  []catSet
@@ -301,25 +305,35 @@ func (m *Model) batch(rows []float64, nrows int, out []float64, threads int, tra
 	wg.Wait()
 }
 
-// batchRange scores rows [lo, hi) block by block.
+// batchRange scores rows [lo, hi) block by block: each tree is walked for
+// all rows of a block before the next tree, so its nodes stay in cache.
 func (m *Model) batchRange(rows, out []float64, lo, hi int, transformed bool) {
 	nf, no := m.numFeatures, m.numOutputs
 	var acc32 [blockRows]float32
+	var idxBuf [blockRows]int32
+	// Each block is copied with a zero column appended to every row: the
+	// leaves of lockstep walks read it (see node).
+	stride := nf + 1
+	block := make([]float64, blockRows*stride)
 	for b := lo; b < hi; b += blockRows {
 		e := min(b+blockRows, hi)
 		n := e - b
-		block := rows[b*nf : e*nf]
+		for i := range n {
+			copy(block[i*stride:i*stride+nf], rows[(b+i)*nf:(b+i+1)*nf])
+		}
 		dst := out[b*no : e*no]
+		idx := idxBuf[:n]
 		if m.f32 && no == 1 && m.weights == nil {
 			// The common XGBoost case: one output, float32 sums kept in a
-			// stack array while each tree is walked for the whole block.
+			// stack array.
 			base := float32(m.baseMargin[0])
 			for i := range n {
 				acc32[i] = base
 			}
-			for _, r := range m.roots {
-				for i := range n {
-					acc32[i] += float32(m.leaf(m.nodes, r, block[i*nf:i*nf+nf]))
+			for t := range m.roots {
+				m.walkTree(t, block, stride, idx)
+				for i, l := range idx {
+					acc32[i] += float32(m.values[l])
 				}
 			}
 			for i := range n {
@@ -329,23 +343,23 @@ func (m *Model) batchRange(rows, out []float64, lo, hi int, transformed bool) {
 			for i := range n {
 				copy(dst[i*no:i*no+no], m.baseMargin)
 			}
-			for t, r := range m.roots {
+			for t := range m.roots {
+				m.walkTree(t, block, stride, idx)
 				g := int(m.groups[t])
 				switch {
 				case m.f32 && m.weights != nil:
 					w := m.weights[t]
-					for i := range n {
-						v := float32(float64(float32(m.leaf(m.nodes, r, block[i*nf:i*nf+nf]))) * w)
+					for i, l := range idx {
+						v := float32(float64(float32(m.values[l])) * w)
 						dst[i*no+g] = float64(float32(dst[i*no+g]) + v)
 					}
 				case m.f32:
-					for i := range n {
-						v := float32(m.leaf(m.nodes, r, block[i*nf:i*nf+nf]))
-						dst[i*no+g] = float64(float32(dst[i*no+g]) + v)
+					for i, l := range idx {
+						dst[i*no+g] = float64(float32(dst[i*no+g]) + float32(m.values[l]))
 					}
 				default:
-					for i := range n {
-						dst[i*no+g] += m.leaf(m.nodes, r, block[i*nf:i*nf+nf])
+					for i, l := range idx {
+						dst[i*no+g] += m.values[l]
 					}
 				}
 			}
@@ -360,5 +374,29 @@ func (m *Model) batchRange(rows, out []float64, lo, hi int, transformed bool) {
 				m.transform(dst[i*no : i*no+no])
 			}
 		}
+	}
+}
+
+// walkTree finds the leaf of tree t for each row of the block (row stride
+// stride).
+func (m *Model) walkTree(t int, block []float64, stride int, idx []int32) {
+	root := m.roots[t]
+	if m.lockstep[t] {
+		m.walkBlock(root, int(m.depths[t]), m.slow[t], block, stride, idx)
+		return
+	}
+	nodes := m.nodes
+	for i := range idx {
+		row := block[i*stride : i*stride+stride]
+		n := root
+		for nodes[n].meta&flagLeaf == 0 {
+			nd := &nodes[n]
+			if nd.meta&slowMask != 0 {
+				n = m.slowNext(*nd, row[nd.meta&featMask])
+			} else {
+				n = fastStep(nd, row[nd.meta&featMask])
+			}
+		}
+		idx[i] = n
 	}
 }

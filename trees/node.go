@@ -5,28 +5,45 @@ import (
 	"math"
 )
 
-// node is one node of a tree in the flat form both formats load into. A
-// tree's nodes are laid out breadth-first so that the two children of a node
-// are adjacent: the walk computes the next index as kids+goRight, which the
-// compiler turns into a conditional move instead of an unpredictable branch.
+// node is one node of a tree in the flat form both formats load into.
+//
+// A tree's nodes are laid out breadth-first with the two children of a node
+// in adjacent slots kids and kids+1, so a step is kids+c for a 0/1 value c
+// computed without a branch. Plain numeric splits (all of XGBoost's, and
+// LightGBM's with missing type NaN) take c = !(x' < val), which is 1 for NaN:
+//
+//   - default right: x' = x, val = T, slots (left, right): x >= T and NaN
+//     go right.
+//   - default left: x' = -x, val = nextUp(-T), slots (right, left):
+//     -x < nextUp(-T) ⇔ x >= T goes to slot 0 (right); smaller values and
+//     NaN go to slot 1 (left).
+//
+// where T is the threshold normalised so that a present x goes right
+// exactly when x >= T. Flipping x's sign is one XOR, so both cases are the
+// same branch-free instruction sequence. Categorical splits and LightGBM's
+// Zero and None missing rules take a slower path with normal slot order.
+//
+// A leaf is a fixed point of the step: it reads the zero column that
+// lockstep walks append to each row (feature index NumFeatures), compares
+// 0 < +Inf and stays put, so a block of rows can walk a fixed number of
+// levels with no per-node leaf test. Leaf values live in Model.values.
 type node struct {
-	// val is the leaf value for leaves; for numeric splits the threshold T
-	// normalised so that a present value x goes right exactly when x >= T;
-	// for categorical splits the index of the category set.
+	// val is the comparison value described above; for categorical splits
+	// the index of the category set; +Inf for leaves.
 	val float64
-	// kids is the index of the left child; the right child is kids+1.
+	// kids is the index of the first child slot; a leaf's is its own index.
 	kids int32
 	// meta holds the feature index in its low bits and the flags above them.
 	meta uint32
 }
 
 const (
-	flagLeaf     uint32 = 1 << 31 // the node is a leaf
-	flagNaNRight uint32 = 1 << 30 // a missing value goes right
-	flagCat      uint32 = 1 << 29 // categorical split
-	missShift           = 27      // two bits: how a numeric split treats missing values
-	missMask     uint32 = 3 << missShift
-	featMask     uint32 = 1<<missShift - 1
+	flagLeaf        uint32 = 1 << 31 // the node is a leaf
+	flagDefaultLeft uint32 = 1 << 30 // a missing value goes left
+	flagCat         uint32 = 1 << 29 // categorical split
+	missShift              = 27      // two bits: how a numeric split treats missing values
+	missMask        uint32 = 3 << missShift
+	featMask        uint32 = 1<<missShift - 1
 
 	// Missing-value rules of numeric splits (LightGBM's MissingType);
 	// XGBoost's rule is missNaN.
@@ -36,10 +53,14 @@ const (
 	missCatLGB uint32 = 1 // on categorical nodes: LightGBM rules instead of XGBoost's
 
 	slowMask = flagCat | missMask
+
+	// signShift moves flagDefaultLeft onto a float64's sign bit.
+	signShift = 63 - 30
 )
 
-// maxFeatures bounds the feature index a node can hold.
-const maxFeatures = int(featMask) + 1
+// maxFeatures bounds the number of features: indices up to maxFeatures, the
+// lockstep zero column included, must fit in featMask.
+const maxFeatures = int(featMask)
 
 // lgbZeroThreshold is LightGBM's kZeroThreshold: the float literal 1e-35f
 // widened to double, as the C++ constant is.
@@ -55,35 +76,79 @@ type catSet struct {
 	off, n int32
 }
 
+// b2i is 1 for true: the compiler turns it into SETcc, keeping the walk
+// free of data-dependent branches.
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// fastStep is the branch-free step of a plain numeric split (see node).
+// Small enough to inline.
+func fastStep(nd *node, x float64) int32 {
+	xs := math.Float64frombits(math.Float64bits(x) ^ uint64(nd.meta&flagDefaultLeft)<<signShift)
+	return nd.kids + b2i(!(xs < nd.val))
+}
+
 // leaf walks one tree for one row and returns the leaf's value. The loop
 // ends because every child index is larger than its parent's (breadth-first
 // layout), which the loaders guarantee.
 func (m *Model) leaf(nodes []node, n int32, row []float64) float64 {
 	for {
-		nd := nodes[n]
+		nd := &nodes[n]
 		if nd.meta&(flagLeaf|slowMask) != 0 {
 			if nd.meta&flagLeaf != 0 {
-				return nd.val
+				return m.values[n]
 			}
-			n = m.slowNext(nd, row[nd.meta&featMask])
+			n = m.slowNext(*nd, row[nd.meta&featMask])
 			continue
 		}
-		x := row[nd.meta&featMask]
-		var right int32
-		if x >= nd.val {
-			right = 1
+		n = fastStep(nd, row[nd.meta&featMask])
+	}
+}
+
+// walkBlock walks the rows of block (stride nf+1, each row ending in a zero
+// column for the leaves to read) through the tree at root for depth levels
+// in lockstep, leaving each row's leaf in idx. The rows' walks are
+// independent, so the CPU overlaps their memory loads.
+func (m *Model) walkBlock(root int32, depth int, slow bool, block []float64, stride int, idx []int32) {
+	nodes := m.nodes
+	for i := range idx {
+		idx[i] = root
+	}
+	if !slow {
+		// Only plain numeric splits: no flag test in the loop.
+		for range depth {
+			off := 0
+			for i, n := range idx {
+				nd := &nodes[n]
+				idx[i] = fastStep(nd, block[off+int(nd.meta&featMask)])
+				off += stride
+			}
 		}
-		if x != x { // NaN: the node's default direction
-			right = int32(nd.meta >> 30 & 1)
+		return
+	}
+	for range depth {
+		off := 0
+		for i, n := range idx {
+			nd := &nodes[n]
+			x := block[off+int(nd.meta&featMask)]
+			off += stride
+			if nd.meta&slowMask != 0 {
+				idx[i] = m.slowNext(*nd, x)
+				continue
+			}
+			idx[i] = fastStep(nd, x)
 		}
-		n = nd.kids + right
 	}
 }
 
 // slowNext decides categorical splits and LightGBM's Zero and None missing
 // rules, which the walk's fast path leaves out.
 func (m *Model) slowNext(nd node, x float64) int32 {
-	dflt := int32(nd.meta >> 30 & 1)
+	dflt := 1 - int32(nd.meta>>30&1) // 1: missing goes right
 	mt := nd.meta & missMask >> missShift
 	if nd.meta&flagCat != 0 {
 		set := m.catSets[int(nd.val)]
@@ -142,55 +207,84 @@ type srcNode struct {
 	left, right int     // children, indices into the same slice
 	feature     int
 	threshold   float64 // normalised: present x goes right iff x >= threshold
-	flags       uint32  // flagNaNRight, flagCat and the missing rule
+	flags       uint32  // flagDefaultLeft, flagCat and the missing rule
 	cat         int     // category set index for categorical splits
 }
 
-// appendTree lays out the tree rooted at src[root] breadth-first onto nodes
-// and returns the extended slice. It fails on child indices out of range and
-// on nodes reached twice (cycles or shared subtrees), so the resulting walk
-// always terminates. Nodes not reachable from the root are dropped (XGBoost
-// keeps deleted nodes in pruned trees).
-func appendTree(nodes []node, src []srcNode, root int) ([]node, error) {
+// addTree lays out the tree rooted at src[root] breadth-first onto m.nodes
+// and records its root, output group and depth. It fails on child indices
+// out of range and on nodes reached twice (cycles or shared subtrees), so
+// the walk always terminates. Nodes not reachable from the root are dropped
+// (XGBoost keeps deleted nodes in pruned trees). It returns the number of
+// nodes laid out.
+func (m *Model) addTree(src []srcNode, root int, group int) (int, error) {
 	if root < 0 || root >= len(src) {
-		return nodes, fmt.Errorf("root node %d out of range [0,%d)", root, len(src))
+		return 0, fmt.Errorf("root node %d out of range [0,%d)", root, len(src))
 	}
+	base := len(m.nodes)
 	seen := make([]bool, len(src))
-	type item struct{ src, dst int }
-	queue := []item{{root, len(nodes)}}
+	type item struct{ src, dst, depth int }
+	queue := []item{{root, base, 0}}
 	seen[root] = true
-	nodes = append(nodes, node{})
+	m.nodes = append(m.nodes, node{})
+	m.values = append(m.values, 0)
+	maxDepth, leaves, sumDepth, slow := 0, 0, 0, false
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
 		s := &src[it.src]
 		if s.leaf {
-			nodes[it.dst] = node{val: s.value, meta: flagLeaf}
+			m.nodes[it.dst] = node{val: math.Inf(1), kids: int32(it.dst), meta: flagLeaf | uint32(m.numFeatures)}
+			m.values[it.dst] = s.value
+			maxDepth = max(maxDepth, it.depth)
+			leaves++
+			sumDepth += it.depth
 			continue
 		}
-		if len(nodes) > math.MaxInt32-2 {
-			return nodes, fmt.Errorf("model has more than %d nodes", math.MaxInt32)
+		if len(m.nodes) > math.MaxInt32-2 {
+			return 0, fmt.Errorf("model has more than %d nodes", math.MaxInt32)
 		}
-		kids := len(nodes)
-		for k, c := range [2]int{s.left, s.right} {
-			side := [2]string{"left", "right"}[k]
+		kids := len(m.nodes)
+		slots := [2]int{s.left, s.right}
+		val := s.threshold
+		switch {
+		case s.flags&flagCat != 0:
+			val = float64(s.cat)
+		case s.flags&slowMask != 0:
+		case s.flags&flagDefaultLeft != 0:
+			val = math.Nextafter(-s.threshold, math.Inf(1))
+			slots = [2]int{s.right, s.left}
+		}
+		if s.flags&slowMask == 0 && (math.IsNaN(s.threshold) || math.IsInf(s.threshold, 0)) {
+			return 0, fmt.Errorf("node %d: threshold %v cannot be compared", it.src, s.threshold)
+		}
+		for k, c := range slots {
+			side := "left"
+			if c == s.right && (c != s.left || k == 1) {
+				side = "right"
+			}
 			if c < 0 || c >= len(src) {
-				return nodes, fmt.Errorf("node %d: %s child %d out of range [0,%d)", it.src, side, c, len(src))
+				return 0, fmt.Errorf("node %d: %s child %d out of range [0,%d)", it.src, side, c, len(src))
 			}
 			if seen[c] {
-				return nodes, fmt.Errorf("node %d: %s child %d is reached twice (cycle or shared subtree)", it.src, side, c)
+				return 0, fmt.Errorf("node %d: %s child %d is reached twice (cycle or shared subtree)", it.src, side, c)
 			}
 			seen[c] = true
-			queue = append(queue, item{c, kids + k})
+			queue = append(queue, item{c, kids + k, it.depth + 1})
 		}
-		nodes = append(nodes, node{}, node{})
-		val := s.threshold
-		if s.flags&flagCat != 0 {
-			val = float64(s.cat)
-		}
-		nodes[it.dst] = node{val: val, kids: int32(kids), meta: uint32(s.feature) | s.flags}
+		m.nodes = append(m.nodes, node{}, node{})
+		m.values = append(m.values, 0, 0)
+		m.nodes[it.dst] = node{val: val, kids: int32(kids), meta: uint32(s.feature) | s.flags}
+		slow = slow || s.flags&slowMask != 0
 	}
-	return nodes, nil
+	m.roots = append(m.roots, int32(base))
+	m.groups = append(m.groups, int32(group))
+	m.depths = append(m.depths, int32(maxDepth))
+	m.slow = append(m.slow, slow)
+	// Lockstep walks take max-depth steps for every row; worth it unless
+	// the tree is lopsided (LightGBM grows leaf-wise).
+	m.lockstep = append(m.lockstep, maxDepth*leaves <= 2*sumDepth+leaves)
+	return len(m.nodes) - base, nil
 }
 
 // xgbThreshold converts XGBoost's test float32(x) < t into the normalised
@@ -220,10 +314,8 @@ func xgbThreshold(t float32) float64 {
 }
 
 // lgbThreshold converts LightGBM's test x <= t (left) into the normalised
-// x >= T (right) form.
+// x >= T (right) form. t must not be +Inf (the loader rejects it; LightGBM
+// clamps thresholds to ±1e300 when it trains).
 func lgbThreshold(t float64) float64 {
-	if math.IsInf(t, 1) {
-		return math.NaN() // every present value goes left
-	}
 	return math.Nextafter(t, math.Inf(1))
 }

@@ -229,7 +229,7 @@ func parseXGBoost(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if nf > maxFeatures {
+	if nf >= maxFeatures {
 		return nil, invalid("num_feature %d exceeds the supported %d", nf, maxFeatures)
 	}
 	numClass, err := paramInt("num_class", p.NumClass, 0)
@@ -303,23 +303,19 @@ func parseXGBoost(b []byte) (*Model, error) {
 			m.weights[i] = float64(w)
 		}
 	}
-	m.roots = make([]int32, nt)
-	m.groups = make([]int32, nt)
 	for i := range model.Trees {
 		g := model.TreeInfo[i]
 		if g < 0 || g >= m.numOutputs {
 			return nil, invalid("tree_info[%d] = %d, outside [0,%d)", i, g, m.numOutputs)
 		}
-		m.groups[i] = int32(g)
-		m.roots[i] = int32(len(m.nodes))
-		if err := m.addXGBTree(&model.Trees[i], nf); err != nil {
+		if err := m.addXGBTree(&model.Trees[i], nf, g); err != nil {
 			return nil, invalid("tree %d: %v", i, err)
 		}
 	}
 	return m, nil
 }
 
-func (m *Model) addXGBTree(t *xgbTree, nf int) error {
+func (m *Model) addXGBTree(t *xgbTree, nf, group int) error {
 	n := len(t.LeftChildren)
 	if t.TreeParam.NumNodes != "" {
 		nn, err := strconv.Atoi(t.TreeParam.NumNodes)
@@ -386,8 +382,8 @@ func (m *Model) addXGBTree(t *xgbTree, nf int) error {
 			return fmt.Errorf("node %d: split feature %d outside [0,%d) (num_feature)", i, f, nf)
 		}
 		s := srcNode{left: l, right: r, feature: f}
-		if !t.DefaultLeft[i] {
-			s.flags |= flagNaNRight
+		if t.DefaultLeft[i] {
+			s.flags |= flagDefaultLeft
 		}
 		st := 0
 		if len(t.SplitType) > 0 {
@@ -395,8 +391,8 @@ func (m *Model) addXGBTree(t *xgbTree, nf int) error {
 		}
 		switch st {
 		case 0:
-			if math.IsNaN(float64(cond)) {
-				return fmt.Errorf("node %d: split condition is NaN", i)
+			if !isFinite(float64(cond)) {
+				return fmt.Errorf("node %d: split condition is %v", i, cond)
 			}
 			s.threshold = xgbThreshold(cond)
 		case 1:
@@ -415,8 +411,7 @@ func (m *Model) addXGBTree(t *xgbTree, nf int) error {
 		}
 		src[i] = s
 	}
-	var err error
-	m.nodes, err = appendTree(m.nodes, src, 0)
+	_, err := m.addTree(src, 0, group)
 	return err
 }
 
