@@ -89,7 +89,8 @@ func (b *binned) at(f, i int) int {
 	return int(b.u16[f*b.n+i])
 }
 
-// histFeature adds the gradients of rows into h, one feature's histogram.
+// histFeature adds the gradients of rows into h, one feature's histogram;
+// grad[i] is the gradient of rows[i].
 func (b *binned) histFeature(f int, rows []int32, grad []gpair, h []gpair) {
 	if b.u8 != nil {
 		accumulate(b.u8[f*b.n:(f+1)*b.n], rows, grad, h)
@@ -99,8 +100,9 @@ func (b *binned) histFeature(f int, rows []int32, grad []gpair, h []gpair) {
 }
 
 func accumulate[T uint8 | uint16](col []T, rows []int32, grad []gpair, h []gpair) {
-	for _, r := range rows {
-		g := grad[r]
+	grad = grad[:len(rows)]
+	for i, r := range rows {
+		g := grad[i]
 		e := &h[col[r]]
 		e.g += g.g
 		e.h += g.h

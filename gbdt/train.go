@@ -85,7 +85,7 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, cb Callback) (*
 	t := newTrainer(p, K, train)
 	var vb *binned
 	if valid != nil {
-		vb = newBinned(valid.Columns, t.cuts, t.bins.u16 != nil)
+		vb = newBinned(valid.Columns, t.cuts, true) // NaN may occur where training had none
 	}
 	m := &Model{
 		Objective: p.Objective,
@@ -169,6 +169,7 @@ type trainer struct {
 	index   []int32 // row ids, each node's rows contiguous
 	tmp     []int32
 	pool    [][]gpair
+	gbufs   [][]gpair // per worker: a node's gradients, gathered
 }
 
 func newTrainer(p Params, K int, d *Dataset) *trainer {
@@ -191,10 +192,12 @@ func newTrainer(p Params, K int, d *Dataset) *trainer {
 		})
 	}
 	wg.Wait()
+	// One byte per value unless some feature needs 257 codes: 256 bins
+	// and a missing value.
 	wide := false
 	for f := range nf {
 		nb := len(t.cuts[f]) + 1
-		if nb > 255 {
+		if nb > 256 || (nb == 256 && slices.ContainsFunc(d.Columns[f], math.IsNaN)) {
 			wide = true
 		}
 		t.off[f+1] = t.off[f] + nb + 1
@@ -204,6 +207,10 @@ func newTrainer(p Params, K int, d *Dataset) *trainer {
 	t.grad = make([]gpair, K*n)
 	t.index = make([]int32, n)
 	t.tmp = make([]int32, n)
+	t.gbufs = make([][]gpair, t.threads)
+	for w := range t.gbufs {
+		t.gbufs[w] = make([]gpair, 0, n)
+	}
 	return t
 }
 
@@ -246,38 +253,54 @@ type node struct {
 // kRtEps is XGBoost's smallest loss change worth a split.
 const kRtEps = 1e-6
 
-func (t *trainer) gain(s gpair) float64 { return s.g * s.g / (s.h + t.p.RegLambda) }
-
 // evalFeature finds the best split of one feature from its histogram h
 // (nb real bins and the missing bin last), trying missing values on the
 // right (a forward scan) and, when any are missing, on the left.
 func (t *trainer) evalFeature(f int, h []gpair, sum gpair, best split) split {
 	nb := len(h) - 1
 	miss := h[nb]
-	parent := t.gain(sum)
-	mcw := t.p.MinChildWeight
-	for _, defaultLeft := range []bool{false, true} {
+	lambda := t.p.RegLambda
+	mcw := max(t.p.MinChildWeight, 0)
+	if sum.h < 2*mcw || sum.h <= 0 {
+		return best // no split can give both children enough weight
+	}
+	parent := sum.g * sum.g / (sum.h + lambda)
+	bestGain, bestBin, bestLeft, found := best.gain, -1, false, best.feature >= 0
+	var bestL gpair
+	for pass := range 2 {
 		var l gpair
-		if defaultLeft {
+		if pass == 1 {
 			if miss.h == 0 && miss.g == 0 {
 				break
 			}
 			l = miss
 		}
 		for j := 0; j < nb-1; j++ {
-			l.g += h[j].g
-			l.h += h[j].h
-			r := gpair{sum.g - l.g, sum.h - l.h}
-			if l.h < mcw || r.h < mcw || l.h <= 0 || r.h <= 0 {
+			e := h[j]
+			if e.h == 0 && e.g == 0 {
+				// An empty bin: splitting after it is the same split as
+				// before it, already tried (or, for j = 0, an empty left).
 				continue
 			}
-			g := t.gain(l) + t.gain(r) - parent
-			if best.feature < 0 || g > best.gain {
-				best = split{gain: g, feature: f, bin: j, defaultLeft: defaultLeft, left: l, right: r}
+			l.g += e.g
+			l.h += e.h
+			rg, rh := sum.g-l.g, sum.h-l.h
+			if rh < mcw || rh <= 0 {
+				break // the right side only shrinks from here
+			}
+			if l.h < mcw || l.h <= 0 {
+				continue
+			}
+			g := l.g*l.g/(l.h+lambda) + rg*rg/(rh+lambda) - parent
+			if !found || g > bestGain {
+				bestGain, bestBin, bestLeft, bestL, found = g, j, pass == 1, l, true
 			}
 		}
 	}
-	return best
+	if bestBin < 0 {
+		return best
+	}
+	return split{gain: bestGain, feature: f, bin: bestBin, defaultLeft: bestLeft, left: bestL, right: gpair{sum.g - bestL.g, sum.h - bestL.h}}
 }
 
 // grow builds one tree for the gradients g (one per row), depth-wise.
@@ -383,14 +406,20 @@ func (t *trainer) buildLevel(g []gpair, feats []int, nodes []node, jobs []pairJo
 			for i := range b {
 				b[i].feature = -1
 			}
+			gbuf := t.gbufs[w][:0]
 			for ji, j := range jobs {
 				sn := &nodes[j.small]
 				rows := t.index[sn.begin:sn.end]
+				// The node's gradients, contiguous, read once per feature.
+				gbuf = gbuf[:0]
+				for _, r := range rows {
+					gbuf = append(gbuf, g[r])
+				}
 				for _, f := range feats[lo:hi] {
 					a, z := t.off[f], t.off[f+1]
 					hs := sn.hist[a:z]
 					clear(hs)
-					t.bins.histFeature(f, rows, g, hs)
+					t.bins.histFeature(f, rows, gbuf, hs)
 					b[2*ji] = t.evalFeature(f, hs, sn.sum, b[2*ji])
 					if j.large >= 0 {
 						ln := &nodes[j.large]
