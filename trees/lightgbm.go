@@ -194,6 +194,7 @@ func parseLightGBM(b []byte) (*Model, error) {
 		}
 	}
 	m.baseMargin = make([]float64, m.numOutputs)
+	m.finish()
 	return m, nil
 }
 

@@ -70,9 +70,12 @@ type Model struct {
 	depths   []int32   // each tree's depth (edges from root to deepest leaf)
 	lockstep []bool    // whether batches walk the tree depth levels in lockstep
 	slow     []bool    // whether the tree has categorical or LightGBM Zero/None splits
-	weights  []float64 // per-tree weight (XGBoost dart); nil when all are 1
-	catWords []uint32  // bitsets of categorical splits, indexed by catSet
-	catSets  []catSet
+	// groupDepth is, per group of singleGroup trees, the depth to walk them
+	// in lockstep for one row, or -1 to walk them one by one.
+	groupDepth []int32
+	weights    []float64 // per-tree weight (XGBoost dart); nil when all are 1
+	catWords   []uint32  // bitsets of categorical splits, indexed by catSet
+	catSets    []catSet
 
 	f32        bool      // accumulate in float32 as XGBoost does
 	baseMargin []float64 // starting margin per output
@@ -152,36 +155,88 @@ func (m *Model) Predict(row []float64, out []float64) {
 	m.transform(out)
 }
 
+// singleGroup is how many trees a single-row prediction walks in lockstep:
+// independent walks let the CPU overlap their loads.
+const singleGroup = 8
+
+// maxPadded bounds the features of rows that raw copies onto the stack to
+// append the zero column leaves read.
+const maxPadded = 128
+
 // raw sums the trees for one row.
 func (m *Model) raw(row []float64, out []float64) {
 	copy(out, m.baseMargin)
-	nodes := m.nodes
-	if m.f32 {
-		if m.weights == nil && len(out) == 1 {
-			acc := float32(out[0])
-			for _, r := range m.roots {
-				acc += float32(m.leaf(nodes, r, row))
-			}
-			out[0] = float64(acc)
-			return
-		}
-		for t, r := range m.roots {
-			v := float32(m.leaf(nodes, r, row))
-			if m.weights != nil {
-				v = float32(float64(v) * m.weights[t])
-			}
-			g := m.groups[t]
-			out[g] = float64(float32(out[g]) + v)
-		}
-		return
+	nf := m.numFeatures
+	var buf [maxPadded]float64
+	var padded []float64
+	if nf < maxPadded {
+		copy(buf[:nf], row)
+		padded = buf[:nf+1] // buf[nf] is the zero column
 	}
-	for t, r := range m.roots {
-		out[m.groups[t]] += m.leaf(nodes, r, row)
+	var idx [singleGroup]int32
+	var vals [singleGroup]float64
+	nodes := m.nodes
+	for t0 := 0; t0 < len(m.roots); t0 += singleGroup {
+		k := min(singleGroup, len(m.roots)-t0)
+		if d := m.groupDepth[t0/singleGroup]; d >= 0 && padded != nil {
+			for j := range k {
+				idx[j] = m.roots[t0+j]
+			}
+			for range d {
+				for j := range k {
+					nd := &nodes[idx[j]]
+					x := padded[nd.meta&featMask]
+					if nd.meta&slowMask != 0 {
+						idx[j] = m.slowNext(*nd, x)
+					} else {
+						idx[j] = fastStep(nd, x)
+					}
+				}
+			}
+			for j := range k {
+				vals[j] = m.values[idx[j]]
+			}
+		} else {
+			for j := range k {
+				vals[j] = m.leaf(nodes, m.roots[t0+j], row)
+			}
+		}
+		// Sum in tree order: XGBoost's float32 sums depend on it.
+		for j := range k {
+			t := t0 + j
+			g := m.groups[t]
+			switch {
+			case m.f32 && m.weights != nil:
+				v := float32(float64(float32(vals[j])) * m.weights[t])
+				out[g] = float64(float32(out[g]) + v)
+			case m.f32:
+				out[g] = float64(float32(out[g]) + float32(vals[j]))
+			default:
+				out[g] += vals[j]
+			}
+		}
 	}
 	if m.average != 1 {
 		for i := range out {
 			out[i] /= m.average
 		}
+	}
+}
+
+// finish computes what prediction needs beyond the trees themselves; the
+// loaders call it last.
+func (m *Model) finish() {
+	m.groupDepth = make([]int32, (len(m.roots)+singleGroup-1)/singleGroup)
+	for g := range m.groupDepth {
+		d := int32(0)
+		for t := g * singleGroup; t < min((g+1)*singleGroup, len(m.roots)); t++ {
+			if !m.lockstep[t] {
+				d = -1
+				break
+			}
+			d = max(d, m.depths[t])
+		}
+		m.groupDepth[g] = d
 	}
 }
 

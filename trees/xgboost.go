@@ -312,6 +312,7 @@ func parseXGBoost(b []byte) (*Model, error) {
 			return nil, invalid("tree %d: %v", i, err)
 		}
 	}
+	m.finish()
 	return m, nil
 }
 
