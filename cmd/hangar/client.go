@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hangar-ml/hangar/httpapi"
+)
+
+// clientConfig is how CLI verbs reach a server: HANGAR_URL, HANGAR_TOKEN and
+// HANGAR_WORKSPACE, falling back to ~/.hangar/config.yaml (url, token,
+// workspace) and, for a server on this machine, the owner token that the
+// server wrote into its data directory.
+type clientConfig struct {
+	getenv    env
+	output    string
+	workspace string // --workspace-name/-w
+	query     string
+
+	URL       string `yaml:"url"`
+	Token     string `yaml:"token"`
+	Workspace string `yaml:"workspace"`
+}
+
+func (c *clientConfig) bindGlobal(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	pf.StringVarP(&c.output, "output", "o", "json", "output format: json, yaml, table, tsv or none")
+	pf.StringVarP(&c.workspace, "workspace-name", "w", "", "workspace (default $HANGAR_WORKSPACE, the config file's, or \"default\")")
+	pf.StringVar(&c.query, "query", "", "print only this field of the result (a dotted path such as name or traffic.blue)")
+}
+
+// resolve fills URL, Token and Workspace from the environment and config file.
+func (c *clientConfig) resolve() error {
+	home := defaultHome(c.getenv)
+	if err := readYAMLFile(filepath.Join(home, "config.yaml"), c, false); err != nil {
+		return err
+	}
+	c.URL = firstNonEmpty(c.getenv("HANGAR_URL"), c.URL, "http://127.0.0.1:8080")
+	c.Token = firstNonEmpty(c.getenv("HANGAR_TOKEN"), c.Token)
+	if c.Token == "" {
+		// A server started with the defaults on this machine writes its
+		// owner token here, readable only by the user who started it.
+		if b, err := os.ReadFile(filepath.Join(home, "owner.token")); err == nil {
+			c.Token = strings.TrimSpace(string(b))
+		}
+	}
+	c.Workspace = firstNonEmpty(c.workspace, c.getenv("HANGAR_WORKSPACE"), c.Workspace, "default")
+	switch c.output {
+	case "json", "yaml", "table", "tsv", "none":
+	default:
+		return fmt.Errorf("unknown output format %q: use json, yaml, table, tsv or none", c.output)
+	}
+	return nil
+}
+
+// client returns an HTTP API client for the resolved configuration.
+func (c *clientConfig) client() (*httpapi.Client, error) {
+	if err := c.resolve(); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		return nil, errors.New("HANGAR_URL must start with http:// or https://, got " + c.URL)
+	}
+	return httpapi.NewClient(strings.TrimRight(c.URL, "/"), c.Token), nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// serverConfig is the configuration of `hangar server`. Precedence, lowest
+// first: defaults, the config file, HANGAR_* environment variables, flags.
+type serverConfig struct {
+	Addr        string `yaml:"addr"`
+	DataDir     string `yaml:"data_dir"`
+	DB          string `yaml:"db"`
+	Artifacts   string `yaml:"artifacts"`
+	TLSCert     string `yaml:"tls_cert"`
+	TLSKey      string `yaml:"tls_key"`
+	KEKFile     string `yaml:"kek_file"`
+	KEK         string `yaml:"-"` // only from HANGAR_KEK: a key does not belong in a config file
+	DisableAuth bool   `yaml:"disable_auth"`
+	// Demo creates a "demo" workspace at start (used by quickstart).
+	Demo bool `yaml:"-"`
+}
+
+// serverSettings lists every setting once: its flag, its environment
+// variable and where it lives in serverConfig.
+func serverSettings(c *serverConfig) []setting {
+	return []setting{
+		{"addr", "HANGAR_ADDR", &c.Addr, "address to listen on"},
+		{"data-dir", "HANGAR_DATA_DIR", &c.DataDir, "data directory (default $HANGAR_HOME or ~/.hangar)"},
+		{"db", "HANGAR_DB", &c.DB, "metadata store: a SQLite file path (default <data-dir>/hangar.db) or postgres://…"},
+		{"artifacts", "HANGAR_ARTIFACTS", &c.Artifacts, "artifact store: a folder (default <data-dir>/artifacts)"},
+		{"tls-cert", "HANGAR_TLS_CERT", &c.TLSCert, "TLS certificate file (PEM); serve HTTPS with --tls-key"},
+		{"tls-key", "HANGAR_TLS_KEY", &c.TLSKey, "TLS private key file (PEM)"},
+		{"kek-file", "HANGAR_KEK_FILE", &c.KEKFile, "key-encryption key for secrets (default <data-dir>/kek, generated on first start)"},
+	}
+}
+
+type setting struct {
+	flag, env string
+	field     *string
+	usage     string
+}
+
+// bindServerFlags registers the flags of serverConfig on fs.
+func bindServerFlags(fs *pflag.FlagSet, c *serverConfig) *string {
+	for _, s := range serverSettings(c) {
+		fs.String(s.flag, "", s.usage)
+	}
+	fs.Bool("disable-auth", false, "serve without authentication (local use only: refused unless --addr is a loopback address)")
+	return fs.String("config", "", "server config file (YAML; default <data-dir>/server.yaml when present)")
+}
+
+// loadServerConfig resolves the configuration: defaults < file < env < flags.
+func loadServerConfig(cmd *cobra.Command, getenv env) (*serverConfig, error) {
+	c := &serverConfig{Addr: "127.0.0.1:8080"}
+	fs := cmd.Flags()
+	path, _ := fs.GetString("config")
+	if path == "" {
+		path = getenv("HANGAR_CONFIG")
+	}
+	explicit := path != ""
+	if !explicit {
+		dir := firstNonEmpty(flagOrEnv(fs, "data-dir", getenv("HANGAR_DATA_DIR")), defaultHome(getenv))
+		path = filepath.Join(dir, "server.yaml")
+	}
+	if err := readYAMLFile(path, c, explicit); err != nil {
+		return nil, err
+	}
+	for _, s := range serverSettings(c) {
+		if v := getenv(s.env); v != "" {
+			*s.field = v
+		}
+		if fs.Changed(s.flag) {
+			*s.field, _ = fs.GetString(s.flag)
+		}
+	}
+	c.KEK = getenv("HANGAR_KEK")
+	if v := getenv("HANGAR_DISABLE_AUTH"); v != "" {
+		c.DisableAuth = v == "1" || strings.EqualFold(v, "true")
+	}
+	if fs.Changed("disable-auth") {
+		c.DisableAuth, _ = fs.GetBool("disable-auth")
+	}
+	if c.DataDir == "" {
+		c.DataDir = defaultHome(getenv)
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "hangar.db")
+	}
+	if c.Artifacts == "" {
+		c.Artifacts = filepath.Join(c.DataDir, "artifacts")
+	}
+	if c.KEKFile == "" && c.KEK == "" {
+		c.KEKFile = filepath.Join(c.DataDir, "kek")
+	}
+	return c, c.validate()
+}
+
+func (c *serverConfig) validate() error {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("addr %q: want host:port (%v)", c.Addr, err)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("tls-cert and tls-key go together: give both or neither")
+	}
+	if c.DisableAuth && !isLoopback(host) {
+		return fmt.Errorf("disable-auth is for local use only; addr %q is not a loopback address", c.Addr)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func flagOrEnv(fs *pflag.FlagSet, name, envValue string) string {
+	if fs.Changed(name) {
+		v, _ := fs.GetString(name)
+		return v
+	}
+	return envValue
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// defaultHome is $HANGAR_HOME, else ~/.hangar.
+func defaultHome(getenv env) string {
+	if h := getenv("HANGAR_HOME"); h != "" {
+		return h
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".hangar")
+}
+
+// readYAMLFile decodes a YAML file strictly into v. A missing file is an
+// error only when it was asked for explicitly.
+func readYAMLFile(path string, v any, mustExist bool) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) && !mustExist {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}

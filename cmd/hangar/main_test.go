@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"hangar": main,
+	})
+}
+
+// TestScripts runs the end-to-end CLI scripts in testdata/script: each one
+// drives the real hangar binary against a real server process.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("HANGAR_HOME", e.WorkDir+"/home")
+			e.Setenv("HOME", e.WorkDir+"/userhome")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"server":     cmdServer,
+			"stdout2env": cmdStdoutToEnv,
+		},
+	})
+}
+
+// cmdServer controls a real `hangar server` process for a script:
+//
+//	server start [flags...]   start on a free loopback port, wait for /readyz, set HANGAR_URL
+//	server kill9              SIGKILL it (no chance to flush or drain)
+//	server stop               SIGTERM it and require exit status 0
+func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: server start|kill9|stop")
+	}
+	switch args[0] {
+	case "start":
+		port, err := freePort()
+		ts.Check(err)
+		url := fmt.Sprintf("http://127.0.0.1:%d", port)
+		cmd := exec.Command("hangar", append([]string{"server", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, args[1:]...)...)
+		cmd.Env = append(os.Environ(), "HANGAR_HOME="+ts.Getenv("HANGAR_HOME"), "HOME="+ts.Getenv("HOME"))
+		logf, err := os.Create(ts.MkAbs("server.log"))
+		ts.Check(err)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		ts.Check(cmd.Start())
+		servers.Store(ts, cmd)
+		ts.Defer(func() {
+			if cmd.ProcessState == nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+			logf.Close()
+		})
+		if err := waitReady(url, 20*time.Second); err != nil {
+			b, _ := os.ReadFile(ts.MkAbs("server.log"))
+			ts.Fatalf("server did not become ready: %v\n%s", err, b)
+		}
+		ts.Setenv("HANGAR_URL", url)
+	case "kill9", "stop":
+		v, ok := servers.LoadAndDelete(ts)
+		if !ok {
+			ts.Fatalf("no server started")
+		}
+		cmd := v.(*exec.Cmd)
+		sig := syscall.SIGKILL
+		if args[0] == "stop" {
+			sig = syscall.SIGTERM
+		}
+		ts.Check(cmd.Process.Signal(sig))
+		err := cmd.Wait()
+		if args[0] == "stop" && err != nil {
+			ts.Fatalf("server exited with %v after SIGTERM; want status 0", err)
+		}
+	default:
+		ts.Fatalf("usage: server start|kill9|stop")
+	}
+}
+
+// servers holds each script's server process (scripts run in parallel).
+var servers sync.Map // *testscript.TestScript → *exec.Cmd
+
+// cmdStdoutToEnv sets an environment variable from the previous command's
+// stdout: all of it, trimmed (`stdout2env TOKEN`), or one field of its JSON
+// (`stdout2env TOKEN_ID id`).
+func cmdStdoutToEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: stdout2env NAME [json.path]")
+	}
+	out := ts.ReadFile("stdout")
+	if len(args) == 1 {
+		ts.Setenv(args[0], strings.TrimSpace(out))
+		return
+	}
+	var doc any
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.UseNumber()
+	ts.Check(dec.Decode(&doc))
+	v := queryPath(doc, args[1])
+	if v == nil {
+		ts.Fatalf("stdout has no %s", args[1])
+	}
+	ts.Setenv(args[0], scalar(v))
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitReady(url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Errorf("readyz: %s", resp.Status)
+		} else {
+			last = err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return last
+}

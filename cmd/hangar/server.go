@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/disk"
+	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/seal"
+	"github.com/hangar-ml/hangar/sqlstore"
+)
+
+func newServerCmd(getenv env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Hangar workspace server",
+		Long: `Run the Hangar workspace server: the HTTP API, health, readiness and Prometheus metrics.
+
+With no flags everything lives in one data directory ($HANGAR_HOME or ~/.hangar):
+a SQLite metadata store, a local artifact folder and the key that encrypts secrets.
+On first start the server creates an owner token and writes it to
+<data-dir>/owner.token (mode 0600); it logs that path, never the token.
+
+Settings come from flags, then HANGAR_* environment variables (HANGAR_ADDR,
+HANGAR_DATA_DIR, HANGAR_DB, HANGAR_ARTIFACTS, HANGAR_TLS_CERT, HANGAR_TLS_KEY,
+HANGAR_KEK_FILE, HANGAR_KEK, HANGAR_DISABLE_AUTH), then a YAML config file
+(--config, or <data-dir>/server.yaml) with the same names in snake_case.
+SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`,
+		Args: cobra.NoArgs,
+	}
+	bindServerFlags(cmd.Flags(), &serverConfig{})
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadServerConfig(cmd, getenv)
+		if err != nil {
+			return err
+		}
+		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+		return serve(cmd.Context(), cfg, logger, nil)
+	}
+	return cmd
+}
+
+// running describes a started server to its caller (quickstart).
+type running struct {
+	URL        string
+	OwnerToken string // set only when this start created it
+	TokenPath  string
+}
+
+// serve runs the server until ctx is done, then drains in-flight requests.
+// started, when not nil, is called once the server accepts connections.
+func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started func(running)) (err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	sealer, err := openSealer(cfg, logger)
+	if err != nil {
+		return err
+	}
+	db := sqlstore.New(cfg.DB)
+	db.Logger = logger
+	db.Sealer = sealer
+	if err := db.Open(ctx); err != nil {
+		return fmt.Errorf("open metadata store: %w", err)
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close metadata store: %w", cerr)
+		}
+	}()
+	blobs, err := openBlobStore(ctx, cfg.Artifacts)
+	if err != nil {
+		return err
+	}
+
+	workspaces := sqlstore.NewWorkspaceService(db)
+	identities := sqlstore.NewIdentityService(db)
+	if cfg.Demo {
+		err := workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "demo", Description: "Created by hangar quickstart"})
+		if err != nil && !hangar.IsCode(err, hangar.ECONFLICT) {
+			return fmt.Errorf("create demo workspace: %w", err)
+		}
+	}
+	tokenPath := filepath.Join(cfg.DataDir, "owner.token")
+	ownerToken, err := ensureOwnerToken(ctx, identities, tokenPath)
+	if err != nil {
+		return err
+	}
+	if ownerToken != "" {
+		logger.Info("created owner token", "path", tokenPath)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var draining atomic.Bool
+	api := httpapi.NewServer()
+	api.Workspaces = workspaces
+	api.Identities = identities
+	api.Roles = sqlstore.NewRoleService(db)
+	api.Audit = sqlstore.NewAuditService(db)
+	api.Secrets = sqlstore.NewSecretService(db)
+	api.Blobs = blobs
+	api.Logger = logger
+	api.Registerer = reg
+	api.Gatherer = reg
+	api.AuthDisabled = cfg.DisableAuth
+	api.Ready = func(ctx context.Context) error {
+		if draining.Load() {
+			return hangar.Errorf(hangar.EUNAVAILABLE, "server is shutting down")
+		}
+		return db.Ping(ctx)
+	}
+	if cfg.DisableAuth {
+		logger.Warn("authentication is disabled: every request acts as Owner", "addr", cfg.Addr)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
+	logger.Info("hangar server listening", "url", url, "db", redactDSN(cfg.DB), "artifacts", cfg.Artifacts, "data_dir", cfg.DataDir)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if started != nil {
+		started(running{URL: url, OwnerToken: ownerToken, TokenPath: tokenPath})
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	draining.Store(true)
+	logger.Info("shutting down: draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("server stopped")
+	return nil
+}
+
+// openSealer loads the key-encryption key: HANGAR_KEK, else the KEK file,
+// generated with mode 0600 on first start.
+func openSealer(cfg *serverConfig, logger *slog.Logger) (hangar.Sealer, error) {
+	var kek []byte
+	var err error
+	if cfg.KEK != "" {
+		kek, err = seal.ParseKEK(cfg.KEK)
+		if err != nil {
+			return nil, fmt.Errorf("HANGAR_KEK: %w", err)
+		}
+	} else {
+		var created bool
+		kek, created, err = seal.LoadOrCreateKEK(cfg.KEKFile)
+		if err != nil {
+			return nil, fmt.Errorf("key-encryption key: %w", err)
+		}
+		if created {
+			logger.Info("generated key-encryption key", "path", cfg.KEKFile)
+		}
+	}
+	s, err := seal.New(kek)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	return s, nil
+}
+
+// openBlobStore picks the artifact backend by the location's scheme.
+func openBlobStore(ctx context.Context, loc string) (hangar.BlobStore, error) {
+	switch {
+	case strings.HasPrefix(loc, "s3://"):
+		return nil, fmt.Errorf("artifacts %q: the S3 store is not available in this build yet; use a local folder", loc)
+	default:
+		s := disk.New(strings.TrimPrefix(loc, "file://"))
+		if err := s.Init(ctx); err != nil {
+			return nil, fmt.Errorf("open artifact store: %w", err)
+		}
+		return s, nil
+	}
+}
+
+// ensureOwnerToken creates the "owner" identity with a server-wide Owner
+// role and its first token when the store has none, and writes the token to
+// path with mode 0600. It returns the new token, or "" when an owner exists.
+func ensureOwnerToken(ctx context.Context, ids hangar.IdentityService, path string) (string, error) {
+	_, err := ids.IdentityByName(ctx, "owner")
+	if err == nil {
+		return "", nil
+	}
+	if !hangar.IsCode(err, hangar.ENOTFOUND) {
+		return "", fmt.Errorf("look up owner: %w", err)
+	}
+	err = ids.CreateIdentity(ctx, &hangar.Identity{Name: "owner", Kind: hangar.KindUser})
+	if hangar.IsCode(err, hangar.ECONFLICT) {
+		return "", nil // another server sharing the store created it first
+	}
+	if err != nil {
+		return "", fmt.Errorf("create owner: %w", err)
+	}
+	secret, hash, prefix, err := hangar.NewTokenSecret()
+	if err != nil {
+		return "", fmt.Errorf("create owner token: %w", err)
+	}
+	if _, err := ids.CreateToken(ctx, &hangar.TokenRequest{Name: "owner", Role: hangar.RoleOwner}, hash, prefix); err != nil {
+		return "", fmt.Errorf("create owner token: %w", err)
+	}
+	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write owner token: %w", err)
+	}
+	return secret, nil
+}
+
+// writeFileAtomic writes data to a temp file, syncs it and renames it into place.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := io.Copy(f, strings.NewReader(string(data))); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// redactDSN hides a password in a postgres:// URL before it is logged.
+func redactDSN(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return dsn
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return dsn
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
