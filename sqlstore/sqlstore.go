@@ -83,6 +83,10 @@ const (
 // the single write connection and never wait here.
 const sqliteBusyTimeout = 10 * time.Second
 
+// migrationLockID is the PostgreSQL advisory lock held while migrating
+// ("hangar" in ASCII).
+const migrationLockID = 0x68616e676172
+
 //go:embed migrations
 var migrations embed.FS
 
@@ -294,7 +298,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if db.dialect == DialectPostgres {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// Our own lock id, so another goose user of the database does not
+		// block us; probe every second for up to five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return fmt.Errorf("migrate postgres store: %w", err)
 		}

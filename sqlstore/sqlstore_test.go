@@ -253,3 +253,30 @@ func BenchmarkListWorkspacesSQLite(b *testing.B) {
 		}
 	})
 }
+
+// TestPostgresConcurrentOpen starts three "servers" on one new database at
+// once: migrations run once and the default workspace is created once.
+func TestPostgresConcurrentOpen(t *testing.T) {
+	dsn := pgtest.URL(t)
+	errs := make(chan error, 3)
+	dbs := make([]*DB, 3)
+	for i := range dbs {
+		dbs[i] = New(dsn)
+		go func() { errs <- dbs[i].Open(t.Context()) }()
+	}
+	for range dbs {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
+	for _, db := range dbs {
+		defer db.Close()
+	}
+	if t.Failed() {
+		return
+	}
+	v, err := NewAuditService(dbs[0]).VerifyAudit(t.Context())
+	if err != nil || !v.OK || v.Events != 1 {
+		t.Fatalf("verify: %+v, %v; want OK with 1 event (one default workspace)", v, err)
+	}
+}
