@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Time XGBoost's own batch prediction for the trees package's benchmark.
 
-Usage: xgb_bench.py OUTDIR [--rows N] [--threads T] [--repeat R]
+Usage: xgb_bench.py OUTDIR [--rows N] [--threads T] [--repeat R] [--reuse]
 
 Trains the benchmark model (100 trees, depth 6, 20 features, binary:logistic,
 hist, fixed seed) and writes OUTDIR/model.json and OUTDIR/rows.f64 (N rows x 20
@@ -10,6 +10,8 @@ Booster.inplace_predict on those rows with nthread=T, best of R runs, and
 prints one JSON line: {"rows": N, "threads": T, "best_seconds": s,
 "rows_per_sec": r, "xgboost": version}. BenchmarkPredictBatch runs this and
 reports the number next to its own for the same model.json and rows.
+--reuse skips training and loads OUTDIR/model.json and OUTDIR/rows.f64 from
+an earlier run, to time XGBoost again on exactly the same inputs.
 """
 import argparse
 import json
@@ -26,8 +28,15 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--reuse", action="store_true")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
+    if a.reuse:
+        booster = xgb.Booster(model_file=os.path.join(a.outdir, "model.json"))
+        rows = np.fromfile(os.path.join(a.outdir, "rows.f64"), dtype="<f8").reshape(-1, 20)
+        a.rows = len(rows)
+        time_it(booster, rows, a)
+        return
 
     rng = np.random.default_rng(42)
     nf = 20
@@ -43,6 +52,10 @@ def main():
     rows[rng.random(size=rows.shape) < 0.05] = np.nan
     rows.astype("<f8").tofile(os.path.join(a.outdir, "rows.f64"))
 
+    time_it(booster, rows, a)
+
+
+def time_it(booster, rows, a):
     booster.set_param({"nthread": a.threads})
     booster.inplace_predict(rows)  # warm up
     best = float("inf")
