@@ -124,7 +124,9 @@ func runXGBoost(t *testing.T, params map[string]any, train, test *Dataset, m *Mo
 	cmd := exec.Command("/usr/bin/python3", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=2")
+	// Passive waiting keeps OpenMP from spinning when the machine is busy
+	// (go test runs packages in parallel); it does not change results.
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=2", "OMP_WAIT_POLICY=PASSIVE")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("xgb_compare.py: %v\n%s", err, stderr.String())
