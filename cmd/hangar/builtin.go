@@ -312,10 +312,10 @@ func outputSpecs(objective string, classes []string) []mlmodel.ColSpec {
 }
 
 type gbdtFlags struct {
-	train, valid, label, output, objective string
-	features, drop                         string
-	p                                      gbdt.Params
-	logEvery                               int
+	train, valid, label, output string
+	features, drop              string
+	p                           gbdt.Params
+	logEvery                    int
 }
 
 func newTrainGBDTCmd() *cobra.Command {
@@ -469,9 +469,9 @@ func gbdtDataset(in *trainInputs, f *tabular.Frame, what string) (*gbdt.Dataset,
 }
 
 type linearFlags struct {
-	train, valid, label, output, objective string
-	features, drop                         string
-	p                                      linear.Params
+	train, valid, label, output string
+	features, drop              string
+	p                           linear.Params
 }
 
 func newTrainLinearCmd() *cobra.Command {
