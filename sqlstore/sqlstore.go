@@ -43,7 +43,7 @@
 // # Audit
 //
 // Every state change appends its audit event inside its own transaction
-// (see [DB.write] and the audit helper), so a change and its event commit or
+// (the one write helper, DB.write, and its audit method), so a change and its event commit or
 // roll back together. Appends are serialised by locking the one-row chain
 // head (audit_head, SELECT … FOR UPDATE on PostgreSQL; the single write
 // connection and BEGIN IMMEDIATE on SQLite) as the first statement of every
