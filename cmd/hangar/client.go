@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +15,9 @@ import (
 	"github.com/hangar-ml/hangar/httpapi"
 )
 
-// clientConfig is how CLI verbs reach a server: HANGAR_URL, HANGAR_TOKEN and
-// HANGAR_WORKSPACE, falling back to ~/.hangar/config.yaml (url, token,
-// workspace) and, for a server on this machine, the owner token that the
+// clientConfig is how CLI verbs reach a server: HANGAR_URL, HANGAR_TOKEN,
+// HANGAR_WORKSPACE and HANGAR_CA_CERT, falling back to ~/.hangar/config.yaml
+// (url, token, workspace, ca_cert) and, for a server on this machine, the owner token that the
 // server wrote into its data directory.
 type clientConfig struct {
 	getenv    env
@@ -25,6 +28,7 @@ type clientConfig struct {
 	URL       string `yaml:"url"`
 	Token     string `yaml:"token"`
 	Workspace string `yaml:"workspace"`
+	CACert    string `yaml:"ca_cert"` // PEM file of a private CA (or HANGAR_CA_CERT)
 }
 
 func (c *clientConfig) bindGlobal(root *cobra.Command) {
@@ -66,5 +70,32 @@ func (c *clientConfig) client() (*httpapi.Client, error) {
 	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
 		return nil, errors.New("HANGAR_URL must start with http:// or https://, got " + c.URL)
 	}
-	return httpapi.NewClient(strings.TrimRight(c.URL, "/"), c.Token), nil
+	cl := httpapi.NewClient(strings.TrimRight(c.URL, "/"), c.Token)
+	if ca := firstNonEmpty(c.getenv("HANGAR_CA_CERT"), c.CACert); ca != "" {
+		hc, err := httpClientWithCA(ca)
+		if err != nil {
+			return nil, err
+		}
+		cl.HTTPClient = hc
+	}
+	return cl, nil
+}
+
+// httpClientWithCA trusts the PEM certificates in file besides the system's,
+// for servers with a private or self-signed certificate.
+func httpClientWithCA(file string) (*http.Client, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read CA certificate: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA certificate %s holds no PEM certificate", file)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
