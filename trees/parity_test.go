@@ -87,12 +87,16 @@ func checkParityDir(t *testing.T, dir string) {
 			raw := make([]float64, no)
 			out := make([]float64, no)
 			flat := make([]float64, 0, len(rows)*m.NumFeatures())
-			bad := 0
+			bad, exact, total := 0, 0, 0
 			for i, row := range rows {
 				flat = append(flat, row...)
 				m.PredictRaw(row, raw)
 				m.Predict(row, out)
 				for k := range no {
+					total++
+					if raw[k] == margins[i][k] {
+						exact++
+					}
 					if !closeTo(raw[k], margins[i][k]) && bad < 5 {
 						bad++
 						t.Errorf("row %d %v: margin[%d] = %.9g, XGBoost %.9g", i, row, k, raw[k], margins[i][k])
@@ -119,6 +123,7 @@ func checkParityDir(t *testing.T, dir string) {
 					}
 				}
 			}
+			t.Logf("XGBoost %s: %d of %d margins bit-equal", e.Version, exact, total)
 			// The batch paths must agree exactly with the single-row path.
 			for _, threads := range []int{1, 2, 3} {
 				got := make([]float64, len(rows)*no)
