@@ -180,6 +180,7 @@ func sameAsXGBoost(t *testing.T, ours [][]float64, theirs []float64) {
 }
 
 func TestChicagoRegressionVsXGBoost(t *testing.T) {
+	t.Parallel()
 	train, test := chicago(t)
 	p := DefaultParams()
 	p.NEstimators, p.MaxDepth, p.LearningRate, p.MaxBin, p.Threads = 300, 6, 0.1, 256, 2
@@ -204,6 +205,7 @@ func TestChicagoRegressionVsXGBoost(t *testing.T) {
 }
 
 func TestChicagoBinary(t *testing.T) {
+	t.Parallel()
 	train, test := chicago(t)
 	med := median(train.Label)
 	for _, d := range []*Dataset{train, test} {
@@ -212,7 +214,7 @@ func TestChicagoBinary(t *testing.T) {
 		}
 	}
 	p := DefaultParams()
-	p.Objective, p.NEstimators, p.LearningRate, p.Threads = BinaryLogistic, 100, 0.1, 2
+	p.Objective, p.NEstimators, p.LearningRate, p.Threads = BinaryLogistic, 30, 0.3, 2
 	m, err := Train(t.Context(), p, train, test, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -237,6 +239,7 @@ func TestChicagoBinary(t *testing.T) {
 }
 
 func TestChicagoMulticlass(t *testing.T) {
+	t.Parallel()
 	train, test := chicago(t)
 	s := slices.Sorted(slices.Values(train.Label))
 	q1, q2 := s[len(s)/3], s[2*len(s)/3]
@@ -255,13 +258,13 @@ func TestChicagoMulticlass(t *testing.T) {
 	for _, obj := range []string{MultiSoftprob, MultiSoftmax} {
 		t.Run(obj, func(t *testing.T) {
 			p := DefaultParams()
-			p.Objective, p.NEstimators, p.Threads = obj, 30, 2
+			p.Objective, p.NEstimators, p.Threads = obj, 10, 2
 			m, err := Train(t.Context(), p, train, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.NumClass != 3 || len(m.Trees) != 90 {
-				t.Fatalf("got %d classes and %d trees, want 3 and 90", m.NumClass, len(m.Trees))
+			if m.NumClass != 3 || len(m.Trees) != 30 {
+				t.Fatalf("got %d classes and %d trees, want 3 and 30", m.NumClass, len(m.Trees))
 			}
 			ours := predictAll(m, test)
 			correct := 0
@@ -291,6 +294,7 @@ func TestChicagoMulticlass(t *testing.T) {
 // TestMissingValues trains on data where missingness carries the signal, so
 // the learned default direction matters, and checks XGBoost agrees.
 func TestMissingValues(t *testing.T) {
+	t.Parallel()
 	n := 2000
 	x1, x2, y := make([]float64, n), make([]float64, n), make([]float64, n)
 	for i := range n {

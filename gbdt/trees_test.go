@@ -37,7 +37,7 @@ func TestTreesRuntimeLoadsModel(t *testing.T) {
 				te.Columns[3][i] = math.NaN() // missing values take the default branch
 			}
 			p := DefaultParams()
-			p.Objective, p.NEstimators = obj, 20
+			p.Objective, p.NEstimators = obj, 8
 			m, err := Train(t.Context(), p, &tr, nil, nil)
 			if err != nil {
 				t.Fatal(err)
