@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"time"
+	"unicode/utf8"
 )
 
 // Secret is the metadata of a stored secret. Its value is never part of it:
@@ -34,10 +35,16 @@ func ValidateSecretName(name string) error {
 	return nil
 }
 
-// ValidateSecretValue checks a value's size; the message never contains the value.
+// ValidateSecretValue checks a value's size and that it is UTF-8 text (as
+// Key Vault's secrets are: the API carries values as JSON strings, which
+// would silently mangle other bytes; base64-encode binary values). The
+// message never contains the value.
 func ValidateSecretValue(value []byte) error {
 	if len(value) == 0 {
 		return Errorf(EINVALID, "secret value is empty")
+	}
+	if !utf8.Valid(value) {
+		return Errorf(EINVALID, "secret value is not UTF-8 text: base64-encode binary values")
 	}
 	if len(value) > MaxSecretSize {
 		return Errorf(EINVALID, "secret value is %d bytes; the limit is %d", len(value), MaxSecretSize)

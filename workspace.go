@@ -3,7 +3,9 @@ package hangar
 import (
 	"context"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Workspace is the top-level scope: every asset, job, endpoint, secret and
@@ -36,8 +38,11 @@ func (w *Workspace) Validate() error {
 	if err := ValidateWorkspaceName(w.Name); err != nil {
 		return err
 	}
-	if len(w.Description) > 4096 {
-		return Errorf(EINVALID, "workspace description is %d characters; the limit is 4096", len(w.Description))
+	if err := ValidateText("display_name", w.DisplayName, 256); err != nil {
+		return err
+	}
+	if err := ValidateText("description", w.Description, 4096); err != nil {
+		return err
 	}
 	return validateTags(w.Tags)
 }
@@ -70,12 +75,30 @@ func validateTags(tags map[string]string) error {
 		return Errorf(EINVALID, "%d tags; the limit is 50", len(tags))
 	}
 	for k, v := range tags {
-		if k == "" || len(k) > 256 {
-			return Errorf(EINVALID, "tag key %q must be 1 to 256 characters", k)
+		if k == "" {
+			return Errorf(EINVALID, "tag key is empty")
 		}
-		if len(v) > 4096 {
-			return Errorf(EINVALID, "tag %q value is %d characters; the limit is 4096", k, len(v))
+		if err := ValidateText("tag key", k, 256); err != nil {
+			return err
 		}
+		if err := ValidateText("tag value", v, 4096); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateText checks free text a client supplies: valid UTF-8, no NUL
+// (PostgreSQL cannot store it, SQLite can: refusing it keeps the backends
+// alike), at most max bytes. field names it in the message.
+func ValidateText(field, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return Errorf(EINVALID, "%s is %d bytes; the limit is %d", field, len(s), max)
+	case !utf8.ValidString(s):
+		return Errorf(EINVALID, "%s is not valid UTF-8", field)
+	case strings.IndexByte(s, 0) >= 0:
+		return Errorf(EINVALID, "%s contains a NUL character", field)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func newAuditCmd(cli *clientConfig) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read and verify the hash-chained audit log"}
+	cmd := newGroup("audit", "Read and verify the hash-chained audit log")
 
 	var since, target string
 	var lf listFlags

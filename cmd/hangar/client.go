@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +47,10 @@ func (c *clientConfig) resolve() error {
 	}
 	c.URL = firstNonEmpty(c.getenv("HANGAR_URL"), c.URL, "http://127.0.0.1:8080")
 	c.Token = firstNonEmpty(c.getenv("HANGAR_TOKEN"), c.Token)
-	if c.Token == "" {
+	if c.Token == "" && isLocalURL(c.URL) {
 		// A server started with the defaults on this machine writes its
-		// owner token here, readable only by the user who started it.
+		// owner token here, readable only by the user who started it. It is
+		// sent only to a server on this machine, never to a remote URL.
 		if b, err := os.ReadFile(filepath.Join(home, "owner.token")); err == nil {
 			c.Token = strings.TrimSpace(string(b))
 		}
@@ -98,4 +100,13 @@ func httpClientWithCA(file string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return &http.Client{Transport: tr}, nil
+}
+
+// isLocalURL reports whether u names a server on a loopback address.
+func isLocalURL(u string) bool {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	return isLoopback(parsed.Hostname())
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -170,7 +171,11 @@ func readYAMLFile(path string, v any, mustExist bool) error {
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return fmt.Errorf("%s: %s", path, goTypeRE.ReplaceAllString(err.Error(), ""))
 	}
 	return nil
 }
+
+// goTypeRE matches the Go type names that YAML errors mention (" in type
+// main.serverConfig"), which mean nothing to a user.
+var goTypeRE = regexp.MustCompile(` in type [^\n]*`)

@@ -93,3 +93,14 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.AddCommand(newBuiltinCmd())
 	return root
 }
+
+// newGroup returns a noun command ("workspace", "token", …) whose verbs are
+// its subcommands: alone it prints help; an unknown verb is an error.
+func newGroup(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+}

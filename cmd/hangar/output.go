@@ -32,6 +32,7 @@ func (c *clientConfig) printResult(w io.Writer, v any, columns ...string) error 
 	case "none":
 		return nil
 	case "yaml":
+		doc = plainNumbers(doc)
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
 		if err := enc.Encode(doc); err != nil {
@@ -129,4 +130,28 @@ func scalar(v any) string {
 		b, _ := json.Marshal(t)
 		return string(b)
 	}
+}
+
+// plainNumbers turns json.Number into int64 or float64, so YAML prints
+// numbers as numbers rather than quoted strings.
+func plainNumbers(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		if f, err := t.Float64(); err == nil {
+			return f
+		}
+		return t.String()
+	case map[string]any:
+		for k, e := range t {
+			t[k] = plainNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = plainNumbers(e)
+		}
+	}
+	return v
 }

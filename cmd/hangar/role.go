@@ -10,7 +10,7 @@ import (
 )
 
 func newRoleCmd(cli *clientConfig) *cobra.Command {
-	cmd := &cobra.Command{Use: "role", Short: "Assign roles to identities, per workspace or server-wide"}
+	cmd := newGroup("role", "Assign roles to identities, per workspace or server-wide")
 	cols := []string{"id", "identity_name", "role", "workspace", "created_at"}
 
 	var a hangar.RoleAssignment

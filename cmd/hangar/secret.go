@@ -13,7 +13,7 @@ import (
 )
 
 func newSecretCmd(cli *clientConfig) *cobra.Command {
-	cmd := &cobra.Command{Use: "secret", Short: "Manage a workspace's encrypted secrets (the Key Vault of the workspace)"}
+	cmd := newGroup("secret", "Manage a workspace's encrypted secrets (the Key Vault of the workspace)")
 	cols := []string{"name", "version", "created_at", "updated_at", "grants"}
 
 	var name, value, file string

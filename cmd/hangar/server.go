@@ -220,23 +220,32 @@ func openBlobStore(ctx context.Context, loc string) (hangar.BlobStore, error) {
 	}
 }
 
-// ensureOwnerToken creates the "owner" identity with a server-wide Owner
-// role and its first token when the store has none, and writes the token to
-// path with mode 0600. It returns the new token, or "" when an owner exists.
+// ensureOwnerToken makes sure the owner can get in: on first start it creates
+// the "owner" identity with a server-wide Owner role and a token, written to
+// path with mode 0600. When the owner exists but the file is missing and no
+// active owner token remains (a first start that failed half-way), it issues
+// a new one. It returns the new token, or "" when none was needed.
 func ensureOwnerToken(ctx context.Context, ids hangar.IdentityService, path string) (string, error) {
 	_, err := ids.IdentityByName(ctx, "owner")
-	if err == nil {
-		return "", nil
-	}
-	if !hangar.IsCode(err, hangar.ENOTFOUND) {
+	switch {
+	case hangar.IsCode(err, hangar.ENOTFOUND):
+		err = ids.CreateIdentity(ctx, &hangar.Identity{Name: "owner", Kind: hangar.KindUser})
+		if hangar.IsCode(err, hangar.ECONFLICT) {
+			return "", nil // another server sharing the store created it first
+		}
+		if err != nil {
+			return "", fmt.Errorf("create owner: %w", err)
+		}
+	case err != nil:
 		return "", fmt.Errorf("look up owner: %w", err)
-	}
-	err = ids.CreateIdentity(ctx, &hangar.Identity{Name: "owner", Kind: hangar.KindUser})
-	if hangar.IsCode(err, hangar.ECONFLICT) {
-		return "", nil // another server sharing the store created it first
-	}
-	if err != nil {
-		return "", fmt.Errorf("create owner: %w", err)
+	default:
+		if _, err := os.Stat(path); err == nil {
+			return "", nil
+		}
+		active, err := hasActiveToken(ctx, ids, "owner")
+		if err != nil || active {
+			return "", err
+		}
 	}
 	secret, hash, prefix, err := hangar.NewTokenSecret()
 	if err != nil {
@@ -249,6 +258,27 @@ func ensureOwnerToken(ctx context.Context, ids hangar.IdentityService, path stri
 		return "", fmt.Errorf("write owner token: %w", err)
 	}
 	return secret, nil
+}
+
+// hasActiveToken reports whether the identity holds a token that still works.
+func hasActiveToken(ctx context.Context, ids hangar.IdentityService, identity string) (bool, error) {
+	now := time.Now()
+	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
+	for {
+		page, err := ids.ListTokens(ctx, opt)
+		if err != nil {
+			return false, fmt.Errorf("list tokens: %w", err)
+		}
+		for _, t := range page.Items {
+			if t.IdentityName == identity && t.Active(now) {
+				return true, nil
+			}
+		}
+		if page.NextPageToken == "" {
+			return false, nil
+		}
+		opt.PageToken = page.NextPageToken
+	}
 }
 
 // writeFileAtomic writes data to a temp file, syncs it and renames it into place.

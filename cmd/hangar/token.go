@@ -12,7 +12,7 @@ import (
 )
 
 func newTokenCmd(cli *clientConfig) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (service principals and their credentials)"}
+	cmd := newGroup("token", "Manage API tokens (service principals and their credentials)")
 	cols := []string{"id", "name", "prefix", "created_at", "expires_at", "revoked_at"}
 
 	var req hangar.TokenRequest
@@ -93,6 +93,10 @@ it --role on --workspace, or on every workspace and the server itself when
 	return cmd
 }
 
+// maxTokenDays bounds a token's lifetime at a century: longer is "never",
+// which is what leaving out --expires says.
+const maxTokenDays = 36500
+
 // parseExpiry turns "30d", "12h", "1h30m" or an RFC 3339 time into an instant.
 func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -100,8 +104,8 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
-			return time.Time{}, fmt.Errorf("expires %q: want a positive number of days such as 30d", s)
+		if err != nil || n <= 0 || n > maxTokenDays {
+			return time.Time{}, fmt.Errorf("expires %q: want a number of days from 1 to %d, such as 30d", s, maxTokenDays)
 		}
 		return now.AddDate(0, 0, n), nil
 	}

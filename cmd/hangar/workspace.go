@@ -12,7 +12,7 @@ import (
 )
 
 func newWorkspaceCmd(cli *clientConfig) *cobra.Command {
-	cmd := &cobra.Command{Use: "workspace", Short: "Manage workspaces"}
+	cmd := newGroup("workspace", "Manage workspaces")
 	cols := []string{"name", "display_name", "description", "created_at"}
 
 	var file, name, displayName, description string
