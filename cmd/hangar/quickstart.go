@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/internal/sampledata"
 )
 
 func newQuickstartCmd(getenv env) *cobra.Command {
@@ -58,7 +61,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, logger, func(r running) { up <- r }) }()
 
-	step := newSteps(stdout, 6)
+	step := newSteps(stdout, 10)
 	step.start("Starting the embedded server (SQLite + local artifacts in %s)", cfg.DataDir)
 	var srv running
 	select {
@@ -107,19 +110,66 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("sealed with AES-256-GCM; the Data Scientist is refused the value and other workspaces")
 
-	step.start("Uploading an artifact to the content-addressed store")
-	info, err := dc.PutBlob(ctx, "demo", stringsReader("hello from hangar quickstart\n"))
+	// The model loop on real data, with the built-in components and no Python.
+	work := filepath.Join(cfg.DataDir, "work")
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return err
+	}
+	in := func(name string) string { return filepath.Join(work, name) }
+	step.start("Splitting the Chicago ridership table by date (train < 2012 ≤ valid < 2014 ≤ test)")
+	if err := sampledata.WriteChicago(in("chicago.csv")); err != nil {
+		return err
+	}
+	if _, err := builtin(ctx, "split", "--input", in("chicago.csv"), "--date-column", "date", "--before", "2014-01-01",
+		"--output-train", in("history.csv"), "--output-test", in("test.csv")); err != nil {
+		return err
+	}
+	if _, err := builtin(ctx, "split", "--input", in("history.csv"), "--date-column", "date", "--before", "2012-01-01",
+		"--output-train", in("train.csv"), "--output-test", in("valid.csv")); err != nil {
+		return err
+	}
+	step.ok("train.csv, valid.csv, test.csv in %s", work)
+
+	step.start("Training gradient-boosted trees with the built-in trainer (early stopping on valid)")
+	modelDir := in("model")
+	if _, err := builtin(ctx, "train-gbdt", "--train", in("train.csv"), "--valid", in("valid.csv"),
+		"--label", "ridership", "--drop-columns", "date", "--output", modelDir,
+		"--n-estimators", "500", "--learning-rate", "0.1", "--max-depth", "6",
+		"--early-stopping-rounds", "25", "--seed", "1"); err != nil {
+		return err
+	}
+	step.ok("model folder %s (MLmodel + XGBoost-format model.json)", modelDir)
+
+	step.start("Evaluating on the 2014–2016 test years")
+	out, err := builtin(ctx, "evaluate", "--model", modelDir, "--input", in("test.csv"), "--label", "ridership")
 	if err != nil {
 		return err
 	}
-	again, err := dc.PutBlob(ctx, "demo", stringsReader("hello from hangar quickstart\n"))
+	var metrics map[string]float64
+	if err := json.Unmarshal([]byte(out), &metrics); err != nil {
+		return fmt.Errorf("read metrics: %w", err)
+	}
+	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands)", metrics["rmse"], metrics["mae"], metrics["r2"])
+
+	step.start("Storing the model folder in the content-addressed artifact store")
+	info, mf, err := hangar.PutDir(ctx, dc.BlobStore("demo"), os.DirFS(modelDir))
 	if err != nil {
 		return err
 	}
-	if again.Digest != info.Digest {
-		return errors.New("the same content got two digests")
+	step.ok("manifest %s (%d files, %d bytes)", info.Digest, len(mf.Files), mf.TotalSize())
+
+	step.start("Fetching the stored model back and scoring the test table with it")
+	fetched := in("model-from-store")
+	if err := os.RemoveAll(fetched); err != nil {
+		return err
 	}
-	step.ok("%s (%d bytes, stored once)", info.Digest, info.Size)
+	if err := hangar.GetDir(ctx, dc.BlobStore("demo"), info.Digest, fetched); err != nil {
+		return err
+	}
+	if _, err := builtin(ctx, "predict", "--model", fetched, "--input", in("test.csv"), "--output", in("predictions.csv")); err != nil {
+		return err
+	}
+	step.ok("%s", in("predictions.csv"))
 
 	step.start("Verifying the hash-chained audit log")
 	v, err := oc.VerifyAudit(ctx)
@@ -149,4 +199,14 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	fmt.Fprintln(stdout, "Serving until Ctrl-C.")
 	return <-done
+}
+
+// builtin runs `hangar builtin <args>` in this process, the same code a
+// pipeline step runs, and returns its standard output.
+func builtin(ctx context.Context, args ...string) (string, error) {
+	var out, errb strings.Builder
+	if code := run(ctx, append([]string{"builtin"}, args...), strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != 0 {
+		return "", fmt.Errorf("hangar builtin %s: %s", args[0], strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
 }
