@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -19,13 +20,25 @@ import (
 // become strings; DATE columns become "2006-01-02" strings and TIMESTAMP
 // columns RFC 3339 strings, so they can drive a date split. Rows are read a
 // row group at a time.
-func ReadParquet(r io.ReaderAt, size int64) (*Frame, error) {
-	pf, err := parquet.OpenFile(r, size)
+func ReadParquet(r io.ReaderAt, size int64) (f *Frame, err error) {
+	// The Parquet library panics on some malformed files (slice bounds);
+	// a bad upload must be an error, not a crash.
+	defer func() {
+		if p := recover(); p != nil {
+			f, err = nil, hangar.Errorf(hangar.EINVALID, "malformed Parquet file: %v", p)
+		}
+	}()
+	if err := checkFooter(r, size); err != nil {
+		return nil, err
+	}
+	// The page index and bloom filters serve lookups, not full scans; skipping
+	// them also skips allocations sized by lengths the file states.
+	pf, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, hangar.Errorf(hangar.EINVALID, "open Parquet: %v", err)
 	}
 	fields := pf.Schema().Fields()
-	f := &Frame{Columns: make([]*Column, len(fields))}
+	f = &Frame{Columns: make([]*Column, len(fields))}
 	conv := make([]func(parquet.Value, *Column), len(fields))
 	for i, fd := range fields {
 		if !fd.Leaf() || fd.Repeated() {
@@ -135,4 +148,28 @@ func converter(t parquet.Type) (func(parquet.Value, *Column), Kind) {
 		}
 		c.Float = append(c.Float, x)
 	}, Numeric
+}
+
+// checkFooter validates the magic numbers and the footer length before the
+// Parquet library reads the footer: the library allocates whatever length
+// the file states, so a corrupt length would allocate gigabytes.
+func checkFooter(r io.ReaderAt, size int64) error {
+	if size < 12 {
+		return hangar.Errorf(hangar.EINVALID, "not a Parquet file: %d bytes", size)
+	}
+	var head [4]byte
+	var tail [8]byte
+	if _, err := r.ReadAt(head[:], 0); err != nil {
+		return fmt.Errorf("read Parquet header: %w", err)
+	}
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return fmt.Errorf("read Parquet footer: %w", err)
+	}
+	if string(head[:]) != "PAR1" || string(tail[4:]) != "PAR1" {
+		return hangar.Errorf(hangar.EINVALID, "not a Parquet file (no PAR1 magic)")
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return hangar.Errorf(hangar.EINVALID, "malformed Parquet file: footer of %d bytes in a %d-byte file", n, size)
+	}
+	return nil
 }

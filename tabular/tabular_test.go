@@ -210,3 +210,23 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadParquet(f *testing.F) {
+	var buf bytes.Buffer
+	v := 1.0
+	if err := parquet.Write(&buf, []pqRow{{X: 1, N: 2, Opt: &v, Name: "a", Day: 3}, {X: 2}}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, err := ReadParquet(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		for _, c := range fr.Columns {
+			if c.Len() != fr.NumRows() {
+				t.Fatalf("column %q has %d values, frame %d rows", c.Name, c.Len(), fr.NumRows())
+			}
+		}
+	})
+}
