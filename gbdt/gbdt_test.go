@@ -480,3 +480,19 @@ func BenchmarkTrainChicago(b *testing.B) {
 		}
 	}
 }
+
+func TestValidWithoutEarlyStoppingKeepsAllRounds(t *testing.T) {
+	train, test := chicago(t)
+	p := DefaultParams()
+	p.NEstimators, p.LearningRate = 40, 0.9 // overfits: the best round is early
+	m, err := Train(t.Context(), p, train, test, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Trees) != 40 || m.BestIteration != 39 {
+		t.Errorf("got %d trees, best %d; want all 40 rounds kept, best 39", len(m.Trees), m.BestIteration)
+	}
+	if best := m.History[39].Best; best == 39 {
+		t.Logf("validation kept improving (best %d); the check above still holds", best)
+	}
+}

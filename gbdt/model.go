@@ -57,9 +57,10 @@ type Model struct {
 	BaseScore float64 // in output space, as XGBoost's base_score
 	Trees     []*Tree
 	TreeInfo  []int // output (class) of each tree
-	// BestIteration is the round with the best validation metric (the last
-	// round without a validation set). The model keeps the trees up to and
-	// including it only, so every reader predicts with the best model.
+	// BestIteration is, with early stopping, the round with the best
+	// validation metric, and the model keeps the trees up to and including
+	// it only, so every reader predicts with the best model; without early
+	// stopping it is the last round and every round's trees are kept.
 	BestIteration int
 	Params        Params     // the parameters trained with (NumClass filled in)
 	History       []Progress // one entry per round trained

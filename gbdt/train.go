@@ -140,9 +140,14 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, cb Callback) (*
 			break
 		}
 	}
-	m.BestIteration = best
-	m.Trees = m.Trees[:(best+1)*K]
-	m.TreeInfo = m.TreeInfo[:(best+1)*K]
+	if p.EarlyStoppingRounds > 0 {
+		// Keep the best model, so every reader of the file predicts with it.
+		m.BestIteration = best
+		m.Trees = m.Trees[:(best+1)*K]
+		m.TreeInfo = m.TreeInfo[:(best+1)*K]
+	} else {
+		m.BestIteration = len(m.History) - 1 // as XGBoost: all rounds are kept
+	}
 	return m, nil
 }
 
