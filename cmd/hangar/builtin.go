@@ -37,6 +37,7 @@ import (
 var builtinEnv = os.Getenv
 
 const trackingHelp = `
+
 Tracking: when MLFLOW_TRACKING_URI and MLFLOW_RUN_ID are both set, the
 parameters and the per-round metrics are logged to that MLflow run
 (POST /api/2.0/mlflow/runs/log-batch, with "Authorization: Bearer
