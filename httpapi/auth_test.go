@@ -213,6 +213,14 @@ func TestAuthorization(t *testing.T) {
 			message: "lacks secrets/write on workspace ws1"},
 		{name: "contributor cannot grant itself secrets in another workspace", method: put, path: "/api/v1/workspaces/ws2/secrets/api-key/grants/contrib", token: tok["contrib"],
 			message: "identity contrib lacks secrets/write on workspace ws2"},
+		// Granting hands out the power to reveal: it takes secrets/reveal, or
+		// a Contributor could grant a secret to itself and read it.
+		{name: "contributor cannot grant itself a secret", method: put, path: ws1 + "/secrets/api-key/grants/contrib", token: tok["contrib"],
+			message: "identity contrib lacks secrets/reveal on workspace ws1"},
+		{name: "data scientist cannot grant itself a secret", method: put, path: ws1 + "/secrets/api-key/grants/ds", token: tok["ds"],
+			message: "identity ds lacks secrets/reveal on workspace ws1"},
+		{name: "data scientist cannot revoke a grant", method: del, path: ws1 + "/secrets/api-key/grants/w1owner", token: tok["ds"],
+			message: "identity ds lacks secrets/reveal on workspace ws1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,6 +244,9 @@ func TestAuthorization(t *testing.T) {
 		{"contributor sets a secret", put, ws1 + "/secrets/other", tok["contrib"], `{"value":"v"}`, http.StatusOK},
 		{"data scientist downloads a blob", get, ws1 + "/blobs/" + string(blob.Digest), tok["ds"], "", http.StatusOK},
 		{"workspace owner reveals", post, ws1 + "/secrets/api-key/reveal", tok["w1owner"], "", http.StatusOK},
+		{"workspace owner grants a secret", put, ws1 + "/secrets/api-key/grants/ds", tok["w1owner"], "", http.StatusNoContent},
+		{"a data scientist reveals what it was granted", post, ws1 + "/secrets/api-key/reveal", tok["ds"], "", http.StatusOK},
+		{"workspace owner revokes a grant", del, ws1 + "/secrets/api-key/grants/ds", tok["w1owner"], "", http.StatusNoContent},
 		{"workspace owner issues a workspace token", post, "/api/v1/tokens", tok["w1owner"], `{"name":"w1bot","role":"Reader","workspace":"ws1"}`, http.StatusCreated},
 		{"workspace owner re-issues for a workspace identity", post, "/api/v1/tokens", tok["w1owner"], `{"name":"reader","role":"Reader","workspace":"ws1"}`, http.StatusCreated},
 		{"workspace owner removes a workspace assignment", del, "/api/v1/role-assignments/" + readerAsg.Items[0].ID, tok["w1owner"], "", http.StatusNoContent},

@@ -115,8 +115,20 @@ func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, p *princip
 	return writeJSON(w, http.StatusOK, revealedSecret{Name: name, Value: string(value), Version: sec.Version})
 }
 
+// grantScope authorizes changing who may reveal a secret: besides
+// secrets/write it takes secrets/reveal on the workspace, because a grant
+// hands out the power to read the value and callers may only hand out what
+// they hold (otherwise a Contributor could grant a secret to itself and
+// reveal it). Among the built-in roles only Owner has both.
+func (s *Server) grantScope(r *http.Request, p *principal) (string, error) {
+	if err := p.require(r.PathValue("ws"), hangar.ActSecretWrite); err != nil {
+		return "", err
+	}
+	return s.workspaceScope(r, p, hangar.ActSecretReveal)
+}
+
 func (s *Server) grantSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, hangar.ActSecretWrite)
+	ws, err := s.grantScope(r, p)
 	if err != nil {
 		return err
 	}
@@ -132,7 +144,7 @@ func (s *Server) grantSecret(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 func (s *Server) revokeSecretGrant(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, hangar.ActSecretWrite)
+	ws, err := s.grantScope(r, p)
 	if err != nil {
 		return err
 	}

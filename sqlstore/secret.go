@@ -289,7 +289,8 @@ func (s *SecretService) RevealSecret(ctx context.Context, workspace, name string
 	return value, nil
 }
 
-// GrantSecret lets the identity reveal the secret.
+// GrantSecret lets the identity reveal the secret. It is audited as
+// secrets/write on the target secrets/<name>/grants/<identity>.
 // Errors: ENOTFOUND (secret, identity), ECONFLICT (already granted).
 func (s *SecretService) GrantSecret(ctx context.Context, workspace, name, identityName string) error {
 	err := s.db.write(ctx, func(tx *wtx) error {
@@ -319,7 +320,9 @@ func (s *SecretService) GrantSecret(ctx context.Context, workspace, name, identi
 	return nil
 }
 
-// RevokeSecretGrant removes a grant. Errors: ENOTFOUND (secret, grant).
+// RevokeSecretGrant removes a grant. It is audited as secrets/delete on the
+// target secrets/<name>/grants/<identity>, so a revocation is told apart from
+// a grant by its action. Errors: ENOTFOUND (secret, grant).
 func (s *SecretService) RevokeSecretGrant(ctx context.Context, workspace, name, identityName string) error {
 	err := s.db.write(ctx, func(tx *wtx) error {
 		if _, err := secretMeta(ctx, tx.Tx, tx.db, workspace, name); err != nil {
@@ -335,7 +338,7 @@ func (s *SecretService) RevokeSecretGrant(ctx context.Context, workspace, name, 
 		} else if n == 0 {
 			return hangar.Errorf(hangar.ENOTFOUND, "identity %q has no grant on secret %q in workspace %q", identityName, name, workspace)
 		}
-		return tx.audit(ctx, hangar.ActSecretWrite, "secrets/"+name+"/grants/"+identityName, workspace)
+		return tx.audit(ctx, hangar.ActSecretDelete, "secrets/"+name+"/grants/"+identityName, workspace)
 	})
 	if err != nil {
 		return fmt.Errorf("revoke grant of secret %q in workspace %q from %q: %w", name, workspace, identityName, err)

@@ -69,8 +69,8 @@ func testSecrets(t *testing.T, open func(t *testing.T) *Store) {
 				t.Fatalf("grant %s: %v", n, err)
 			}
 		}
-		if e := lastEvent(t, s); e.Action != hangar.ActSecretWrite || !strings.HasPrefix(e.Target, "secrets/db-password") {
-			t.Errorf("grant event: got %+v", e)
+		if e := lastEvent(t, s); e.Action != hangar.ActSecretWrite || e.Target != "secrets/db-password/grants/job-a" {
+			t.Errorf("grant event: got %+v, want secrets/write on secrets/db-password/grants/job-a", e)
 		}
 		wantCode(t, "grant twice", s.Secrets.GrantSecret(ctx, hangar.DefaultWorkspace, "db-password", "job-a"), hangar.ECONFLICT)
 		wantCode(t, "grant to unknown identity", s.Secrets.GrantSecret(ctx, hangar.DefaultWorkspace, "db-password", "ghost"), hangar.ENOTFOUND)
@@ -80,6 +80,9 @@ func testSecrets(t *testing.T, open func(t *testing.T) *Store) {
 		}
 		if err := s.Secrets.RevokeSecretGrant(ctx, hangar.DefaultWorkspace, "db-password", "job-b"); err != nil {
 			t.Fatalf("revoke grant: %v", err)
+		}
+		if e := lastEvent(t, s); e.Action != hangar.ActSecretDelete || e.Target != "secrets/db-password/grants/job-b" || e.Workspace != hangar.DefaultWorkspace {
+			t.Errorf("revoke grant event: got %+v, want secrets/delete on secrets/db-password/grants/job-b", e)
 		}
 		wantCode(t, "revoke grant again", s.Secrets.RevokeSecretGrant(ctx, hangar.DefaultWorkspace, "db-password", "job-b"), hangar.ENOTFOUND)
 		wantCode(t, "revoke grant of unknown secret", s.Secrets.RevokeSecretGrant(ctx, hangar.DefaultWorkspace, "nope", "job-a"), hangar.ENOTFOUND)
