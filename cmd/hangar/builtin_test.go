@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/mlmodel"
 	"github.com/hangar-ml/hangar/tabular"
@@ -416,4 +418,42 @@ func FuzzParseSchema(f *testing.F) {
 		fr, _ := tabular.ReadCSV(strings.NewReader("n,s\n1,a\n"))
 		validateFrame(fr, sc) // must not panic
 	})
+}
+
+type pqRow struct {
+	A     float64  `parquet:"a"`
+	B     *float64 `parquet:"b,optional"`
+	Label string   `parquet:"label"`
+}
+
+// TestBuiltinParquet trains on and scores Parquet files.
+func TestBuiltinParquet(t *testing.T) {
+	dir := t.TempDir()
+	var rows []pqRow
+	for i := range 200 {
+		r := pqRow{A: float64(i % 20), Label: "small"}
+		if i%20 >= 10 {
+			r.Label = "large"
+		}
+		if i%3 != 0 {
+			b := float64(i % 7)
+			r.B = &b
+		}
+		rows = append(rows, r)
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	data := writeFile(t, filepath.Join(dir, "d.parquet"), buf.String())
+	model := filepath.Join(dir, "m")
+	mustRun(t, "train-gbdt", "--train", data, "--label", "label", "--objective", "binary:logistic", "--output", model, "--n-estimators", "10")
+	pred := filepath.Join(dir, "p.csv")
+	mustRun(t, "predict", "--model", model, "--input", data, "--output", pred)
+	pf := readCSV(t, pred)
+	for i, r := range rows {
+		if got := pf.Columns[0].Str[i]; got != r.Label {
+			t.Fatalf("row %d: predicted %q, want %q", i, got, r.Label)
+		}
+	}
 }
