@@ -297,6 +297,8 @@ func TestBadRequests(t *testing.T) {
 		{name: "token for a missing workspace", method: post, path: "/api/v1/tokens", body: `{"name":"bot","role":"Reader","workspace":"missing"}`, status: http.StatusNotFound, code: hangar.ENOTFOUND},
 		{name: "unknown role in assignment", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"admin","role":"Janitor","workspace":"ws1"}`, status: bad, code: invalid, message: `unknown role "Janitor"`},
 		{name: "assignment of a missing identity", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"nobody","role":"Reader","workspace":"ws1"}`, status: http.StatusNotFound, code: hangar.ENOTFOUND},
+		{name: "a Reader token for an Owner", method: post, path: "/api/v1/tokens", body: `{"name":"admin","role":"Reader"}`, status: http.StatusConflict, code: hangar.ECONFLICT,
+			message: `identity "admin" already exists with roles Owner server-wide; use "hangar role assign"`},
 		{name: "duplicate assignment", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"admin","role":"Owner"}`, status: http.StatusConflict, code: hangar.ECONFLICT},
 		{name: "bad secret name", method: put, path: ws1 + "/secrets/bad.name", body: `{"value":"v"}`, status: bad, code: invalid, message: `invalid secret name "bad.name"`},
 		{name: "empty secret value", method: put, path: ws1 + "/secrets/api-key", body: `{"value":""}`, status: bad, code: invalid, message: "secret value is empty"},

@@ -30,7 +30,11 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, p *princ
 // when missing. It needs tokens/write on the request's workspace scope, and,
 // when the identity exists already, on the scope of each of its assignments:
 // otherwise an Owner of one workspace could mint a token for a server-wide
-// Owner.
+// Owner. The store refuses a token for an existing identity unless it is a
+// rotation (its assignments are exactly the requested role and scope); the
+// check here comes first so that a caller without tokens/write on the
+// identity's scopes gets 403 and does not learn the identity's roles from the
+// store's 409.
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p *principal) error {
 	var req hangar.TokenRequest
 	if err := s.decodeBody(w, r, &req); err != nil {

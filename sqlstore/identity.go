@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hangar-ml/hangar"
@@ -149,12 +150,21 @@ func (s *IdentityService) ListIdentities(ctx context.Context, opt hangar.ListOpt
 	return page, nil
 }
 
-// CreateToken creates the identity r.Name (a service principal) when
-// missing, assigns r.Role on r.Workspace when not yet assigned, and stores a
+// CreateToken creates the identity r.Name (a service principal) with the
+// role r.Role on r.Workspace when the identity is missing, and stores a
 // token with the secret hash, all in one transaction with their audit
 // events: a failure leaves nothing behind. The secret itself never reaches
-// the store. Errors: EINVALID, ENOTFOUND (workspace), ECONFLICT (a token with
-// this hash exists).
+// the store.
+//
+// For an identity that exists already a token is only a rotation: the
+// identity's role assignments must be exactly r.Role on r.Workspace.
+// Anything else is ECONFLICT, because a token carries all of its identity's
+// power: issuing one "with role Reader" for an Owner would hand out an
+// Owner token, and adding the role would silently widen every other token of
+// the identity. Roles are changed with AssignRole and RemoveRoleAssignment.
+//
+// Errors: EINVALID, ENOTFOUND (workspace), ECONFLICT (an identity with other
+// roles, a token with this hash).
 func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenRequest, secretHash []byte, prefix string) (*hangar.Token, error) {
 	if err := r.Validate(s.db.now()); err != nil {
 		return nil, err
@@ -185,16 +195,12 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 			if err := tx.insertIdentity(ctx, id); err != nil {
 				return err
 			}
-		}
-		has, err := tx.hasAssignment(ctx, id.ID, role.Name, r.Workspace)
-		if err != nil {
-			return err
-		}
-		if !has {
 			a := &hangar.RoleAssignment{IdentityName: id.Name, Role: role.Name, Workspace: r.Workspace}
 			if err := tx.insertAssignment(ctx, id, a); err != nil {
 				return err
 			}
+		} else if err := tx.checkRotation(ctx, id, role.Name, r.Workspace); err != nil {
+			return err
 		}
 		t := &hangar.Token{
 			ID:           hangar.NewID(),
@@ -321,4 +327,40 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke token %q: %w", id, err)
 	}
 	return nil
+}
+
+// checkRotation allows a new token for the existing identity id only when
+// its role assignments are exactly role on workspace ("" for server-wide).
+// Errors: ECONFLICT naming the roles it holds.
+func (tx *wtx) checkRotation(ctx context.Context, id *hangar.Identity, role, workspace string) error {
+	rows, err := tx.QueryContext(ctx, tx.db.rebind(`SELECT role, COALESCE(workspace, '') FROM role_assignments
+		WHERE identity_id = ? ORDER BY COALESCE(workspace, ''), role`), id.ID)
+	if err != nil {
+		return fmt.Errorf("look up role assignments of %q: %w", id.Name, err)
+	}
+	var held []string
+	same := false
+	for rows.Next() {
+		var r, ws string
+		if err := rows.Scan(&r, &ws); err != nil {
+			return fmt.Errorf("look up role assignments of %q: %w", id.Name, closeRows(rows, err))
+		}
+		same = r == role && ws == workspace
+		if ws == "" {
+			held = append(held, r+" server-wide")
+		} else {
+			held = append(held, r+" on workspace "+ws)
+		}
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return fmt.Errorf("look up role assignments of %q: %w", id.Name, err)
+	}
+	if len(held) == 1 && same {
+		return nil
+	}
+	roles := "no roles"
+	if len(held) > 0 {
+		roles = "roles " + strings.Join(held, ", ")
+	}
+	return hangar.Errorf(hangar.ECONFLICT, "identity %q already exists with %s; use \"hangar role assign\" to change its roles or choose another name", id.Name, roles)
 }

@@ -152,15 +152,11 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		if ra, _ := s.Roles.RoleAssignmentsOf(ctx, id.ID); len(ra) != 1 {
 			t.Errorf("second token with the same role: %d assignments, want 1", len(ra))
 		}
-		// A server-wide role is a separate assignment.
+		// Another role or scope for an existing identity is refused
+		// (testTokenRotation).
 		hash3, prefix3 := tokenHash(t)
-		if _, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleOwner}, hash3, prefix3); err != nil {
-			t.Fatalf("server-wide token: %v", err)
-		}
-		ra, _ = s.Roles.RoleAssignmentsOf(ctx, id.ID)
-		if len(ra) != 2 || !hangar.Authorize(ra, "", hangar.ActWorkspaceWrite) {
-			t.Errorf("after server-wide Owner token: assignments %v do not allow creating workspaces", ra)
-		}
+		_, err = s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleOwner}, hash3, prefix3)
+		wantCode(t, "server-wide Owner token for a Reader", err, hangar.ECONFLICT)
 
 		if err := s.Identities.RevokeToken(ctx, tok.ID); err != nil {
 			t.Fatalf("revoke: %v", err)
@@ -182,8 +178,8 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		if err != nil {
 			t.Fatalf("list tokens: %v", err)
 		}
-		if len(p.Items) != 3 {
-			t.Fatalf("list tokens: got %d, want 3 (revoked included)", len(p.Items))
+		if len(p.Items) != 2 {
+			t.Fatalf("list tokens: got %d, want 2 (revoked included)", len(p.Items))
 		}
 		for i := 1; i < len(p.Items); i++ {
 			a, b := p.Items[i-1], p.Items[i]
@@ -193,6 +189,8 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		}
 		wantVerified(t, s, int64(len(allEvents(t, s))))
 	})
+
+	t.Run("Rotation", func(t *testing.T) { testTokenRotation(t, open(t)) })
 
 	t.Run("InvalidRequests", func(t *testing.T) {
 		s := open(t)
@@ -224,4 +222,86 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		wantCode(t, "identity after failed requests", err, hangar.ENOTFOUND)
 		wantVerified(t, s, 1)
 	})
+}
+
+// testTokenRotation: a token for an existing identity is allowed only when
+// the identity's assignments are exactly the requested role on the requested
+// workspace; anything else is a conflict that changes nothing.
+func testTokenRotation(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "team-a"}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(name, role, ws string) (*hangar.Token, error) {
+		hash, prefix := tokenHash(t)
+		return s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: name, Role: role, Workspace: ws}, hash, prefix)
+	}
+	for _, r := range []struct{ name, role, ws string }{
+		{"ci-bot", hangar.RoleReader, "team-a"},
+		{"owner", hangar.RoleOwner, ""},
+		{"multi", hangar.RoleReader, "team-a"},
+	} {
+		if _, err := create(r.name, r.role, r.ws); err != nil {
+			t.Fatalf("first token of %s: %v", r.name, err)
+		}
+	}
+	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "multi", Role: hangar.RoleReader, Workspace: hangar.DefaultWorkspace}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: "roleless", Kind: hangar.KindUser}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Rotation: the same role on the same scope, in any spelling of the role.
+	for _, r := range []struct{ name, role, ws string }{
+		{"ci-bot", hangar.RoleReader, "team-a"},
+		{"ci-bot", "reader", "team-a"},
+		{"owner", hangar.RoleOwner, ""},
+	} {
+		if _, err := create(r.name, r.role, r.ws); err != nil {
+			t.Errorf("rotate %s (%s on %q): %v", r.name, r.role, r.ws, err)
+		}
+	}
+
+	events := len(allEvents(t, s))
+	asg, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{}, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, who, role, ws, message string
+	}{
+		{"an Owner token named Reader", "owner", hangar.RoleReader, "", `identity "owner" already exists with roles Owner server-wide; use "hangar role assign" to change its roles or choose another name`},
+		{"an Owner on one workspace", "owner", hangar.RoleOwner, "team-a", `identity "owner" already exists with roles Owner server-wide`},
+		{"a higher role", "ci-bot", hangar.RoleContributor, "team-a", `identity "ci-bot" already exists with roles Reader on workspace team-a;`},
+		{"the same role server-wide", "ci-bot", hangar.RoleReader, "", `identity "ci-bot" already exists with roles Reader on workspace team-a;`},
+		{"the same role on another workspace", "ci-bot", hangar.RoleReader, hangar.DefaultWorkspace, `with roles Reader on workspace team-a;`},
+		{"one of several assignments", "multi", hangar.RoleReader, "team-a", `identity "multi" already exists with roles Reader on workspace default, Reader on workspace team-a;`},
+		{"an identity without roles", "roleless", hangar.RoleReader, "team-a", `identity "roleless" already exists with no roles;`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := create(tc.who, tc.role, tc.ws)
+			wantCode(t, "create token", err, hangar.ECONFLICT)
+			if msg := hangar.ErrorMessage(err); !strings.Contains(msg, tc.message) {
+				t.Errorf("message %q, want it to contain %q", msg, tc.message)
+			}
+		})
+	}
+	after, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{}, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Items) != len(asg.Items) {
+		t.Errorf("refused tokens changed the assignments: %d before, %d after", len(asg.Items), len(after.Items))
+	}
+	if n := len(allEvents(t, s)); n != events {
+		t.Errorf("refused tokens appended %d audit events", n-events)
+	}
+	toks, err := s.Identities.ListTokens(ctx, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks.Items) != 6 {
+		t.Errorf("%d tokens, want 6 (3 first, 3 rotations)", len(toks.Items))
+	}
 }
