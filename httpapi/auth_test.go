@@ -135,6 +135,9 @@ func TestAuthorization(t *testing.T) {
 	} {
 		tok[id.name] = e.token(id.name, id.role, id.ws)
 	}
+	if err := e.api.Identities.CreateIdentity(ctx, &hangar.Identity{Name: "loner", Kind: hangar.KindUser}); err != nil {
+		t.Fatal(err)
+	}
 	adminAsg, err := e.admin.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "admin"}, hangar.ListOptions{})
 	if err != nil || len(adminAsg.Items) != 1 {
 		t.Fatalf("admin's assignments: %v, %v", adminAsg, err)
@@ -181,6 +184,8 @@ func TestAuthorization(t *testing.T) {
 			message: "identity w1owner lacks roleAssignments/write server-wide"},
 		{name: "workspace owner cannot mint a token for a server-wide owner", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"admin","role":"Reader","workspace":"ws1"}`,
 			message: "identity w1owner lacks tokens/write for identity admin, which holds Owner server-wide"},
+		{name: "workspace owner cannot give an identity without roles its first token", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"loner","role":"Reader","workspace":"ws1"}`,
+			message: "identity w1owner lacks tokens/write server-wide, which identity loner, holding no role, needs"},
 		{name: "data scientist cannot delete the workspace", method: del, path: ws1, token: tok["ds"],
 			message: "identity ds lacks workspaces/delete on workspace ws1"},
 		{name: "contributor cannot delete role assignments", method: del, path: "/api/v1/role-assignments/" + readerAsg.Items[0].ID, token: tok["contrib"],

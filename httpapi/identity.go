@@ -59,6 +59,15 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p *principal
 		if err != nil {
 			return err
 		}
+		if len(held) == 0 {
+			// An identity without roles is bound to no workspace (it may
+			// hold secret grants anywhere): only a server-wide token
+			// writer may give it its first token.
+			if !p.can("", hangar.ActTokenWrite) {
+				return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s server-wide, which identity %s, holding no role, needs",
+					p.name, hangar.ActTokenWrite, req.Name)
+			}
+		}
 		for _, a := range held {
 			if !p.can(a.Workspace, hangar.ActTokenWrite) {
 				scope := "server-wide"

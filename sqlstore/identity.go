@@ -157,7 +157,9 @@ func (s *IdentityService) ListIdentities(ctx context.Context, opt hangar.ListOpt
 // the store.
 //
 // For an identity that exists already a token is only a rotation: the
-// identity's role assignments must be exactly r.Role on r.Workspace.
+// identity's role assignments must be exactly r.Role on r.Workspace. (The
+// one exception is an identity with no assignment and no active token, such
+// as one made by CreateIdentity: it gets the role with its first token.)
 // Anything else is ECONFLICT, because a token carries all of its identity's
 // power: issuing one "with role Reader" for an Owner would hand out an
 // Owner token, and adding the role would silently widen every other token of
@@ -330,8 +332,9 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 }
 
 // checkRotation allows a new token for the existing identity id only when
-// its role assignments are exactly role on workspace ("" for server-wide).
-// Errors: ECONFLICT naming the roles it holds.
+// its role assignments are exactly role on workspace ("" for server-wide),
+// or when it has no assignment and no active token at all, in which case it
+// assigns the role. Errors: ECONFLICT naming the roles it holds.
 func (tx *wtx) checkRotation(ctx context.Context, id *hangar.Identity, role, workspace string) error {
 	rows, err := tx.QueryContext(ctx, tx.db.rebind(`SELECT role, COALESCE(workspace, '') FROM role_assignments
 		WHERE identity_id = ? ORDER BY COALESCE(workspace, ''), role`), id.ID)
@@ -357,6 +360,21 @@ func (tx *wtx) checkRotation(ctx context.Context, id *hangar.Identity, role, wor
 	}
 	if len(held) == 1 && same {
 		return nil
+	}
+	if len(held) == 0 {
+		// An identity without roles and without a usable token (created by
+		// CreateIdentity, as the server's owner bootstrap does) gets its
+		// first role and token here: no other token of it gains power.
+		var n int
+		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT COUNT(*) FROM tokens
+			WHERE identity_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`), id.ID, tx.db.tv(tx.now)).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("look up tokens of %q: %w", id.Name, err)
+		}
+		if n == 0 {
+			a := &hangar.RoleAssignment{IdentityName: id.Name, Role: role, Workspace: workspace}
+			return tx.insertAssignment(ctx, id, a)
+		}
 	}
 	roles := "no roles"
 	if len(held) > 0 {

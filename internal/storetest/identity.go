@@ -248,7 +248,26 @@ func testTokenRotation(t *testing.T, s *Store) {
 	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "multi", Role: hangar.RoleReader, Workspace: hangar.DefaultWorkspace}); err != nil {
 		t.Fatal(err)
 	}
+	// An identity without roles gets its first one with its first token.
 	if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: "roleless", Kind: hangar.KindUser}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create("roleless", hangar.RoleReader, "team-a"); err != nil {
+		t.Fatalf("first token of an identity without roles: %v", err)
+	}
+	if id, err := s.Identities.IdentityByName(ctx, "roleless"); err != nil {
+		t.Fatal(err)
+	} else if ra, err := s.Roles.RoleAssignmentsOf(ctx, id.ID); err != nil || len(ra) != 1 || ra[0].Role != hangar.RoleReader || ra[0].Workspace != "team-a" {
+		t.Errorf("assignments of roleless after its first token: %v, %v; want Reader on team-a", ra, err)
+	}
+	// One whose roles were all removed keeps its tokens: a new token
+	// would give them the role too.
+	if _, err := create("emptied", hangar.RoleReader, "team-a"); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "emptied"}, hangar.ListOptions{}); err != nil || len(page.Items) != 1 {
+		t.Fatalf("assignments of emptied: %v, %v", page, err)
+	} else if err := s.Roles.RemoveRoleAssignment(ctx, page.Items[0].ID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -277,7 +296,7 @@ func testTokenRotation(t *testing.T, s *Store) {
 		{"the same role server-wide", "ci-bot", hangar.RoleReader, "", `identity "ci-bot" already exists with roles Reader on workspace team-a;`},
 		{"the same role on another workspace", "ci-bot", hangar.RoleReader, hangar.DefaultWorkspace, `with roles Reader on workspace team-a;`},
 		{"one of several assignments", "multi", hangar.RoleReader, "team-a", `identity "multi" already exists with roles Reader on workspace default, Reader on workspace team-a;`},
-		{"an identity without roles", "roleless", hangar.RoleReader, "team-a", `identity "roleless" already exists with no roles;`},
+		{"an identity without roles but with a token", "emptied", hangar.RoleReader, "team-a", `identity "emptied" already exists with no roles;`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := create(tc.who, tc.role, tc.ws)
@@ -301,7 +320,7 @@ func testTokenRotation(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(toks.Items) != 6 {
-		t.Errorf("%d tokens, want 6 (3 first, 3 rotations)", len(toks.Items))
+	if len(toks.Items) != 8 {
+		t.Errorf("%d tokens, want 8 (5 first, 3 rotations)", len(toks.Items))
 	}
 }
