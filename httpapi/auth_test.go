@@ -268,8 +268,16 @@ func TestAuthorization(t *testing.T) {
 	}
 }
 
+// TestBadRequests runs on every backend, so that a request one store takes
+// and another chokes on (a NUL, invalid UTF-8) is caught.
 func TestBadRequests(t *testing.T) {
-	e := newEnvWith(t, func(s *httpapi.Server) { s.MaxBlobBytes = 1000 })
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testBadRequests(t, b.dsn(t)) })
+	}
+}
+
+func testBadRequests(t *testing.T, dsn string) {
+	e := newEnvOn(t, dsn, func(s *httpapi.Server) { s.MaxBlobBytes = 1000 })
 	ctx := t.Context()
 	e.createWorkspace("ws1")
 	if _, err := e.admin.SetSecret(ctx, "ws1", "api-key", []byte("value-1")); err != nil {
@@ -325,6 +333,30 @@ func TestBadRequests(t *testing.T) {
 		{name: "unknown route", method: get, path: "/api/v1/nothing", status: http.StatusNotFound, code: hangar.ENOTFOUND, message: "no route for GET /api/v1/nothing"},
 		{name: "wrong method", method: http.MethodPatch, path: ws1, status: http.StatusMethodNotAllowed, code: invalid, message: "method PATCH is not allowed"},
 		{name: "delete a missing token", method: del, path: "/api/v1/tokens/nope", status: http.StatusNotFound, code: hangar.ENOTFOUND},
+
+		// Text PostgreSQL cannot hold, in bodies, paths and queries.
+		{name: "NUL in a display name", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","display_name":"a\u0000b"}`, status: bad, code: invalid, message: "display_name contains a NUL character"},
+		{name: "NUL in a description", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","description":"a\u0000b"}`, status: bad, code: invalid, message: "description contains a NUL character"},
+		{name: "NUL in a tag key", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","tags":{"a\u0000b":"v"}}`, status: bad, code: invalid, message: "tag key contains a NUL character"},
+		{name: "NUL in a tag value", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","tags":{"k":"\u0000"}}`, status: bad, code: invalid, message: "tag value contains a NUL character"},
+		{name: "NUL in an audit target", method: get, path: "/api/v1/audit?target=a%00b", status: bad, code: invalid, message: `query parameter "target" contains a NUL character`},
+		{name: "invalid UTF-8 in an audit target", method: get, path: "/api/v1/audit?target=%ff", status: bad, code: invalid, message: `query parameter "target" is not valid UTF-8`},
+		{name: "NUL in an audit workspace", method: get, path: "/api/v1/audit?workspace=a%00b", status: bad, code: invalid, message: `query parameter "workspace" contains a NUL character`},
+		{name: "NUL in a workspace audit target", method: get, path: ws1 + "/audit?target=secrets/%00", status: bad, code: invalid, message: `query parameter "target" contains a NUL character`},
+		{name: "NUL in an identity filter", method: get, path: "/api/v1/role-assignments?identity=a%00b", status: bad, code: invalid, message: `query parameter "identity" contains a NUL character`},
+		{name: "invalid UTF-8 in a workspace filter", method: get, path: "/api/v1/role-assignments?workspace=%c3", status: bad, code: invalid, message: `query parameter "workspace" is not valid UTF-8`},
+		{name: "NUL in a page token", method: get, path: "/api/v1/identities?page_token=%00", status: bad, code: invalid, message: `query parameter "page_token" contains a NUL character`},
+		{name: "NUL in a query parameter name", method: get, path: "/api/v1/identities?a%00b=1", status: bad, code: invalid, message: "query parameter name contains a NUL character"},
+		{name: "bad escape in the query", method: get, path: "/api/v1/identities?max_results=%zz", status: bad, code: invalid, message: "invalid query string"},
+		{name: "NUL in a secret name", method: get, path: ws1 + "/secrets/%00", status: bad, code: invalid, message: "path parameter {name} contains a NUL character"},
+		{name: "invalid UTF-8 in a secret name", method: del, path: ws1 + "/secrets/%ff", status: bad, code: invalid, message: "path parameter {name} is not valid UTF-8"},
+		{name: "NUL in a workspace name", method: get, path: "/api/v1/workspaces/a%00b", status: bad, code: invalid, message: "path parameter {ws} contains a NUL character"},
+		{name: "NUL in a grant's identity", method: del, path: ws1 + "/secrets/api-key/grants/a%00b", status: bad, code: invalid, message: "path parameter {identity} contains a NUL character"},
+		{name: "NUL in a token id", method: del, path: "/api/v1/tokens/%00", status: bad, code: invalid, message: "path parameter {id} contains a NUL character"},
+		{name: "NUL in an assignment id", method: del, path: "/api/v1/role-assignments/%00", status: bad, code: invalid, message: "path parameter {id} contains a NUL character"},
+		{name: "NUL in a digest", method: get, path: ws1 + "/blobs/%00", status: bad, code: invalid, message: "path parameter {digest} contains a NUL character"},
+		{name: "NUL in a token request", method: post, path: "/api/v1/tokens", body: `{"name":"a\u0000b","role":"Reader"}`, status: bad, code: invalid, message: "invalid token name"},
+		{name: "NUL in an assignment's identity", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"a\u0000b","role":"Reader"}`, status: bad, code: invalid, message: "invalid identity name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

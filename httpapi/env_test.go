@@ -17,6 +17,7 @@ import (
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/internal/pgtest"
 	"github.com/hangar-ml/hangar/sqlstore"
 )
 
@@ -54,9 +55,28 @@ func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, nil) }
 // newEnvWith lets configure change the server before its handler is built.
 func newEnvWith(t testing.TB, configure func(*httpapi.Server)) *env {
 	t.Helper()
+	return newEnvOn(t, "", configure)
+}
+
+// backends are the metadata stores tests that must agree across backends
+// run on: each returns a DSN for the test, or skips it.
+var backends = []struct {
+	name string
+	dsn  func(t testing.TB) string
+}{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "hangar.db") }},
+	{"postgres", func(t testing.TB) string { return pgtest.URL(t) }},
+}
+
+// newEnvOn is newEnvWith on the store at dsn ("" for a fresh SQLite file).
+func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	ctx := t.Context()
-	db := sqlstore.New(filepath.Join(dir, "hangar.db"))
+	if dsn == "" {
+		dsn = filepath.Join(dir, "hangar.db")
+	}
+	db := sqlstore.New(dsn)
 	db.Sealer = newSealer(t)
 	if err := db.Open(ctx); err != nil {
 		t.Fatalf("open store: %v", err)

@@ -15,9 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
+	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hangar-ml/hangar"
@@ -157,7 +161,12 @@ func (s *Server) Handler() http.Handler {
 // wrap adapts an apiFunc: it authenticates the caller (unless the route is
 // public), runs the handler and writes any error it returns.
 func (s *Server) wrap(rt route) http.Handler {
+	wildcards := wildcardsOf(rt.pattern)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkParams(r, wildcards); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		var p *principal
 		if !rt.public {
 			var err error
@@ -176,6 +185,45 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+var wildcardRE = regexp.MustCompile(`\{([A-Za-z0-9_]+)(\.\.\.)?\}`)
+
+// wildcardsOf returns the names of the wildcards of a route pattern.
+func wildcardsOf(pattern string) []string {
+	var names []string
+	for _, m := range wildcardRE.FindAllStringSubmatch(pattern, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// checkParams refuses, before anything else looks at the request, a query
+// string that does not parse and any decoded path value, query key or query
+// value that holds a NUL or invalid UTF-8. Such text is never a valid name,
+// filter or token; refusing it here, with 400 naming the parameter, keeps it
+// from reaching a store, where PostgreSQL fails on it and SQLite does not.
+func checkParams(r *http.Request, wildcards []string) error {
+	for _, name := range wildcards {
+		if err := hangar.ValidateText(fmt.Sprintf("path parameter {%s}", name), r.PathValue(name), math.MaxInt); err != nil {
+			return err
+		}
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return hangar.Errorf(hangar.EINVALID, "invalid query string: %s", strings.TrimPrefix(err.Error(), "invalid "))
+	}
+	for k, vs := range q {
+		if err := hangar.ValidateText("query parameter name", k, math.MaxInt); err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if err := hangar.ValidateText(fmt.Sprintf("query parameter %q", k), v, math.MaxInt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // requestState is shared between the middleware and the route wrapper of one

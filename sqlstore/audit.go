@@ -35,9 +35,13 @@ func scanEvent(sc interface{ Scan(...any) error }) (*hangar.Event, error) {
 }
 
 // ListEvents lists events in sequence order, oldest first. f.Target is an
-// exact target, or a prefix when it ends in "/". Errors: EINVALID (options).
+// exact target, or a prefix when it ends in "/". Errors: EINVALID (options,
+// filters with a NUL or invalid UTF-8).
 func (s *AuditService) ListEvents(ctx context.Context, f hangar.EventFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.Event], error) {
 	const list = "audit events"
+	if err := checkText("target filter", f.Target, "workspace filter", f.Workspace); err != nil {
+		return nil, err
+	}
 	limit, after, err := listOptions(opt, list, 1)
 	if err != nil {
 		return nil, err

@@ -103,8 +103,11 @@ func scanIdentity(sc interface{ Scan(...any) error }) (*hangar.Identity, error) 
 	return &id, nil
 }
 
-// IdentityByName returns an identity. Errors: ENOTFOUND.
+// IdentityByName returns an identity. Errors: ENOTFOUND, EINVALID.
 func (s *IdentityService) IdentityByName(ctx context.Context, name string) (*hangar.Identity, error) {
+	if err := checkText("identity name", name); err != nil {
+		return nil, err
+	}
 	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+identityColumns+` FROM identities WHERE name = ?`), name)
 	id, err := scanIdentity(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -176,6 +179,9 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 	}
 	if prefix == "" || len(prefix) > maxTokenPrefix {
 		return nil, hangar.Errorf(hangar.EINVALID, "token prefix must be 1 to %d characters, got %d", maxTokenPrefix, len(prefix))
+	}
+	if err := checkText("token prefix", prefix); err != nil {
+		return nil, err
 	}
 	role, err := hangar.LookupRole(r.Role)
 	if err != nil {
@@ -306,8 +312,12 @@ func (s *IdentityService) ListTokens(ctx context.Context, opt hangar.ListOptions
 	return page, nil
 }
 
-// RevokeToken marks a token revoked. Errors: ENOTFOUND, ECONFLICT (already revoked).
+// RevokeToken marks a token revoked. Errors: ENOTFOUND, ECONFLICT (already
+// revoked), EINVALID.
 func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
+	if err := checkText("token id", id); err != nil {
+		return err
+	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		var revoked dbTime
 		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT revoked_at FROM tokens WHERE id = ?`), id).Scan(&revoked)

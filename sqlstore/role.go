@@ -18,8 +18,11 @@ func NewRoleService(db *DB) *RoleService { return &RoleService{db: db} }
 // AssignRole stores an assignment of a.Role to the identity a.IdentityName
 // on a.Workspace ("" for every workspace). It sets ID, IdentityID,
 // CreatedAt and the canonical role name. Errors: EINVALID (unknown role, bad
-// workspace name), ENOTFOUND (identity, workspace), ECONFLICT (exists).
+// identity or workspace name), ENOTFOUND (identity, workspace), ECONFLICT (exists).
 func (s *RoleService) AssignRole(ctx context.Context, a *hangar.RoleAssignment) error {
+	if err := hangar.ValidateName("identity", a.IdentityName); err != nil {
+		return err
+	}
 	role, err := hangar.LookupRole(a.Role)
 	if err != nil {
 		return err
@@ -120,9 +123,13 @@ func scanAssignment(sc interface{ Scan(...any) error }) (*hangar.RoleAssignment,
 }
 
 // ListRoleAssignments lists assignments ordered by identity name, workspace
-// ("" first) and role. Errors: EINVALID (options).
+// ("" first) and role. Errors: EINVALID (options, filters with a NUL or
+// invalid UTF-8).
 func (s *RoleService) ListRoleAssignments(ctx context.Context, f hangar.RoleAssignmentFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.RoleAssignment], error) {
 	const list = "role assignments"
+	if err := checkText("identity filter", f.IdentityName, "workspace filter", f.Workspace); err != nil {
+		return nil, err
+	}
 	limit, after, err := listOptions(opt, list, 3)
 	if err != nil {
 		return nil, err
@@ -154,6 +161,9 @@ func (s *RoleService) ListRoleAssignments(ctx context.Context, f hangar.RoleAssi
 // RoleAssignmentsOf returns every assignment of an identity, for
 // authorization; none is an empty slice, not an error.
 func (s *RoleService) RoleAssignmentsOf(ctx context.Context, identityID string) ([]*hangar.RoleAssignment, error) {
+	if err := checkText("identity id", identityID); err != nil {
+		return nil, err
+	}
 	items, err := s.query(ctx, `SELECT `+assignmentColumns+assignmentFrom+` WHERE r.identity_id = ?`+assignmentOrder, identityID)
 	if err != nil {
 		return nil, fmt.Errorf("role assignments of identity %q: %w", identityID, err)
@@ -179,6 +189,9 @@ func (s *RoleService) query(ctx context.Context, q string, args ...any) ([]*hang
 
 // RemoveRoleAssignment deletes an assignment by id. Errors: ENOTFOUND.
 func (s *RoleService) RemoveRoleAssignment(ctx context.Context, id string) error {
+	if err := checkText("role assignment id", id); err != nil {
+		return err
+	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		var workspace string
 		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT COALESCE(workspace, '') FROM role_assignments WHERE id = ?`), id).Scan(&workspace)

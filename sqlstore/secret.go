@@ -162,6 +162,9 @@ func (db *DB) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Secret returns a secret's metadata and grants, never its value.
 // Errors: ENOTFOUND.
 func (s *SecretService) Secret(ctx context.Context, workspace, name string) (*hangar.Secret, error) {
+	if err := checkText("workspace name", workspace, "secret name", name); err != nil {
+		return nil, err
+	}
 	var sec *hangar.Secret
 	err := s.db.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -178,6 +181,9 @@ func (s *SecretService) Secret(ctx context.Context, workspace, name string) (*ha
 // Errors: EINVALID (options), ENOTFOUND (workspace).
 func (s *SecretService) ListSecrets(ctx context.Context, workspace string, opt hangar.ListOptions) (*hangar.Page[*hangar.Secret], error) {
 	const list = "secrets"
+	if err := checkText("workspace name", workspace); err != nil {
+		return nil, err
+	}
 	limit, after, err := listOptions(opt, list, 1)
 	if err != nil {
 		return nil, err
@@ -236,6 +242,9 @@ func (s *SecretService) ListSecrets(ctx context.Context, workspace string, opt h
 
 // DeleteSecret deletes a secret and its grants. Errors: ENOTFOUND.
 func (s *SecretService) DeleteSecret(ctx context.Context, workspace, name string) error {
+	if err := checkText("workspace name", workspace, "secret name", name); err != nil {
+		return err
+	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, tx.db.rebind(`DELETE FROM secrets WHERE workspace = ? AND name = ?`), workspace, name)
 		if err != nil {
@@ -258,6 +267,9 @@ func (s *SecretService) DeleteSecret(ctx context.Context, workspace, name string
 // the same transaction: a value is returned only once its reveal is recorded.
 // Callers check ActSecretReveal or a grant first. Errors: ENOTFOUND.
 func (s *SecretService) RevealSecret(ctx context.Context, workspace, name string) ([]byte, error) {
+	if err := checkText("workspace name", workspace, "secret name", name); err != nil {
+		return nil, err
+	}
 	sealer, err := s.sealer()
 	if err != nil {
 		return nil, fmt.Errorf("reveal secret %q in workspace %q: %w", name, workspace, err)
@@ -293,6 +305,9 @@ func (s *SecretService) RevealSecret(ctx context.Context, workspace, name string
 // secrets/write on the target secrets/<name>/grants/<identity>.
 // Errors: ENOTFOUND (secret, identity), ECONFLICT (already granted).
 func (s *SecretService) GrantSecret(ctx context.Context, workspace, name, identityName string) error {
+	if err := checkText("workspace name", workspace, "secret name", name, "identity name", identityName); err != nil {
+		return err
+	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		if _, err := secretMeta(ctx, tx.Tx, tx.db, workspace, name); err != nil {
 			return err
@@ -324,6 +339,9 @@ func (s *SecretService) GrantSecret(ctx context.Context, workspace, name, identi
 // target secrets/<name>/grants/<identity>, so a revocation is told apart from
 // a grant by its action. Errors: ENOTFOUND (secret, grant).
 func (s *SecretService) RevokeSecretGrant(ctx context.Context, workspace, name, identityName string) error {
+	if err := checkText("workspace name", workspace, "secret name", name, "identity name", identityName); err != nil {
+		return err
+	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		if _, err := secretMeta(ctx, tx.Tx, tx.db, workspace, name); err != nil {
 			return err

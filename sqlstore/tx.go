@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,22 @@ func (d dbTime) ptr() *time.Time {
 
 var _ sql.Scanner = (*dbTime)(nil)
 
+// checkText returns EINVALID naming the field when a string a caller passed
+// holds a NUL or invalid UTF-8. PostgreSQL refuses such text in any
+// statement (SQLSTATE 22021), as a parameter to compare as much as a value
+// to store, while SQLite takes it: every service method checks the strings
+// it passes to SQL that no stricter rule (a name pattern) covers, so such
+// input is a client error on both backends rather than an internal error on
+// one and a miss on the other. Arguments are pairs of field name and value.
+func checkText(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := hangar.ValidateText(pairs[i], pairs[i+1], math.MaxInt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // isUniqueViolation reports whether err is a unique or primary key violation.
 func isUniqueViolation(err error) bool {
 	var se *sqlite.Error
@@ -207,6 +224,11 @@ func decodePageToken(s, list string, n int) ([]string, error) {
 	var pt pageToken
 	if err := json.Unmarshal(b, &pt); err != nil || pt.List != list || len(pt.Key) != n {
 		return nil, bad
+	}
+	for _, k := range pt.Key {
+		if checkText("page token", k) != nil {
+			return nil, bad
+		}
 	}
 	return pt.Key, nil
 }

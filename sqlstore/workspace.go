@@ -109,8 +109,12 @@ func scanWorkspace(sc interface{ Scan(...any) error }) (*hangar.Workspace, error
 	return &w, nil
 }
 
-// Workspace returns one workspace. Errors: ENOTFOUND.
+// Workspace returns one workspace. Errors: ENOTFOUND, EINVALID (a name
+// with a NUL or invalid UTF-8).
 func (s *WorkspaceService) Workspace(ctx context.Context, name string) (*hangar.Workspace, error) {
+	if err := checkText("workspace name", name); err != nil {
+		return nil, err
+	}
 	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+workspaceColumns+` FROM workspaces WHERE name = ?`), name)
 	w, err := scanWorkspace(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -158,10 +162,13 @@ func (s *WorkspaceService) ListWorkspaces(ctx context.Context, opt hangar.ListOp
 
 // DeleteWorkspace deletes a workspace and, by foreign-key cascade, its
 // secrets, their grants and its role assignments. Audit events are kept.
-// Errors: ENOTFOUND, ECONFLICT (the default workspace).
+// Errors: ENOTFOUND, ECONFLICT (the default workspace), EINVALID.
 func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, name string) error {
 	if name == hangar.DefaultWorkspace {
 		return hangar.Errorf(hangar.ECONFLICT, "the %q workspace cannot be deleted", hangar.DefaultWorkspace)
+	}
+	if err := checkText("workspace name", name); err != nil {
+		return err
 	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, tx.db.rebind(`DELETE FROM workspaces WHERE name = ?`), name)

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("AuditTampering", func(t *testing.T) { testAuditTampering(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
 	t.Run("NoPartialWrites", func(t *testing.T) { testNoPartialWrites(t, open(t)) })
+	t.Run("BadText", func(t *testing.T) { testBadText(t, open(t)) })
 }
 
 // actorCtx returns a context acting as alice with a request id.
