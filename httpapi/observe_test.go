@@ -115,8 +115,10 @@ func TestMetrics(t *testing.T) {
 		`hangar_http_requests_total{code="404",method="GET",route="GET /api/v1/workspaces/{ws}"} 1`,
 		`hangar_http_requests_total{code="201",method="POST",route="POST /api/v1/workspaces"} 1`,
 		`hangar_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
-		`hangar_http_request_duration_seconds_count{method="GET",route="GET /api/v1/workspaces/{ws}"} 4`,
-		`hangar_http_request_duration_seconds_bucket{method="GET",route="GET /api/v1/workspaces/{ws}",le="0.005"}`,
+		`hangar_http_request_duration_seconds_count{code="200",method="GET",route="GET /api/v1/workspaces/{ws}"} 3`,
+		`hangar_http_request_duration_seconds_count{code="404",method="GET",route="GET /api/v1/workspaces/{ws}"} 1`,
+		`hangar_http_request_duration_seconds_bucket{code="200",method="GET",route="GET /api/v1/workspaces/{ws}",le="0.005"}`,
+		`hangar_http_request_duration_seconds_count{code="404",method="GET",route="unmatched"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

@@ -240,7 +240,8 @@ func stateFrom(ctx context.Context) *requestState {
 	return st
 }
 
-// httpMetrics are the request counters and latencies by route pattern.
+// httpMetrics are the request counters and latencies by route pattern,
+// method and status code.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -254,9 +255,9 @@ func (s *Server) newMetrics() *httpMetrics {
 		}, []string{"route", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hangar_http_request_duration_seconds",
-			Help:    "Time to serve HTTP requests, by route pattern and method.",
+			Help:    "Time to serve HTTP requests, by route pattern, method and status code.",
 			Buckets: prometheus.DefBuckets,
-		}, []string{"route", "method"}),
+		}, []string{"route", "method", "code"}),
 	}
 	if s.Registerer == nil {
 		return m
@@ -329,7 +330,7 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 			d := time.Since(start)
 			code := strconv.Itoa(status)
 			m.requests.WithLabelValues(routeLabel, r.Method, code).Inc()
-			m.duration.WithLabelValues(routeLabel, r.Method).Observe(d.Seconds())
+			m.duration.WithLabelValues(routeLabel, r.Method, code).Observe(d.Seconds())
 			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("route", routeLabel),
