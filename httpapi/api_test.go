@@ -313,6 +313,24 @@ func TestPagination(t *testing.T) {
 	if len(gotToks) != 2 {
 		t.Errorf("tokens %v, want 2", gotToks)
 	}
+	gotRoles := collect(func(opt hangar.ListOptions) ([]string, string, error) {
+		p, err := c.ListRolesPage(ctx, opt)
+		if err != nil {
+			return nil, "", err
+		}
+		var names []string
+		for _, r := range p.Items {
+			names = append(names, r.Name)
+		}
+		return names, p.NextPageToken, nil
+	})
+	var wantRoles []string
+	for _, r := range hangar.BuiltinRoles {
+		wantRoles = append(wantRoles, r.Name)
+	}
+	if !slices.Equal(gotRoles, wantRoles) {
+		t.Errorf("roles %v, want %v", gotRoles, wantRoles)
+	}
 	gotEvents := collect(func(opt hangar.ListOptions) ([]string, string, error) {
 		p, err := c.ListEvents(ctx, hangar.EventFilter{Workspace: "ws-2"}, opt)
 		if err != nil {

@@ -322,6 +322,8 @@ func testBadRequests(t *testing.T, dsn string) {
 		{name: "grant on a missing secret", method: put, path: ws1 + "/secrets/nope/grants/admin", status: http.StatusNotFound, code: hangar.ENOTFOUND},
 		{name: "max_results not a number", method: get, path: "/api/v1/workspaces?max_results=ten", status: bad, code: invalid, message: `max_results must be a whole number, got "ten"`},
 		{name: "max_results negative", method: get, path: "/api/v1/identities?max_results=-1", status: bad, code: invalid, message: "max_results must be at least 1"},
+		{name: "roles: max_results not a number", method: get, path: "/api/v1/roles?max_results=abc", status: bad, code: invalid, message: `max_results must be a whole number, got "abc"`},
+		{name: "roles: bad page token", method: get, path: "/api/v1/roles?page_token=garbage", status: bad, code: invalid, message: "page_token"},
 		{name: "bad page token", method: get, path: "/api/v1/workspaces?page_token=garbage", status: bad, code: invalid, message: "page token"},
 		{name: "bad tokens page token", method: get, path: "/api/v1/tokens?page_token=zzz", status: bad, code: invalid, message: "page token"},
 		{name: "bad secrets page token", method: get, path: ws1 + "/secrets?page_token=zzz", status: bad, code: invalid, message: "page token"},

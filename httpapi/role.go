@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/hangar-ml/hangar"
 )
@@ -15,9 +16,32 @@ type roleAssignmentRequest struct {
 	Workspace    string `json:"workspace,omitempty"`
 }
 
-// listRoles lists the built-in roles; any authenticated caller may.
+// listRoles lists the built-in roles in their fixed order (Owner first),
+// paged like every list; any authenticated caller may. The page token names
+// the last role of the page before.
 func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, p *principal) error {
-	return writePage(w, &hangar.Page[hangar.Role]{Items: hangar.BuiltinRoles})
+	opt, err := listOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	roles := hangar.BuiltinRoles
+	if opt.PageToken != "" {
+		after, err := decodeNameToken(opt.PageToken)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(roles, func(r hangar.Role) bool { return r.Name == after })
+		if i < 0 {
+			return hangar.Errorf(hangar.EINVALID, "invalid page_token: pass the next_page_token of the previous page unchanged")
+		}
+		roles = roles[i+1:]
+	}
+	page := &hangar.Page[hangar.Role]{Items: roles}
+	if n := opt.Limit(); len(roles) > n {
+		page.Items = roles[:n]
+		page.NextPageToken = encodeNameToken(roles[n-1].Name)
+	}
+	return writePage(w, page)
 }
 
 func (s *Server) assignRole(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -111,13 +135,30 @@ func (s *Server) findRoleAssignment(ctx context.Context, id string) (*hangar.Rol
 	}
 }
 
-// ListRoles lists the built-in roles.
+// ListRoles lists every built-in role, following the pages.
 func (c *Client) ListRoles(ctx context.Context) ([]hangar.Role, error) {
+	var all []hangar.Role
+	opt := hangar.ListOptions{}
+	for {
+		page, err := c.ListRolesPage(ctx, opt)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.NextPageToken == "" {
+			return all, nil
+		}
+		opt.PageToken = page.NextPageToken
+	}
+}
+
+// ListRolesPage lists one page of the built-in roles.
+func (c *Client) ListRolesPage(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[hangar.Role], error) {
 	var page hangar.Page[hangar.Role]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/roles", nil, nil, &page); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/api/v1/roles", listQuery(nil, opt), nil, &page); err != nil {
 		return nil, err
 	}
-	return page.Items, nil
+	return &page, nil
 }
 
 // AssignRole assigns a.Role to the identity a.IdentityName on a.Workspace
