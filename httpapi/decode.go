@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +43,17 @@ func checkJSONContentType(ct string) error {
 // EINVALID with a message that names the place of the problem but quotes at
 // most one character of the input (bodies can carry secret values), or
 // ETOOLARGE.
+//
+// It is stricter than encoding/json: unknown fields, trailing data, object
+// keys that match a field only when case is ignored ({"Name":…} for
+// "name"), and duplicate keys at any depth (of which encoding/json keeps the
+// last silently) are all errors naming the key.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
@@ -54,7 +65,123 @@ func decodeJSON(r io.Reader, v any) error {
 		}
 		return decodeError(err)
 	}
+	keys := json.NewDecoder(bytes.NewReader(body))
+	keys.UseNumber()
+	return checkKeys(keys, reflect.TypeOf(v), "")
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// checkKeys walks the next value of dec, which holds valid JSON, against the
+// Go type t it was decoded into (nil when any keys go: maps' values,
+// interfaces, types with their own UnmarshalJSON). Every object key must be
+// unique within its object, and a key of an object decoded into a struct
+// must be spelled exactly as a field's JSON name. path names the enclosing
+// keys for the message.
+func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)) {
+		t = nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return decodeError(err)
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		var elem reflect.Type
+		if t != nil {
+			switch t.Kind() {
+			case reflect.Struct:
+				fields = jsonFields(t)
+			case reflect.Map:
+				elem = t.Elem()
+			}
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return decodeError(err)
+			}
+			key, _ := kt.(string)
+			name := truncate(path+key, 64)
+			if seen[key] {
+				return hangar.Errorf(hangar.EINVALID, "invalid JSON: duplicate field %q", name)
+			}
+			seen[key] = true
+			ft := elem
+			if fields != nil {
+				var ok bool
+				if ft, ok = fields[key]; !ok {
+					for f := range fields {
+						if strings.EqualFold(f, key) {
+							return hangar.Errorf(hangar.EINVALID, "invalid JSON: unknown field %q (field names are case-sensitive: did you mean %q?)", name, path+f)
+						}
+					}
+					return hangar.Errorf(hangar.EINVALID, "invalid JSON: unknown field %q", name)
+				}
+			}
+			if err := checkKeys(dec, ft, path+key+"."); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // '}'
+		return err
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := checkKeys(dec, elem, path); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // ']'
+		return err
+	}
 	return nil
+}
+
+// jsonFields returns the JSON names of a struct's fields as encoding/json
+// sees them, with their types; fields of embedded structs without a name
+// of their own are promoted.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			et := ft
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				for n, typ := range jsonFields(et) {
+					if _, ok := fields[n]; !ok {
+						fields[n] = typ
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = ft
+	}
+	return fields
 }
 
 func decodeError(err error) error {

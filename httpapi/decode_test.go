@@ -41,6 +41,13 @@ func TestDecodeJSON(t *testing.T) {
 		{"wrong type", `{"name":5}`, hangar.EINVALID, `field "name" must be a string, not a JSON number`},
 		{"array body", `[1]`, hangar.EINVALID, "request body must be an object"},
 		{"bad time", `{"expires_at":"tomorrow"}`, hangar.EINVALID, "RFC 3339"},
+		{"key in another case", `{"Name":"zz6"}`, hangar.EINVALID, `unknown field "Name" (field names are case-sensitive: did you mean "name"?)`},
+		{"key in upper case", `{"name":"a","COUNT":1}`, hangar.EINVALID, `unknown field "COUNT"`},
+		{"duplicate key", `{"name":"a","name":"b"}`, hangar.EINVALID, `duplicate field "name"`},
+		{"duplicate key in another case", `{"name":"a","Name":"b"}`, hangar.EINVALID, `unknown field "Name"`},
+		{"duplicate nested key", `{"name":"a","tags":{"k":"1","k":"2"}}`, hangar.EINVALID, `duplicate field "tags.k"`},
+		{"map keys keep their case", `{"name":"a","tags":{"K":"1","k":"2"}}`, "", ""},
+		{"same key in two objects", `{"name":"a","tags":{"name":"x"}}`, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
