@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -52,6 +53,7 @@ func newBuiltinCmd() *cobra.Command {
 train-gbdt (XGBoost-compatible gradient boosting), train-linear, predict,
 evaluate, split and validate. Tables are CSV (header row) or Parquet.`,
 		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newTrainGBDTCmd(), newTrainLinearCmd(), newPredictCmd(), newEvaluateCmd(), newSplitCmd(), newValidateCmd())
 	return cmd
@@ -138,6 +140,8 @@ func chooseFeatures(f *tabular.Frame, label string, features, drop []string) ([]
 	if len(features) == 0 {
 		return nil, invalidf("no feature columns left after the label and --drop-columns")
 	}
+	var text []string
+	seen := map[string]bool{}
 	for _, n := range features {
 		c := f.Column(n)
 		switch {
@@ -145,16 +149,26 @@ func chooseFeatures(f *tabular.Frame, label string, features, drop []string) ([]
 			return nil, invalidf("feature column %q not found (columns: %s)", n, strings.Join(f.Names(), ", "))
 		case n == label:
 			return nil, invalidf("the label column %q cannot also be a feature", n)
+		case seen[n]:
+			return nil, invalidf("--features names %q twice", n)
 		case c.Kind != tabular.Numeric:
-			ex := ""
-			for _, s := range c.Str {
-				if s != "" {
-					ex = s
-					break
-				}
-			}
-			return nil, invalidf("feature column %q is not numeric (e.g. %q); drop it with --drop-columns %s or choose --features", n, ex, n)
+			text = append(text, n)
 		}
+		seen[n] = true
+	}
+	if len(text) > 0 {
+		ex := ""
+		for _, s := range f.Column(text[0]).Str {
+			if s != "" {
+				ex = s
+				break
+			}
+		}
+		if len(text) == 1 {
+			return nil, invalidf("feature column %q is not numeric (e.g. %q); drop it with --drop-columns %s or choose --features", text[0], ex, text[0])
+		}
+		return nil, invalidf("%d feature columns are not numeric (%s; e.g. %q in %s): drop them with --drop-columns %s or choose --features",
+			len(text), strings.Join(text, ", "), ex, text[0], strings.Join(text, ","))
 	}
 	return features, nil
 }
@@ -576,7 +590,7 @@ func runTrainLinear(cmd *cobra.Command, o *linearFlags) error {
 	if err := mlmodel.WriteMetrics(o.output, metrics); err != nil {
 		return cliError(err, "")
 	}
-	for _, k := range slices.Sorted(mapsKeys(metrics)) {
+	for _, k := range slices.Sorted(maps.Keys(metrics)) {
 		fmt.Fprintf(stderr, "%s: %.5f\n", k, metrics[k])
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "model written to %s\n", o.output)
@@ -585,16 +599,6 @@ func runTrainLinear(cmd *cobra.Command, o *linearFlags) error {
 		"max_iter": fmt.Sprint(o.p.MaxIter), "features": strings.Join(in.features, ","), "label": in.label,
 	}
 	return track(cmd, params, nil, metrics)
-}
-
-func mapsKeys(m map[string]float64) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // scorer is a loaded model of any kind the built-in verbs score with.
@@ -796,7 +800,9 @@ an XGBoost JSON model or a LightGBM text model. Input columns are matched by
 name; extra columns are ignored and a missing one is an error. The output CSV
 has a "prediction" column (the class label for classification, the value for
 regression), plus "probability" (of the second class) for binary models and
-one "prob_<class>" column per class for multiclass models.`,
+one "prob_<class>" column per class for multiclass models. Empty cells, NA,
+NaN and null are missing values; zeros are values (a model trained with
+XGBoost's missing=0 needs its zeros blanked first).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output == "" {
@@ -816,6 +822,11 @@ one "prob_<class>" column per class for multiclass models.`,
 			}
 			res := lm.frame(out, f.NumRows())
 			if keep {
+				for _, c := range res.Columns {
+					if f.Column(c.Name) != nil {
+						return invalidf("--keep-input: the input already has a column %q, which the predictions would repeat; drop or rename it", c.Name)
+					}
+				}
 				res.Columns = append(slices.Clone(f.Columns), res.Columns...)
 			}
 			if err := writeCSVFile(output, res); err != nil {
@@ -893,6 +904,7 @@ func writeCSVFile(path string, f *tabular.Frame) error {
 
 func newEvaluateCmd() *cobra.Command {
 	var modelPath, input, label, output string
+	var prefix string
 	var threads int
 	cmd := &cobra.Command{
 		Use:   "evaluate",
@@ -938,8 +950,14 @@ for multiclass models. Definitions follow scikit-learn's.`,
 					return cliError(err, "--output")
 				}
 			}
-			_, err = cmd.OutOrStdout().Write(b)
-			return err
+			if _, err := cmd.OutOrStdout().Write(b); err != nil {
+				return err
+			}
+			var logged []trackedMetric
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				logged = append(logged, trackedMetric{prefix + k, m[k], 0})
+			}
+			return track(cmd, nil, logged, nil)
 		},
 	}
 	fl := cmd.Flags()
@@ -948,6 +966,7 @@ for multiclass models. Definitions follow scikit-learn's.`,
 	fl.StringVar(&label, "label", "", "label column")
 	fl.StringVar(&output, "output", "", "also write the metrics to this JSON file")
 	fl.IntVar(&threads, "threads", 0, "threads for tree models (0 = all cores)")
+	fl.StringVar(&prefix, "metric-prefix", "", "prefix of the metric names logged to MLflow tracking, e.g. test_")
 	return cmd
 }
 
@@ -966,6 +985,9 @@ test file). Row order is kept within each file.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if outTrain == "" || outTest == "" {
 				return invalidf("--output-train and --output-test are required")
+			}
+			if err := distinctPaths(map[string]string{"--input": input, "--output-train": outTrain, "--output-test": outTest}); err != nil {
+				return err
 			}
 			byDate := dateCol != "" || before != ""
 			ratioSet := cmd.Flags().Changed("ratio")
@@ -1350,13 +1372,7 @@ func track(cmd *cobra.Command, params map[string]string, steps []trackedMetric, 
 	}
 	now := time.Now().UnixMilli()
 	var ps []param
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range params {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		v := params[k]
 		if len(v) > 6000 { // MLflow's limit on a param value
 			v = v[:6000]
@@ -1365,9 +1381,11 @@ func track(cmd *cobra.Command, params map[string]string, steps []trackedMetric, 
 	}
 	var ms []metric
 	for _, s := range steps {
-		ms = append(ms, metric{s.key, s.value, now, s.step})
+		if !math.IsNaN(s.value) && !math.IsInf(s.value, 0) { // MLflow's JSON cannot carry them
+			ms = append(ms, metric{s.key, s.value, now, s.step})
+		}
 	}
-	for _, k := range slices.Sorted(mapsKeys(final)) {
+	for _, k := range slices.Sorted(maps.Keys(final)) {
 		if !math.IsNaN(final[k]) && !math.IsInf(final[k], 0) {
 			ms = append(ms, metric{"final_" + k, final[k], now, 0})
 		}
@@ -1377,7 +1395,9 @@ func track(cmd *cobra.Command, params map[string]string, steps []trackedMetric, 
 	// MLflow accepts at most 100 params and 1000 metrics per request.
 	for first := true; first || len(ps) > 0 || len(ms) > 0; first = false {
 		body := map[string]any{"run_id": runID}
-		np, nm := min(len(ps), 100), min(len(ms), 1000)
+		// ... and at most 1000 params, metrics and tags together.
+		np := min(len(ps), 100)
+		nm := min(len(ms), 1000-np)
 		body["params"], body["metrics"] = ps[:np], ms[:nm]
 		ps, ms = ps[np:], ms[nm:]
 		b, _ := json.Marshal(body)
@@ -1400,5 +1420,22 @@ func track(cmd *cobra.Command, params map[string]string, steps []trackedMetric, 
 		}
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "logged to MLflow run %s\n", runID)
+	return nil
+}
+
+// distinctPaths refuses flags that name the same file, where writing one
+// would overwrite another (or the input) without a word.
+func distinctPaths(flags map[string]string) error {
+	seen := map[string]string{}
+	for _, flag := range slices.Sorted(maps.Keys(flags)) {
+		abs, err := filepath.Abs(flags[flag])
+		if err != nil {
+			return cliError(err, "%s", flag)
+		}
+		if other, ok := seen[abs]; ok {
+			return invalidf("%s and %s name the same file %s", other, flag, flags[flag])
+		}
+		seen[abs] = flag
+	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -239,6 +240,10 @@ func TestBuiltinErrors(t *testing.T) {
 		"split both":        {[]string{"split", "--input", good, "--output-train", "a", "--output-test", "b", "--ratio", "0.5", "--date-column", "date", "--before", "2001-01-02"}, "not both"},
 		"split ratio":       {[]string{"split", "--input", good, "--output-train", "a", "--output-test", "b", "--ratio", "1.5"}, "--ratio"},
 		"split bad date":    {[]string{"split", "--input", good, "--output-train", "a", "--output-test", "b", "--date-column", "x", "--before", "2001-01-02"}, "not a date"},
+		"split same file":   {[]string{"split", "--input", good, "--output-train", filepath.Join(dir, "s.csv"), "--output-test", filepath.Join(dir, "s.csv")}, "name the same file"},
+		"split over input":  {[]string{"split", "--input", good, "--output-train", good, "--output-test", filepath.Join(dir, "t.csv")}, "name the same file"},
+		"keep-input clash":  {[]string{"predict", "--model", model, "--input", writeFile(t, filepath.Join(dir, "clash.csv"), "x,prediction\n1,2\n"), "--output", filepath.Join(dir, "p.csv"), "--keep-input"}, `already has a column "prediction"`},
+		"duplicate feature": {[]string{"train-gbdt", "--train", good, "--label", "y", "--features", "x,x", "--output", model}, `names "x" twice`},
 		"es without valid":  {[]string{"train-gbdt", "--train", good, "--label", "y", "--drop-columns", "date", "--output", model, "--early-stopping-rounds", "3"}, "validation set"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -374,6 +379,11 @@ func TestBuiltinTracking(t *testing.T) {
 	if !found {
 		t.Errorf("params lack learning_rate=0.01: %v", params)
 	}
+	for i, b := range bodies { // MLflow's limit counts params, metrics and tags together
+		if n := len(b["params"].([]any)) + len(b["metrics"].([]any)); n > 1000 {
+			t.Errorf("request %d carries %d params and metrics; MLflow accepts at most 1000", i, n)
+		}
+	}
 	metrics := append(bodies[0]["metrics"].([]any), bodies[1]["metrics"].([]any)...)
 	if len(metrics) < 1200 {
 		t.Errorf("got %d metrics, want 600 rounds × train and valid", len(metrics))
@@ -381,6 +391,20 @@ func TestBuiltinTracking(t *testing.T) {
 	desc, _ := mlmodel.Read(filepath.Join(dir, "m"))
 	if desc.RunID != "run1" {
 		t.Errorf("MLmodel run_id %q, want run1", desc.RunID)
+	}
+
+	// evaluate logs its metrics too, under --metric-prefix.
+	n0 := len(bodies)
+	mustRun(t, "evaluate", "--model", filepath.Join(dir, "m"), "--input", data, "--label", "label", "--metric-prefix", "test_")
+	if len(bodies) != n0+1 {
+		t.Fatalf("evaluate sent %d log-batch requests, want 1", len(bodies)-n0)
+	}
+	var keys []string
+	for _, m := range bodies[n0]["metrics"].([]any) {
+		keys = append(keys, m.(map[string]any)["key"].(string))
+	}
+	if !slices.Contains(keys, "test_accuracy") || !slices.Contains(keys, "test_roc_auc") {
+		t.Errorf("evaluate logged %v, want test_accuracy and test_roc_auc among them", keys)
 	}
 
 	// Without the variables, nothing is sent.
