@@ -15,4 +15,8 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+if ! go mod tidy -diff >/dev/null; then
+  echo "go mod tidy would change go.mod/go.sum: run it and commit the result" >&2
+  exit 1
+fi
 go test -race -timeout 20m "$@" ./...

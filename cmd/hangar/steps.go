@@ -35,5 +35,3 @@ func readToken(path string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
-
-func stringsReader(s string) io.Reader { return strings.NewReader(s) }
