@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/httpapi"
 )
 
@@ -161,6 +162,10 @@ func TestClientRoundTrip(t *testing.T) {
 	info, err := c.PutBlob(ctx, "team-a", bytes.NewReader(content))
 	if err != nil || info.Digest != want || info.Size != int64(len(content)) {
 		t.Fatalf("PutBlob = %+v, %v; want %s", info, err, want)
+	}
+	if ev := e.events(); ev[len(ev)-1].Action != "artifacts/write" || ev[len(ev)-1].Target != "blobs/"+string(want) ||
+		ev[len(ev)-1].Workspace != "team-a" || ev[len(ev)-1].Actor != "admin" {
+		t.Errorf("last event after PutBlob %+v, want artifacts/write of blobs/%s in team-a by admin", ev[len(ev)-1], want)
 	}
 	rc, err := c.OpenBlob(ctx, "team-a", info.Digest)
 	if err != nil {
@@ -405,4 +410,18 @@ func eventActions(p *hangar.Page[*hangar.Event]) []string {
 		out = append(out, ev.Action+" "+ev.Target)
 	}
 	return out
+}
+
+// TestBlobsNeedAnAuditRecorder: a server with an artifact store but no
+// recorder for its uploads refuses to build its handler.
+func TestBlobsNeedAnAuditRecorder(t *testing.T) {
+	s := httpapi.NewServer()
+	s.Blobs = disk.New(t.TempDir())
+	defer func() {
+		v := recover()
+		if msg, _ := v.(string); !strings.Contains(msg, "Server.Events is nil") {
+			t.Errorf("Handler without Events: recovered %v, want a panic naming Server.Events", v)
+		}
+	}()
+	s.Handler()
 }

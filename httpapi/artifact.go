@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,14 +28,20 @@ func (s *Server) blobStore() (hangar.BlobStore, error) {
 }
 
 // putBlob streams the raw body into the store, bounded by MaxBlobBytes
-// rather than the JSON limit.
+// rather than the JSON limit, and audits the upload (artifacts/write on
+// blobs/<digest>) once the blob is stored, whether or not its content was
+// there already.
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p *principal) error {
-	if _, err := s.workspaceScope(r, p, actArtifactWrite); err != nil {
+	ws, err := s.workspaceScope(r, p, actArtifactWrite)
+	if err != nil {
 		return err
 	}
 	bs, err := s.blobStore()
 	if err != nil {
 		return err
+	}
+	if s.Events == nil { // Handler refuses this configuration
+		return errors.New("put blob: no audit recorder (Server.Events)")
 	}
 	if r.ContentLength > s.MaxBlobBytes {
 		return hangar.Errorf(hangar.ETOOLARGE, "request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, s.MaxBlobBytes)
@@ -42,6 +49,11 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p *principal) e
 	info, err := bs.Put(r.Context(), http.MaxBytesReader(w, r.Body, s.MaxBlobBytes))
 	if err != nil {
 		return err
+	}
+	// The blob is stored: record it even if the client has gone meanwhile.
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.Events.RecordEvent(ctx, actArtifactWrite, "blobs/"+string(info.Digest), ws); err != nil {
+		return fmt.Errorf("audit upload of %s: %w", info.Digest, err)
 	}
 	return writeJSON(w, http.StatusCreated, info)
 }

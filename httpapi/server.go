@@ -47,6 +47,11 @@ type Server struct {
 	Secrets    hangar.SecretService
 	// Blobs stores artifacts; when nil the blob routes answer 501.
 	Blobs hangar.BlobStore
+	// Events records the audit events of changes no store records itself:
+	// artifact uploads. It is required when Blobs is set (Handler panics
+	// otherwise: an upload that leaves no audit event is a silent gap).
+	// sqlstore.AuditService implements it.
+	Events EventRecorder
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -70,6 +75,12 @@ type Server struct {
 
 	// Now tells the time for token expiry; time.Now when nil.
 	Now func() time.Time
+}
+
+// EventRecorder appends an audit event, with the actor and request id of
+// ctx, for a change made outside the metadata stores.
+type EventRecorder interface {
+	RecordEvent(ctx context.Context, action, target, workspace string) error
 }
 
 // NewServer returns a server with its own metrics registry and defaults set.
@@ -137,8 +148,13 @@ func (s *Server) routes() []route {
 
 // Handler returns the HTTP handler with every route and the middleware. It
 // fills in defaults for unset fields (Logger, Now, limits) and registers the
-// HTTP metrics on s.Registerer.
+// HTTP metrics on s.Registerer. It panics when Blobs is set without Events:
+// that is a wiring mistake, and serving uploads nobody audits is worse than
+// not starting.
 func (s *Server) Handler() http.Handler {
+	if s.Blobs != nil && s.Events == nil {
+		panic("httpapi: Server.Blobs is set but Server.Events is nil: artifact uploads would not be audited; set Events (sqlstore.NewAuditService)")
+	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}

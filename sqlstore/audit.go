@@ -12,13 +12,53 @@ import (
 
 // AuditService reads the audit log. It implements hangar.AuditService.
 // Events are written by the other services, in the transactions of the
-// changes they record.
+// changes they record; RecordEvent appends the events of changes made
+// outside this database.
 type AuditService struct {
 	db *DB
 }
 
 // NewAuditService returns the audit service of db.
 func NewAuditService(db *DB) *AuditService { return &AuditService{db: db} }
+
+// Bounds of what RecordEvent accepts.
+const (
+	maxEventAction = 128
+	maxEventTarget = 1024
+)
+
+// RecordEvent appends an audit event for a change that happened outside the
+// metadata database, such as an upload to the blob store, through the same
+// chained append as every store write: the actor and request id come from
+// ctx, the time from the DB's clock. action is an action string
+// ("artifacts/write"), target what changed ("blobs/sha256:…"), workspace
+// the scope ("" for server-wide). Errors: EINVALID.
+func (s *AuditService) RecordEvent(ctx context.Context, action, target, workspace string) error {
+	if action == "" || !strings.Contains(action, "/") {
+		return hangar.Errorf(hangar.EINVALID, "invalid audit action %q: want <resource>/<verb>", truncate(action, 64))
+	}
+	if target == "" {
+		return hangar.Errorf(hangar.EINVALID, "audit target is empty")
+	}
+	if err := hangar.ValidateText("audit action", action, maxEventAction); err != nil {
+		return err
+	}
+	if err := hangar.ValidateText("audit target", target, maxEventTarget); err != nil {
+		return err
+	}
+	if workspace != "" {
+		if err := hangar.ValidateWorkspaceName(workspace); err != nil {
+			return err
+		}
+	}
+	err := s.db.write(ctx, func(tx *wtx) error {
+		return tx.audit(ctx, action, target, workspace)
+	})
+	if err != nil {
+		return fmt.Errorf("record audit event %s %s: %w", action, target, err)
+	}
+	return nil
+}
 
 const eventColumns = `seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash`
 

@@ -400,3 +400,37 @@ func testNoPartialWrites(t *testing.T, s *Store) {
 		})
 	}
 }
+
+// testRecordEvent: events recorded for outside changes join the chain with
+// the actor and request id of the context; bad ones are refused and change
+// nothing.
+func testRecordEvent(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	target := "blobs/sha256:" + strings.Repeat("ab", 32)
+	if err := s.Events.RecordEvent(ctx, "artifacts/write", target, hangar.DefaultWorkspace); err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	e := lastEvent(t, s)
+	if e.Seq != 2 || e.Action != "artifacts/write" || e.Target != target || e.Workspace != hangar.DefaultWorkspace ||
+		e.Actor != "alice" || e.ActorID != "id-alice" || e.RequestID != "req-"+t.Name() || e.Time.IsZero() {
+		t.Errorf("recorded event: got %+v", e)
+	}
+	if err := s.Events.RecordEvent(ctx, "artifacts/write", "blobs/x", ""); err != nil {
+		t.Fatalf("record server-wide: %v", err)
+	}
+	wantVerified(t, s, 3)
+	for _, tc := range []struct{ name, action, target, workspace string }{
+		{"empty action", "", target, ""},
+		{"action without verb", "artifacts", target, ""},
+		{"empty target", "artifacts/write", "", ""},
+		{"NUL in target", "artifacts/write", "blobs/\x00", ""},
+		{"invalid UTF-8 in target", "artifacts/write", "blobs/\xff", ""},
+		{"long target", "artifacts/write", strings.Repeat("t", 1025), ""},
+		{"bad workspace", "artifacts/write", target, "a\x00b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode(t, "record", s.Events.RecordEvent(ctx, tc.action, tc.target, tc.workspace), hangar.EINVALID)
+		})
+	}
+	wantVerified(t, s, 3)
+}

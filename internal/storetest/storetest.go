@@ -27,6 +27,8 @@ type Store struct {
 	Roles      hangar.RoleService
 	Audit      hangar.AuditService
 	Secrets    hangar.SecretService
+	// Events records the events of changes made outside the store.
+	Events EventRecorder
 
 	// Exec runs one raw SQL statement with "?" placeholders against the
 	// store's database, bypassing every rule and the audit log.
@@ -36,6 +38,12 @@ type Store struct {
 	// Another opens a second, independent Store on the same database, as a
 	// second server process would; nil when the backend cannot.
 	Another func(t *testing.T) *Store
+}
+
+// EventRecorder appends an audit event through the store's chained append,
+// for changes the store does not make itself (artifact uploads).
+type EventRecorder interface {
+	RecordEvent(ctx context.Context, action, target, workspace string) error
 }
 
 // Run runs the whole suite. open must return a new, empty Store for each call
@@ -49,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("RecordEvent", func(t *testing.T) { testRecordEvent(t, open(t)) })
 	t.Run("AuditTampering", func(t *testing.T) { testAuditTampering(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
 	t.Run("NoPartialWrites", func(t *testing.T) { testNoPartialWrites(t, open(t)) })
