@@ -48,7 +48,7 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p *principal) e
 	}
 	info, err := bs.Put(r.Context(), http.MaxBytesReader(w, r.Body, s.MaxBlobBytes))
 	if err != nil {
-		return err
+		return bodyEndedEarly(r, err)
 	}
 	// The blob is stored: record it even if the client has gone meanwhile.
 	ctx := context.WithoutCancel(r.Context())
@@ -56,6 +56,24 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p *principal) e
 		return fmt.Errorf("audit upload of %s: %w", info.Digest, err)
 	}
 	return writeJSON(w, http.StatusCreated, info)
+}
+
+// bodyEndedEarly turns the failure of reading a request body because the
+// client hung up (an unexpected EOF, or the request's context cancelled)
+// into EINVALID: it is the client's doing, not a server error to log and
+// count as 500. Other errors pass unchanged.
+func bodyEndedEarly(r *http.Request, err error) error {
+	if hangar.ErrorCode(err) != hangar.EINTERNAL {
+		return err
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err // writeError answers 413
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) || r.Context().Err() != nil {
+		return hangar.Errorf(hangar.EINVALID, "request body ended early: the client closed the connection before sending all of it")
+	}
+	return err
 }
 
 // getBlob streams a blob with its length and its digest as the ETag; HEAD

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/httpapi"
@@ -258,4 +260,37 @@ func TestClientErrors(t *testing.T) {
 			t.Errorf("PutBlob over the limit: %v, want too_large", err)
 		}
 	})
+}
+
+// TestClientHangsUpMidUpload: a client that closes the connection in the
+// middle of an upload is a client error (400), not a logged internal error.
+func TestClientHangsUpMidUpload(t *testing.T) {
+	e := newEnv(t)
+	admin := e.adminToken()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "PUT /api/v1/workspaces/default/blobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 100000\r\n\r\n%s", admin, strings.Repeat("x", 1000))
+	conn.Close()
+	metrics := func() string { return string(e.do(http.MethodGet, "/metrics", "", "").body) }
+	deadline := time.Now().Add(10 * time.Second)
+	const counted = `hangar_http_requests_total{code="400",method="PUT",route="PUT /api/v1/workspaces/{ws}/blobs"} 1`
+	for !strings.Contains(metrics(), counted) {
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack %s:\n%s", counted, metrics())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := metrics(); strings.Contains(m, `code="500"`) {
+		t.Errorf("the hang-up is counted as a 500")
+	}
+	e.srv.Close()
+	log := e.logs.String()
+	if strings.Contains(log, `"level":"ERROR"`) {
+		t.Errorf("the hang-up is logged as an error:\n%s", log)
+	}
+	if !strings.Contains(log, `"error_code":"invalid"`) {
+		t.Errorf("the access log does not record the hang-up as invalid:\n%s", log)
+	}
 }
