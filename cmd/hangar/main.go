@@ -85,6 +85,7 @@ func newRootCmd(getenv env) *cobra.Command {
 		newServerCmd(getenv),
 		newQuickstartCmd(getenv),
 		newWorkspaceCmd(cli),
+		newIdentityCmd(cli),
 		newTokenCmd(cli),
 		newRoleCmd(cli),
 		newAuditCmd(cli),

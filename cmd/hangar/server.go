@@ -113,7 +113,9 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Workspaces = workspaces
 	api.Identities = identities
 	api.Roles = sqlstore.NewRoleService(db)
-	api.Audit = sqlstore.NewAuditService(db)
+	audit := sqlstore.NewAuditService(db)
+	api.Audit = audit
+	api.Events = audit // artifact uploads are audited too
 	api.Secrets = sqlstore.NewSecretService(db)
 	api.Blobs = blobs
 	api.Logger = logger
