@@ -61,6 +61,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -112,6 +114,7 @@ type DB struct {
 
 	dsn     string
 	dialect string
+	where   string  // the file path or redacted URL, for messages
 	writer  *sql.DB // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: the pool
 	reader  *sql.DB // SQLite: query_only connections; PostgreSQL: the same pool as writer
 }
@@ -147,7 +150,7 @@ func (db *DB) Open(ctx context.Context) (err error) {
 		}
 	}
 	if err := db.writer.PingContext(ctx); err != nil {
-		return fmt.Errorf("open %s store: %w", db.dialect, err)
+		return fmt.Errorf("open %s store %s: %w", db.dialect, db.where, err)
 	}
 	if err := db.migrate(ctx); err != nil {
 		return err
@@ -159,6 +162,7 @@ func (db *DB) Open(ctx context.Context) (err error) {
 }
 
 func (db *DB) openPostgres() error {
+	db.where = redact(db.dsn)
 	pool, err := sql.Open("pgx", db.dsn)
 	if err != nil {
 		return fmt.Errorf("open postgres store: %w", err)
@@ -174,6 +178,24 @@ func (db *DB) openSQLite() error {
 	writeDSN, readDSN, memory, err := sqliteDSNs(db.dsn)
 	if err != nil {
 		return err
+	}
+	if !memory {
+		path, err := sqlitePath(db.dsn)
+		if err != nil {
+			return err
+		}
+		db.where = path
+		// SQLite says only "unable to open database file (14)" when the
+		// directory is missing: say which.
+		dir := filepath.Dir(path)
+		if st, err := os.Stat(dir); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("open sqlite store %s: directory %s does not exist", path, dir)
+			}
+			return fmt.Errorf("open sqlite store %s: %w", path, err)
+		} else if !st.IsDir() {
+			return fmt.Errorf("open sqlite store %s: %s is not a directory", path, dir)
+		}
 	}
 	w, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
@@ -258,6 +280,22 @@ func sqliteDSNs(dsn string) (writeDSN, readDSN string, memory bool, err error) {
 	r.Del("_txlock")
 	r.Add("_pragma", "query_only(1)")
 	return "file:" + path + "?" + w.Encode(), "file:" + path + "?" + r.Encode(), memory, nil
+}
+
+// sqlitePath returns the file system path a non-memory SQLite DSN names.
+func sqlitePath(dsn string) (string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "file:"):
+		p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+		up, err := url.PathUnescape(p)
+		if err != nil {
+			return "", fmt.Errorf("open sqlite store: parse %q: %w", dsn, err)
+		}
+		return up, nil
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return strings.TrimPrefix(dsn, "sqlite://"), nil
+	}
+	return dsn, nil
 }
 
 func hasPragma(q url.Values, name string) bool {
