@@ -7,7 +7,12 @@
 // ({"error":{"code":"...","message":"..."}}) with the status from one table
 // (see statusOf). Middleware around the router assigns request ids, writes one
 // structured access-log line per request, counts and times requests in
-// Prometheus by route pattern, and recovers panics.
+// Prometheus by route pattern, method and status, and recovers panics.
+//
+// Input is checked at the edge before any store sees it: every path and
+// query value must be UTF-8 without NUL (checkParams), and JSON bodies are
+// decoded strictly — no unknown, miscased or duplicate keys, no trailing
+// data (decodeJSON).
 package httpapi
 
 import (
