@@ -102,12 +102,27 @@ type xgbResult struct {
 	XGBPred     json.RawMessage `json:"xgb_pred"`
 	OursPred    json.RawMessage `json:"ours_pred"`
 	NumFeatures int             `json:"ours_num_features"`
+	Trees       []xgbShape      `json:"xgb_trees"`
+}
+
+// xgbShape is the shape of one of XGBoost's trees.
+type xgbShape struct {
+	Left    []int32 `json:"left_children"`
+	Right   []int32 `json:"right_children"`
+	Feature []int32 `json:"split_indices"`
 }
 
 // runXGBoost trains XGBoost on train with params and predicts test; it also
 // loads model m (when not nil) into XGBoost and returns its predictions,
 // flattened row-major.
 func runXGBoost(t *testing.T, params map[string]any, train, test *Dataset, m *Model) (xgbPred []float64, oursPred []float64) {
+	t.Helper()
+	xgbPred, oursPred, _ = runXGBoostTrees(t, params, train, test, m)
+	return xgbPred, oursPred
+}
+
+// runXGBoostTrees is runXGBoost that also returns the shapes of XGBoost's trees.
+func runXGBoostTrees(t *testing.T, params map[string]any, train, test *Dataset, m *Model) (xgbPred, oursPred []float64, trees []xgbShape) {
 	t.Helper()
 	dir := t.TempDir()
 	writeCSV(t, filepath.Join(dir, "train.csv"), train)
@@ -141,7 +156,7 @@ func runXGBoost(t *testing.T, params map[string]any, train, test *Dataset, m *Mo
 		}
 		oursPred = flatten(t, res.OursPred)
 	}
-	return flatten(t, res.XGBPred), oursPred
+	return flatten(t, res.XGBPred), oursPred, res.Trees
 }
 
 func flatten(t *testing.T, raw json.RawMessage) []float64 {
@@ -401,16 +416,20 @@ func TestTrainErrors(t *testing.T) {
 		f    func(*Params, *Dataset)
 		want string
 	}{
-		"nan label":       {func(p *Params, d *Dataset) { d.Label[1] = math.NaN() }, "row 2"},
-		"inf label":       {func(p *Params, d *Dataset) { d.Label[0] = math.Inf(1) }, "finite"},
-		"empty":           {func(p *Params, d *Dataset) { d.Label = nil; d.Columns[0] = nil }, "empty"},
-		"objective":       {func(p *Params, d *Dataset) { p.Objective = "reg:linear2" }, "unknown objective"},
-		"multi fraction":  {func(p *Params, d *Dataset) { p.Objective = MultiSoftmax; d.Label[1] = 1.5 }, "0..K-1"},
-		"multi one class": {func(p *Params, d *Dataset) { p.Objective = MultiSoftprob; d.Label = []float64{0, 0, 0} }, "one class"},
-		"binary range":    {func(p *Params, d *Dataset) { p.Objective = BinaryLogistic }, "[0, 1]"},
-		"early stopping":  {func(p *Params, d *Dataset) { p.EarlyStoppingRounds = 3 }, "validation set"},
-		"eta":             {func(p *Params, d *Dataset) { p.LearningRate = 0 }, "learning_rate"},
-		"ragged":          {func(p *Params, d *Dataset) { d.Columns[0] = d.Columns[0][:2] }, "rows"},
+		"nan label":                {func(p *Params, d *Dataset) { d.Label[1] = math.NaN() }, "row 2"},
+		"inf label":                {func(p *Params, d *Dataset) { d.Label[0] = math.Inf(1) }, "finite"},
+		"empty":                    {func(p *Params, d *Dataset) { d.Label = nil; d.Columns[0] = nil }, "empty"},
+		"objective":                {func(p *Params, d *Dataset) { p.Objective = "reg:linear2" }, "unknown objective"},
+		"multi fraction":           {func(p *Params, d *Dataset) { p.Objective = MultiSoftmax; d.Label[1] = 1.5 }, "0..K-1"},
+		"multi one class":          {func(p *Params, d *Dataset) { p.Objective = MultiSoftprob; d.Label = []float64{0, 0, 0} }, "one class"},
+		"binary range":             {func(p *Params, d *Dataset) { p.Objective = BinaryLogistic }, "[0, 1]"},
+		"early stopping":           {func(p *Params, d *Dataset) { p.EarlyStoppingRounds = 3 }, "validation set"},
+		"eta":                      {func(p *Params, d *Dataset) { p.LearningRate = 0 }, "learning_rate"},
+		"ragged":                   {func(p *Params, d *Dataset) { d.Columns[0] = d.Columns[0][:2] }, "rows"},
+		"grow_policy":              {func(p *Params, d *Dataset) { p.GrowPolicy = "leafwise" }, "grow_policy"},
+		"depthwise no depth limit": {func(p *Params, d *Dataset) { p.MaxDepth = 0 }, "needs lossguide"},
+		"lossguide depth":          {func(p *Params, d *Dataset) { p.GrowPolicy, p.MaxDepth = Lossguide, -1 }, "max_depth"},
+		"max_leaves":               {func(p *Params, d *Dataset) { p.MaxLeaves = -1 }, "max_leaves"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p, d := with(tc.f)

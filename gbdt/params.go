@@ -5,7 +5,9 @@
 // XGBoost itself can load Hangar's.
 //
 // The algorithm: features are cut into at most max_bin bins at quantiles of
-// their (float32) values; each tree grows depth-wise; a node's histogram of
+// their (float32) values; each tree grows depth-wise (grow_policy
+// depthwise: a level at a time) or loss-guided (lossguide: the leaf whose
+// split gains most first), up to max_depth and max_leaves; a node's histogram of
 // gradient and hessian sums is built for the smaller child only, the larger
 // child's is the parent's minus the smaller's; splits maximise the
 // second-order gain G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ) and send missing
@@ -14,6 +16,7 @@
 package gbdt
 
 import (
+	"cmp"
 	"math"
 	"runtime"
 
@@ -28,6 +31,16 @@ const (
 	MultiSoftprob   = "multi:softprob"
 )
 
+// Grow policies (XGBoost's grow_policy).
+const (
+	// Depthwise splits every splittable node of a level, in node order,
+	// before the next level.
+	Depthwise = "depthwise"
+	// Lossguide splits the leaf with the largest loss change first (ties:
+	// the older node), as LightGBM does.
+	Lossguide = "lossguide"
+)
+
 // DefaultBaseScore is the initial prediction, as in XGBoost 1.7: 0.5, in
 // output space (a probability for binary:logistic, so margin 0). XGBoost
 // 2.x estimates it from the labels instead; Hangar keeps 1.7's constant so
@@ -39,10 +52,18 @@ const DefaultBaseScore = 0.5
 type Params struct {
 	Objective string // reg:squarederror (default), binary:logistic, multi:softmax, multi:softprob
 	// NumClass is the number of classes for multi:*; 0 means max(label)+1.
-	NumClass            int
-	NEstimators         int     // boosting rounds (n_estimators, num_boost_round); default 100
-	LearningRate        float64 // eta; default 0.3
-	MaxDepth            int     // default 6
+	NumClass     int
+	NEstimators  int     // boosting rounds (n_estimators, num_boost_round); default 100
+	LearningRate float64 // eta; default 0.3
+	// MaxDepth is the maximum tree depth; default 6. 0 means no limit and
+	// needs GrowPolicy lossguide (Hangar refuses it with depthwise).
+	MaxDepth int
+	// MaxLeaves is the maximum number of leaves per tree; 0 (default)
+	// means no limit. It applies to both policies, as in XGBoost 1.7: with
+	// depthwise, the nodes of a level split in node order until it is met.
+	MaxLeaves int
+	// GrowPolicy is Depthwise (default; "" means it too) or Lossguide.
+	GrowPolicy          string
 	MinChildWeight      float64 // minimum hessian sum in a child; default 1
 	RegLambda           float64 // L2 regularisation on leaf weights; default 1
 	Gamma               float64 // min_split_loss; default 0
@@ -62,6 +83,7 @@ func DefaultParams() Params {
 		NEstimators:     100,
 		LearningRate:    0.3,
 		MaxDepth:        6,
+		GrowPolicy:      Depthwise,
 		MinChildWeight:  1,
 		RegLambda:       1,
 		Subsample:       1,
@@ -95,6 +117,11 @@ func (p Params) Validate() error {
 	default:
 		return hangar.Errorf(hangar.EINVALID, "unknown objective %q (want %s, %s, %s or %s)", p.Objective, RegSquaredError, BinaryLogistic, MultiSoftmax, MultiSoftprob)
 	}
+	switch p.GrowPolicy {
+	case "", Depthwise, Lossguide:
+	default:
+		return hangar.Errorf(hangar.EINVALID, "parameter grow_policy = %q: want %s or %s", p.GrowPolicy, Depthwise, Lossguide)
+	}
 	switch {
 	case p.NumClass < 0 || p.NumClass == 1:
 		return bad("num_class", p.NumClass, "want 0 (from the labels) or at least 2")
@@ -102,8 +129,12 @@ func (p Params) Validate() error {
 		return bad("n_estimators", p.NEstimators, "want at least 1")
 	case !finite(p.LearningRate) || p.LearningRate <= 0:
 		return bad("learning_rate", p.LearningRate, "want > 0")
-	case p.MaxDepth < 1 || p.MaxDepth > 30:
-		return bad("max_depth", p.MaxDepth, "want 1 to 30")
+	case p.lossguide() && p.MaxDepth < 0:
+		return bad("max_depth", p.MaxDepth, "want >= 0 (0 = no limit)")
+	case !p.lossguide() && (p.MaxDepth < 1 || p.MaxDepth > 30):
+		return bad("max_depth", p.MaxDepth, "want 1 to 30 with grow_policy depthwise (0, no limit, needs lossguide)")
+	case p.MaxLeaves < 0:
+		return bad("max_leaves", p.MaxLeaves, "want >= 0 (0 = no limit)")
 	case !finite(p.MinChildWeight) || p.MinChildWeight < 0:
 		return bad("min_child_weight", p.MinChildWeight, "want >= 0")
 	case !finite(p.RegLambda) || p.RegLambda < 0:
@@ -128,6 +159,8 @@ func (p Params) Validate() error {
 	return nil
 }
 
+func (p Params) lossguide() bool { return p.GrowPolicy == Lossguide }
+
 func (p Params) threads() int {
 	if p.Threads > 0 {
 		return p.Threads
@@ -142,6 +175,8 @@ func (p Params) Map() map[string]any {
 		"n_estimators":          p.NEstimators,
 		"learning_rate":         p.LearningRate,
 		"max_depth":             p.MaxDepth,
+		"max_leaves":            p.MaxLeaves,
+		"grow_policy":           cmp.Or(p.GrowPolicy, Depthwise),
 		"min_child_weight":      p.MinChildWeight,
 		"reg_lambda":            p.RegLambda,
 		"gamma":                 p.Gamma,

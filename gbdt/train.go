@@ -1,6 +1,7 @@
 package gbdt
 
 import (
+	"container/heap"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -175,6 +176,9 @@ type trainer struct {
 	tmp     []int32
 	pool    [][]gpair
 	gbufs   [][]gpair // per worker: a node's gradients, gathered
+	// Scratch of growing a tree.
+	jobs        []pairJob
+	level, next []int
 }
 
 func newTrainer(p Params, K int, d *Dataset) *trainer {
@@ -250,6 +254,7 @@ func (s split) better(o split) bool { return s.feature >= 0 && (o.feature < 0 ||
 type node struct {
 	parent, left, right int
 	begin, end          int // rows in t.index
+	depth               int
 	sum                 gpair
 	split               split
 	hist                []gpair
@@ -308,7 +313,8 @@ func (t *trainer) evalFeature(f int, h []gpair, sum gpair, best split) split {
 	return split{gain: bestGain, feature: f, bin: bestBin, defaultLeft: bestLeft, left: bestL, right: gpair{sum.g - bestL.g, sum.h - bestL.h}}
 }
 
-// grow builds one tree for the gradients g (one per row), depth-wise.
+// grow builds one tree for the gradients g (one per row), by the grow
+// policy.
 func (t *trainer) grow(g []gpair) *Tree {
 	p := t.p
 	// Rows of this tree.
@@ -330,58 +336,168 @@ func (t *trainer) grow(g []gpair) *Tree {
 		slices.Sort(feats)
 	}
 
-	nodes := []node{{parent: -1, left: -1, right: -1, begin: 0, end: len(rows)}}
+	nodes := []node{{parent: -1, left: -1, right: -1, begin: 0, end: len(rows), split: split{feature: -1}}}
 	root := &nodes[0]
 	for _, r := range rows {
 		root.sum.g += g[r].g
 		root.sum.h += g[r].h
 	}
-	if len(rows) > 0 && p.MaxDepth > 0 {
+	if len(rows) > 0 && t.childrenMaySplit(0, 1) {
 		root.hist = t.getHist()
 		t.buildLevel(g, feats, nodes, []pairJob{{small: 0, large: -1, parent: -1}})
 	}
-	level := []int{0}
-	for depth := 0; depth < p.MaxDepth && len(level) > 0; depth++ {
-		var jobs []pairJob
-		var next []int
-		for _, id := range level {
-			nd := &nodes[id]
-			s := nd.split
-			if s.feature < 0 || s.gain <= kRtEps || s.gain < p.Gamma {
-				t.putHist(nd.hist)
-				nd.hist = nil
-				continue
-			}
-			mid := t.partition(nd.begin, nd.end, s)
-			l := node{parent: id, left: -1, right: -1, begin: nd.begin, end: mid, sum: s.left, split: split{feature: -1}}
-			r := node{parent: id, left: -1, right: -1, begin: mid, end: nd.end, sum: s.right, split: split{feature: -1}}
-			nd.left, nd.right = len(nodes), len(nodes)+1
-			nodes = append(nodes, l, r)
-			nd = &nodes[id]
-			next = append(next, nd.left, nd.right)
-			if depth+1 == p.MaxDepth {
-				t.putHist(nd.hist)
-				nd.hist = nil
-				continue
-			}
-			small, large := nd.left, nd.right
-			if mid-nd.begin > nd.end-mid {
-				small, large = large, small
-			}
-			nodes[large].hist, nd.hist = nd.hist, nil
-			nodes[small].hist = t.getHist()
-			jobs = append(jobs, pairJob{small: small, large: large, parent: id})
-		}
-		if len(jobs) > 0 {
-			t.buildLevel(g, feats, nodes, jobs)
-		}
-		level = next
+	if p.lossguide() {
+		nodes = t.growLossguide(g, feats, nodes)
+	} else {
+		nodes = t.growDepthwise(g, feats, nodes)
 	}
 	for i := range nodes {
 		t.putHist(nodes[i].hist)
 		nodes[i].hist = nil
 	}
 	return t.toTree(nodes)
+}
+
+// childrenMaySplit reports whether a node at depth, in a tree of leaves
+// leaves, may split: below max_depth and max_leaves, when they are set.
+func (t *trainer) childrenMaySplit(depth, leaves int) bool {
+	return (t.p.MaxDepth == 0 || depth < t.p.MaxDepth) && (t.p.MaxLeaves == 0 || leaves < t.p.MaxLeaves)
+}
+
+// worthSplitting reports whether a split gains enough: more than XGBoost's
+// kRtEps and at least gamma.
+func (t *trainer) worthSplitting(s split) bool {
+	return s.feature >= 0 && s.gain > kRtEps && s.gain >= t.p.Gamma
+}
+
+// expand splits node id by its best split into two new nodes and returns
+// them, the smaller (by rows) first.
+func (t *trainer) expand(nodes []node, id int) (_ []node, small, large int) {
+	nd := &nodes[id]
+	s := nd.split
+	mid := t.partition(nd.begin, nd.end, s)
+	l := node{parent: id, left: -1, right: -1, begin: nd.begin, end: mid, depth: nd.depth + 1, sum: s.left, split: split{feature: -1}}
+	r := node{parent: id, left: -1, right: -1, begin: mid, end: nd.end, depth: nd.depth + 1, sum: s.right, split: split{feature: -1}}
+	nd.left, nd.right = len(nodes), len(nodes)+1
+	small, large = nd.left, nd.right
+	if mid-nd.begin > nd.end-mid {
+		small, large = large, small
+	}
+	return append(nodes, l, r), small, large
+}
+
+// pairHists hands the parent's histogram to the larger child and a fresh
+// one to the smaller, for buildLevel.
+func (t *trainer) pairHists(nodes []node, parent, small, large int) {
+	nodes[large].hist, nodes[parent].hist = nodes[parent].hist, nil
+	nodes[small].hist = t.getHist()
+}
+
+// growDepthwise grows a level at a time, as XGBoost's depthwise policy:
+// the splittable nodes of a level split in node order while the tree has
+// fewer than max_leaves leaves.
+func (t *trainer) growDepthwise(g []gpair, feats []int, nodes []node) []node {
+	leaves := 1
+	level, next := append(t.level[:0], 0), t.next[:0]
+	for depth := 0; len(level) > 0 && t.childrenMaySplit(depth, leaves); depth++ {
+		jobs := t.jobs[:0] // the nodes of this level that split
+		for _, id := range level {
+			if !t.worthSplitting(nodes[id].split) || !t.childrenMaySplit(depth, leaves) {
+				t.putHist(nodes[id].hist)
+				nodes[id].hist = nil
+				continue
+			}
+			leaves++
+			var small, large int
+			nodes, small, large = t.expand(nodes, id)
+			jobs = append(jobs, pairJob{small: small, large: large, parent: id})
+		}
+		t.jobs = jobs
+		if !t.childrenMaySplit(depth+1, leaves) {
+			// The children stay leaves: no histograms needed.
+			for _, j := range jobs {
+				t.putHist(nodes[j.parent].hist)
+				nodes[j.parent].hist = nil
+			}
+			break
+		}
+		next = next[:0]
+		for _, j := range jobs {
+			t.pairHists(nodes, j.parent, j.small, j.large)
+			next = append(next, nodes[j.parent].left, nodes[j.parent].right)
+		}
+		if len(jobs) > 0 {
+			t.buildLevel(g, feats, nodes, jobs)
+		}
+		level, next = next, level
+	}
+	t.level, t.next = level, next
+	return nodes
+}
+
+// growLossguide grows the leaf with the largest loss change first, as
+// XGBoost's lossguide policy (ties go to the older node), while the tree
+// has fewer than max_leaves leaves and the leaf is above max_depth.
+func (t *trainer) growLossguide(g []gpair, feats []int, nodes []node) []node {
+	q := &leafQueue{nodes: &nodes}
+	push := func(id int) {
+		// A leaf that can never split gives its histogram back now.
+		if t.worthSplitting(nodes[id].split) {
+			heap.Push(q, id)
+		} else {
+			t.putHist(nodes[id].hist)
+			nodes[id].hist = nil
+		}
+	}
+	push(0)
+	leaves := 1
+	for q.Len() > 0 {
+		id := heap.Pop(q).(int)
+		depth := nodes[id].depth
+		if !t.childrenMaySplit(depth, leaves) {
+			t.putHist(nodes[id].hist)
+			nodes[id].hist = nil
+			continue
+		}
+		leaves++
+		var small, large int
+		nodes, small, large = t.expand(nodes, id)
+		if !t.childrenMaySplit(depth+1, leaves) {
+			t.putHist(nodes[id].hist)
+			nodes[id].hist = nil
+			continue
+		}
+		t.pairHists(nodes, id, small, large)
+		t.jobs = append(t.jobs[:0], pairJob{small: small, large: large, parent: id})
+		t.buildLevel(g, feats, nodes, t.jobs)
+		push(nodes[id].left)
+		push(nodes[id].right)
+	}
+	return nodes
+}
+
+// leafQueue is a max-heap of node ids by loss change, ties to the lower id,
+// as XGBoost's LossGuide ordering.
+type leafQueue struct {
+	nodes *[]node
+	ids   []int
+}
+
+func (q *leafQueue) Len() int { return len(q.ids) }
+func (q *leafQueue) Less(i, j int) bool {
+	a, b := q.ids[i], q.ids[j]
+	ga, gb := (*q.nodes)[a].split.gain, (*q.nodes)[b].split.gain
+	if ga != gb {
+		return ga > gb
+	}
+	return a < b
+}
+func (q *leafQueue) Swap(i, j int) { q.ids[i], q.ids[j] = q.ids[j], q.ids[i] }
+func (q *leafQueue) Push(x any)    { q.ids = append(q.ids, x.(int)) }
+func (q *leafQueue) Pop() any {
+	id := q.ids[len(q.ids)-1]
+	q.ids = q.ids[:len(q.ids)-1]
+	return id
 }
 
 // pairJob asks for the histograms of two siblings: small is built from its
@@ -481,7 +597,8 @@ func (t *trainer) partition(begin, end int, s split) int {
 	return w
 }
 
-// toTree turns grown nodes (already in breadth-first order) into a Tree,
+// toTree turns grown nodes (in the order they were made, as XGBoost numbers
+// them: breadth-first for depthwise, by expansion for lossguide) into a Tree,
 // with leaf values and base weights scaled by eta and rounded to float32
 // as XGBoost stores them.
 func (t *trainer) toTree(nodes []node) *Tree {

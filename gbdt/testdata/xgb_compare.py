@@ -4,7 +4,8 @@ and load Hangar's model.json into XGBoost.
 usage: xgb_compare.py PARAMS.json TRAIN.csv TEST.csv [MODEL.json]
 
 The CSV files are numeric, label in the first column, header row. Prints one
-JSON object: XGBoost's metric on the test set and, given MODEL.json, the
+JSON object: XGBoost's predictions on the test set, the shape of XGBoost's
+trees (children and split features of each) and, given MODEL.json, the
 predictions of that model as XGBoost computes them (to compare with Hangar's).
 """
 import json
@@ -37,7 +38,10 @@ def main():
     booster = xgb.train(params, dtr, rounds)
     seconds = time.perf_counter() - t0
     pred = booster.predict(dte)
-    out = {"xgboost_version": xgb.__version__, "train_seconds": seconds, "xgb_pred": pred.tolist()}
+    trees = json.loads(booster.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
+    shapes = [{k: t[k] for k in ("left_children", "right_children", "split_indices")} for t in trees]
+    out = {"xgboost_version": xgb.__version__, "train_seconds": seconds, "xgb_pred": pred.tolist(),
+           "xgb_trees": shapes}
     if len(sys.argv) > 4:
         ours = xgb.Booster()
         ours.load_model(sys.argv[4])
