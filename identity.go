@@ -98,10 +98,13 @@ type IdentityService interface {
 	// ListIdentities lists identities by name.
 	ListIdentities(ctx context.Context, opt ListOptions) (*Page[*Identity], error)
 
-	// CreateToken creates the identity r.Name when missing, assigns r.Role on
-	// r.Workspace when not yet assigned, and stores a token with the given
-	// secret hash, all in one transaction.
-	// Errors: EINVALID, ENOTFOUND (workspace).
+	// CreateToken stores a token with the given secret hash for the identity
+	// r.Name, in one transaction: a missing identity is created (a service
+	// principal) with r.Role on r.Workspace; an existing one gets another
+	// token only when its roles are exactly r.Role on r.Workspace (a
+	// rotation), or when it has no roles and no active token yet (then it
+	// gets the role). A token thus never carries more than the role it names.
+	// Errors: EINVALID, ENOTFOUND (workspace), ECONFLICT (other roles, duplicate hash).
 	CreateToken(ctx context.Context, r *TokenRequest, secretHash []byte, prefix string) (*Token, error)
 	// TokenBySecretHash finds a token for authentication, whether or not it is
 	// active. Errors: ENOTFOUND.

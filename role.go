@@ -28,7 +28,7 @@ const (
 	ActAuditRead = "audit/read"
 
 	ActSecretRead   = "secrets/read"   // names and metadata, never values
-	ActSecretWrite  = "secrets/write"  // set a value, grant it to a workload
+	ActSecretWrite  = "secrets/write"  // set a value (granting it to a workload also takes secrets/reveal)
 	ActSecretDelete = "secrets/delete" // delete
 	ActSecretReveal = "secrets/reveal" // read a value: Owner, and identities granted the secret
 

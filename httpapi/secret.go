@@ -97,7 +97,11 @@ func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, p *princip
 		if err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
 			return err
 		}
-		if sec == nil || !slices.Contains(sec.Grants, p.name) {
+		// A grant counts only for an identity that holds a role on the
+		// secret's workspace: grants are kept by identity name, and a token
+		// minted (rotated) by another workspace's Owner must not carry them
+		// across workspaces.
+		if sec == nil || !slices.Contains(sec.Grants, p.name) || !p.can(ws, hangar.ActSecretRead) {
 			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s and holds no grant of secret %s",
 				p.name, hangar.ActSecretReveal, ws, name)
 		}
