@@ -129,7 +129,7 @@ func TestLossguideDeterministic(t *testing.T) {
 	train, _ := chicago(t)
 	p := DefaultParams()
 	p.GrowPolicy, p.MaxLeaves, p.MaxDepth = Lossguide, 31, 0
-	p.NEstimators, p.Subsample, p.ColsampleBytree, p.Seed = 10, 0.7, 0.6, 42
+	p.NEstimators, p.Subsample, p.ColsampleBytree, p.Seed = 6, 0.7, 0.6, 42
 	var outs []string
 	for _, threads := range []int{1, 2, 2} {
 		p.Threads = threads

@@ -76,6 +76,9 @@ func TestXGBoostSynthesisedFeatureNames(t *testing.T) {
 }
 
 func TestBadModels(t *testing.T) {
+	// model.ubj: XGBoost 1.7.4's save_model("m.ubj") of a one-tree model.
+	ubj := readFixture(t, "ubj", "model.ubj")
+	const ubjErr = "XGBoost UBJSON models are not supported: re-save with save_model('m.json')"
 	lgbReg := readFixture(t, "lgb", "regression.txt")
 	lgbCat := readFixture(t, "lgb", "categorical.txt")
 	lgbMulti := readFixture(t, "lgb", "multiclass.txt")
@@ -103,6 +106,10 @@ func TestBadModels(t *testing.T) {
 		{"xgb dart without weights", strings.Replace(minXGB, `]},"name":"gbtree"}`, `]},"name":"gbtree"}}`, 1),
 			`"gradient_booster":{"model":`, `"gradient_booster":{"name":"dart","gbtree":{"model":`, "weight_drop"},
 		{"xgb truncated", minXGB[:len(minXGB)/2], "", "", "not valid JSON"},
+		{"xgb ubjson", ubj, "", "", ubjErr},
+		{"xgb ubjson int8 key", "{i\x07learner{i\x0aattributes{}", "", "", ubjErr},
+		{"xgb ubjson typed", "{$U#i\x01i\x01aU\x01}", "", "", ubjErr},
+		{"xgb ubjson count", " \n{#i\x00", "", "", ubjErr},
 		{"xgb no learner", `{"version":[1,7,4]}`, "", "", "no \"learner\""},
 		{"xgb tree_info length", minXGB, `"tree_info":[0]`, `"tree_info":[0,0]`, "tree_info has 2 entries for 1 trees"},
 		{"xgb tree_info range", minXGB, `"tree_info":[0]`, `"tree_info":[3]`, "tree_info[0] = 3"},
@@ -175,6 +182,9 @@ func TestBadModels(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error %q does not contain %q", err, tt.wantErr)
+			}
+			if strings.Count(err.Error(), "XGBoost model:") > 1 {
+				t.Errorf("error %q repeats its prefix", err)
 			}
 			if code := hangar.ErrorCode(err); code != hangar.EINVALID {
 				t.Errorf("ErrorCode = %q, want %q", code, hangar.EINVALID)

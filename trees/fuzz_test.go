@@ -48,6 +48,7 @@ func addSeeds(f *testing.F, pattern string) {
 func FuzzLoadXGBoostJSON(f *testing.F) {
 	addSeeds(f, filepath.Join("testdata", "xgb", "*", "model.json"))
 	f.Add([]byte(minXGB))
+	addSeeds(f, filepath.Join("testdata", "ubj", "*.ubj"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := LoadXGBoostJSON(bytes.NewReader(b))
 		if err != nil {

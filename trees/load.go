@@ -10,7 +10,8 @@ import (
 
 // Load reads a model in either supported format, chosen by its first
 // non-blank byte: '{' for XGBoost JSON, otherwise the "tree" header line of a
-// LightGBM text model. Errors carry the code hangar.EINVALID.
+// LightGBM text model. XGBoost's binary UBJSON format is refused with advice
+// to re-save as JSON. Errors carry the code hangar.EINVALID.
 func Load(r io.Reader) (*Model, error) {
 	br := bufio.NewReader(r)
 	for {

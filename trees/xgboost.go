@@ -160,7 +160,7 @@ func invalid(format string, args ...any) error {
 
 // LoadXGBoostJSON reads a model saved by XGBoost's Booster.save_model as JSON
 // (schema of XGBoost 1.x to 3.x; gbtree and dart boosters). It rejects
-// gblinear models, multi-target (vector-leaf) trees and unknown objectives.
+// UBJSON (save_model with a .ubj name), gblinear models, multi-target (vector-leaf) trees and unknown objectives.
 // Errors carry the code hangar.EINVALID and name the problem.
 func LoadXGBoostJSON(r io.Reader) (*Model, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
@@ -170,6 +170,9 @@ func LoadXGBoostJSON(r io.Reader) (*Model, error) {
 	if len(b) > maxModelBytes {
 		return nil, invalid("XGBoost model: larger than %d bytes", maxModelBytes)
 	}
+	if isUBJSON(b) {
+		return nil, invalid("XGBoost UBJSON models are not supported: re-save with save_model('m.json')")
+	}
 	m, err := parseXGBoost(b)
 	if err != nil {
 		return nil, fmt.Errorf("XGBoost model: %w", err)
@@ -177,10 +180,20 @@ func LoadXGBoostJSON(r io.Reader) (*Model, error) {
 	return m, nil
 }
 
+// isUBJSON reports whether b, after leading JSON whitespace, starts an
+// object in Universal Binary JSON (XGBoost's save_model with a .ubj name, the
+// default format of XGBoost 2.x): '{' followed by a UBJSON marker (a key
+// length's integer type, a container's '$' type or '#' count, or the 'N'
+// no-op) where JSON has whitespace, '"' or '}'.
+func isUBJSON(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) >= 2 && b[0] == '{' && bytes.IndexByte([]byte("iUIlL$#N"), b[1]) >= 0
+}
+
 func parseXGBoost(b []byte) (*Model, error) {
 	var f xgbFile
 	if err := json.Unmarshal(sanitizeJSON(b), &f); err != nil {
-		return nil, invalid("XGBoost model: not valid JSON: %v", err)
+		return nil, invalid("not valid JSON: %v", err)
 	}
 	l := f.Learner
 	if l == nil {
