@@ -441,19 +441,9 @@ func runTrainGBDT(cmd *cobra.Command, o *gbdtFlags) error {
 	if err := m.Write(o.output); err != nil {
 		return cliError(err, "")
 	}
-	desc := mlmodel.New(time.Now())
-	desc.RunID = builtinEnv("MLFLOW_RUN_ID")
-	desc.Signature = signature(in.features, outputSpecs(o.p.Objective, in.classes))
-	fl := mlmodel.Flavor{Data: gbdt.ModelFile, Format: mlmodel.FormatXGBoostJSON, Objective: o.p.Objective, NumClass: m.NumClass, Label: in.label, HangarVersion: version}
-	if in.mapped {
-		fl.Classes = in.classes
-	}
-	desc.SetFlavor(mlmodel.FlavorGBDT, fl)
-	if err := desc.Write(o.output); err != nil {
-		return cliError(err, "")
-	}
-	if err := mlmodel.WriteMetrics(o.output, metrics); err != nil {
-		return cliError(err, "")
+	fl := mlmodel.Flavor{Data: gbdt.ModelFile, Format: mlmodel.FormatXGBoostJSON, Objective: o.p.Objective, NumClass: m.NumClass}
+	if err := describeModel(o.output, mlmodel.FlavorGBDT, fl, in, metrics); err != nil {
+		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "model written to %s\n", o.output)
 
@@ -471,6 +461,27 @@ func runTrainGBDT(cmd *cobra.Command, o *gbdtFlags) error {
 		}
 	}
 	return track(cmd, params, steps, metrics)
+}
+
+// describeModel completes a model folder that holds its model file: the
+// MLmodel descriptor (flavor, signature, label and class mapping, the MLflow
+// run when tracked) and metrics.json.
+func describeModel(dir, flavor string, fl mlmodel.Flavor, in *trainInputs, metrics map[string]float64) error {
+	desc := mlmodel.New(time.Now())
+	desc.RunID = builtinEnv("MLFLOW_RUN_ID")
+	desc.Signature = signature(in.features, outputSpecs(fl.Objective, in.classes))
+	fl.Label, fl.HangarVersion = in.label, version
+	if in.mapped {
+		fl.Classes = in.classes
+	}
+	desc.SetFlavor(flavor, fl)
+	if err := desc.Write(dir); err != nil {
+		return cliError(err, "")
+	}
+	if err := mlmodel.WriteMetrics(dir, metrics); err != nil {
+		return cliError(err, "")
+	}
+	return nil
 }
 
 func gbdtDataset(in *trainInputs, f *tabular.Frame, what string) (*gbdt.Dataset, error) {
@@ -578,19 +589,9 @@ func runTrainLinear(cmd *cobra.Command, o *linearFlags) error {
 	if err := m.Write(o.output); err != nil {
 		return cliError(err, "")
 	}
-	desc := mlmodel.New(time.Now())
-	desc.RunID = builtinEnv("MLFLOW_RUN_ID")
-	desc.Signature = signature(in.features, outputSpecs(o.p.Objective, in.classes))
-	fl := mlmodel.Flavor{Data: linear.ModelFile, Format: mlmodel.FormatLinearJSON, Objective: o.p.Objective, NumClass: m.NumClass, Label: in.label, HangarVersion: version}
-	if in.mapped {
-		fl.Classes = in.classes
-	}
-	desc.SetFlavor(mlmodel.FlavorLinear, fl)
-	if err := desc.Write(o.output); err != nil {
-		return cliError(err, "")
-	}
-	if err := mlmodel.WriteMetrics(o.output, metrics); err != nil {
-		return cliError(err, "")
+	fl := mlmodel.Flavor{Data: linear.ModelFile, Format: mlmodel.FormatLinearJSON, Objective: o.p.Objective, NumClass: m.NumClass}
+	if err := describeModel(o.output, mlmodel.FlavorLinear, fl, in, metrics); err != nil {
+		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(metrics)) {
 		fmt.Fprintf(stderr, "%s: %.5f\n", k, metrics[k])
