@@ -410,7 +410,7 @@ func getFile(ctx context.Context, store BlobStore, root *os.Root, e ManifestEntr
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), &ctxReader{ctx: ctx, r: rc})
+	n, err := io.Copy(io.MultiWriter(f, h), ContextReader(ctx, rc))
 	if err != nil {
 		return fmt.Errorf("file %q: %w", e.Path, err)
 	}
@@ -426,7 +426,12 @@ func getFile(ctx context.Context, store BlobStore, root *os.Root, e ManifestEntr
 	return nil
 }
 
-// ctxReader stops a copy once its context is done.
+// ContextReader returns a reader that fails with ctx's error once ctx is
+// done, so a long copy (a blob upload or download) stops when its request does.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return &ctxReader{ctx: ctx, r: r}
+}
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

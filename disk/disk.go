@@ -148,7 +148,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (_ hangar.BlobInfo, er
 
 	h := sha256.New()
 	bufp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), &ctxReader{ctx: ctx, r: r}, *bufp)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), hangar.ContextReader(ctx, r), *bufp)
 	copyBufs.Put(bufp)
 	if err != nil {
 		return hangar.BlobInfo{}, fmt.Errorf("disk: put blob: %w", err)
@@ -287,17 +287,4 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-// ctxReader stops a copy once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
