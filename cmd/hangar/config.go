@@ -51,13 +51,15 @@ type setting struct {
 	usage     string
 }
 
-// bindServerFlags registers the flags of serverConfig on fs.
-func bindServerFlags(fs *pflag.FlagSet, c *serverConfig) *string {
-	for _, s := range serverSettings(c) {
+// bindServerFlags registers the flags of serverConfig on fs. They have no
+// defaults of their own: loadServerConfig applies a flag only when it was
+// given, so it can rank flags above the environment and the config file.
+func bindServerFlags(fs *pflag.FlagSet) {
+	for _, s := range serverSettings(&serverConfig{}) {
 		fs.String(s.flag, "", s.usage)
 	}
 	fs.Bool("disable-auth", false, "serve without authentication (local use only: refused unless --addr is a loopback address)")
-	return fs.String("config", "", "server config file (YAML; default <data-dir>/server.yaml when present)")
+	fs.String("config", "", "server config file (YAML; default <data-dir>/server.yaml when present)")
 }
 
 // loadServerConfig resolves the configuration: defaults < file < env < flags.

@@ -44,7 +44,7 @@ HANGAR_KEK_FILE, HANGAR_KEK, HANGAR_DISABLE_AUTH), then a YAML config file
 SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`,
 		Args: cobra.NoArgs,
 	}
-	bindServerFlags(cmd.Flags(), &serverConfig{})
+	bindServerFlags(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadServerConfig(cmd, getenv)
 		if err != nil {
