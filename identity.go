@@ -38,6 +38,12 @@ type Identity struct {
 // Token is a bearer credential of an identity. The secret itself is never
 // stored: only its SHA-256 (the secret carries 256 random bits, so a fast hash
 // is enough) and a short prefix that helps people recognise it.
+//
+// Workspace is the one workspace the token belongs to: set when every role
+// assignment of its identity is on that workspace, "" when the identity holds
+// a server-wide assignment, assignments on several workspaces or none. The
+// store computes it from the assignments when the token is read, so it
+// follows role changes.
 type Token struct {
 	ID           string     `json:"id"`
 	Name         string     `json:"name"`
@@ -47,6 +53,14 @@ type Token struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	Workspace    string     `json:"workspace,omitempty"`
+}
+
+// TokenFilter narrows a list of tokens; empty fields match all.
+type TokenFilter struct {
+	// Workspace keeps the tokens that belong to this workspace (see
+	// Token.Workspace).
+	Workspace string
 }
 
 // Active reports whether the token may be used at now.
@@ -109,8 +123,10 @@ type IdentityService interface {
 	// TokenBySecretHash finds a token for authentication, whether or not it is
 	// active. Errors: ENOTFOUND.
 	TokenBySecretHash(ctx context.Context, secretHash []byte) (*Token, error)
-	// ListTokens lists tokens, newest first; revoked ones included.
-	ListTokens(ctx context.Context, opt ListOptions) (*Page[*Token], error)
+	// Token returns a token by id, whether or not it is active. Errors: ENOTFOUND.
+	Token(ctx context.Context, id string) (*Token, error)
+	// ListTokens lists the tokens that match f, newest first; revoked ones included.
+	ListTokens(ctx context.Context, f TokenFilter, opt ListOptions) (*Page[*Token], error)
 	// RevokeToken marks a token revoked. Errors: ENOTFOUND, ECONFLICT (already revoked).
 	RevokeToken(ctx context.Context, id string) error
 }

@@ -72,7 +72,7 @@ func TestClientRoundTrip(t *testing.T) {
 	if _, err := ci.Workspace(ctx, "team-a"); err != nil {
 		t.Errorf("the issued token cannot read its workspace: %v", err)
 	}
-	toks, err := c.ListTokens(ctx, hangar.ListOptions{})
+	toks, err := c.ListTokens(ctx, hangar.TokenFilter{}, hangar.ListOptions{})
 	if err != nil || !slices.ContainsFunc(toks.Items, func(tk *hangar.Token) bool { return tk.ID == issued.ID }) {
 		t.Fatalf("ListTokens = %v, %v; want the issued token", toks, err)
 	}
@@ -305,7 +305,7 @@ func TestPagination(t *testing.T) {
 		t.Errorf("identities %v, want %v", gotIDs, want)
 	}
 	gotToks := collect(func(opt hangar.ListOptions) ([]string, string, error) {
-		p, err := c.ListTokens(ctx, opt)
+		p, err := c.ListTokens(ctx, hangar.TokenFilter{}, opt)
 		if err != nil {
 			return nil, "", err
 		}

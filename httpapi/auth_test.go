@@ -146,7 +146,7 @@ func TestAuthorization(t *testing.T) {
 	if err != nil || len(readerAsg.Items) != 1 {
 		t.Fatalf("reader's assignments: %v, %v", readerAsg, err)
 	}
-	toks, err := e.admin.ListTokens(ctx, hangar.ListOptions{})
+	toks, err := e.admin.ListTokens(ctx, hangar.TokenFilter{}, hangar.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,7 +244,7 @@ func (e *env) snapshot() string {
 	add("workspaces", wss, err)
 	ids, err := e.api.Identities.ListIdentities(ctx, all)
 	add("identities", ids, err)
-	toks, err := e.api.Identities.ListTokens(ctx, all)
+	toks, err := e.api.Identities.ListTokens(ctx, hangar.TokenFilter{}, all)
 	add("tokens", toks, err)
 	asg, err := e.api.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{}, all)
 	add("assignments", asg, err)

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/hangar-ml/hangar"
 )
 
 // Identities, tokens and roles are server-wide: they are not owned by a
-// workspace, so reading and revoking them needs a server-wide assignment.
+// workspace, so reading and revoking them needs a server-wide assignment —
+// except the tokens that belong to one workspace (every assignment of their
+// identity is on it), which that workspace's tokens/read and tokens/delete
+// list and revoke.
 
 func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if err := p.require("", hangar.ActIdentityRead); err != nil {
@@ -90,26 +94,52 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p *principal
 	return writeJSON(w, http.StatusCreated, &hangar.IssuedToken{Token: *tok, Secret: secret})
 }
 
+// listTokens needs tokens/read on the ?workspace= filter, or server-wide
+// without one. With the filter it lists the tokens that belong to the
+// workspace: those whose identity's assignments are all on it.
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *principal) error {
-	if err := p.require("", hangar.ActTokenRead); err != nil {
+	q := r.URL.Query()
+	f := hangar.TokenFilter{Workspace: q.Get("workspace")}
+	if err := p.require(f.Workspace, hangar.ActTokenRead); err != nil {
 		return err
 	}
-	opt, err := listOptions(r.URL.Query())
+	if f.Workspace != "" {
+		if err := hangar.ValidateWorkspaceName(f.Workspace); err != nil {
+			return err
+		}
+	}
+	opt, err := listOptions(q)
 	if err != nil {
 		return err
 	}
-	page, err := s.Identities.ListTokens(r.Context(), opt)
+	page, err := s.Identities.ListTokens(r.Context(), f, opt)
 	if err != nil {
 		return err
 	}
 	return writePage(w, page)
 }
 
+// revokeToken needs tokens/delete server-wide, or on the one workspace the
+// token belongs to. A caller without the server-wide right gets 403 alike
+// for a missing token and for one outside its workspaces: whether a token
+// exists is not its business.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *principal) error {
-	if err := p.require("", hangar.ActTokenDelete); err != nil {
-		return err
+	id := r.PathValue("id")
+	ctx := r.Context()
+	if !p.can("", hangar.ActTokenDelete) {
+		tok, err := s.Identities.Token(ctx, id)
+		switch {
+		case hangar.IsCode(err, hangar.ENOTFOUND), hangar.IsCode(err, hangar.EINVALID):
+			return forbidden(p, "", hangar.ActTokenDelete)
+		case err != nil:
+			return err
+		case !p.can(tok.Workspace, hangar.ActTokenDelete):
+			// A token of no single workspace has Workspace "", which
+			// the caller lacks: it was checked above.
+			return forbidden(p, "", hangar.ActTokenDelete)
+		}
 	}
-	if err := s.Identities.RevokeToken(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.Identities.RevokeToken(ctx, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -135,16 +165,22 @@ func (c *Client) IssueToken(ctx context.Context, r *hangar.TokenRequest) (*hanga
 	return &tok, nil
 }
 
-// ListTokens lists tokens, newest first, revoked ones included.
-func (c *Client) ListTokens(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
+// ListTokens lists the tokens that match f, newest first, revoked ones
+// included. With f.Workspace set it needs only that workspace's tokens/read.
+func (c *Client) ListTokens(ctx context.Context, f hangar.TokenFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
+	q := url.Values{}
+	if f.Workspace != "" {
+		q.Set("workspace", f.Workspace)
+	}
 	var page hangar.Page[*hangar.Token]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/tokens", listQuery(nil, opt), nil, &page); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/api/v1/tokens", listQuery(q, opt), nil, &page); err != nil {
 		return nil, err
 	}
 	return &page, nil
 }
 
-// RevokeToken revokes a token by id.
+// RevokeToken revokes a token by id. It needs tokens/delete server-wide or on
+// the one workspace the token belongs to.
 func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return c.call(ctx, http.MethodDelete, pathf("/api/v1/tokens/%s", id), nil, nil, nil)
 }

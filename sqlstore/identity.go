@@ -217,6 +217,7 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 			IdentityName: id.Name,
 			Prefix:       prefix,
 			CreatedAt:    tx.now,
+			Workspace:    r.Workspace, // the identity's assignments are exactly r.Role on r.Workspace now
 		}
 		if r.ExpiresAt != nil {
 			e := r.ExpiresAt.UTC().Truncate(time.Microsecond)
@@ -243,7 +244,19 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 	return tok, nil
 }
 
-const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at`
+// tokenWorkspace is the workspace a token of t belongs to: the workspace of
+// every role assignment of its identity when they all name the same one, ""
+// when there is none, one is server-wide (NULL) or two name different workspaces.
+const tokenWorkspace = `(SELECT CASE WHEN COUNT(*) > 0 AND COUNT(a.workspace) = COUNT(*) AND MIN(a.workspace) = MAX(a.workspace)
+	THEN MIN(a.workspace) ELSE '' END FROM role_assignments a WHERE a.identity_id = t.identity_id)`
+
+// tokenInWorkspace keeps the tokens that belong to the workspace of the two
+// "?" (the same name twice): tokenWorkspace = ?, in a form that uses the
+// (identity_id, ...) index of role_assignments.
+const tokenInWorkspace = `EXISTS (SELECT 1 FROM role_assignments a WHERE a.identity_id = t.identity_id AND a.workspace = ?)
+	AND NOT EXISTS (SELECT 1 FROM role_assignments a WHERE a.identity_id = t.identity_id AND (a.workspace IS NULL OR a.workspace <> ?))`
+
+const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, ` + tokenWorkspace
 const tokenFrom = ` FROM tokens t JOIN identities i ON i.id = t.identity_id`
 
 func scanToken(sc interface{ Scan(...any) error }) (*hangar.Token, error) {
@@ -251,7 +264,7 @@ func scanToken(sc interface{ Scan(...any) error }) (*hangar.Token, error) {
 		t                         hangar.Token
 		created, expires, revoked dbTime
 	)
-	if err := sc.Scan(&t.ID, &t.Name, &t.IdentityID, &t.IdentityName, &t.Prefix, &created, &expires, &revoked); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &t.IdentityID, &t.IdentityName, &t.Prefix, &created, &expires, &revoked, &t.Workspace); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = created.T, expires.ptr(), revoked.ptr()
@@ -272,21 +285,49 @@ func (s *IdentityService) TokenBySecretHash(ctx context.Context, secretHash []by
 	return t, nil
 }
 
-// ListTokens lists tokens newest first, revoked ones included.
-// Errors: EINVALID (options).
-func (s *IdentityService) ListTokens(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
+// Token returns a token by id, whether or not it is active.
+// Errors: ENOTFOUND, EINVALID.
+func (s *IdentityService) Token(ctx context.Context, id string) (*hangar.Token, error) {
+	if err := checkText("token id", id); err != nil {
+		return nil, err
+	}
+	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`), id)
+	t, err := scanToken(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hangar.Errorf(hangar.ENOTFOUND, "token %q not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get token %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// ListTokens lists the tokens that match f newest first, revoked ones
+// included. Errors: EINVALID (options, filter).
+func (s *IdentityService) ListTokens(ctx context.Context, f hangar.TokenFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
 	const list = "tokens"
+	if err := checkText("workspace filter", f.Workspace); err != nil {
+		return nil, err
+	}
 	limit, after, err := listOptions(opt, list, 2)
 	if err != nil {
 		return nil, err
 	}
-	q, args := `SELECT `+tokenColumns+tokenFrom, []any{}
+	var where []string
+	args := []any{}
+	if f.Workspace != "" {
+		where, args = append(where, tokenInWorkspace), append(args, f.Workspace, f.Workspace)
+	}
 	if after != nil {
 		at, err := parseMicros(after[0], list)
 		if err != nil {
 			return nil, err
 		}
-		q, args = q+` WHERE (t.created_at, t.id) < (?, ?)`, append(args, s.db.tv(at), after[1])
+		where, args = append(where, `(t.created_at, t.id) < (?, ?)`), append(args, s.db.tv(at), after[1])
+	}
+	q := `SELECT ` + tokenColumns + tokenFrom
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q, args = q+` ORDER BY t.created_at DESC, t.id DESC LIMIT ?`, append(args, limit+1)
 	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
@@ -319,8 +360,11 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 		return err
 	}
 	err := s.db.write(ctx, func(tx *wtx) error {
-		var revoked dbTime
-		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT revoked_at FROM tokens WHERE id = ?`), id).Scan(&revoked)
+		var (
+			revoked dbTime
+			ws      string
+		)
+		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT t.revoked_at, `+tokenWorkspace+` FROM tokens t WHERE t.id = ?`), id).Scan(&revoked, &ws)
 		if errors.Is(err, sql.ErrNoRows) {
 			return hangar.Errorf(hangar.ENOTFOUND, "token %q not found", id)
 		}
@@ -333,7 +377,9 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, tx.db.rebind(`UPDATE tokens SET revoked_at = ? WHERE id = ?`), tx.db.tv(tx.now), id); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		return tx.audit(ctx, hangar.ActTokenDelete, "tokens/"+id, "")
+		// Under the token's workspace, as its creation was, so that the
+		// workspace's audit readers see it.
+		return tx.audit(ctx, hangar.ActTokenDelete, "tokens/"+id, ws)
 	})
 	if err != nil {
 		return fmt.Errorf("revoke token %q: %w", id, err)

@@ -267,7 +267,7 @@ func hasActiveToken(ctx context.Context, ids hangar.IdentityService, identity st
 	now := time.Now()
 	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
 	for {
-		page, err := ids.ListTokens(ctx, opt)
+		page, err := ids.ListTokens(ctx, hangar.TokenFilter{}, opt)
 		if err != nil {
 			return false, fmt.Errorf("list tokens: %w", err)
 		}

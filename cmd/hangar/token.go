@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,7 +63,9 @@ it --role on --workspace, or on every workspace and the server itself when
 			if err != nil {
 				return err
 			}
-			items, err := collect(cmd.Context(), lf.maxResults, c.ListTokens)
+			items, err := collect(cmd.Context(), lf.maxResults, func(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
+				return c.ListTokens(ctx, hangar.TokenFilter{}, opt)
+			})
 			if err != nil {
 				return err
 			}

@@ -59,7 +59,7 @@ func testPagination(t *testing.T, s *Store) {
 			return k, p.NextPageToken, nil
 		},
 		"tokens": func(ctx context.Context, opt hangar.ListOptions) ([]string, string, error) {
-			p, err := s.Identities.ListTokens(ctx, opt)
+			p, err := s.Identities.ListTokens(ctx, hangar.TokenFilter{}, opt)
 			if err != nil {
 				return nil, "", err
 			}

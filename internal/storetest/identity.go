@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,7 +175,7 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		wantCode(t, "revoke twice", s.Identities.RevokeToken(ctx, tok.ID), hangar.ECONFLICT)
 		wantCode(t, "revoke missing", s.Identities.RevokeToken(ctx, "nope"), hangar.ENOTFOUND)
 
-		p, err := s.Identities.ListTokens(ctx, hangar.ListOptions{})
+		p, err := s.Identities.ListTokens(ctx, hangar.TokenFilter{}, hangar.ListOptions{})
 		if err != nil {
 			t.Fatalf("list tokens: %v", err)
 		}
@@ -191,6 +192,7 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 	})
 
 	t.Run("Rotation", func(t *testing.T) { testTokenRotation(t, open(t)) })
+	t.Run("Workspace", func(t *testing.T) { testTokenWorkspace(t, open(t)) })
 
 	t.Run("InvalidRequests", func(t *testing.T) {
 		s := open(t)
@@ -316,11 +318,166 @@ func testTokenRotation(t *testing.T, s *Store) {
 	if n := len(allEvents(t, s)); n != events {
 		t.Errorf("refused tokens appended %d audit events", n-events)
 	}
-	toks, err := s.Identities.ListTokens(ctx, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
+	toks, err := s.Identities.ListTokens(ctx, hangar.TokenFilter{}, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(toks.Items) != 8 {
 		t.Errorf("%d tokens, want 8 (5 first, 3 rotations)", len(toks.Items))
 	}
+}
+
+// testTokenWorkspace: a token belongs to a workspace when every role
+// assignment of its identity is on it; Token, ListTokens and the token
+// filter agree on that, and follow role changes.
+func testTokenWorkspace(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	for _, ws := range []string{"team-a", "team-b"} {
+		if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: ws}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create := func(name, role, ws string) *hangar.Token {
+		t.Helper()
+		hash, prefix := tokenHash(t)
+		tok, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: name, Role: role, Workspace: ws}, hash, prefix)
+		if err != nil {
+			t.Fatalf("token of %s: %v", name, err)
+		}
+		if tok.Workspace != ws {
+			t.Errorf("CreateToken(%s on %q).Workspace = %q", name, ws, tok.Workspace)
+		}
+		return tok
+	}
+	a1 := create("a-bot", hangar.RoleReader, "team-a")
+	a2 := create("a-owner", hangar.RoleOwner, "team-a")
+	a3 := create("a-bot", hangar.RoleReader, "team-a") // a rotation
+	b1 := create("b-bot", hangar.RoleReader, "team-b")
+	server := create("admin", hangar.RoleOwner, "")
+	mixed := create("mixed", hangar.RoleReader, "team-a")
+	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "mixed", Role: hangar.RoleReader, Workspace: "team-b"}); err != nil {
+		t.Fatal(err)
+	}
+	// Two roles on the same workspace still belong to it.
+	twice := create("twice", hangar.RoleReader, "team-a")
+	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "twice", Role: hangar.RoleContributor, Workspace: "team-a"}); err != nil {
+		t.Fatal(err)
+	}
+	// One on a workspace and one server-wide belongs to none.
+	wide := create("wide", hangar.RoleReader, "team-a")
+	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "wide", Role: hangar.RoleReader}); err != nil {
+		t.Fatal(err)
+	}
+	// Without roles a token belongs to no workspace.
+	emptied := create("emptied", hangar.RoleReader, "team-a")
+	if page, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "emptied"}, hangar.ListOptions{}); err != nil || len(page.Items) != 1 {
+		t.Fatalf("assignments of emptied: %v, %v", page, err)
+	} else if err := s.Roles.RemoveRoleAssignment(ctx, page.Items[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Identities.RevokeToken(ctx, a3.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string]string{
+		a1.ID: "team-a", a2.ID: "team-a", a3.ID: "team-a", twice.ID: "team-a",
+		b1.ID: "team-b", server.ID: "", mixed.ID: "", wide.ID: "", emptied.ID: "",
+	}
+	for id, ws := range want {
+		tok, err := s.Identities.Token(ctx, id)
+		if err != nil {
+			t.Fatalf("Token(%s): %v", id, err)
+		}
+		if tok.ID != id || tok.Workspace != ws {
+			t.Errorf("Token(%s) = %+v, want workspace %q", id, tok, ws)
+		}
+	}
+	got, err := s.Identities.Token(ctx, a3.ID)
+	if err != nil || got.RevokedAt == nil || got.IdentityName != "a-bot" || got.Prefix == "" {
+		t.Errorf("Token of a revoked token: %+v, %v; want it revoked, with its identity and prefix", got, err)
+	}
+	_, err = s.Identities.Token(ctx, "nope")
+	wantCode(t, "Token of a missing id", err, hangar.ENOTFOUND)
+
+	// list returns the ids of every page of ListTokens with f, checking
+	// each token's Workspace against want.
+	list := func(f hangar.TokenFilter, pageSize int) []string {
+		t.Helper()
+		var ids []string
+		opt := hangar.ListOptions{MaxResults: pageSize}
+		for {
+			p, err := s.Identities.ListTokens(ctx, f, opt)
+			if err != nil {
+				t.Fatalf("ListTokens(%+v): %v", f, err)
+			}
+			for _, tok := range p.Items {
+				ids = append(ids, tok.ID)
+				if tok.Workspace != want[tok.ID] {
+					t.Errorf("ListTokens: token of %s has workspace %q, want %q", tok.IdentityName, tok.Workspace, want[tok.ID])
+				}
+			}
+			if p.NextPageToken == "" {
+				return ids
+			}
+			opt.PageToken = p.NextPageToken
+		}
+	}
+	// newestFirst orders toks as ListTokens does: newest first, then by
+	// id descending (two tokens may share a microsecond).
+	newestFirst := func(toks ...*hangar.Token) string {
+		toks = slices.Clone(toks)
+		slices.SortFunc(toks, func(a, b *hangar.Token) int {
+			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(b.ID, a.ID)
+		})
+		ids := make([]string, len(toks))
+		for i, tok := range toks {
+			ids[i] = tok.ID
+		}
+		return strings.Join(ids, " ")
+	}
+	for _, tc := range []struct {
+		ws   string
+		want string
+	}{
+		{"team-a", newestFirst(a1, a2, a3, twice)},
+		{"team-b", newestFirst(b1)},
+		{hangar.DefaultWorkspace, ""},
+		{"nowhere", ""},
+		{"", newestFirst(a1, a2, a3, b1, server, mixed, twice, wide, emptied)},
+	} {
+		for _, size := range []int{1, 2, hangar.MaxMaxResults} {
+			if got := strings.Join(list(hangar.TokenFilter{Workspace: tc.ws}, size), " "); got != tc.want {
+				t.Errorf("ListTokens(workspace %q, pages of %d) = %s, want %s", tc.ws, size, got, tc.want)
+			}
+		}
+	}
+
+	// Role changes move a token in and out of a workspace.
+	if page, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "mixed", Workspace: "team-b"}, hangar.ListOptions{}); err != nil || len(page.Items) != 1 {
+		t.Fatalf("assignments of mixed: %v, %v", page, err)
+	} else if err := s.Roles.RemoveRoleAssignment(ctx, page.Items[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	want[mixed.ID] = "team-a"
+	if got, want := strings.Join(list(hangar.TokenFilter{Workspace: "team-a"}, 3), " "), newestFirst(a1, a2, a3, mixed, twice); got != want {
+		t.Errorf("team-a after mixed lost team-b: %s, want %s", got, want)
+	}
+
+	// A revocation is audited under the token's workspace.
+	if err := s.Identities.RevokeToken(ctx, b1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e := lastEvent(t, s); e.Action != hangar.ActTokenDelete || e.Target != "tokens/"+b1.ID || e.Workspace != "team-b" {
+		t.Errorf("revoke event of a team-b token: %+v", e)
+	}
+	if err := s.Identities.RevokeToken(ctx, server.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e := lastEvent(t, s); e.Target != "tokens/"+server.ID || e.Workspace != "" {
+		t.Errorf("revoke event of a server-wide token: %+v", e)
+	}
+	wantVerified(t, s, int64(len(allEvents(t, s))))
 }

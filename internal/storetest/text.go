@@ -71,6 +71,11 @@ func testBadText(t *testing.T, s *Store) {
 				return err
 			},
 			"RevokeToken": func() error { return s.Identities.RevokeToken(ctx, b) },
+			"Token":       func() error { _, err := s.Identities.Token(ctx, b); return err },
+			"ListTokens workspace": func() error {
+				_, err := s.Identities.ListTokens(ctx, hangar.TokenFilter{Workspace: b}, all)
+				return err
+			},
 			"AssignRole identity": func() error {
 				return s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: b, Role: hangar.RoleReader})
 			},
@@ -140,7 +145,7 @@ func testBadText(t *testing.T, s *Store) {
 					return err
 				},
 				"ListTokens token": func() error {
-					_, err := s.Identities.ListTokens(ctx, hangar.ListOptions{PageToken: forgedTokens(b)})
+					_, err := s.Identities.ListTokens(ctx, hangar.TokenFilter{}, hangar.ListOptions{PageToken: forgedTokens(b)})
 					return err
 				},
 				"ListRoleAssignments token": func() error {
