@@ -14,7 +14,7 @@ import (
 
 func newTokenCmd(cli *clientConfig) *cobra.Command {
 	cmd := newGroup("token", "Manage API tokens (service principals and their credentials)")
-	cols := []string{"id", "name", "prefix", "created_at", "expires_at", "revoked_at"}
+	cols := []string{"id", "name", "workspace", "prefix", "created_at", "expires_at", "revoked_at"}
 
 	var req hangar.TokenRequest
 	var expires string
@@ -54,9 +54,10 @@ it --role on --workspace, or on every workspace and the server itself when
 	create.Flags().StringVar(&expires, "expires", "", "lifetime (30d, 12h, 90m) or an RFC 3339 time (default: never)")
 
 	var lf listFlags
+	var filter hangar.TokenFilter
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List tokens (never their secrets)",
+		Short: "List tokens (never their secrets), all or one workspace's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := cli.client()
@@ -64,7 +65,7 @@ it --role on --workspace, or on every workspace and the server itself when
 				return err
 			}
 			items, err := collect(cmd.Context(), lf.maxResults, func(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
-				return c.ListTokens(ctx, hangar.TokenFilter{}, opt)
+				return c.ListTokens(ctx, filter, opt)
 			})
 			if err != nil {
 				return err
@@ -73,6 +74,7 @@ it --role on --workspace, or on every workspace and the server itself when
 		},
 	}
 	lf.bind(list)
+	list.Flags().StringVar(&filter.Workspace, "workspace", "", "only the tokens whose identity holds roles on this workspace alone (enough for that workspace's Owner)")
 
 	var id string
 	revoke := &cobra.Command{
