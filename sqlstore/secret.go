@@ -27,6 +27,29 @@ func secretAAD(workspace, name string) []byte {
 	return []byte("hangar/secret/v1:" + workspace + "/" + name)
 }
 
+// checkSealer opens the newest stored secret with db.Sealer, so a server
+// started with another key-encryption key than its secrets were sealed with
+// fails at start, not at every later reveal. A store without secrets (or
+// without a Sealer) passes.
+func (db *DB) checkSealer(ctx context.Context) error {
+	if db.Sealer == nil {
+		return nil
+	}
+	var ws, name string
+	var sealed []byte
+	err := db.reader.QueryRowContext(ctx, `SELECT workspace, name, ciphertext FROM secrets ORDER BY updated_at DESC, workspace, name LIMIT 1`).Scan(&ws, &name, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check key-encryption key: %w", err)
+	}
+	if _, err := db.Sealer.Open(sealed, secretAAD(ws, name)); err != nil {
+		return hangar.Errorf(hangar.EINVALID, "the key-encryption key cannot open secret %q of workspace %q (%v): start with the key this store's secrets were sealed with (--kek-file or HANGAR_KEK)", name, ws, err)
+	}
+	return nil
+}
+
 func secretNotFound(workspace, name string) error {
 	return hangar.Errorf(hangar.ENOTFOUND, "secret %q not found in workspace %q", name, workspace)
 }

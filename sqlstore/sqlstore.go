@@ -158,7 +158,7 @@ func (db *DB) Open(ctx context.Context) (err error) {
 	if err := db.ensureDefaultWorkspace(ctx); err != nil {
 		return fmt.Errorf("open %s store: %w", db.dialect, err)
 	}
-	return nil
+	return db.checkSealer(ctx)
 }
 
 func (db *DB) openPostgres() error {

@@ -281,3 +281,48 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 		t.Fatalf("verify: %+v, %v; want OK with 1 event (one default workspace)", v, err)
 	}
 }
+
+// TestWrongKEKFailsOpen checks that a store whose secrets were sealed with
+// one key refuses to open with another, on both databases.
+func TestWrongKEKFailsOpen(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "hangar.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := tc.dsn(t)
+			right := storetest.NewSealer()
+			open := func(s hangar.Sealer) (*DB, error) {
+				db := New(dsn)
+				db.Sealer = s
+				return db, db.Open(t.Context())
+			}
+			db, err := open(right)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// No secrets yet: any key opens the store.
+			if other, err := open(storetest.NewSealer()); err != nil {
+				t.Fatalf("open an empty store with another key: %v", err)
+			} else {
+				other.Close()
+			}
+			if _, err := NewSecretService(db).SetSecret(t.Context(), hangar.DefaultWorkspace, "k", []byte("v")); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+
+			if _, err := open(storetest.NewSealer()); hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), "key-encryption key") {
+				t.Fatalf("open with another key: got %v, want an %s error about the key-encryption key", err, hangar.EINVALID)
+			}
+			again, err := open(right)
+			if err != nil {
+				t.Fatalf("open with the right key: %v", err)
+			}
+			again.Close()
+		})
+	}
+}
