@@ -457,48 +457,36 @@ func lgbFields(kv map[string]string, key string, n int) ([]string, error) {
 	return f, nil
 }
 
-func lgbFloats(kv map[string]string, key string, n int) ([]float64, error) {
+// lgbValues parses the n space-separated values of a tree line with parse;
+// what names the expected kind in the error.
+func lgbValues[T any](kv map[string]string, key string, n int, what string, parse func(string) (T, error)) ([]T, error) {
 	f, err := lgbFields(kv, key, n)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, n)
+	out := make([]T, n)
 	for i, s := range f {
-		if out[i], err = strconv.ParseFloat(s, 64); err != nil {
-			return nil, fmt.Errorf("%s[%d] = %.40q is not a number", key, i, s)
+		if out[i], err = parse(s); err != nil {
+			return nil, fmt.Errorf("%s[%d] = %.40q is not %s", key, i, s, what)
 		}
 	}
 	return out, nil
+}
+
+func lgbFloats(kv map[string]string, key string, n int) ([]float64, error) {
+	return lgbValues(kv, key, n, "a number", func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
 }
 
 func lgbInts(kv map[string]string, key string, n int) ([]int, error) {
-	f, err := lgbFields(kv, key, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int, n)
-	for i, s := range f {
+	return lgbValues(kv, key, n, "a 32-bit integer", func(s string) (int, error) {
 		v, err := strconv.ParseInt(s, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("%s[%d] = %.40q is not a 32-bit integer", key, i, s)
-		}
-		out[i] = int(v)
-	}
-	return out, nil
+		return int(v), err
+	})
 }
 
 func lgbUint32s(kv map[string]string, key string, n int) ([]uint32, error) {
-	f, err := lgbFields(kv, key, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]uint32, n)
-	for i, s := range f {
+	return lgbValues(kv, key, n, "an unsigned 32-bit integer", func(s string) (uint32, error) {
 		v, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("%s[%d] = %.40q is not an unsigned 32-bit integer", key, i, s)
-		}
-		out[i] = uint32(v)
-	}
-	return out, nil
+		return uint32(v), err
+	})
 }
