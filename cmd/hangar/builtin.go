@@ -430,19 +430,12 @@ func runTrainGBDT(cmd *cobra.Command, o *gbdtFlags) error {
 	metrics["train_"+last.Metric] = last.Train
 	if validSet != nil {
 		metrics["valid_"+last.Metric] = last.Valid
-		vm, err := evalMetrics(&gbdtScorer{m}, validSet.Columns, validSet.Label, o.p.Objective)
-		if err != nil {
-			return cliError(err, "evaluate on --valid")
+		if err := addValidMetrics(metrics, &gbdtScorer{m}, validSet.Columns, validSet.Label, o.p.Objective); err != nil {
+			return err
 		}
-		for k, v := range vm {
-			metrics["valid_"+k] = v
-		}
-	}
-	if err := m.Write(o.output); err != nil {
-		return cliError(err, "")
 	}
 	fl := mlmodel.Flavor{Data: gbdt.ModelFile, Format: mlmodel.FormatXGBoostJSON, Objective: o.p.Objective, NumClass: m.NumClass}
-	if err := describeModel(o.output, mlmodel.FlavorGBDT, fl, in, metrics); err != nil {
+	if err := writeModelFolder(o.output, m.Write, mlmodel.FlavorGBDT, fl, in, metrics); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "model written to %s\n", o.output)
@@ -463,10 +456,25 @@ func runTrainGBDT(cmd *cobra.Command, o *gbdtFlags) error {
 	return track(cmd, params, steps, metrics)
 }
 
-// describeModel completes a model folder that holds its model file: the
+// addValidMetrics scores the validation set and adds its metrics as valid_*.
+func addValidMetrics(metrics map[string]float64, s scorer, cols [][]float64, y []float64, objective string) error {
+	vm, err := evalMetrics(s, cols, y, objective)
+	if err != nil {
+		return cliError(err, "evaluate on --valid")
+	}
+	for k, v := range vm {
+		metrics["valid_"+k] = v
+	}
+	return nil
+}
+
+// writeModelFolder writes a model folder: the model file (writeModel), the
 // MLmodel descriptor (flavor, signature, label and class mapping, the MLflow
 // run when tracked) and metrics.json.
-func describeModel(dir, flavor string, fl mlmodel.Flavor, in *trainInputs, metrics map[string]float64) error {
+func writeModelFolder(dir string, writeModel func(string) error, flavor string, fl mlmodel.Flavor, in *trainInputs, metrics map[string]float64) error {
+	if err := writeModel(dir); err != nil {
+		return cliError(err, "")
+	}
 	desc := mlmodel.New(time.Now())
 	desc.RunID = builtinEnv("MLFLOW_RUN_ID")
 	desc.Signature = signature(in.features, outputSpecs(fl.Objective, in.classes))
@@ -578,19 +586,12 @@ func runTrainLinear(cmd *cobra.Command, o *linearFlags) error {
 		if err != nil {
 			return cliError(err, "validation data")
 		}
-		vm, err := evalMetrics(&linearScorer{m}, vc, vy, o.p.Objective)
-		if err != nil {
-			return cliError(err, "evaluate on --valid")
+		if err := addValidMetrics(metrics, &linearScorer{m}, vc, vy, o.p.Objective); err != nil {
+			return err
 		}
-		for k, v := range vm {
-			metrics["valid_"+k] = v
-		}
-	}
-	if err := m.Write(o.output); err != nil {
-		return cliError(err, "")
 	}
 	fl := mlmodel.Flavor{Data: linear.ModelFile, Format: mlmodel.FormatLinearJSON, Objective: o.p.Objective, NumClass: m.NumClass}
-	if err := describeModel(o.output, mlmodel.FlavorLinear, fl, in, metrics); err != nil {
+	if err := writeModelFolder(o.output, m.Write, mlmodel.FlavorLinear, fl, in, metrics); err != nil {
 		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(metrics)) {
