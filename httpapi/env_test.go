@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,26 +26,9 @@ type env struct {
 	srv    *httptest.Server
 	api    *httpapi.Server
 	db     *sqlstore.DB
-	logs   *syncBuffer
+	logs   *httpapi.SyncBuffer
 	admin  *httpapi.Client
 	offset atomic.Int64 // added to the server's clock, in nanoseconds
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, nil) }
@@ -83,7 +64,7 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 
-	e := &env{t: t, db: db, logs: &syncBuffer{}}
+	e := &env{t: t, db: db, logs: &httpapi.SyncBuffer{}}
 	s := httpapi.NewServer()
 	s.Workspaces = sqlstore.NewWorkspaceService(db)
 	s.Identities = sqlstore.NewIdentityService(db)
