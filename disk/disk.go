@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
 )
 
 // DefaultStaleTempAge is how long an upload's temporary file may go
@@ -148,7 +149,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (_ hangar.BlobInfo, er
 
 	h := sha256.New()
 	bufp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), hangar.ContextReader(ctx, r), *bufp)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), artifact.ContextReader(ctx, r), *bufp)
 	copyBufs.Put(bufp)
 	if err != nil {
 		return hangar.BlobInfo{}, fmt.Errorf("disk: put blob: %w", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/internal/blobtest"
 )
@@ -200,7 +201,7 @@ func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 // content no longer matches its digest.
 func TestGetDirNoticesCorruption(t *testing.T) {
 	s := newStore(t)
-	info, m, err := hangar.PutDir(t.Context(), s, blobtest.Folder())
+	info, m, err := artifact.PutDir(t.Context(), s, blobtest.Folder())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestGetDirNoticesCorruption(t *testing.T) {
 	f.WriteAt([]byte("X"), 1000)
 	f.Close()
 	dst := t.TempDir()
-	err = hangar.GetDir(t.Context(), s, info.Digest, dst)
+	err = artifact.GetDir(t.Context(), s, info.Digest, dst)
 	if err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("GetDir with a corrupt blob: %v, want a mismatch error", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/internal/sampledata"
 )
@@ -152,7 +153,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands)", metrics["rmse"], metrics["mae"], metrics["r2"])
 
 	step.start("Storing the model folder in the content-addressed artifact store")
-	info, mf, err := hangar.PutDir(ctx, dc.BlobStore("demo"), os.DirFS(modelDir))
+	info, mf, err := artifact.PutDir(ctx, dc.BlobStore("demo"), os.DirFS(modelDir))
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err := os.RemoveAll(fetched); err != nil {
 		return err
 	}
-	if err := hangar.GetDir(ctx, dc.BlobStore("demo"), info.Digest, fetched); err != nil {
+	if err := artifact.GetDir(ctx, dc.BlobStore("demo"), info.Digest, fetched); err != nil {
 		return err
 	}
 	if _, err := builtin(ctx, "predict", "--model", fetched, "--input", in("test.csv"), "--output", in("predictions.csv")); err != nil {

@@ -22,6 +22,7 @@ import (
 	"testing/fstest"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
 )
 
 // LargeSize is the size of the blob streamed by the "Large" test (2 MiB
@@ -415,7 +416,7 @@ func folderFiles() map[string]fstest.MapFile {
 
 func testFolder(t *testing.T, s hangar.BlobStore) {
 	ctx := t.Context()
-	info, m, err := hangar.PutDir(ctx, s, Folder())
+	info, m, err := artifact.PutDir(ctx, s, Folder())
 	if err != nil {
 		t.Fatalf("PutDir: %v", err)
 	}
@@ -440,7 +441,7 @@ func testFolder(t *testing.T, s hangar.BlobStore) {
 		}
 	}
 
-	got, err := hangar.ReadManifest(ctx, s, info.Digest)
+	got, err := artifact.ReadManifest(ctx, s, info.Digest)
 	if err != nil {
 		t.Fatalf("ReadManifest: %v", err)
 	}
@@ -448,25 +449,25 @@ func testFolder(t *testing.T, s hangar.BlobStore) {
 		t.Errorf("ReadManifest = %+v, want %+v", got, m)
 	}
 
-	again, _, err := hangar.PutDir(ctx, s, Folder())
+	again, _, err := artifact.PutDir(ctx, s, Folder())
 	if err != nil || again != info {
 		t.Errorf("PutDir again = %+v, %v; want the same manifest %+v", again, err, info)
 	}
 
 	dst := filepath.Join(t.TempDir(), "out")
-	if err := hangar.GetDir(ctx, s, info.Digest, dst); err != nil {
+	if err := artifact.GetDir(ctx, s, info.Digest, dst); err != nil {
 		t.Fatalf("GetDir: %v", err)
 	}
 	checkTree(t, dst, want)
 
 	// Materialising twice replaces files in place.
-	if err := hangar.GetDir(ctx, s, info.Digest, dst); err != nil {
+	if err := artifact.GetDir(ctx, s, info.Digest, dst); err != nil {
 		t.Fatalf("GetDir into a populated folder: %v", err)
 	}
 	checkTree(t, dst, want)
 
 	// The materialised folder stores back to the same manifest.
-	back, _, err := hangar.PutDir(ctx, s, os.DirFS(dst))
+	back, _, err := artifact.PutDir(ctx, s, os.DirFS(dst))
 	if err != nil {
 		t.Fatalf("PutDir of the materialised folder: %v", err)
 	}
@@ -524,20 +525,20 @@ func checkTree(t *testing.T, dir string, want map[string]fstest.MapFile) {
 func testFolderErrors(t *testing.T, s hangar.BlobStore) {
 	ctx := t.Context()
 	dst := t.TempDir()
-	if err := hangar.GetDir(ctx, s, DigestOf([]byte("absent")), dst); !hangar.IsCode(err, hangar.ENOTFOUND) {
+	if err := artifact.GetDir(ctx, s, DigestOf([]byte("absent")), dst); !hangar.IsCode(err, hangar.ENOTFOUND) {
 		t.Errorf("GetDir of a missing manifest: %v, want %s", err, hangar.ENOTFOUND)
 	}
 	notManifest := put(t, s, []byte("just some bytes"))
-	if err := hangar.GetDir(ctx, s, notManifest.Digest, dst); !hangar.IsCode(err, hangar.EINVALID) {
+	if err := artifact.GetDir(ctx, s, notManifest.Digest, dst); !hangar.IsCode(err, hangar.EINVALID) {
 		t.Errorf("GetDir of a blob that is no manifest: %v, want %s", err, hangar.EINVALID)
 	}
-	if err := hangar.GetDir(ctx, s, "sha256:../x", dst); !hangar.IsCode(err, hangar.EINVALID) {
+	if err := artifact.GetDir(ctx, s, "sha256:../x", dst); !hangar.IsCode(err, hangar.EINVALID) {
 		t.Errorf("GetDir of an invalid digest: %v, want %s", err, hangar.EINVALID)
 	}
 	// A manifest listing a file that is not stored.
 	missing := `{"version":1,"files":[{"path":"f","digest":"` + string(DigestOf([]byte("absent"))) + `","size":6}]}`
 	mi := put(t, s, []byte(missing))
-	if err := hangar.GetDir(ctx, s, mi.Digest, dst); !hangar.IsCode(err, hangar.ENOTFOUND) {
+	if err := artifact.GetDir(ctx, s, mi.Digest, dst); !hangar.IsCode(err, hangar.ENOTFOUND) {
 		t.Errorf("GetDir with a missing file blob: %v, want %s", err, hangar.ENOTFOUND)
 	}
 	entries, err := os.ReadDir(dst)
