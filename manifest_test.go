@@ -189,4 +189,3 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
-
