@@ -31,8 +31,9 @@ type BlobInfo struct {
 	Size   int64  `json:"size"`
 }
 
-// BlobStore is content-addressed storage for artifacts. Implementations:
-// disk (a local folder) and, behind the same conformance suite, S3.
+// BlobStore is content-addressed storage for artifacts. The one
+// implementation today is disk (a local folder); every implementation must
+// pass the conformance suite internal/blobtest.
 type BlobStore interface {
 	// Put streams r into the store, hashing it on the way in. The blob
 	// becomes visible only once it is complete; identical content is stored

@@ -73,7 +73,7 @@ func isStdlib(imp string) bool {
 	return !strings.Contains(first, ".")
 }
 
-// layoutViolations applies ../shared/STYLE.md's dependency rules to the
+// layoutViolations applies the dependency rules of ARCHITECTURE.md to the
 // imports of one package (rel is its path inside the module, "" for the root).
 func layoutViolations(rel string, imports []string) []string {
 	var bad []string
