@@ -40,6 +40,8 @@ var databaseDrivers = []string{
 
 type goPackage struct {
 	ImportPath string
+	Name       string
+	Doc        string
 	Imports    []string
 }
 
@@ -49,7 +51,7 @@ func listPackages(t *testing.T) []goPackage {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
 	}
-	out, err := exec.Command("go", "list", "-e", "-json=ImportPath,Imports", "./...").Output()
+	out, err := exec.Command("go", "list", "-e", "-json=ImportPath,Name,Doc,Imports", "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -145,5 +147,58 @@ func TestLayoutRules(t *testing.T) {
 				t.Errorf("violations %q, want one containing %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// docProblem says what is wrong with a package's doc comment, or "". Every
+// package has one, and it starts the way godoc expects: "Package <name> …",
+// or "Command <dir> …" for a main package.
+func docProblem(importPath, name, doc string) string {
+	want := "Package " + name + " "
+	if name == "main" {
+		want = "Command " + importPath[strings.LastIndex(importPath, "/")+1:] + " "
+	}
+	switch {
+	case strings.TrimSpace(doc) == "":
+		return importPath + " has no package doc comment"
+	case !strings.HasPrefix(doc, want):
+		return importPath + "'s package doc starts " + strconvQuote(doc, 40) + "; want " + strconvQuote(want, 40)
+	}
+	return ""
+}
+
+func strconvQuote(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return `"` + s + `"`
+}
+
+// TestPackageDocs requires a package doc comment on every package.
+func TestPackageDocs(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if msg := docProblem(p.ImportPath, p.Name, p.Doc); msg != "" {
+			t.Error(msg)
+		}
+	}
+}
+
+// TestPackageDocRule breaks the doc rule on purpose.
+func TestPackageDocRule(t *testing.T) {
+	tests := []struct {
+		path, name, doc string
+		ok              bool
+	}{
+		{module + "/trees", "trees", "Package trees is the runtime.", true},
+		{module + "/cmd/hangar", "main", "Command hangar is the binary.", true},
+		{module + "/trees", "trees", "", false},
+		{module + "/trees", "trees", "Trees are fast.", false},
+		{module + "/trees", "trees", "Package tree is misnamed.", false},
+		{module + "/cmd/hangar", "main", "Package main is wrong for a command.", false},
+	}
+	for _, tt := range tests {
+		if got := docProblem(tt.path, tt.name, tt.doc) == ""; got != tt.ok {
+			t.Errorf("docProblem(%q, %q, %q) ok = %v, want %v", tt.path, tt.name, tt.doc, got, tt.ok)
+		}
 	}
 }
