@@ -64,6 +64,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,6 +153,9 @@ func (db *DB) Open(ctx context.Context) (err error) {
 	if err := db.writer.PingContext(ctx); err != nil {
 		return fmt.Errorf("open %s store %s: %w", db.dialect, db.where, err)
 	}
+	if err := db.checkOwnDatabase(ctx); err != nil {
+		return err
+	}
 	if err := db.migrate(ctx); err != nil {
 		return err
 	}
@@ -196,6 +200,9 @@ func (db *DB) openSQLite() error {
 		} else if !st.IsDir() {
 			return fmt.Errorf("open sqlite store %s: %s is not a directory", path, dir)
 		}
+		if err := prepareSQLiteFile(path); err != nil {
+			return err
+		}
 	}
 	w, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
@@ -224,6 +231,74 @@ func (db *DB) openSQLite() error {
 	db.reader = r
 	return nil
 }
+
+// prepareSQLiteFile makes sure the database file is one Hangar may open.
+// Only a missing file is a fresh install: it is created empty with mode 0600,
+// so the database and the WAL and shared-memory files SQLite creates beside
+// it (with the database file's mode) are not readable by other users
+// whatever the directory's permissions or the umask. An existing file that is
+// empty is refused — it is not a database, and taking it for a fresh install
+// would silently start over — and one readable by others is tightened.
+func prepareSQLiteFile(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("open sqlite store %s: create: %w", path, err)
+		}
+		return f.Close()
+	case err != nil:
+		return fmt.Errorf("open sqlite store %s: %w", path, err)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("open sqlite store %s: not a regular file", path)
+	case st.Size() == 0:
+		return hangar.Errorf(hangar.EINVALID, "open sqlite store %s: the file is empty (0 bytes), so it is not a Hangar database; only a missing file starts a fresh store: remove the empty file or point --db at the right one", path)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("open sqlite store %s: restrict permissions of %s: %w", path, p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkOwnDatabase refuses a database that holds tables but not Hangar's
+// migration table: another application's database, which migrating would
+// write Hangar's schema into. An empty database is a fresh install.
+func (db *DB) checkOwnDatabase(ctx context.Context) error {
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name`
+	if db.dialect == DialectPostgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
+	}
+	rows, err := db.writer.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("open %s store %s: %w", db.dialect, db.where, err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("open %s store %s: %w", db.dialect, db.where, closeRows(rows, err))
+		}
+		tables = append(tables, name)
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return fmt.Errorf("open %s store %s: %w", db.dialect, db.where, err)
+	}
+	if len(tables) == 0 || slices.Contains(tables, gooseTable) {
+		return nil
+	}
+	if len(tables) > 5 {
+		tables = append(tables[:5], "…")
+	}
+	return hangar.Errorf(hangar.EINVALID, "open %s store %s: the database holds tables (%s) but is not a Hangar database: point --db at Hangar's database or an empty one", db.dialect, db.where, strings.Join(tables, ", "))
+}
+
+// gooseTable is the table where goose records applied migrations.
+const gooseTable = "goose_db_version"
 
 // sqliteDSNs turns a user DSN into the DSNs of the write and read pools.
 func sqliteDSNs(dsn string) (writeDSN, readDSN string, memory bool, err error) {
