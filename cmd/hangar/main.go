@@ -83,6 +83,7 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(),
 		newServerCmd(getenv),
+		newOwnerCmd(getenv),
 		newQuickstartCmd(getenv),
 		newWorkspaceCmd(cli),
 		newIdentityCmd(cli),

@@ -97,14 +97,26 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 			return fmt.Errorf("create demo workspace: %w", err)
 		}
 	}
-	tokenPath := filepath.Join(cfg.DataDir, "owner.token")
-	ownerToken, err := ensureOwnerToken(ctx, identities, tokenPath)
+	tokenPath := filepath.Join(cfg.DataDir, ownerTokenFile)
+	owner, err := ensureOwnerToken(ctx, identities, tokenPath)
 	if err != nil {
 		return err
 	}
-	if ownerToken != "" {
-		logger.Info("created owner token", "path", tokenPath)
+	switch {
+	case owner.secret != "":
+		logger.Info("created owner token", "path", owner.path)
+		if owner.path != tokenPath {
+			logger.Warn("the owner token file in the data directory belongs to another database and was left alone; this database's owner token was written beside it",
+				"path", owner.path, "other", tokenPath)
+		}
+	case owner.foreign:
+		logger.Warn("the owner token file does not belong to this database (its token is unknown here); if this database's owner token is lost, run `hangar owner reset-token` with the same --db",
+			"path", tokenPath)
 	}
+	if owner.path != "" {
+		tokenPath = owner.path
+	}
+	ownerToken := owner.secret
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -219,67 +231,6 @@ func openBlobStore(ctx context.Context, loc string) (hangar.BlobStore, error) {
 			return nil, fmt.Errorf("open artifact store: %w", err)
 		}
 		return s, nil
-	}
-}
-
-// ensureOwnerToken makes sure the owner can get in: on first start it creates
-// the "owner" identity with a server-wide Owner role and a token, written to
-// path with mode 0600. When the owner exists but the file is missing and no
-// active owner token remains (a first start that failed half-way), it issues
-// a new one. It returns the new token, or "" when none was needed.
-func ensureOwnerToken(ctx context.Context, ids hangar.IdentityService, path string) (string, error) {
-	_, err := ids.IdentityByName(ctx, "owner")
-	switch {
-	case hangar.IsCode(err, hangar.ENOTFOUND):
-		err = ids.CreateIdentity(ctx, &hangar.Identity{Name: "owner", Kind: hangar.KindUser})
-		if hangar.IsCode(err, hangar.ECONFLICT) {
-			return "", nil // another server sharing the store created it first
-		}
-		if err != nil {
-			return "", fmt.Errorf("create owner: %w", err)
-		}
-	case err != nil:
-		return "", fmt.Errorf("look up owner: %w", err)
-	default:
-		if _, err := os.Stat(path); err == nil {
-			return "", nil
-		}
-		active, err := hasActiveToken(ctx, ids, "owner")
-		if err != nil || active {
-			return "", err
-		}
-	}
-	secret, hash, prefix, err := hangar.NewTokenSecret()
-	if err != nil {
-		return "", fmt.Errorf("create owner token: %w", err)
-	}
-	if _, err := ids.CreateToken(ctx, &hangar.TokenRequest{Name: "owner", Role: hangar.RoleOwner}, hash, prefix); err != nil {
-		return "", fmt.Errorf("create owner token: %w", err)
-	}
-	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write owner token: %w", err)
-	}
-	return secret, nil
-}
-
-// hasActiveToken reports whether the identity holds a token that still works.
-func hasActiveToken(ctx context.Context, ids hangar.IdentityService, identity string) (bool, error) {
-	now := time.Now()
-	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
-	for {
-		page, err := ids.ListTokens(ctx, hangar.TokenFilter{}, opt)
-		if err != nil {
-			return false, fmt.Errorf("list tokens: %w", err)
-		}
-		for _, t := range page.Items {
-			if t.IdentityName == identity && t.Active(now) {
-				return true, nil
-			}
-		}
-		if page.NextPageToken == "" {
-			return false, nil
-		}
-		opt.PageToken = page.NextPageToken
 	}
 }
 
