@@ -68,14 +68,50 @@ func (s *BlobStore) blobPath(d hangar.Digest) string {
 // Init creates the store's folders and removes temporary files that crashed
 // uploads left behind (those unmodified for StaleTempAge). Call it once at
 // start-up; the store also works without it.
+//
+// The store's folders are private to the server's user (0700) and blobs are
+// read-only to it (0400), whatever the umask: artifacts are readable only
+// through the server, which checks who asks. Init tightens the root of an
+// existing store made with wider permissions.
 func (s *BlobStore) Init(ctx context.Context) error {
 	for _, dir := range []string{s.tmpDir(), s.blobDir()} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("disk: init %s: %w", s.root, err)
+		}
+	}
+	for _, dir := range []string{s.root, filepath.Join(s.root, "blobs"), s.blobDir(), s.tmpDir()} {
+		if err := os.Chmod(dir, 0o700); err != nil {
 			return fmt.Errorf("disk: init %s: %w", s.root, err)
 		}
 	}
 	if _, err := s.RemoveStaleTemp(ctx); err != nil {
 		return fmt.Errorf("disk: init %s: %w", s.root, err)
+	}
+	return nil
+}
+
+// Check reports whether the store can take a write now: it writes, syncs
+// and removes a small file in the upload folder. A full disk, a read-only
+// mount or lost permissions fail it; servers use it for readiness.
+func (s *BlobStore) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := s.createTemp()
+	if err != nil {
+		return fmt.Errorf("disk: check %s: %w", s.root, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write([]byte("ready\n")); err != nil {
+		f.Close()
+		return fmt.Errorf("disk: check %s: %w", s.root, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("disk: check %s: %w", s.root, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("disk: check %s: %w", s.root, err)
 	}
 	return nil
 }
@@ -172,7 +208,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (_ hangar.BlobInfo, er
 		return info, nil
 	}
 
-	if err = f.Chmod(0o444); err != nil { // blobs are immutable
+	if err = f.Chmod(0o400); err != nil { // blobs are immutable, and private
 		return hangar.BlobInfo{}, fmt.Errorf("disk: put blob: %w", err)
 	}
 	if err = f.Sync(); err != nil {
@@ -183,7 +219,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (_ hangar.BlobInfo, er
 	}
 	newShard := false
 	if _, statErr := os.Stat(shard); errors.Is(statErr, fs.ErrNotExist) {
-		if err = os.MkdirAll(shard, 0o755); err != nil {
+		if err = os.MkdirAll(shard, 0o700); err != nil {
 			return hangar.BlobInfo{}, fmt.Errorf("disk: put blob: %w", err)
 		}
 		newShard = true
@@ -212,7 +248,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (_ hangar.BlobInfo, er
 func (s *BlobStore) createTemp() (*os.File, error) {
 	f, err := os.CreateTemp(s.tmpDir(), "put-*.tmp")
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(s.tmpDir(), 0o755); err != nil {
+		if err := os.MkdirAll(s.tmpDir(), 0o700); err != nil {
 			return nil, err
 		}
 		f, err = os.CreateTemp(s.tmpDir(), "put-*.tmp")

@@ -276,3 +276,61 @@ func byteSize(n int) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestFilesArePrivate checks that blobs and the store's folders are not
+// readable by other users, whatever the permissions the store was created with.
+func TestFilesArePrivate(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := disk.New(root)
+	if err := s.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Put(t.Context(), strings.NewReader("private\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", p, fi.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(t.Context(), info.Digest); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheck checks that the readiness probe writes to the store and fails
+// when the store cannot take a write.
+func TestCheck(t *testing.T) {
+	s := newStore(t)
+	if err := s.Check(t.Context()); err != nil {
+		t.Fatalf("Check on a healthy store: %v", err)
+	}
+	checkNoTemp(t, s)
+	// The upload folder replaced by a file: no write can succeed (a
+	// permission change would not do, tests may run as root).
+	tmp := filepath.Join(s.Root(), "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(t.Context()); err == nil {
+		t.Fatal("Check succeeded on a store whose upload folder is a file")
+	}
+}

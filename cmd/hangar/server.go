@@ -138,7 +138,14 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 		if draining.Load() {
 			return hangar.Errorf(hangar.EUNAVAILABLE, "server is shutting down")
 		}
-		return db.Ping(ctx)
+		if err := db.Ping(ctx); err != nil {
+			return err
+		}
+		// Ready means able to take writes, artifacts included.
+		if c, ok := blobs.(interface{ Check(context.Context) error }); ok {
+			return c.Check(ctx)
+		}
+		return nil
 	}
 	if cfg.DisableAuth {
 		logger.Warn("authentication is disabled: every request acts as Owner", "addr", cfg.Addr)
