@@ -90,8 +90,13 @@ func (r *TokenRequest) Validate(now time.Time) error {
 			return err
 		}
 	}
-	if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
-		return Errorf(EINVALID, "token expiry %s is not in the future", r.ExpiresAt.UTC().Format(time.RFC3339))
+	if r.ExpiresAt != nil {
+		if err := ValidateTime("expires_at", *r.ExpiresAt); err != nil {
+			return err
+		}
+		if !r.ExpiresAt.After(now) {
+			return Errorf(EINVALID, "token expiry %s is not in the future", r.ExpiresAt.UTC().Format(time.RFC3339))
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package hangar
 
 import (
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -99,4 +100,22 @@ func hex4(data []byte, i int) (uint16, bool) {
 		}
 	}
 	return v, true
+}
+
+// Bounds of the times Hangar stores: every stored time must read back and
+// encode as RFC 3339, whose years have four digits, in UTC.
+var (
+	MinTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// ValidateTime checks that a time a client supplies lies between MinTime and
+// MaxTime once in UTC: "9999-12-31T23:59:59-23:59" is year 10000 in UTC,
+// which no response could carry back. field names it in the message.
+func ValidateTime(field string, t time.Time) error {
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return Errorf(EINVALID, "%s %s is out of range: times must lie between %s and %s in UTC",
+			field, t.Format(time.RFC3339), MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hangar-ml/hangar"
@@ -89,4 +90,42 @@ func FuzzCheckJSONText(f *testing.F) {
 			t.Fatalf("accepted %q decodes with %d U+FFFD, the input holds %d: something was replaced", data, got, raw)
 		}
 	})
+}
+
+func TestValidateTime(t *testing.T) {
+	farEast := time.FixedZone("-23:59", -(23*3600 + 59*60))
+	tests := []struct {
+		name string
+		t    time.Time
+		ok   bool
+	}{
+		{"now", time.Now(), true},
+		{"last representable instant", time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC), true},
+		{"year 10000 in UTC, 9999 locally", time.Date(9999, 12, 31, 23, 59, 59, 0, farEast), false},
+		{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{"the zero time", time.Time{}, true},
+		{"before year 1", time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC), false},
+	}
+	for _, tt := range tests {
+		err := hangar.ValidateTime("expires_at", tt.t)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: ValidateTime(%v) = %v, want ok %v", tt.name, tt.t, err, tt.ok)
+		}
+		if err != nil && (!hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(err.Error(), "expires_at")) {
+			t.Errorf("%s: error %v, want EINVALID naming the field", tt.name, err)
+		}
+	}
+}
+
+// TestTokenRequestFarFutureExpiry is issue 7 #1: an expiry that is year
+// 10000 in UTC was stored and then broke every token list.
+func TestTokenRequestFarFutureExpiry(t *testing.T) {
+	exp, err := time.Parse(time.RFC3339, "9999-12-31T23:59:59-23:59")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &hangar.TokenRequest{Name: "far", Role: hangar.RoleReader, ExpiresAt: &exp}
+	if err := r.Validate(time.Now()); !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("Validate = %v, want EINVALID out of range", err)
+	}
 }
