@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/hangar-ml/hangar"
@@ -62,7 +61,7 @@ func (s *AuditService) RecordEvent(ctx context.Context, action, target, workspac
 
 const eventColumns = `seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash`
 
-func scanEvent(sc interface{ Scan(...any) error }) (*hangar.Event, error) {
+func scanEvent(sc rowScanner) (*hangar.Event, error) {
 	var (
 		e  hangar.Event
 		at dbTime
@@ -78,55 +77,31 @@ func scanEvent(sc interface{ Scan(...any) error }) (*hangar.Event, error) {
 // exact target, or a prefix when it ends in "/". Errors: EINVALID (options,
 // filters with a NUL or invalid UTF-8).
 func (s *AuditService) ListEvents(ctx context.Context, f hangar.EventFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.Event], error) {
-	const list = "audit events"
-	if err := checkText("target filter", f.Target, "workspace filter", f.Workspace); err != nil {
-		return nil, err
-	}
-	limit, after, err := listOptions(opt, list, 1)
-	if err != nil {
-		return nil, err
-	}
-	q, args := `SELECT `+eventColumns+` FROM audit_events WHERE 1 = 1`, []any{}
-	if after != nil {
-		seq, err := strconv.ParseInt(after[0], 10, 64)
-		if err != nil {
-			return nil, hangar.Errorf(hangar.EINVALID, "invalid page token: pass the next_page_token of the previous %s page unchanged", list)
-		}
-		q, args = q+` AND seq > ?`, append(args, seq)
+	spec := listSpec[*hangar.Event]{
+		name:  "audit events",
+		text:  []string{"target filter", f.Target, "workspace filter", f.Workspace},
+		query: `SELECT ` + eventColumns + ` FROM audit_events`,
+		keys:  []sortKey{{"seq", keyInt}},
+		scan:  scanEvent,
+		key:   func(e *hangar.Event) []any { return []any{e.Seq} },
 	}
 	if !f.Since.IsZero() {
-		q, args = q+` AND time >= ?`, append(args, s.db.tv(f.Since))
+		spec.filter(`time >= ?`, s.db.tv(f.Since))
 	}
 	switch {
 	case f.Target == "":
 	case strings.HasSuffix(f.Target, "/"):
 		// substr rather than LIKE: targets may contain '_' and '%'.
-		q, args = q+` AND substr(target, 1, ?) = ?`, append(args, len([]rune(f.Target)), f.Target)
+		spec.filter(`substr(target, 1, ?) = ?`, len([]rune(f.Target)), f.Target)
 	default:
-		q, args = q+` AND target = ?`, append(args, f.Target)
+		spec.filter(`target = ?`, f.Target)
 	}
 	if f.Workspace != "" {
-		q, args = q+` AND workspace = ?`, append(args, f.Workspace)
+		spec.filter(`workspace = ?`, f.Workspace)
 	}
-	q, args = q+` ORDER BY seq LIMIT ?`, append(args, limit+1)
-	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	page, err := listPage(ctx, s.db, s.db.reader, spec, opt)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	page := &hangar.Page[*hangar.Event]{Items: []*hangar.Event{}}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list audit events: %w", closeRows(rows, err))
-		}
-		page.Items = append(page.Items, e)
-	}
-	if err := closeRows(rows, nil); err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextPageToken = encodePageToken(list, strconv.FormatInt(page.Items[limit-1].Seq, 10))
 	}
 	return page, nil
 }

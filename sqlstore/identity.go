@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -90,7 +89,7 @@ func (tx *wtx) identityByName(ctx context.Context, name string) (*hangar.Identit
 
 const identityColumns = `id, name, kind, created_at`
 
-func scanIdentity(sc interface{ Scan(...any) error }) (*hangar.Identity, error) {
+func scanIdentity(sc rowScanner) (*hangar.Identity, error) {
 	var (
 		id      hangar.Identity
 		kind    string
@@ -121,34 +120,15 @@ func (s *IdentityService) IdentityByName(ctx context.Context, name string) (*han
 
 // ListIdentities lists identities ordered by name. Errors: EINVALID (options).
 func (s *IdentityService) ListIdentities(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Identity], error) {
-	const list = "identities"
-	limit, after, err := listOptions(opt, list, 1)
-	if err != nil {
-		return nil, err
-	}
-	q, args := `SELECT `+identityColumns+` FROM identities`, []any{}
-	if after != nil {
-		q, args = q+` WHERE name > ?`, append(args, after[0])
-	}
-	q, args = q+` ORDER BY name LIMIT ?`, append(args, limit+1)
-	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	page, err := listPage(ctx, s.db, s.db.reader, listSpec[*hangar.Identity]{
+		name:  "identities",
+		query: `SELECT ` + identityColumns + ` FROM identities`,
+		keys:  []sortKey{{"name", keyText}},
+		scan:  scanIdentity,
+		key:   func(id *hangar.Identity) []any { return []any{id.Name} },
+	}, opt)
 	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", err)
-	}
-	page := &hangar.Page[*hangar.Identity]{Items: []*hangar.Identity{}}
-	for rows.Next() {
-		id, err := scanIdentity(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list identities: %w", closeRows(rows, err))
-		}
-		page.Items = append(page.Items, id)
-	}
-	if err := closeRows(rows, nil); err != nil {
-		return nil, fmt.Errorf("list identities: %w", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextPageToken = encodePageToken(list, page.Items[limit-1].Name)
 	}
 	return page, nil
 }
@@ -259,7 +239,7 @@ const tokenInWorkspace = `EXISTS (SELECT 1 FROM role_assignments a WHERE a.ident
 const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, ` + tokenWorkspace
 const tokenFrom = ` FROM tokens t JOIN identities i ON i.id = t.identity_id`
 
-func scanToken(sc interface{ Scan(...any) error }) (*hangar.Token, error) {
+func scanToken(sc rowScanner) (*hangar.Token, error) {
 	var (
 		t                         hangar.Token
 		created, expires, revoked dbTime
@@ -305,50 +285,22 @@ func (s *IdentityService) Token(ctx context.Context, id string) (*hangar.Token, 
 // ListTokens lists the tokens that match f newest first, revoked ones
 // included. Errors: EINVALID (options, filter).
 func (s *IdentityService) ListTokens(ctx context.Context, f hangar.TokenFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
-	const list = "tokens"
-	if err := checkText("workspace filter", f.Workspace); err != nil {
-		return nil, err
+	spec := listSpec[*hangar.Token]{
+		name:  "tokens",
+		text:  []string{"workspace filter", f.Workspace},
+		query: `SELECT ` + tokenColumns + tokenFrom,
+		// Two tokens may be created in one microsecond: the id breaks the tie.
+		keys: []sortKey{{"t.created_at", keyTime}, {"t.id", keyText}},
+		desc: true,
+		scan: scanToken,
+		key:  func(t *hangar.Token) []any { return []any{t.CreatedAt, t.ID} },
 	}
-	limit, after, err := listOptions(opt, list, 2)
-	if err != nil {
-		return nil, err
-	}
-	var where []string
-	args := []any{}
 	if f.Workspace != "" {
-		where, args = append(where, tokenInWorkspace), append(args, f.Workspace, f.Workspace)
+		spec.filter(tokenInWorkspace, f.Workspace, f.Workspace)
 	}
-	if after != nil {
-		at, err := parseMicros(after[0], list)
-		if err != nil {
-			return nil, err
-		}
-		where, args = append(where, `(t.created_at, t.id) < (?, ?)`), append(args, s.db.tv(at), after[1])
-	}
-	q := `SELECT ` + tokenColumns + tokenFrom
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q, args = q+` ORDER BY t.created_at DESC, t.id DESC LIMIT ?`, append(args, limit+1)
-	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	page, err := listPage(ctx, s.db, s.db.reader, spec, opt)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	page := &hangar.Page[*hangar.Token]{Items: []*hangar.Token{}}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", closeRows(rows, err))
-		}
-		page.Items = append(page.Items, t)
-	}
-	if err := closeRows(rows, nil); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextPageToken = encodePageToken(list, strconv.FormatInt(last.CreatedAt.UnixMicro(), 10), last.ID)
 	}
 	return page, nil
 }

@@ -110,7 +110,7 @@ const assignmentColumns = `r.id, r.identity_id, i.name, r.role, COALESCE(r.works
 const assignmentFrom = ` FROM role_assignments r JOIN identities i ON i.id = r.identity_id`
 const assignmentOrder = ` ORDER BY i.name, COALESCE(r.workspace, ''), r.role`
 
-func scanAssignment(sc interface{ Scan(...any) error }) (*hangar.RoleAssignment, error) {
+func scanAssignment(sc rowScanner) (*hangar.RoleAssignment, error) {
 	var (
 		a       hangar.RoleAssignment
 		created dbTime
@@ -126,34 +126,25 @@ func scanAssignment(sc interface{ Scan(...any) error }) (*hangar.RoleAssignment,
 // ("" first) and role. Errors: EINVALID (options, filters with a NUL or
 // invalid UTF-8).
 func (s *RoleService) ListRoleAssignments(ctx context.Context, f hangar.RoleAssignmentFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.RoleAssignment], error) {
-	const list = "role assignments"
-	if err := checkText("identity filter", f.IdentityName, "workspace filter", f.Workspace); err != nil {
-		return nil, err
+	spec := listSpec[*hangar.RoleAssignment]{
+		name:  "role assignments",
+		text:  []string{"identity filter", f.IdentityName, "workspace filter", f.Workspace},
+		query: `SELECT ` + assignmentColumns + assignmentFrom,
+		keys:  []sortKey{{"i.name", keyText}, {"COALESCE(r.workspace, '')", keyText}, {"r.role", keyText}},
+		scan:  scanAssignment,
+		key: func(a *hangar.RoleAssignment) []any {
+			return []any{a.IdentityName, a.Workspace, a.Role}
+		},
 	}
-	limit, after, err := listOptions(opt, list, 3)
-	if err != nil {
-		return nil, err
-	}
-	q, args := `SELECT `+assignmentColumns+assignmentFrom+` WHERE 1 = 1`, []any{}
 	if f.IdentityName != "" {
-		q, args = q+` AND i.name = ?`, append(args, f.IdentityName)
+		spec.filter(`i.name = ?`, f.IdentityName)
 	}
 	if f.Workspace != "" {
-		q, args = q+` AND r.workspace = ?`, append(args, f.Workspace)
+		spec.filter(`r.workspace = ?`, f.Workspace)
 	}
-	if after != nil {
-		q, args = q+` AND (i.name, COALESCE(r.workspace, ''), r.role) > (?, ?, ?)`, append(args, after[0], after[1], after[2])
-	}
-	q, args = q+assignmentOrder+` LIMIT ?`, append(args, limit+1)
-	items, err := s.query(ctx, q, args...)
+	page, err := listPage(ctx, s.db, s.db.reader, spec, opt)
 	if err != nil {
 		return nil, fmt.Errorf("list role assignments: %w", err)
-	}
-	page := &hangar.Page[*hangar.RoleAssignment]{Items: items}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextPageToken = encodePageToken(list, last.IdentityName, last.Workspace, last.Role)
 	}
 	return page, nil
 }

@@ -116,12 +116,6 @@ func (s *SecretService) SetSecret(ctx context.Context, workspace, name string, v
 	return sec, nil
 }
 
-// querier is what both *sql.Tx and *sql.DB offer.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // secretMeta reads a secret's metadata and grants. Errors: ENOTFOUND.
 func secretMeta(ctx context.Context, q querier, db *DB, workspace, name string) (*hangar.Secret, error) {
 	var (
@@ -203,51 +197,41 @@ func (s *SecretService) Secret(ctx context.Context, workspace, name string) (*ha
 // ListSecrets lists the metadata of a workspace's secrets ordered by name.
 // Errors: EINVALID (options), ENOTFOUND (workspace).
 func (s *SecretService) ListSecrets(ctx context.Context, workspace string, opt hangar.ListOptions) (*hangar.Page[*hangar.Secret], error) {
-	const list = "secrets"
-	if err := checkText("workspace name", workspace); err != nil {
-		return nil, err
-	}
-	limit, after, err := listOptions(opt, list, 1)
-	if err != nil {
-		return nil, err
-	}
-	page := &hangar.Page[*hangar.Secret]{Items: []*hangar.Secret{}}
-	err = s.db.readTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, s.db.rebind(`SELECT COUNT(*) FROM workspaces WHERE name = ?`), workspace).Scan(&n); err != nil {
-			return fmt.Errorf("look up workspace: %w", err)
-		}
-		if n == 0 {
-			return hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", workspace)
-		}
-		q, args := `SELECT name, version, created_at, updated_at FROM secrets WHERE workspace = ?`, []any{workspace}
-		if after != nil {
-			q, args = q+` AND name > ?`, append(args, after[0])
-		}
-		q, args = q+` ORDER BY name LIMIT ?`, append(args, limit+1)
-		rows, err := tx.QueryContext(ctx, s.db.rebind(q), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+	spec := listSpec[*hangar.Secret]{
+		name:  "secrets",
+		text:  []string{"workspace name", workspace},
+		query: `SELECT name, version, created_at, updated_at FROM secrets`,
+		keys:  []sortKey{{"name", keyText}},
+		scan: func(sc rowScanner) (*hangar.Secret, error) {
 			sec := &hangar.Secret{Workspace: workspace}
 			var created, updated dbTime
-			if err := rows.Scan(&sec.Name, &sec.Version, &created, &updated); err != nil {
-				return closeRows(rows, err)
+			if err := sc.Scan(&sec.Name, &sec.Version, &created, &updated); err != nil {
+				return nil, err
 			}
 			sec.CreatedAt, sec.UpdatedAt = created.T, updated.T
-			page.Items = append(page.Items, sec)
-		}
-		if err := closeRows(rows, nil); err != nil {
+			return sec, nil
+		},
+		key: func(sec *hangar.Secret) []any { return []any{sec.Name} },
+	}
+	spec.filter(`workspace = ?`, workspace)
+	var page *hangar.Page[*hangar.Secret]
+	err := s.db.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if page, err = listPage(ctx, s.db, tx, spec, opt); err != nil {
 			return err
 		}
-		if len(page.Items) > limit {
-			page.Items = page.Items[:limit]
-			page.NextPageToken = encodePageToken(list, page.Items[limit-1].Name)
-		}
 		if len(page.Items) == 0 {
+			// No secrets, or no workspace: only the second is an error.
+			var n int
+			if err := tx.QueryRowContext(ctx, s.db.rebind(`SELECT COUNT(*) FROM workspaces WHERE name = ?`), workspace).Scan(&n); err != nil {
+				return fmt.Errorf("look up workspace: %w", err)
+			}
+			if n == 0 {
+				return hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", workspace)
+			}
 			return nil
 		}
+		// The grants of the whole page in one query.
 		grants, err := secretGrants(ctx, tx, s.db, workspace, page.Items[0].Name, page.Items[len(page.Items)-1].Name)
 		if err != nil {
 			return err

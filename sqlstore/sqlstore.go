@@ -111,7 +111,7 @@ type DB struct {
 	Sealer hangar.Sealer
 	// Now tells the time; nil means time.Now. Times are stored truncated to
 	// microseconds, in UTC.
-	Now func() time.Time
+	Now hangar.Clock
 
 	dsn     string
 	dialect string

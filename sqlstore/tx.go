@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -194,71 +192,14 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
-// pageToken is the opaque continuation of a list: which list it belongs to
-// and the sort key of the last item returned.
-type pageToken struct {
-	List string   `json:"l"`
-	Key  []string `json:"k"`
-}
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
 
-// encodePageToken returns the token that continues list after key.
-func encodePageToken(list string, key ...string) string {
-	b, err := json.Marshal(pageToken{List: list, Key: key})
-	if err != nil {
-		panic("marshal page token: " + err.Error()) // strings always marshal
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodePageToken parses a token of list with n key parts. An empty token
-// returns nil (the first page). Errors: EINVALID.
-func decodePageToken(s, list string, n int) ([]string, error) {
-	if s == "" {
-		return nil, nil
-	}
-	bad := hangar.Errorf(hangar.EINVALID, "invalid page token %q: pass the next_page_token of the previous %s page unchanged", truncate(s, 64), list)
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, bad
-	}
-	var pt pageToken
-	if err := json.Unmarshal(b, &pt); err != nil || pt.List != list || len(pt.Key) != n {
-		return nil, bad
-	}
-	for _, k := range pt.Key {
-		if checkText("page token", k) != nil {
-			return nil, bad
-		}
-	}
-	return pt.Key, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// listOptions validates opt and decodes its page token.
-func listOptions(opt hangar.ListOptions, list string, keyParts int) (limit int, after []string, err error) {
-	if err := opt.Validate(); err != nil {
-		return 0, nil, err
-	}
-	after, err = decodePageToken(opt.PageToken, list, keyParts)
-	if err != nil {
-		return 0, nil, err
-	}
-	return opt.Limit(), after, nil
-}
-
-// parseMicros parses a page-token time key.
-func parseMicros(s, list string) (time.Time, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, hangar.Errorf(hangar.EINVALID, "invalid page token: pass the next_page_token of the previous %s page unchanged", list)
-	}
-	return time.UnixMicro(n).UTC(), nil
+// querier is what both *sql.Tx and *sql.DB offer: a read runs alone or
+// inside a read transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // closeRows closes rows and returns the first error of iterating them.

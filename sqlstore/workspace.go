@@ -90,7 +90,7 @@ func (tx *wtx) requireWorkspace(ctx context.Context, name string) error {
 
 const workspaceColumns = `name, display_name, description, tags, created_at, created_by`
 
-func scanWorkspace(sc interface{ Scan(...any) error }) (*hangar.Workspace, error) {
+func scanWorkspace(sc rowScanner) (*hangar.Workspace, error) {
 	var (
 		w       hangar.Workspace
 		tags    string
@@ -128,34 +128,15 @@ func (s *WorkspaceService) Workspace(ctx context.Context, name string) (*hangar.
 
 // ListWorkspaces lists workspaces ordered by name. Errors: EINVALID (options).
 func (s *WorkspaceService) ListWorkspaces(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
-	const list = "workspaces"
-	limit, after, err := listOptions(opt, list, 1)
-	if err != nil {
-		return nil, err
-	}
-	q, args := `SELECT `+workspaceColumns+` FROM workspaces`, []any{}
-	if after != nil {
-		q, args = q+` WHERE name > ?`, append(args, after[0])
-	}
-	q, args = q+` ORDER BY name LIMIT ?`, append(args, limit+1)
-	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+	page, err := listPage(ctx, s.db, s.db.reader, listSpec[*hangar.Workspace]{
+		name:  "workspaces",
+		query: `SELECT ` + workspaceColumns + ` FROM workspaces`,
+		keys:  []sortKey{{"name", keyText}},
+		scan:  scanWorkspace,
+		key:   func(w *hangar.Workspace) []any { return []any{w.Name} },
+	}, opt)
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
-	}
-	page := &hangar.Page[*hangar.Workspace]{Items: []*hangar.Workspace{}}
-	for rows.Next() {
-		w, err := scanWorkspace(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list workspaces: %w", closeRows(rows, err))
-		}
-		page.Items = append(page.Items, w)
-	}
-	if err := closeRows(rows, nil); err != nil {
-		return nil, fmt.Errorf("list workspaces: %w", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextPageToken = encodePageToken(list, page.Items[limit-1].Name)
 	}
 	return page, nil
 }

@@ -8,42 +8,34 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/httpapi"
 )
 
 func newAuditCmd(cli *clientConfig) *cobra.Command {
 	cmd := newGroup("audit", "Read and verify the hash-chained audit log")
 
-	var since, target string
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List audit events, oldest first (server-wide, or one workspace's with -w)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := hangar.EventFilter{Target: target, Workspace: cli.workspace}
-			if since != "" {
-				t, err := parseSince(since, time.Now())
-				if err != nil {
-					return err
-				}
-				f.Since = t
-			}
-			c, err := cli.client()
+	var since string
+	var f hangar.EventFilter
+	list := newListCmd(cli, "list", "List audit events, oldest first (server-wide, or one workspace's with -w)",
+		[]string{"seq", "time", "actor", "action", "target", "workspace", "request_id"},
+		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Event], error) {
+			return c.ListEvents(ctx, f, opt)
+		})
+	// An age is taken from now once, before the first page, so that every
+	// page has the same filter.
+	list.PreRunE = func(*cobra.Command, []string) error {
+		f.Workspace = cli.workspace
+		if since != "" {
+			t, err := parseSince(since, time.Now())
 			if err != nil {
 				return err
 			}
-			items, err := collect(cmd.Context(), lf.maxResults, func(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Event], error) {
-				return c.ListEvents(ctx, f, opt)
-			})
-			if err != nil {
-				return err
-			}
-			return cli.printResult(cmd.OutOrStdout(), items, "seq", "time", "actor", "action", "target", "workspace", "request_id")
-		},
+			f.Since = t
+		}
+		return nil
 	}
 	list.Flags().StringVar(&since, "since", "", "only events at or after this time: RFC 3339, or an age such as 1h or 7d")
-	list.Flags().StringVar(&target, "target", "", "only events on this target (exact, or a prefix ending in '/', e.g. secrets/)")
-	lf.bind(list)
+	list.Flags().StringVar(&f.Target, "target", "", "only events on this target (exact, or a prefix ending in '/', e.g. secrets/)")
 
 	verify := &cobra.Command{
 		Use:   "verify",

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/httpapi"
 )
 
 func newRoleCmd(cli *clientConfig) *cobra.Command {
@@ -37,28 +38,12 @@ func newRoleCmd(cli *clientConfig) *cobra.Command {
 	assign.Flags().StringVar(&a.Workspace, "workspace", "", "workspace (default: every workspace)")
 
 	var f hangar.RoleAssignmentFilter
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List role assignments",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cli.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(cmd.Context(), lf.maxResults, func(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.RoleAssignment], error) {
-				return c.ListRoleAssignments(ctx, f, opt)
-			})
-			if err != nil {
-				return err
-			}
-			return cli.printResult(cmd.OutOrStdout(), items, cols...)
-		},
-	}
+	list := newListCmd(cli, "list", "List role assignments", cols,
+		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.RoleAssignment], error) {
+			return c.ListRoleAssignments(ctx, f, opt)
+		})
 	list.Flags().StringVar(&f.IdentityName, "identity", "", "only this identity's assignments")
 	list.Flags().StringVar(&f.Workspace, "workspace", "", "only assignments on this workspace")
-	lf.bind(list)
 
 	var id string
 	remove := &cobra.Command{

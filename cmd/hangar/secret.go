@@ -46,26 +46,10 @@ func newSecretCmd(cli *clientConfig) *cobra.Command {
 	set.Flags().StringVar(&file, "file", "", "read the value from this file")
 	set.Flags().BoolVar(&fromStdin, "value-stdin", false, "read the value from standard input")
 
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List secrets (names and metadata, never values)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cli.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(cmd.Context(), lf.maxResults, func(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Secret], error) {
-				return c.ListSecrets(ctx, cli.Workspace, opt)
-			})
-			if err != nil {
-				return err
-			}
-			return cli.printResult(cmd.OutOrStdout(), items, cols...)
-		},
-	}
-	lf.bind(list)
+	list := newListCmd(cli, "list", "List secrets (names and metadata, never values)", cols,
+		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Secret], error) {
+			return c.ListSecrets(ctx, cli.Workspace, opt)
+		})
 
 	one := func(use, short string, run func(cmd *cobra.Command, c *httpapi.Client, name string) error) *cobra.Command {
 		var n string

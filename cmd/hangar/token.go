@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/httpapi"
 )
 
 func newTokenCmd(cli *clientConfig) *cobra.Command {
@@ -53,27 +54,11 @@ it --role on --workspace, or on every workspace and the server itself when
 	create.Flags().StringVar(&req.Workspace, "workspace", "", "workspace the role applies to (default: every workspace)")
 	create.Flags().StringVar(&expires, "expires", "", "lifetime (30d, 12h, 90m) or an RFC 3339 time (default: never)")
 
-	var lf listFlags
 	var filter hangar.TokenFilter
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List tokens (never their secrets), all or one workspace's",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cli.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(cmd.Context(), lf.maxResults, func(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
-				return c.ListTokens(ctx, filter, opt)
-			})
-			if err != nil {
-				return err
-			}
-			return cli.printResult(cmd.OutOrStdout(), items, cols...)
-		},
-	}
-	lf.bind(list)
+	list := newListCmd(cli, "list", "List tokens (never their secrets), all or one workspace's", cols,
+		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
+			return c.ListTokens(ctx, filter, opt)
+		})
 	list.Flags().StringVar(&filter.Workspace, "workspace", "", "only the tokens whose identity holds roles on this workspace alone (enough for that workspace's Owner)")
 
 	var id string

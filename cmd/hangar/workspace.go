@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/httpapi"
 )
 
 func newWorkspaceCmd(cli *clientConfig) *cobra.Command {
@@ -65,24 +67,9 @@ func newWorkspaceCmd(cli *clientConfig) *cobra.Command {
 	create.Flags().StringVarP(&description, "description", "d", "", "description")
 	create.Flags().StringArrayVar(&tags, "tags", nil, "tags as key=value (repeatable)")
 
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List workspaces",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cli.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(cmd.Context(), lf.maxResults, c.ListWorkspaces)
-			if err != nil {
-				return err
-			}
-			return cli.printResult(cmd.OutOrStdout(), items, cols...)
-		},
-	}
-	lf.bind(list)
+	list := newListCmd(cli, "list", "List workspaces", cols, func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
+		return c.ListWorkspaces(ctx, opt)
+	})
 
 	var showName string
 	show := &cobra.Command{
