@@ -11,12 +11,6 @@ import (
 	"github.com/hangar-ml/hangar"
 )
 
-// Artifact actions. The root package has no constants for them yet.
-const (
-	actArtifactRead  = "artifacts/read"
-	actArtifactWrite = "artifacts/write"
-)
-
 // Blobs are content-addressed and stored once for the whole server; the
 // workspace in the path is the scope the caller is authorized on.
 
@@ -32,7 +26,7 @@ func (s *Server) blobStore() (hangar.BlobStore, error) {
 // blobs/<digest>) once the blob is stored, whether or not its content was
 // there already.
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, actArtifactWrite)
+	ws, err := s.workspaceScope(r, p, hangar.ActArtifactWrite)
 	if err != nil {
 		return err
 	}
@@ -52,7 +46,7 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p *principal) e
 	}
 	// The blob is stored: record it even if the client has gone meanwhile.
 	ctx := context.WithoutCancel(r.Context())
-	if err := s.Events.RecordEvent(ctx, actArtifactWrite, "blobs/"+string(info.Digest), ws); err != nil {
+	if err := s.Events.RecordEvent(ctx, hangar.ActArtifactWrite, "blobs/"+string(info.Digest), ws); err != nil {
 		return fmt.Errorf("audit upload of %s: %w", info.Digest, err)
 	}
 	return writeJSON(w, http.StatusCreated, info)
@@ -79,7 +73,7 @@ func bodyEndedEarly(r *http.Request, err error) error {
 // getBlob streams a blob with its length and its digest as the ETag; HEAD
 // answers the headers only.
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p *principal) error {
-	if _, err := s.workspaceScope(r, p, actArtifactRead); err != nil {
+	if _, err := s.workspaceScope(r, p, hangar.ActArtifactRead); err != nil {
 		return err
 	}
 	bs, err := s.blobStore()

@@ -24,7 +24,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, p *principal)
 	if err != nil {
 		return err
 	}
-	roles := hangar.BuiltinRoles
+	roles := hangar.BuiltinRoles()
 	if opt.PageToken != "" {
 		after, err := decodeNameToken(opt.PageToken)
 		if err != nil {
