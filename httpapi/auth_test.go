@@ -147,6 +147,10 @@ func TestAuthorization(t *testing.T) {
 	if err != nil || len(readerAsg.Items) != 1 {
 		t.Fatalf("reader's assignments: %v, %v", readerAsg, err)
 	}
+	// A grant counts only with a role on the secret's workspace.
+	if err := e.admin.GrantSecret(ctx, "ws1", "api-key", "w2reader"); err != nil {
+		t.Fatal(err)
+	}
 	w2readerAsg, err := e.admin.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "w2reader"}, hangar.ListOptions{})
 	if err != nil || len(w2readerAsg.Items) != 1 {
 		t.Fatalf("w2reader's assignments: %v, %v", w2readerAsg, err)
@@ -179,6 +183,8 @@ func TestAuthorization(t *testing.T) {
 			message: "identity contrib lacks secrets/reveal on workspace ws1 and holds no grant of secret api-key"},
 		{name: "data scientist cannot reveal", method: post, path: ws1 + "/secrets/api-key/reveal", token: tok["ds"],
 			message: "identity ds lacks secrets/reveal"},
+		{name: "a grant without a role on the secret's workspace", method: post, path: ws1 + "/secrets/api-key/reveal", token: tok["w2reader"],
+			message: "identity w2reader lacks secrets/reveal on workspace ws1 and holds no grant of secret api-key"},
 		{name: "reader cannot reveal a missing secret either", method: post, path: ws1 + "/secrets/nope/reveal", token: tok["reader"],
 			message: "identity reader lacks secrets/reveal"},
 		{name: "contributor cannot create tokens", method: post, path: "/api/v1/tokens", token: tok["contrib"], body: `{"name":"bot","role":"Reader","workspace":"ws1"}`,

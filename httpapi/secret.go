@@ -62,12 +62,12 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 // revealSecret returns the value to callers with secrets/reveal on the
-// workspace (Owner) and to identities the secret is granted to. Its route
-// has authorized secrets/read on the workspace, which both hold, and found
-// that the workspace exists.
+// workspace (Owner) and to identities the secret is granted to that hold
+// secrets/read there. Its route lets only callers with secrets/read
+// somewhere through.
 func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
-	ws, name := c.workspace, r.PathValue("name")
+	ws, name := r.PathValue("ws"), r.PathValue("name")
 	if !c.can(ws, hangar.ActSecretReveal) {
 		// Without the action only a grant helps; whether the secret exists
 		// is not told to callers who hold neither.
@@ -76,14 +76,15 @@ func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, c *caller)
 			return err
 		}
 		// A grant counts only for an identity that holds a role on the
-		// secret's workspace (secrets/read, which the route checked):
-		// grants are kept by identity name, and a token minted (rotated)
-		// by another workspace's Owner must not carry them across
-		// workspaces.
-		if sec == nil || !slices.Contains(sec.Grants, c.name) {
+		// secret's workspace: grants are kept by identity name, and a token
+		// minted (rotated) by another workspace's Owner must not carry them
+		// across workspaces.
+		if sec == nil || !slices.Contains(sec.Grants, c.name) || !c.can(ws, hangar.ActSecretRead) {
 			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s and holds no grant of secret %s",
 				c.name, hangar.ActSecretReveal, ws, name)
 		}
+	} else if _, err := s.Workspaces.Workspace(ctx, ws); err != nil {
+		return err
 	}
 	sec, err := s.Secrets.Secret(ctx, ws, name)
 	if err != nil {

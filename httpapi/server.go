@@ -30,7 +30,8 @@
 //   - scopeAnywhere: the action held on at least one scope; the handler then
 //     checks the precise scope, named in the body or found from the stored
 //     object (issue a token, assign a role, revoke a token, remove an
-//     assignment), or narrows what it lists (workspaces).
+//     assignment), decides between rights (reveal a secret: secrets/reveal,
+//     or a grant), or narrows what it lists (workspaces).
 //
 // A caller with no role is thus refused (403) on every route but the public
 // ones, and a request without a token gets 401; a test walks the table and
@@ -201,10 +202,10 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/workspaces/{ws}/secrets/{name}", hangar.ActSecretRead, scopeWorkspace, s.getSecret, nativeErrors},
 		{"PUT /api/v1/workspaces/{ws}/secrets/{name}", hangar.ActSecretWrite, scopeWorkspace, s.setSecret, nativeErrors},
 		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}", hangar.ActSecretDelete, scopeWorkspace, s.deleteSecret, nativeErrors},
-		// Revealing takes secrets/reveal, or a grant of the secret to a
-		// caller who may read the workspace's secrets: secrets/read is what
-		// both hold.
-		{"POST /api/v1/workspaces/{ws}/secrets/{name}/reveal", hangar.ActSecretRead, scopeWorkspace, s.revealSecret, nativeErrors},
+		// Revealing takes secrets/reveal on the workspace, or a grant of the
+		// secret and secrets/read on it: the handler decides which, and
+		// tells a caller with neither nothing about the workspace.
+		{"POST /api/v1/workspaces/{ws}/secrets/{name}/reveal", hangar.ActSecretRead, scopeAnywhere, s.revealSecret, nativeErrors},
 		// Granting also takes secrets/reveal, which the handler checks.
 		{"PUT /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", hangar.ActSecretWrite, scopeWorkspace, s.grantSecret, nativeErrors},
 		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", hangar.ActSecretWrite, scopeWorkspace, s.revokeSecretGrant, nativeErrors},
