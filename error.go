@@ -16,6 +16,10 @@ const (
 	EUNAVAILABLE    = "unavailable"     // the server is not ready or is shutting down
 	EINTERNAL       = "internal"        // a bug or an outside failure; details are logged, not returned
 	ENOTIMPLEMENTED = "not_implemented" // the route exists but this capability is not available
+
+	// EMETHODNOTALLOWED is the HTTP edge's answer to a method the path has no
+	// route for; it comes from no store, but clients see it like any other code.
+	EMETHODNOTALLOWED = "method_not_allowed"
 )
 
 // Error is a domain error: a code and a message safe to show to a client.

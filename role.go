@@ -7,41 +7,6 @@ import (
 	"time"
 )
 
-// Actions are "<resource>/<verb>" strings, modelled on Azure RBAC operations
-// so that Azure-style role definitions translate nearly one to one. Verbs are
-// read, write, delete and named actions (reveal, approve).
-const (
-	ActWorkspaceRead   = "workspaces/read"
-	ActWorkspaceWrite  = "workspaces/write"
-	ActWorkspaceDelete = "workspaces/delete"
-
-	ActIdentityRead  = "identities/read"
-	ActIdentityWrite = "identities/write"
-	ActTokenRead     = "tokens/read"
-	ActTokenWrite    = "tokens/write"
-	ActTokenDelete   = "tokens/delete"
-
-	ActRoleAssignmentRead   = "roleAssignments/read"
-	ActRoleAssignmentWrite  = "roleAssignments/write"
-	ActRoleAssignmentDelete = "roleAssignments/delete"
-
-	ActAuditRead = "audit/read"
-
-	ActSecretRead   = "secrets/read"   // names and metadata, never values
-	ActSecretWrite  = "secrets/write"  // set a value (granting it to a workload also takes secrets/reveal)
-	ActSecretDelete = "secrets/delete" // delete
-	ActSecretReveal = "secrets/reveal" // read a value: Owner, and identities granted the secret
-
-	ActComputeRead   = "computes/read"
-	ActComputeWrite  = "computes/write"
-	ActComputeDelete = "computes/delete"
-
-	ActModelRead       = "models/read"
-	ActModelWrite      = "models/write"
-	ActApprovalRead    = "approvals/read"
-	ActApprovalApprove = "approvals/approve" // approve or reject a model promotion
-)
-
 // Role is a named set of allowed actions, in Azure's Actions/NotActions form:
 // an action is allowed when some pattern of Actions matches it and no pattern
 // of NotActions does. Patterns are "*", "<resource>/*", "*/<verb>" or an exact action.
@@ -62,87 +27,116 @@ const (
 	RoleApprover        = "Approver"
 )
 
-// authorizationWrites are the actions that change who may do what: only Owner has them.
-var authorizationWrites = []string{
-	ActRoleAssignmentWrite, ActRoleAssignmentDelete,
-	ActIdentityWrite, ActTokenWrite, ActTokenDelete,
+// roleNames are the built-in roles in the order BuiltinRoles lists them.
+func roleNames() []string {
+	return []string{RoleOwner, RoleContributor, RoleReader, RoleDataScientist, RoleComputeOperator, RoleApprover}
 }
 
-// BuiltinRoles are the roles every server has, after Azure ML's built-ins
-// (reference/azureml.md §4.2). Differences from Azure, on purpose: secret
-// values are their own action (secrets/reveal) that only Owner holds, and
-// approving a model promotion is reserved to Owner and Approver, so that the
-// people who build a model are not the ones who let it into production.
-var BuiltinRoles = []Role{
-	{
-		Name:        RoleOwner,
-		Description: "Full access, including role assignments, tokens and secret values.",
-		Actions:     []string{"*"},
-	},
-	{
-		Name:        RoleContributor,
-		Description: "Create, change and delete every asset, job, compute and endpoint; no role assignments, tokens, secret values or approvals.",
-		Actions:     []string{"*"},
-		NotActions:  append(slices.Clone(authorizationWrites), ActSecretReveal, "approvals/*"),
-	},
-	{
-		Name:        RoleReader,
-		Description: "Read everything except secret values; change nothing.",
-		Actions:     []string{"*/read"},
-	},
-	{
-		Name:        RoleDataScientist,
-		Description: "Everything in a workspace except changing the workspace itself, compute, role assignments, tokens, secret values and approvals.",
-		Actions:     []string{"*/read", "*/write", "*/delete", "*/action"},
-		NotActions: append(slices.Clone(authorizationWrites),
-			ActWorkspaceWrite, ActWorkspaceDelete, ActComputeWrite, ActComputeDelete,
-			ActSecretReveal, "approvals/*"),
-	},
-	{
-		Name:        RoleComputeOperator,
-		Description: "Create, change and delete compute; read the workspace.",
-		Actions:     []string{ActWorkspaceRead, "computes/*"},
-	},
-	{
-		Name:        RoleApprover,
-		Description: "Approve or reject model promotions; read models and approvals; nothing else.",
-		Actions:     []string{ActWorkspaceRead, ActModelRead, ActApprovalRead, ActApprovalApprove},
-	},
+// BuiltinRoles returns the roles every server has, Owner first, after Azure
+// ML's built-ins (reference/azureml.md §4.2). The roles and their slices are
+// the caller's own: changing them changes no one's permissions.
+//
+// Differences from Azure, on purpose: secret values are their own action
+// (secrets/reveal) that only Owner holds, and approving a model promotion is
+// reserved to Owner and Approver, so that the people who build a model are
+// not the ones who let it into production. As in Azure, every role may read
+// the role definitions (roleDefinitions/read).
+func BuiltinRoles() []Role {
+	names := roleNames()
+	roles := make([]Role, len(names))
+	for i, name := range names {
+		roles[i], _ = builtinRole(name)
+	}
+	return roles
 }
 
-// roleAliases maps the lower-cased spellings people use to the canonical name.
-var roleAliases = map[string]string{
-	"owner":                    RoleOwner,
-	"contributor":              RoleContributor,
-	"reader":                   RoleReader,
-	"data scientist":           RoleDataScientist,
-	"data-scientist":           RoleDataScientist,
-	"datascientist":            RoleDataScientist,
-	"azureml data scientist":   RoleDataScientist,
-	"compute operator":         RoleComputeOperator,
-	"compute-operator":         RoleComputeOperator,
-	"computeoperator":          RoleComputeOperator,
-	"azureml compute operator": RoleComputeOperator,
-	"approver":                 RoleApprover,
+// builtinRole returns a fresh copy of the built-in role with the canonical
+// name.
+func builtinRole(name string) (Role, bool) {
+	switch name {
+	case RoleOwner:
+		return Role{
+			Name:        RoleOwner,
+			Description: "Full access, including role assignments, tokens and secret values.",
+			Actions:     []string{"*"},
+		}, true
+	case RoleContributor:
+		return Role{
+			Name:        RoleContributor,
+			Description: "Create, change and delete every asset, job, compute and endpoint; no role assignments, tokens, secret values or approvals.",
+			Actions:     []string{"*"},
+			NotActions:  append(authorizationWrites(), ActSecretReveal, "approvals/*"),
+		}, true
+	case RoleReader:
+		return Role{
+			Name:        RoleReader,
+			Description: "Read everything except secret values; change nothing.",
+			Actions:     []string{"*/read"},
+		}, true
+	case RoleDataScientist:
+		return Role{
+			Name:        RoleDataScientist,
+			Description: "Everything in a workspace except changing the workspace itself, compute, role assignments, tokens, secret values and approvals.",
+			// Azure's role also has "*/action"; no Hangar action has the verb
+			// "action", so named actions are granted by name when they come.
+			Actions: []string{"*/read", "*/write", "*/delete"},
+			NotActions: append(authorizationWrites(),
+				ActWorkspaceWrite, ActWorkspaceDelete, ActComputeWrite, ActComputeDelete,
+				ActSecretReveal, "approvals/*"),
+		}, true
+	case RoleComputeOperator:
+		return Role{
+			Name:        RoleComputeOperator,
+			Description: "Create, change and delete compute; read the workspace and the role definitions.",
+			Actions:     []string{ActWorkspaceRead, ActRoleDefinitionRead, "computes/*"},
+		}, true
+	case RoleApprover:
+		return Role{
+			Name:        RoleApprover,
+			Description: "Approve or reject model promotions; read models, approvals, the workspace and the role definitions; nothing else.",
+			Actions:     []string{ActWorkspaceRead, ActRoleDefinitionRead, ActModelRead, ActApprovalRead, ActApprovalApprove},
+		}, true
+	}
+	return Role{}, false
+}
+
+// authorizationWrites are the actions that change who may do what: only
+// Owner has them.
+func authorizationWrites() []string {
+	return []string{
+		ActRoleAssignmentWrite, ActRoleAssignmentDelete,
+		ActIdentityWrite, ActTokenWrite, ActTokenDelete,
+	}
+}
+
+// canonicalRole maps the lower-cased spellings people use to the canonical
+// name, or "".
+func canonicalRole(lower string) string {
+	switch lower {
+	case "owner":
+		return RoleOwner
+	case "contributor":
+		return RoleContributor
+	case "reader":
+		return RoleReader
+	case "data scientist", "data-scientist", "datascientist", "azureml data scientist":
+		return RoleDataScientist
+	case "compute operator", "compute-operator", "computeoperator", "azureml compute operator":
+		return RoleComputeOperator
+	case "approver":
+		return RoleApprover
+	}
+	return ""
 }
 
 // LookupRole returns the built-in role with the name, accepting Azure's
 // spellings ("AzureML Data Scientist") and kebab case ("data-scientist").
 // Errors: EINVALID naming the known roles.
 func LookupRole(name string) (Role, error) {
-	canon, ok := roleAliases[strings.ToLower(strings.TrimSpace(name))]
-	if ok {
-		for _, r := range BuiltinRoles {
-			if r.Name == canon {
-				return r, nil
-			}
-		}
+	if r, ok := builtinRole(canonicalRole(strings.ToLower(strings.TrimSpace(name)))); ok {
+		return r, nil
 	}
-	names := make([]string, len(BuiltinRoles))
-	for i, r := range BuiltinRoles {
-		names[i] = r.Name
-	}
-	return Role{}, Errorf(EINVALID, "unknown role %q: use one of %s", name, strings.Join(names, ", "))
+	return Role{}, Errorf(EINVALID, "unknown role %q: use one of %s", name, strings.Join(roleNames(), ", "))
 }
 
 // Allows reports whether the role permits the action.

@@ -1,6 +1,7 @@
 package hangar_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
@@ -41,6 +42,27 @@ func TestRoleAllows(t *testing.T) {
 		{"Approver", hangar.ActModelWrite, false},
 		{"Approver", hangar.ActSecretRead, false},
 		{"Approver", hangar.ActWorkspaceWrite, false},
+		// Every role reads the role definitions, as in Azure.
+		{"Owner", hangar.ActRoleDefinitionRead, true},
+		{"Contributor", hangar.ActRoleDefinitionRead, true},
+		{"Reader", hangar.ActRoleDefinitionRead, true},
+		{"Data Scientist", hangar.ActRoleDefinitionRead, true},
+		{"Compute Operator", hangar.ActRoleDefinitionRead, true},
+		{"Approver", hangar.ActRoleDefinitionRead, true},
+		// Artifacts and the actions of what is yet to come.
+		{"Reader", hangar.ActArtifactRead, true},
+		{"Reader", hangar.ActArtifactWrite, false},
+		{"Data Scientist", hangar.ActArtifactWrite, true},
+		{"Data Scientist", hangar.ActJobWrite, true},
+		{"Data Scientist", hangar.ActRunWrite, true},
+		{"Data Scientist", hangar.ActOnlineDeploymentWrite, true},
+		{"Contributor", hangar.ActScheduleDelete, true},
+		{"Reader", hangar.ActMonitorRead, true},
+		{"Reader", hangar.ActExperimentWrite, false},
+		{"Compute Operator", hangar.ActArtifactRead, false},
+		{"Compute Operator", hangar.ActJobRead, false},
+		{"Approver", hangar.ActRegistryWrite, false},
+		{"Approver", hangar.ActArtifactRead, false},
 	}
 	for _, tt := range tests {
 		r, err := hangar.LookupRole(tt.role)
@@ -50,6 +72,41 @@ func TestRoleAllows(t *testing.T) {
 		if got := r.Allows(tt.action); got != tt.want {
 			t.Errorf("%s.Allows(%s) = %v, want %v", tt.role, tt.action, got, tt.want)
 		}
+	}
+}
+
+// TestBuiltinRolesAreCopies: changing what BuiltinRoles or LookupRole
+// returned changes no one's permissions.
+func TestBuiltinRolesAreCopies(t *testing.T) {
+	roles := hangar.BuiltinRoles()
+	var names []string
+	for _, r := range roles {
+		names = append(names, r.Name)
+	}
+	want := []string{hangar.RoleOwner, hangar.RoleContributor, hangar.RoleReader, hangar.RoleDataScientist, hangar.RoleComputeOperator, hangar.RoleApprover}
+	if !slices.Equal(names, want) {
+		t.Fatalf("BuiltinRoles = %v, want %v", names, want)
+	}
+	for i := range roles {
+		roles[i].Actions[0] = "*"
+		roles[i].NotActions = nil
+	}
+	roles[2].Name = "Janitor"
+	if hangar.BuiltinRoles()[2].Name != hangar.RoleReader {
+		t.Error("renaming a returned role renamed the built-in one")
+	}
+	for _, name := range []string{hangar.RoleReader, hangar.RoleContributor, hangar.RoleApprover} {
+		if r, _ := hangar.LookupRole(name); r.Allows(hangar.ActSecretReveal) {
+			t.Errorf("%s may reveal secrets after a caller changed its copy of the roles", name)
+		}
+	}
+	r, _ := hangar.LookupRole(hangar.RoleContributor)
+	r.NotActions[0] = hangar.ActWorkspaceRead
+	if again, _ := hangar.LookupRole(hangar.RoleContributor); !again.Allows(hangar.ActWorkspaceRead) || again.Allows(hangar.ActRoleAssignmentWrite) {
+		t.Error("changing the role LookupRole returned changed the built-in one")
+	}
+	if !hangar.Authorize([]*hangar.RoleAssignment{{Role: hangar.RoleContributor}}, "", hangar.ActWorkspaceRead) {
+		t.Error("Authorize sees a caller's change to a looked-up role")
 	}
 }
 

@@ -54,7 +54,7 @@ func TestClientRoundTrip(t *testing.T) {
 
 	// Roles, tokens, identities, role assignments.
 	roles, err := c.ListRoles(ctx)
-	if err != nil || len(roles) != len(hangar.BuiltinRoles) || roles[0].Name != hangar.RoleOwner {
+	if err != nil || len(roles) != len(hangar.BuiltinRoles()) || roles[0].Name != hangar.RoleOwner {
 		t.Fatalf("ListRoles = %v, %v", roles, err)
 	}
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
@@ -163,7 +163,7 @@ func TestClientRoundTrip(t *testing.T) {
 	if err != nil || info.Digest != want || info.Size != int64(len(content)) {
 		t.Fatalf("PutBlob = %+v, %v; want %s", info, err, want)
 	}
-	if ev := e.events(); ev[len(ev)-1].Action != "artifacts/write" || ev[len(ev)-1].Target != "blobs/"+string(want) ||
+	if ev := e.events(); ev[len(ev)-1].Action != hangar.ActArtifactWrite || ev[len(ev)-1].Target != "blobs/"+string(want) ||
 		ev[len(ev)-1].Workspace != "team-a" || ev[len(ev)-1].Actor != "admin" {
 		t.Errorf("last event after PutBlob %+v, want artifacts/write of blobs/%s in team-a by admin", ev[len(ev)-1], want)
 	}
@@ -330,7 +330,7 @@ func TestPagination(t *testing.T) {
 		return names, p.NextPageToken, nil
 	})
 	var wantRoles []string
-	for _, r := range hangar.BuiltinRoles {
+	for _, r := range hangar.BuiltinRoles() {
 		wantRoles = append(wantRoles, r.Name)
 	}
 	if !slices.Equal(gotRoles, wantRoles) {

@@ -9,50 +9,31 @@ import (
 	"github.com/hangar-ml/hangar"
 )
 
-// listEvents needs server-wide audit/read, or the workspace's audit/read
-// with ?workspace=.
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *principal) error {
-	q := r.URL.Query()
-	ws := q.Get("workspace")
-	if err := p.require(ws, hangar.ActAuditRead); err != nil {
-		return err
-	}
-	return s.writeEvents(w, r, ws)
+// listEvents lists the events of the ?workspace= filter, on which its route
+// authorized audit/read (server-wide without one).
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return s.serveEvents(w, r, c.workspace)
 }
 
-func (s *Server) listWorkspaceEvents(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, hangar.ActAuditRead)
-	if err != nil {
-		return err
+// listWorkspaceEvents lists the events of the path's workspace.
+func (s *Server) listWorkspaceEvents(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if q := r.URL.Query(); q.Has("workspace") && q.Get("workspace") != c.workspace {
+		return hangar.Errorf(hangar.EINVALID, "workspace=%q conflicts with the workspace %q of the path", truncate(q.Get("workspace"), 64), c.workspace)
 	}
-	if q := r.URL.Query(); q.Has("workspace") && q.Get("workspace") != ws {
-		return hangar.Errorf(hangar.EINVALID, "workspace=%q conflicts with the workspace %q of the path", truncate(q.Get("workspace"), 64), ws)
-	}
-	return s.writeEvents(w, r, ws)
+	return s.serveEvents(w, r, c.workspace)
 }
 
-func (s *Server) writeEvents(w http.ResponseWriter, r *http.Request, ws string) error {
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, ws string) error {
 	q := r.URL.Query()
-	opt, err := listOptions(q)
-	if err != nil {
-		return err
-	}
 	since, err := timeParam(q, "since")
 	if err != nil {
 		return err
 	}
 	f := hangar.EventFilter{Since: since, Target: q.Get("target"), Workspace: ws}
-	page, err := s.Audit.ListEvents(r.Context(), f, opt)
-	if err != nil {
-		return err
-	}
-	return writePage(w, page)
+	return servePage(w, r, f, s.Audit.ListEvents)
 }
 
-func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p *principal) error {
-	if err := p.require("", hangar.ActAuditRead); err != nil {
-		return err
-	}
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	v, err := s.Audit.VerifyAudit(r.Context())
 	if err != nil {
 		return err
@@ -73,11 +54,7 @@ func (c *Client) ListEvents(ctx context.Context, f hangar.EventFilter, opt hanga
 	if f.Workspace != "" {
 		q.Set("workspace", f.Workspace)
 	}
-	var page hangar.Page[*hangar.Event]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/audit", listQuery(q, opt), nil, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return listPage[*hangar.Event](ctx, c, "/api/v1/audit", q, opt)
 }
 
 // VerifyAudit has the server walk the audit chain.

@@ -90,6 +90,17 @@ func (p *principal) can(workspace, action string) bool {
 	return hangar.Authorize(p.assignments, workspace, action)
 }
 
+// canSomewhere reports whether the caller may perform action on at least
+// one scope: server-wide or on some workspace.
+func (p *principal) canSomewhere(action string) bool {
+	for _, a := range p.assignments {
+		if p.can(a.Workspace, action) {
+			return true
+		}
+	}
+	return false
+}
+
 // require returns EFORBIDDEN naming the action and scope unless the caller
 // may perform action on workspace ("" for server-wide).
 func (p *principal) require(workspace, action string) error {
@@ -106,16 +117,105 @@ func forbidden(p *principal, workspace, action string) error {
 	return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s", p.name, action, workspace)
 }
 
-// workspaceScope authorizes action on the {ws} of the route and then checks
-// that the workspace exists, in that order, so that callers without access
-// learn nothing about which workspaces exist.
-func (s *Server) workspaceScope(r *http.Request, p *principal, action string) (string, error) {
-	ws := r.PathValue("ws")
-	if err := p.require(ws, action); err != nil {
-		return "", err
+// scope says where a route's action is authorized before its handler runs.
+type scope int
+
+const (
+	// scopeUnset is the zero value, which checkRoutes refuses: a route
+	// must say where its action is checked.
+	scopeUnset scope = iota
+	// scopePublic routes need no token and name no action (/healthz,
+	// /readyz, /metrics).
+	scopePublic
+	// scopeServer: the action must be held server-wide (create a
+	// workspace, list identities, verify the audit chain).
+	scopeServer
+	// scopeWorkspace: the action must be held on the workspace of the
+	// {ws} path value, or on the default workspace when the pattern has no
+	// {ws} (the MLflow routes under /api/2.0/mlflow serve it). Only then is
+	// the workspace looked up, so a caller without the action gets 403
+	// whether or not it exists, and one with it gets 404 when it does not.
+	scopeWorkspace
+	// scopeQuery: the action must be held on the workspace of the
+	// ?workspace= query parameter, or server-wide when it is absent (lists
+	// of tokens, role assignments and audit events). The workspace need
+	// not exist: the list is then empty.
+	scopeQuery
+	// scopeAnywhere: the action must be held on at least one scope,
+	// server-wide or some workspace. The handler then makes the precise
+	// check, on a scope named in the body (issue a token, assign a role) or
+	// found from the stored object (revoke a token, remove a role
+	// assignment), or narrows what it shows (list workspaces). A caller
+	// with no role at all is thus refused before any handler runs.
+	scopeAnywhere
+)
+
+// String names the scope kind.
+func (sc scope) String() string {
+	switch sc {
+	case scopeUnset:
+		return "unset"
+	case scopePublic:
+		return "public"
+	case scopeServer:
+		return "server-wide"
+	case scopeWorkspace:
+		return "workspace"
+	case scopeQuery:
+		return "query workspace"
+	case scopeAnywhere:
+		return "anywhere"
 	}
-	if _, err := s.Workspaces.Workspace(r.Context(), ws); err != nil {
-		return "", err
+	return fmt.Sprintf("scope(%d)", int(sc))
+}
+
+// caller is the authenticated principal of a request together with where the
+// route's action was authorized.
+type caller struct {
+	*principal // nil on public routes
+	// workspace is the workspace the action was authorized on: the path's
+	// or the default one (scopeWorkspace), the ?workspace= filter
+	// (scopeQuery), or "" (server-wide, public and anywhere routes).
+	workspace string
+	// ws is the workspace of scopeWorkspace routes, as read when its
+	// existence was checked; nil on other routes.
+	ws *hangar.Workspace
+}
+
+// authorize checks the route's action on its scope for the authenticated
+// caller c and records the scope in c. inPath says whether the pattern has
+// a {ws} wildcard.
+func (s *Server) authorize(r *http.Request, rt route, inPath bool, c *caller) error {
+	switch rt.scope {
+	case scopeServer:
+		return c.require("", rt.action)
+	case scopeWorkspace:
+		name := hangar.DefaultWorkspace
+		if inPath {
+			name = r.PathValue("ws")
+		}
+		if err := c.require(name, rt.action); err != nil {
+			return err
+		}
+		ws, err := s.Workspaces.Workspace(r.Context(), name)
+		if err != nil {
+			return err
+		}
+		c.workspace, c.ws = name, ws
+		return nil
+	case scopeQuery:
+		name := r.URL.Query().Get("workspace")
+		if err := c.require(name, rt.action); err != nil {
+			return err
+		}
+		c.workspace = name
+		return nil
+	case scopeAnywhere:
+		if !c.canSomewhere(rt.action) {
+			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s server-wide and on every workspace", c.name, rt.action)
+		}
+		return nil
 	}
-	return ws, nil
+	// checkRoutes refuses any other scope before the server starts.
+	return fmt.Errorf("route %s: unknown scope %v", rt.pattern, rt.scope)
 }

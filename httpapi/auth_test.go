@@ -132,6 +132,7 @@ func TestAuthorization(t *testing.T) {
 		{"operator", hangar.RoleComputeOperator, "ws1"},
 		{"w1owner", hangar.RoleOwner, "ws1"},
 		{"srvreader", hangar.RoleReader, ""},
+		{"w2reader", hangar.RoleReader, "ws2"},
 	} {
 		tok[id.name] = e.token(id.name, id.role, id.ws)
 	}
@@ -145,6 +146,14 @@ func TestAuthorization(t *testing.T) {
 	readerAsg, err := e.admin.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "reader"}, hangar.ListOptions{})
 	if err != nil || len(readerAsg.Items) != 1 {
 		t.Fatalf("reader's assignments: %v, %v", readerAsg, err)
+	}
+	// A grant counts only with a role on the secret's workspace.
+	if err := e.admin.GrantSecret(ctx, "ws1", "api-key", "w2reader"); err != nil {
+		t.Fatal(err)
+	}
+	w2readerAsg, err := e.admin.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "w2reader"}, hangar.ListOptions{})
+	if err != nil || len(w2readerAsg.Items) != 1 {
+		t.Fatalf("w2reader's assignments: %v, %v", w2readerAsg, err)
 	}
 	toks, err := e.admin.ListTokens(ctx, hangar.TokenFilter{}, hangar.ListOptions{})
 	if err != nil {
@@ -174,12 +183,18 @@ func TestAuthorization(t *testing.T) {
 			message: "identity contrib lacks secrets/reveal on workspace ws1 and holds no grant of secret api-key"},
 		{name: "data scientist cannot reveal", method: post, path: ws1 + "/secrets/api-key/reveal", token: tok["ds"],
 			message: "identity ds lacks secrets/reveal"},
+		{name: "a grant without a role on the secret's workspace", method: post, path: ws1 + "/secrets/api-key/reveal", token: tok["w2reader"],
+			message: "identity w2reader lacks secrets/reveal on workspace ws1 and holds no grant of secret api-key"},
 		{name: "reader cannot reveal a missing secret either", method: post, path: ws1 + "/secrets/nope/reveal", token: tok["reader"],
 			message: "identity reader lacks secrets/reveal"},
 		{name: "contributor cannot create tokens", method: post, path: "/api/v1/tokens", token: tok["contrib"], body: `{"name":"bot","role":"Reader","workspace":"ws1"}`,
-			message: "identity contrib lacks tokens/write on workspace ws1"},
+			message: "identity contrib lacks tokens/write server-wide and on every workspace"},
+		{name: "workspace owner cannot create tokens for another workspace", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"bot","role":"Reader","workspace":"ws2"}`,
+			message: "identity w1owner lacks tokens/write on workspace ws2"},
 		{name: "contributor cannot assign roles", method: post, path: "/api/v1/role-assignments", token: tok["contrib"], body: `{"identity_name":"reader","role":"Owner","workspace":"ws1"}`,
-			message: "identity contrib lacks roleAssignments/write on workspace ws1"},
+			message: "identity contrib lacks roleAssignments/write server-wide and on every workspace"},
+		{name: "workspace owner cannot assign roles on another workspace", method: post, path: "/api/v1/role-assignments", token: tok["w1owner"], body: `{"identity_name":"reader","role":"Reader","workspace":"ws2"}`,
+			message: "identity w1owner lacks roleAssignments/write on workspace ws2"},
 		{name: "workspace owner cannot assign server-wide roles", method: post, path: "/api/v1/role-assignments", token: tok["w1owner"], body: `{"identity_name":"w1owner","role":"Owner"}`,
 			message: "identity w1owner lacks roleAssignments/write server-wide"},
 		{name: "workspace owner cannot mint a token for a server-wide owner", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"admin","role":"Reader","workspace":"ws1"}`,
@@ -189,7 +204,9 @@ func TestAuthorization(t *testing.T) {
 		{name: "data scientist cannot delete the workspace", method: del, path: ws1, token: tok["ds"],
 			message: "identity ds lacks workspaces/delete on workspace ws1"},
 		{name: "contributor cannot delete role assignments", method: del, path: "/api/v1/role-assignments/" + readerAsg.Items[0].ID, token: tok["contrib"],
-			message: "identity contrib lacks roleAssignments/delete on workspace ws1"},
+			message: "identity contrib lacks roleAssignments/delete server-wide and on every workspace"},
+		{name: "workspace owner cannot delete another workspace's assignment", method: del, path: "/api/v1/role-assignments/" + w2readerAsg.Items[0].ID, token: tok["w1owner"],
+			message: "identity w1owner lacks roleAssignments/delete on workspace ws2"},
 		{name: "workspace owner cannot delete a server-wide assignment", method: del, path: "/api/v1/role-assignments/" + adminAsg.Items[0].ID, token: tok["w1owner"],
 			message: "identity w1owner lacks roleAssignments/delete server-wide"},
 		{name: "reader cannot read another workspace", method: get, path: "/api/v1/workspaces/ws2", token: tok["reader"],
@@ -336,7 +353,7 @@ func testBadRequests(t *testing.T, dsn string) {
 		{name: "blob too large", method: put, path: ws1 + "/blobs", body: strings.Repeat("b", 1001), status: http.StatusRequestEntityTooLarge, code: hangar.ETOOLARGE,
 			message: "exceeds the limit of 1000 bytes"},
 		{name: "unknown route", method: get, path: "/api/v1/nothing", status: http.StatusNotFound, code: hangar.ENOTFOUND, message: "no route for GET /api/v1/nothing"},
-		{name: "wrong method", method: http.MethodPatch, path: ws1, status: http.StatusMethodNotAllowed, code: invalid, message: "method PATCH is not allowed"},
+		{name: "wrong method", method: http.MethodPatch, path: ws1, status: http.StatusMethodNotAllowed, code: hangar.EMETHODNOTALLOWED, message: "method PATCH is not allowed"},
 		{name: "delete a missing token", method: del, path: "/api/v1/tokens/nope", status: http.StatusNotFound, code: hangar.ENOTFOUND},
 
 		// Text PostgreSQL cannot hold, in bodies, paths and queries.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -236,43 +235,12 @@ func jsonKind(goType string) string {
 	return goType
 }
 
-// listOptions reads max_results and page_token from the query.
-func listOptions(q url.Values) (hangar.ListOptions, error) {
-	var opt hangar.ListOptions
-	if v := q.Get("max_results"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return opt, hangar.Errorf(hangar.EINVALID, "max_results must be a whole number, got %q", truncate(v, 32))
-		}
-		if n < 1 {
-			return opt, hangar.Errorf(hangar.EINVALID, "max_results must be at least 1, got %d", n)
-		}
-		opt.MaxResults = n
-	}
-	opt.PageToken = q.Get("page_token")
-	return opt, opt.Validate()
-}
-
 // truncate shortens what a client sent before it is quoted in a message.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// listQuery writes the query parameters of a list request.
-func listQuery(q url.Values, opt hangar.ListOptions) url.Values {
-	if q == nil {
-		q = url.Values{}
-	}
-	if opt.MaxResults > 0 {
-		q.Set("max_results", strconv.Itoa(opt.MaxResults))
-	}
-	if opt.PageToken != "" {
-		q.Set("page_token", opt.PageToken)
-	}
-	return q
 }
 
 // timeParam parses an RFC 3339 time from the query.

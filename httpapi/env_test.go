@@ -128,18 +128,13 @@ func (e *env) createWorkspace(name string) {
 func (e *env) events() []*hangar.Event {
 	e.t.Helper()
 	var all []*hangar.Event
-	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
-	for {
-		page, err := e.api.Audit.ListEvents(e.t.Context(), hangar.EventFilter{}, opt)
+	for ev, err := range httpapi.AllItems(e.t.Context(), hangar.EventFilter{}, e.api.Audit.ListEvents) {
 		if err != nil {
 			e.t.Fatalf("list events: %v", err)
 		}
-		all = append(all, page.Items...)
-		if page.NextPageToken == "" {
-			return all
-		}
-		opt.PageToken = page.NextPageToken
+		all = append(all, ev)
 	}
+	return all
 }
 
 // response is a raw answer.

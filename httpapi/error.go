@@ -7,38 +7,82 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/hangar-ml/hangar"
 )
 
-// statuses maps each domain error code to its HTTP status: the one table.
-var statuses = map[string]int{
-	hangar.EINVALID:        http.StatusBadRequest,
-	hangar.EUNAUTHORIZED:   http.StatusUnauthorized,
-	hangar.EFORBIDDEN:      http.StatusForbidden,
-	hangar.ENOTFOUND:       http.StatusNotFound,
-	hangar.ECONFLICT:       http.StatusConflict,
-	hangar.ETOOLARGE:       http.StatusRequestEntityTooLarge,
-	hangar.EUNAVAILABLE:    http.StatusServiceUnavailable,
-	hangar.ENOTIMPLEMENTED: http.StatusNotImplemented,
-	hangar.EINTERNAL:       http.StatusInternalServerError,
+// errorStyle says which envelope a route answers errors in.
+type errorStyle int
+
+const (
+	// nativeErrors is Hangar's own envelope:
+	// {"error":{"code":"not_found","message":"..."}}.
+	nativeErrors errorStyle = iota
+	// mlflowErrors is MLflow's: {"error_code":"RESOURCE_DOES_NOT_EXIST","message":"..."},
+	// with MLflow's statuses, for the routes an unchanged MLflow client calls.
+	mlflowErrors
+)
+
+// errorAnswer is one row of the error table: how one kind of failure is
+// answered in each error style.
+type errorAnswer struct {
+	key          string // what is looked up: a domain code, or noRoute
+	code         string // the "code" of the native envelope
+	status       int    // the HTTP status on native routes
+	mlflowCode   string // the "error_code" of the MLflow envelope
+	mlflowStatus int    // the HTTP status on MLflow routes
 }
 
-// statusOf returns the HTTP status of a domain error code; unknown codes are
-// internal errors.
-func statusOf(code string) int {
-	if st, ok := statuses[code]; ok {
-		return st
+// noRoute is the key of the router's answer to a path that no route
+// matches. Natively it is a plain ENOTFOUND; MLflow clients expect
+// ENDPOINT_NOT_FOUND, on which MLflow 3 falls back from v3 endpoints to v2.
+const noRoute = "no route"
+
+// errorTable is the one table of error answers: every domain code, the
+// router's 405 and its answer to unknown paths. MLflow's codes and statuses
+// are those of its server (reference/mlflow-api.md §1.2); where Hangar
+// answers natively with a more precise status (409 for a conflict), the
+// MLflow column keeps MLflow's (400), which its client relies on.
+func errorTable() []errorAnswer {
+	return []errorAnswer{
+		// key, native code, native status, MLflow error_code, MLflow status
+		{hangar.EINVALID, hangar.EINVALID, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", http.StatusBadRequest},
+		{hangar.ENOTFOUND, hangar.ENOTFOUND, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", http.StatusNotFound},
+		{hangar.ECONFLICT, hangar.ECONFLICT, http.StatusConflict, "RESOURCE_ALREADY_EXISTS", http.StatusBadRequest},
+		{hangar.EUNAUTHORIZED, hangar.EUNAUTHORIZED, http.StatusUnauthorized, "UNAUTHENTICATED", http.StatusUnauthorized},
+		{hangar.EFORBIDDEN, hangar.EFORBIDDEN, http.StatusForbidden, "PERMISSION_DENIED", http.StatusForbidden},
+		// MLflow has no code for an oversized request; BAD_REQUEST keeps it a
+		// 4xx, which its client does not retry.
+		{hangar.ETOOLARGE, hangar.ETOOLARGE, http.StatusRequestEntityTooLarge, "BAD_REQUEST", http.StatusRequestEntityTooLarge},
+		{hangar.EUNAVAILABLE, hangar.EUNAVAILABLE, http.StatusServiceUnavailable, "TEMPORARILY_UNAVAILABLE", http.StatusServiceUnavailable},
+		{hangar.ENOTIMPLEMENTED, hangar.ENOTIMPLEMENTED, http.StatusNotImplemented, "NOT_IMPLEMENTED", http.StatusNotImplemented},
+		{hangar.EINTERNAL, hangar.EINTERNAL, http.StatusInternalServerError, "INTERNAL_ERROR", http.StatusInternalServerError},
+		{hangar.EMETHODNOTALLOWED, hangar.EMETHODNOTALLOWED, http.StatusMethodNotAllowed, "BAD_REQUEST", http.StatusMethodNotAllowed},
+		{noRoute, hangar.ENOTFOUND, http.StatusNotFound, "ENDPOINT_NOT_FOUND", http.StatusNotFound},
 	}
-	return http.StatusInternalServerError
 }
 
-// codeOfStatus is the inverse of statusOf, for answers that carry no
-// envelope (a proxy's 502, say).
+// errorAnswerOf returns the row of the error table for key. An unknown code
+// keeps its name in the native envelope and is otherwise answered as an
+// internal error.
+func errorAnswerOf(key string) errorAnswer {
+	for _, a := range errorTable() {
+		if a.key == key {
+			return a
+		}
+	}
+	a := errorAnswerOf(hangar.EINTERNAL)
+	a.key, a.code = key, key
+	return a
+}
+
+// codeOfStatus is the inverse of the native column, for answers that carry
+// no envelope (a proxy's 502, say).
 func codeOfStatus(status int) string {
-	for code, st := range statuses {
-		if st == status {
-			return code
+	for _, a := range errorTable() {
+		if a.status == status {
+			return a.code
 		}
 	}
 	switch {
@@ -50,7 +94,39 @@ func codeOfStatus(status int) string {
 	return hangar.EINTERNAL
 }
 
-// errorEnvelope is the body of every error answer.
+// mlflowPrefixes start the paths of the MLflow API, for the default
+// workspace and, after /w/{ws}, for another one.
+func mlflowPrefixes() []string {
+	return []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/"}
+}
+
+// isMLflowPath reports whether path is under the MLflow API, directly or
+// under /w/{ws}.
+func isMLflowPath(path string) bool {
+	if rest, ok := strings.CutPrefix(path, "/w/"); ok {
+		if i := strings.IndexByte(rest, '/'); i > 0 {
+			path = rest[i:]
+		}
+	}
+	for _, p := range mlflowPrefixes() {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// errorStyleOfPath is the error style of a request that matched no route:
+// MLflow's under the MLflow API, so that an MLflow client asking for an
+// endpoint Hangar lacks gets the ENDPOINT_NOT_FOUND it understands.
+func errorStyleOfPath(path string) errorStyle {
+	if isMLflowPath(path) {
+		return mlflowErrors
+	}
+	return nativeErrors
+}
+
+// errorEnvelope is the body of every native error answer.
 type errorEnvelope struct {
 	Error errorBody `json:"error"`
 }
@@ -60,9 +136,15 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// writeError answers with the error's code and message. Internal errors are
-// logged here, once, with the request id, and the client gets a generic
-// message that quotes the id.
+// mlflowErrorEnvelope is the body of every error answer on MLflow routes.
+type mlflowErrorEnvelope struct {
+	ErrorCode string `json:"error_code"`
+	Message   string `json:"message"`
+}
+
+// writeError answers with the error's code and message, in the error style
+// of the request's route. Internal errors are logged here, once, with the
+// request id, and the client gets a generic message that quotes the id.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ew errWritten
 	if errors.As(err, &ew) {
@@ -75,8 +157,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := hangar.ErrorCode(err)
 	msg := hangar.ErrorMessage(err)
-	rid := hangar.RequestIDFrom(r.Context())
 	if code == hangar.EINTERNAL {
+		rid := hangar.RequestIDFrom(r.Context())
 		s.Logger.ErrorContext(r.Context(), "internal error",
 			slog.String("request_id", rid),
 			slog.String("method", r.Method),
@@ -84,14 +166,26 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("error", err.Error()))
 		msg = internalMessage(rid)
 	}
-	s.noteError(r, code)
 	if sw, ok := w.(interface{ written() bool }); ok && sw.written() {
+		s.noteError(r, code)
 		return // a streamed answer failed midway; the status is out already
 	}
-	if code == hangar.EUNAUTHORIZED {
+	s.answer(w, r, code, msg)
+}
+
+// answer writes the error table's answer for key, in the error style of the
+// request, and tells the access log its code.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, key, msg string) {
+	a := errorAnswerOf(key)
+	s.noteError(r, a.code)
+	if a.code == hangar.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hangar"`)
 	}
-	s.writeEnvelope(w, statusOf(code), code, msg)
+	style := nativeErrors
+	if st := stateFrom(r.Context()); st != nil {
+		style = st.errors
+	}
+	writeEnvelope(w, style, a, msg)
 }
 
 func internalMessage(requestID string) string {
@@ -105,14 +199,21 @@ func (s *Server) noteError(r *http.Request, code string) {
 	}
 }
 
-func (s *Server) writeEnvelope(w http.ResponseWriter, status int, code, msg string) {
+// writeEnvelope writes the answer a, with msg, in style.
+func writeEnvelope(w http.ResponseWriter, style errorStyle, a errorAnswer, msg string) {
 	h := w.Header()
 	h.Del("Content-Length")
 	h.Del("ETag")
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	var body any = errorEnvelope{Error: errorBody{Code: a.code, Message: msg}}
+	status := a.status
+	if style == mlflowErrors {
+		body = mlflowErrorEnvelope{ErrorCode: a.mlflowCode, Message: msg}
+		status = a.mlflowStatus
+	}
 	w.WriteHeader(status)
-	b, _ := json.Marshal(errorEnvelope{Error: errorBody{Code: code, Message: msg}})
+	b, _ := json.Marshal(body)
 	w.Write(append(b, '\n'))
 }
 
@@ -130,17 +231,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 		return errWritten{err}
 	}
 	return nil
-}
-
-// writePage writes a list page, with "value": [] rather than null when empty.
-func writePage[T any](w http.ResponseWriter, p *hangar.Page[T]) error {
-	if p == nil {
-		p = &hangar.Page[T]{}
-	}
-	if p.Items == nil {
-		p.Items = []T{}
-	}
-	return writeJSON(w, http.StatusOK, p)
 }
 
 // errWritten marks a failure after the answer started (the client went away):

@@ -15,23 +15,13 @@ import (
 // identity is on it), which that workspace's tokens/read and tokens/delete
 // list and revoke.
 
-func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, p *principal) error {
-	if err := p.require("", hangar.ActIdentityRead); err != nil {
-		return err
-	}
-	opt, err := listOptions(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	page, err := s.Identities.ListIdentities(r.Context(), opt)
-	if err != nil {
-		return err
-	}
-	return writePage(w, page)
+func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	return servePage(w, r, struct{}{}, unfiltered(s.Identities.ListIdentities))
 }
 
 // issueToken creates a token, and the identity and role assignment it names
-// when missing. It needs tokens/write on the request's workspace scope, and,
+// when missing. Its route lets only callers with tokens/write somewhere
+// through; it needs tokens/write on the request's workspace scope, and,
 // when the identity exists already, on the scope of each of its assignments:
 // otherwise an Owner of one workspace could mint a token for a server-wide
 // Owner. The store refuses a token for an existing identity unless it is a
@@ -39,7 +29,8 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, p *princ
 // check here comes first so that a caller without tokens/write on the
 // identity's scopes gets 403 and does not learn the identity's roles from the
 // store's 409.
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p *principal) error {
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p := c.principal
 	var req hangar.TokenRequest
 	if err := s.decodeBody(w, r, &req); err != nil {
 		return err
@@ -94,36 +85,26 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p *principal
 	return writeJSON(w, http.StatusCreated, &hangar.IssuedToken{Token: *tok, Secret: secret})
 }
 
-// listTokens needs tokens/read on the ?workspace= filter, or server-wide
-// without one. With the filter it lists the tokens that belong to the
-// workspace: those whose identity's assignments are all on it.
-func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *principal) error {
-	q := r.URL.Query()
-	f := hangar.TokenFilter{Workspace: q.Get("workspace")}
-	if err := p.require(f.Workspace, hangar.ActTokenRead); err != nil {
-		return err
-	}
+// listTokens lists the tokens of the ?workspace= filter, on which its route
+// authorized tokens/read (server-wide without one): those whose identity's
+// assignments are all on the workspace.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c *caller) error {
+	f := hangar.TokenFilter{Workspace: c.workspace}
 	if f.Workspace != "" {
 		if err := hangar.ValidateWorkspaceName(f.Workspace); err != nil {
 			return err
 		}
 	}
-	opt, err := listOptions(q)
-	if err != nil {
-		return err
-	}
-	page, err := s.Identities.ListTokens(r.Context(), f, opt)
-	if err != nil {
-		return err
-	}
-	return writePage(w, page)
+	return servePage(w, r, f, s.Identities.ListTokens)
 }
 
 // revokeToken needs tokens/delete server-wide, or on the one workspace the
-// token belongs to. A caller without the server-wide right gets 403 alike
+// token belongs to (its route lets only callers with tokens/delete
+// somewhere through). A caller without the server-wide right gets 403 alike
 // for a missing token and for one outside its workspaces: whether a token
 // exists is not its business.
-func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *principal) error {
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p := c.principal
 	id := r.PathValue("id")
 	ctx := r.Context()
 	if !p.can("", hangar.ActTokenDelete) {
@@ -148,11 +129,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *principa
 
 // ListIdentities lists identities by name.
 func (c *Client) ListIdentities(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Identity], error) {
-	var page hangar.Page[*hangar.Identity]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/identities", listQuery(nil, opt), nil, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return listPage[*hangar.Identity](ctx, c, "/api/v1/identities", nil, opt)
 }
 
 // IssueToken creates a token (and its identity and role assignment when
@@ -172,11 +149,7 @@ func (c *Client) ListTokens(ctx context.Context, f hangar.TokenFilter, opt hanga
 	if f.Workspace != "" {
 		q.Set("workspace", f.Workspace)
 	}
-	var page hangar.Page[*hangar.Token]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/tokens", listQuery(q, opt), nil, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return listPage[*hangar.Token](ctx, c, "/api/v1/tokens", q, opt)
 }
 
 // RevokeToken revokes a token by id. It needs tokens/delete server-wide or on

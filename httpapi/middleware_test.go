@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,8 +33,12 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// testHandler serves extra public routes through the real wrapper and
-// middleware.
+// public returns a public route that answers errors natively.
+func public(pattern string, fn apiFunc) route {
+	return route{pattern, "", scopePublic, fn, nativeErrors}
+}
+
+// testHandler serves extra routes through the real wrapper and middleware.
 func testHandler(t *testing.T, routes ...route) (*Server, http.Handler, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
@@ -60,14 +65,14 @@ func decodeEnvelope(t *testing.T, rec *httptest.ResponseRecorder) errorBody {
 
 func TestPanicRecovery(t *testing.T) {
 	_, h, logs := testHandler(t,
-		route{"GET /boom", true, func(w http.ResponseWriter, r *http.Request, _ *principal) error {
+		public("GET /boom", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 			panic("kaboom")
-		}},
-		route{"GET /boom-late", true, func(w http.ResponseWriter, r *http.Request, _ *principal) error {
+		}),
+		public("GET /boom-late", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 			w.WriteHeader(http.StatusOK)
 			w.Write([]byte("partial"))
 			panic("late kaboom")
-		}},
+		}),
 	)
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/boom", nil)
@@ -104,36 +109,101 @@ func TestPanicRecovery(t *testing.T) {
 	}
 }
 
+// TestErrorMapping sends an error of every code through a native and an
+// MLflow route. The expected answers are written here by hand, not read
+// from the table under test.
 func TestErrorMapping(t *testing.T) {
-	for code, status := range statuses {
-		t.Run(code, func(t *testing.T) {
-			_, h, logs := testHandler(t, route{"GET /fail", true, func(w http.ResponseWriter, r *http.Request, _ *principal) error {
-				return hangar.Errorf(code, "precise message for %s", code)
-			}})
+	type errorCase struct {
+		code         string
+		status       int
+		mlflowCode   string
+		mlflowStatus int
+	}
+	tests := []errorCase{
+		{hangar.EINVALID, 400, "INVALID_PARAMETER_VALUE", 400},
+		{hangar.ENOTFOUND, 404, "RESOURCE_DOES_NOT_EXIST", 404},
+		{hangar.ECONFLICT, 409, "RESOURCE_ALREADY_EXISTS", 400}, // MLflow's client relies on 400
+		{hangar.EUNAUTHORIZED, 401, "UNAUTHENTICATED", 401},
+		{hangar.EFORBIDDEN, 403, "PERMISSION_DENIED", 403},
+		{hangar.ETOOLARGE, 413, "BAD_REQUEST", 413},
+		{hangar.EUNAVAILABLE, 503, "TEMPORARILY_UNAVAILABLE", 503},
+		{hangar.ENOTIMPLEMENTED, 501, "NOT_IMPLEMENTED", 501},
+		{hangar.EINTERNAL, 500, "INTERNAL_ERROR", 500},
+		{hangar.EMETHODNOTALLOWED, 405, "BAD_REQUEST", 405},
+		{"made_up_code", 500, "INTERNAL_ERROR", 500}, // unknown codes are internal errors that keep their name
+	}
+	// Every code of the table has a case here.
+	for _, a := range errorTable() {
+		if a.key != noRoute && !slices.ContainsFunc(tests, func(tt errorCase) bool { return tt.code == a.key }) {
+			t.Errorf("code %q of the error table has no case in this test", a.key)
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			fail := func(w http.ResponseWriter, r *http.Request, _ *caller) error {
+				return hangar.Errorf(tt.code, "precise message for %s", tt.code)
+			}
+			mlflowRoute := public("GET /api/2.0/mlflow/fail", fail)
+			mlflowRoute.errors = mlflowErrors
+			_, h, logs := testHandler(t, public("GET /fail", fail), mlflowRoute)
+
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/fail", nil))
-			if rec.Code != status {
-				t.Errorf("status %d, want %d", rec.Code, status)
+			if rec.Code != tt.status {
+				t.Errorf("status %d, want %d", rec.Code, tt.status)
 			}
 			e := decodeEnvelope(t, rec)
-			wantMsg := "precise message for " + code
-			if code == hangar.EINTERNAL {
+			wantMsg := "precise message for " + tt.code
+			if tt.code == hangar.EINTERNAL {
 				wantMsg = "internal error (request id " + rec.Header().Get("X-Request-Id") + ")"
 			}
-			if e.Code != code || e.Message != wantMsg {
-				t.Errorf("envelope %+v, want code %q message %q", e, code, wantMsg)
+			if e.Code != tt.code || e.Message != wantMsg {
+				t.Errorf("envelope %+v, want code %q message %q", e, tt.code, wantMsg)
 			}
-			if logged := strings.Contains(logs.String(), `"msg":"internal error"`); logged != (code == hangar.EINTERNAL) {
-				t.Errorf("internal error logged = %v for code %s", logged, code)
+			if got, want := rec.Header().Get("WWW-Authenticate") != "", tt.code == hangar.EUNAUTHORIZED; got != want {
+				t.Errorf("WWW-Authenticate set = %v, want %v", got, want)
+			}
+			if logged := strings.Contains(logs.String(), `"msg":"internal error"`); logged != (tt.code == hangar.EINTERNAL) {
+				t.Errorf("internal error logged = %v for code %s", logged, tt.code)
+			}
+
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/2.0/mlflow/fail", nil))
+			if rec.Code != tt.mlflowStatus {
+				t.Errorf("MLflow route: status %d, want %d", rec.Code, tt.mlflowStatus)
+			}
+			m := decodeMLflowEnvelope(t, rec)
+			wantMsg = "precise message for " + tt.code
+			if tt.code == hangar.EINTERNAL {
+				wantMsg = "internal error (request id " + rec.Header().Get("X-Request-Id") + ")"
+			}
+			if m.ErrorCode != tt.mlflowCode || m.Message != wantMsg {
+				t.Errorf("MLflow route: envelope %+v, want error_code %q message %q", m, tt.mlflowCode, wantMsg)
 			}
 		})
 	}
 }
 
+// decodeMLflowEnvelope decodes an MLflow error answer, refusing bodies
+// with other keys than error_code and message.
+func decodeMLflowEnvelope(t *testing.T, rec *httptest.ResponseRecorder) mlflowErrorEnvelope {
+	t.Helper()
+	var env mlflowErrorEnvelope
+	dec := json.NewDecoder(rec.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil || env.ErrorCode == "" {
+		t.Fatalf("body is not an MLflow error envelope: %v", err)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	return env
+}
+
 func TestInternalErrorDetailsStayInLog(t *testing.T) {
-	_, h, logs := testHandler(t, route{"GET /fail", true, func(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	_, h, logs := testHandler(t, public("GET /fail", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		return errors.New("dial postgres 10.0.0.7: connection refused")
-	}})
+	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/fail", nil))
 	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "10.0.0.7") {
@@ -146,17 +216,30 @@ func TestInternalErrorDetailsStayInLog(t *testing.T) {
 }
 
 func TestUnmatchedRoutes(t *testing.T) {
-	_, h, _ := testHandler(t, route{"GET /things/{id}", true, func(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	probe := public("GET /api/2.0/mlflow/probe", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
+		return writeJSON(w, http.StatusOK, "probe")
+	})
+	probe.errors = mlflowErrors
+	_, h, logs := testHandler(t, public("GET /things/{id}", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		return writeJSON(w, http.StatusOK, r.PathValue("id"))
-	}})
+	}), probe)
 	tests := []struct {
 		method, path string
 		status       int
-		code         string
+		code         string // native code, or MLflow error_code when mlflow
+		mlflow       bool
 	}{
-		{http.MethodGet, "/things/1", http.StatusOK, ""},
-		{http.MethodGet, "/nothing/here", http.StatusNotFound, hangar.ENOTFOUND},
-		{http.MethodPost, "/things/1", http.StatusMethodNotAllowed, hangar.EINVALID},
+		{http.MethodGet, "/things/1", http.StatusOK, "", false},
+		{http.MethodGet, "/nothing/here", http.StatusNotFound, hangar.ENOTFOUND, false},
+		{http.MethodPost, "/things/1", http.StatusMethodNotAllowed, hangar.EMETHODNOTALLOWED, false},
+		{http.MethodGet, "/w/ws1/api/v1/nothing", http.StatusNotFound, hangar.ENOTFOUND, false},
+		{http.MethodGet, "/api/2.0/mlflowish/x", http.StatusNotFound, hangar.ENOTFOUND, false},
+		{http.MethodGet, "/api/2.0/mlflow/experiments/nope", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true},
+		{http.MethodPost, "/ajax-api/2.0/mlflow/runs/get", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true},
+		{http.MethodGet, "/w/ws1/api/2.0/mlflow/experiments/search", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true},
+		{http.MethodGet, "/api/2.0/mlflow-artifacts/artifacts/a/b", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true},
+		{http.MethodGet, "/api/2.0/mlflow/probe", http.StatusOK, "", true},
+		{http.MethodPost, "/api/2.0/mlflow/probe", http.StatusMethodNotAllowed, "BAD_REQUEST", true},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
@@ -168,11 +251,18 @@ func TestUnmatchedRoutes(t *testing.T) {
 		if tt.code == "" {
 			continue
 		}
-		if e := decodeEnvelope(t, rec); e.Code != tt.code || !strings.Contains(e.Message, tt.path) {
+		if tt.mlflow {
+			if e := decodeMLflowEnvelope(t, rec); e.ErrorCode != tt.code || !strings.Contains(e.Message, tt.path) {
+				t.Errorf("%s %s: envelope %+v, want error_code %q naming the path", tt.method, tt.path, e, tt.code)
+			}
+		} else if e := decodeEnvelope(t, rec); e.Code != tt.code || !strings.Contains(e.Message, tt.path) {
 			t.Errorf("%s %s: envelope %+v, want code %q naming the path", tt.method, tt.path, e, tt.code)
 		}
 		if tt.status == http.StatusMethodNotAllowed && !strings.Contains(rec.Header().Get("Allow"), "GET") {
 			t.Errorf("Allow %q, want GET listed", rec.Header().Get("Allow"))
 		}
+	}
+	if log := logs.String(); !strings.Contains(log, `"error_code":"method_not_allowed"`) || !strings.Contains(log, `"error_code":"not_found"`) {
+		t.Errorf("the access log lacks the codes of the unmatched requests:\n%s", log)
 	}
 }

@@ -17,22 +17,23 @@ type roleAssignmentRequest struct {
 }
 
 // listRoles lists the built-in roles in their fixed order (Owner first),
-// paged like every list; any authenticated caller may. The page token names
-// the last role of the page before.
-func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, p *principal) error {
-	opt, err := listOptions(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	roles := hangar.BuiltinRoles
+// paged like every list; every built-in role holds roleDefinitions/read.
+func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	return servePage(w, r, struct{}{}, unfiltered(rolesPage))
+}
+
+// rolesPage pages through the built-in roles; the page token names the last
+// role of the page before.
+func rolesPage(_ context.Context, opt hangar.ListOptions) (*hangar.Page[hangar.Role], error) {
+	roles := hangar.BuiltinRoles()
 	if opt.PageToken != "" {
 		after, err := decodeNameToken(opt.PageToken)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		i := slices.IndexFunc(roles, func(r hangar.Role) bool { return r.Name == after })
 		if i < 0 {
-			return hangar.Errorf(hangar.EINVALID, "invalid page_token: pass the next_page_token of the previous page unchanged")
+			return nil, errBadPageToken()
 		}
 		roles = roles[i+1:]
 	}
@@ -41,15 +42,17 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request, p *principal)
 		page.Items = roles[:n]
 		page.NextPageToken = encodeNameToken(roles[n-1].Name)
 	}
-	return writePage(w, page)
+	return page, nil
 }
 
-func (s *Server) assignRole(w http.ResponseWriter, r *http.Request, p *principal) error {
+// assignRole needs roleAssignments/write on the workspace of the request
+// (its route lets only callers with it somewhere through).
+func (s *Server) assignRole(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var req roleAssignmentRequest
 	if err := s.decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if err := p.require(req.Workspace, hangar.ActRoleAssignmentWrite); err != nil {
+	if err := c.require(req.Workspace, hangar.ActRoleAssignmentWrite); err != nil {
 		return err
 	}
 	if err := hangar.ValidateName("identity", req.IdentityName); err != nil {
@@ -71,28 +74,18 @@ func (s *Server) assignRole(w http.ResponseWriter, r *http.Request, p *principal
 	return writeJSON(w, http.StatusCreated, a)
 }
 
-// listRoleAssignments needs roleAssignments/read on the workspace filter, or
-// server-wide without one.
-func (s *Server) listRoleAssignments(w http.ResponseWriter, r *http.Request, p *principal) error {
-	q := r.URL.Query()
-	f := hangar.RoleAssignmentFilter{IdentityName: q.Get("identity"), Workspace: q.Get("workspace")}
-	if err := p.require(f.Workspace, hangar.ActRoleAssignmentRead); err != nil {
-		return err
-	}
-	opt, err := listOptions(q)
-	if err != nil {
-		return err
-	}
-	page, err := s.Roles.ListRoleAssignments(r.Context(), f, opt)
-	if err != nil {
-		return err
-	}
-	return writePage(w, page)
+// listRoleAssignments lists the assignments of the ?workspace= filter, on
+// which its route authorized roleAssignments/read (server-wide without one).
+func (s *Server) listRoleAssignments(w http.ResponseWriter, r *http.Request, c *caller) error {
+	f := hangar.RoleAssignmentFilter{IdentityName: r.URL.Query().Get("identity"), Workspace: c.workspace}
+	return servePage(w, r, f, s.Roles.ListRoleAssignments)
 }
 
 // removeRoleAssignment authorizes on the assignment's own workspace, which
-// it finds by listing: RoleService has no lookup by id.
-func (s *Server) removeRoleAssignment(w http.ResponseWriter, r *http.Request, p *principal) error {
+// it finds by listing: RoleService has no lookup by id. Its route lets only
+// callers with roleAssignments/delete somewhere through.
+func (s *Server) removeRoleAssignment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p := c.principal
 	id := r.PathValue("id")
 	ctx := r.Context()
 	if !p.can("", hangar.ActRoleAssignmentDelete) {
@@ -117,48 +110,25 @@ func (s *Server) removeRoleAssignment(w http.ResponseWriter, r *http.Request, p 
 
 // findRoleAssignment returns the assignment with the id, or nil.
 func (s *Server) findRoleAssignment(ctx context.Context, id string) (*hangar.RoleAssignment, error) {
-	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
-	for {
-		page, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{}, opt)
+	for a, err := range allItems(ctx, hangar.RoleAssignmentFilter{}, s.Roles.ListRoleAssignments) {
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range page.Items {
-			if a.ID == id {
-				return a, nil
-			}
+		if a.ID == id {
+			return a, nil
 		}
-		if page.NextPageToken == "" {
-			return nil, nil
-		}
-		opt.PageToken = page.NextPageToken
 	}
+	return nil, nil
 }
 
 // ListRoles lists every built-in role, following the pages.
 func (c *Client) ListRoles(ctx context.Context) ([]hangar.Role, error) {
-	var all []hangar.Role
-	opt := hangar.ListOptions{}
-	for {
-		page, err := c.ListRolesPage(ctx, opt)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.Items...)
-		if page.NextPageToken == "" {
-			return all, nil
-		}
-		opt.PageToken = page.NextPageToken
-	}
+	return collect(allItems(ctx, struct{}{}, unfiltered(c.ListRolesPage)), nil)
 }
 
 // ListRolesPage lists one page of the built-in roles.
 func (c *Client) ListRolesPage(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[hangar.Role], error) {
-	var page hangar.Page[hangar.Role]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/roles", listQuery(nil, opt), nil, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return listPage[hangar.Role](ctx, c, "/api/v1/roles", nil, opt)
 }
 
 // AssignRole assigns a.Role to the identity a.IdentityName on a.Workspace
@@ -177,34 +147,15 @@ func (c *Client) ListRoleAssignments(ctx context.Context, f hangar.RoleAssignmen
 	if f.Workspace != "" {
 		q.Set("workspace", f.Workspace)
 	}
-	var page hangar.Page[*hangar.RoleAssignment]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/role-assignments", listQuery(q, opt), nil, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return listPage[*hangar.RoleAssignment](ctx, c, "/api/v1/role-assignments", q, opt)
 }
 
 // RoleAssignmentsOf returns every assignment of the identity with the id. The
 // API filters by name, so this pages through all assignments, which needs
 // server-wide roleAssignments/read.
 func (c *Client) RoleAssignmentsOf(ctx context.Context, identityID string) ([]*hangar.RoleAssignment, error) {
-	var out []*hangar.RoleAssignment
-	opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
-	for {
-		page, err := c.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{}, opt)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range page.Items {
-			if a.IdentityID == identityID {
-				out = append(out, a)
-			}
-		}
-		if page.NextPageToken == "" {
-			return out, nil
-		}
-		opt.PageToken = page.NextPageToken
-	}
+	return collect(allItems(ctx, hangar.RoleAssignmentFilter{}, c.ListRoleAssignments),
+		func(a *hangar.RoleAssignment) bool { return a.IdentityID == identityID })
 }
 
 // RemoveRoleAssignment deletes an assignment by id.

@@ -21,39 +21,19 @@ type revealedSecret struct {
 	Version int    `json:"version"`
 }
 
-func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, hangar.ActSecretRead)
-	if err != nil {
-		return err
-	}
-	opt, err := listOptions(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	page, err := s.Secrets.ListSecrets(r.Context(), ws, opt)
-	if err != nil {
-		return err
-	}
-	return writePage(w, page)
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return servePage(w, r, c.workspace, s.Secrets.ListSecrets)
 }
 
-func (s *Server) getSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, hangar.ActSecretRead)
-	if err != nil {
-		return err
-	}
-	sec, err := s.Secrets.Secret(r.Context(), ws, r.PathValue("name"))
+func (s *Server) getSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
+	sec, err := s.Secrets.Secret(r.Context(), c.workspace, r.PathValue("name"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, sec)
 }
 
-func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, hangar.ActSecretWrite)
-	if err != nil {
-		return err
-	}
+func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
 	name := r.PathValue("name")
 	if err := hangar.ValidateSecretName(name); err != nil {
 		return err
@@ -66,19 +46,15 @@ func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, p *principal)
 	if err := hangar.ValidateSecretValue(value); err != nil {
 		return err
 	}
-	sec, err := s.Secrets.SetSecret(r.Context(), ws, name, value)
+	sec, err := s.Secrets.SetSecret(r.Context(), c.workspace, name, value)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, sec)
 }
 
-func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.workspaceScope(r, p, hangar.ActSecretDelete)
-	if err != nil {
-		return err
-	}
-	if err := s.Secrets.DeleteSecret(r.Context(), ws, r.PathValue("name")); err != nil {
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.Secrets.DeleteSecret(r.Context(), c.workspace, r.PathValue("name")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -86,11 +62,13 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, p *princip
 }
 
 // revealSecret returns the value to callers with secrets/reveal on the
-// workspace (Owner) and to identities the secret is granted to.
-func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+// workspace (Owner) and to identities the secret is granted to that hold
+// secrets/read there. Its route lets only callers with secrets/read
+// somewhere through.
+func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
 	ws, name := r.PathValue("ws"), r.PathValue("name")
-	if !p.can(ws, hangar.ActSecretReveal) {
+	if !c.can(ws, hangar.ActSecretReveal) {
 		// Without the action only a grant helps; whether the secret exists
 		// is not told to callers who hold neither.
 		sec, err := s.Secrets.Secret(ctx, ws, name)
@@ -101,9 +79,9 @@ func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, p *princip
 		// secret's workspace: grants are kept by identity name, and a token
 		// minted (rotated) by another workspace's Owner must not carry them
 		// across workspaces.
-		if sec == nil || !slices.Contains(sec.Grants, p.name) || !p.can(ws, hangar.ActSecretRead) {
+		if sec == nil || !slices.Contains(sec.Grants, c.name) || !c.can(ws, hangar.ActSecretRead) {
 			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s and holds no grant of secret %s",
-				p.name, hangar.ActSecretReveal, ws, name)
+				c.name, hangar.ActSecretReveal, ws, name)
 		}
 	} else if _, err := s.Workspaces.Workspace(ctx, ws); err != nil {
 		return err
@@ -119,40 +97,36 @@ func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, p *princip
 	return writeJSON(w, http.StatusOK, revealedSecret{Name: name, Value: string(value), Version: sec.Version})
 }
 
-// grantScope authorizes changing who may reveal a secret: besides
-// secrets/write it takes secrets/reveal on the workspace, because a grant
-// hands out the power to read the value and callers may only hand out what
-// they hold (otherwise a Contributor could grant a secret to itself and
-// reveal it). Among the built-in roles only Owner has both.
-func (s *Server) grantScope(r *http.Request, p *principal) (string, error) {
-	if err := p.require(r.PathValue("ws"), hangar.ActSecretWrite); err != nil {
-		return "", err
-	}
-	return s.workspaceScope(r, p, hangar.ActSecretReveal)
+// requireGrantRight authorizes changing who may reveal a secret: besides
+// secrets/write, which the route checked, it takes secrets/reveal on the
+// workspace, because a grant hands out the power to read the value and
+// callers may only hand out what they hold (otherwise a Contributor could
+// grant a secret to itself and reveal it). Among the built-in roles only
+// Owner has both.
+func requireGrantRight(c *caller) error {
+	return c.require(c.workspace, hangar.ActSecretReveal)
 }
 
-func (s *Server) grantSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.grantScope(r, p)
-	if err != nil {
+func (s *Server) grantSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireGrantRight(c); err != nil {
 		return err
 	}
 	identity := r.PathValue("identity")
 	if err := hangar.ValidateName("identity", identity); err != nil {
 		return err
 	}
-	if err := s.Secrets.GrantSecret(r.Context(), ws, r.PathValue("name"), identity); err != nil {
+	if err := s.Secrets.GrantSecret(r.Context(), c.workspace, r.PathValue("name"), identity); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) revokeSecretGrant(w http.ResponseWriter, r *http.Request, p *principal) error {
-	ws, err := s.grantScope(r, p)
-	if err != nil {
+func (s *Server) revokeSecretGrant(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireGrantRight(c); err != nil {
 		return err
 	}
-	if err := s.Secrets.RevokeSecretGrant(r.Context(), ws, r.PathValue("name"), r.PathValue("identity")); err != nil {
+	if err := s.Secrets.RevokeSecretGrant(r.Context(), c.workspace, r.PathValue("name"), r.PathValue("identity")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -181,12 +155,7 @@ func (c *Client) Secret(ctx context.Context, workspace, name string) (*hangar.Se
 
 // ListSecrets lists a workspace's secrets by name.
 func (c *Client) ListSecrets(ctx context.Context, workspace string, opt hangar.ListOptions) (*hangar.Page[*hangar.Secret], error) {
-	var page hangar.Page[*hangar.Secret]
-	err := c.call(ctx, http.MethodGet, pathf("/api/v1/workspaces/%s/secrets", workspace), listQuery(nil, opt), nil, &page)
-	if err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return listPage[*hangar.Secret](ctx, c, pathf("/api/v1/workspaces/%s/secrets", workspace), nil, opt)
 }
 
 // DeleteSecret deletes a secret and its grants.

@@ -2,17 +2,71 @@
 // root service interfaces, and a Go client for it that implements the same
 // interfaces.
 //
-// The server is built from one route table. Every route handler returns an
-// error; one wrapper turns it into a JSON envelope
-// ({"error":{"code":"...","message":"..."}}) with the status from one table
-// (see statusOf). Middleware around the router assigns request ids, writes one
-// structured access-log line per request, counts and times requests in
-// Prometheus by route pattern, method and status, and recovers panics.
+// # Routes
 //
-// Input is checked at the edge before any store sees it: every path and
-// query value must be UTF-8 without NUL (checkParams), and JSON bodies are
-// decoded strictly — no unknown, miscased or duplicate keys, no trailing
-// data (decodeJSON).
+// The server is built from one route table (Server.routes). Each entry is
+//
+//	route{pattern, action, scope, fn, errors}
+//
+// a net/http pattern ("GET /api/v1/workspaces/{ws}"), the hangar action the
+// route needs (hangar.ActWorkspaceRead; every action is declared in the
+// root's action.go), where that action is checked, the handler, and the
+// envelope its errors are answered in. One wrapper authenticates the caller
+// and authorizes the action on the scope before the handler runs, so no
+// handler can forget to; handlers only add checks narrower than their
+// route's. The scope kinds:
+//
+//   - scopePublic: no token, no action (/healthz, /readyz, /metrics).
+//   - scopeServer: the action held server-wide (create a workspace, list
+//     identities, verify the audit chain).
+//   - scopeWorkspace: the action held on the workspace of the {ws} path
+//     value, or on the default workspace when the pattern has no {ws} (the
+//     MLflow routes: /api/2.0/mlflow/... serves the default workspace,
+//     /w/{ws}/api/2.0/mlflow/... another). Only after the action is
+//     authorized is the workspace looked up, so outsiders get 403 whether or
+//     not it exists and only callers holding the action learn of a 404.
+//   - scopeQuery: the action held on the workspace of ?workspace=, or
+//     server-wide without it (lists of tokens, role assignments, events).
+//   - scopeAnywhere: the action held on at least one scope; the handler then
+//     checks the precise scope, named in the body or found from the stored
+//     object (issue a token, assign a role, revoke a token, remove an
+//     assignment), decides between rights (reveal a secret: secrets/reveal,
+//     or a grant), or narrows what it lists (workspaces).
+//
+// A caller with no role is thus refused (403) on every route but the public
+// ones, and a request without a token gets 401; a test walks the table and
+// checks both for every route. Handler refuses to build a table whose
+// routes break these rules (checkRoutes): an undeclared action, a public
+// route with an action, a route without a scope.
+//
+// # Errors
+//
+// Every handler returns an error; the wrapper answers it with the status
+// and code of one table (errorTable), which maps each domain code to its
+// native status and to the MLflow error_code and status, and holds the
+// router's own answers: 405 (EMETHODNOTALLOWED) and the 404 of unknown
+// paths. A route's errors field picks the envelope: native
+// ({"error":{"code":"...","message":"..."}}) or MLflow's
+// ({"error_code":"...","message":"..."}); paths no route matches get
+// MLflow's envelope under the MLflow API prefixes (ENDPOINT_NOT_FOUND, which
+// MLflow clients understand) and the native one elsewhere.
+//
+// # Lists
+//
+// Every list route is the same shape (servePage): the handler builds the
+// filter, servePage reads max_results and page_token once, calls the
+// service's List…(ctx, filter, opt) and writes the page with "value": []
+// rather than null. On the client every List… method is one listPage call,
+// and allItems follows next_page_token for the helpers that need every item.
+//
+// # Edge checks and observability
+//
+// Middleware around the router assigns request ids, writes one structured
+// access-log line per request, counts and times requests in Prometheus by
+// route pattern, method and status, and recovers panics. Input is checked
+// at the edge before any store sees it: every path and query value must be
+// UTF-8 without NUL (checkParams), and JSON bodies are decoded strictly — no
+// unknown, miscased or duplicate keys, no trailing data (decodeJSON).
 package httpapi
 
 import (
@@ -25,6 +79,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +134,7 @@ type Server struct {
 	MaxBlobBytes int64
 
 	// Now tells the time for token expiry; time.Now when nil.
-	Now func() time.Time
+	Now hangar.Clock
 }
 
 // EventRecorder appends an audit event, with the actor and request id of
@@ -101,64 +156,106 @@ func NewServer() *Server {
 	}
 }
 
-// apiFunc is the shape of every route handler. p is the authenticated caller;
-// it is nil on public routes.
-type apiFunc func(w http.ResponseWriter, r *http.Request, p *principal) error
+// apiFunc is the shape of every route handler. c is the caller, already
+// authorized for the route's action on the route's scope; its principal is
+// nil on public routes.
+type apiFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
 
-// route is one entry of the route table.
+// route is one entry of the route table. The wrapper authenticates the
+// caller and authorizes action on scope before fn runs, so a handler cannot
+// forget to; handlers only add checks narrower than the route's.
 type route struct {
 	pattern string
-	public  bool // no authentication
+	action  string // a declared hangar action; "" exactly on public routes
+	scope   scope
 	fn      apiFunc
+	errors  errorStyle // the envelope errors are answered in
 }
 
 // routes is the route table: every pattern the server serves.
 func (s *Server) routes() []route {
 	return []route{
-		{"GET /healthz", true, s.healthz},
-		{"GET /readyz", true, s.readyz},
-		{"GET /metrics", true, s.metrics},
+		{"GET /healthz", "", scopePublic, s.healthz, nativeErrors},
+		{"GET /readyz", "", scopePublic, s.readyz, nativeErrors},
+		{"GET /metrics", "", scopePublic, s.metrics, nativeErrors},
 
-		{"GET /api/v1/workspaces", false, s.listWorkspaces},
-		{"POST /api/v1/workspaces", false, s.createWorkspace},
-		{"GET /api/v1/workspaces/{ws}", false, s.getWorkspace},
-		{"DELETE /api/v1/workspaces/{ws}", false, s.deleteWorkspace},
+		{"GET /api/v1/workspaces", hangar.ActWorkspaceRead, scopeAnywhere, s.listWorkspaces, nativeErrors},
+		{"POST /api/v1/workspaces", hangar.ActWorkspaceWrite, scopeServer, s.createWorkspace, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}", hangar.ActWorkspaceRead, scopeWorkspace, s.getWorkspace, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}", hangar.ActWorkspaceDelete, scopeWorkspace, s.deleteWorkspace, nativeErrors},
 
-		{"GET /api/v1/identities", false, s.listIdentities},
-		{"POST /api/v1/tokens", false, s.issueToken},
-		{"GET /api/v1/tokens", false, s.listTokens},
-		{"DELETE /api/v1/tokens/{id}", false, s.revokeToken},
+		{"GET /api/v1/identities", hangar.ActIdentityRead, scopeServer, s.listIdentities, nativeErrors},
+		{"POST /api/v1/tokens", hangar.ActTokenWrite, scopeAnywhere, s.issueToken, nativeErrors},
+		{"GET /api/v1/tokens", hangar.ActTokenRead, scopeQuery, s.listTokens, nativeErrors},
+		{"DELETE /api/v1/tokens/{id}", hangar.ActTokenDelete, scopeAnywhere, s.revokeToken, nativeErrors},
 
-		{"GET /api/v1/roles", false, s.listRoles},
-		{"POST /api/v1/role-assignments", false, s.assignRole},
-		{"GET /api/v1/role-assignments", false, s.listRoleAssignments},
-		{"DELETE /api/v1/role-assignments/{id}", false, s.removeRoleAssignment},
+		{"GET /api/v1/roles", hangar.ActRoleDefinitionRead, scopeAnywhere, s.listRoles, nativeErrors},
+		{"POST /api/v1/role-assignments", hangar.ActRoleAssignmentWrite, scopeAnywhere, s.assignRole, nativeErrors},
+		{"GET /api/v1/role-assignments", hangar.ActRoleAssignmentRead, scopeQuery, s.listRoleAssignments, nativeErrors},
+		{"DELETE /api/v1/role-assignments/{id}", hangar.ActRoleAssignmentDelete, scopeAnywhere, s.removeRoleAssignment, nativeErrors},
 
-		{"GET /api/v1/audit", false, s.listEvents},
-		{"POST /api/v1/audit/verify", false, s.verifyAudit},
-		{"GET /api/v1/workspaces/{ws}/audit", false, s.listWorkspaceEvents},
+		{"GET /api/v1/audit", hangar.ActAuditRead, scopeQuery, s.listEvents, nativeErrors},
+		{"POST /api/v1/audit/verify", hangar.ActAuditRead, scopeServer, s.verifyAudit, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/audit", hangar.ActAuditRead, scopeWorkspace, s.listWorkspaceEvents, nativeErrors},
 
-		{"GET /api/v1/workspaces/{ws}/secrets", false, s.listSecrets},
-		{"GET /api/v1/workspaces/{ws}/secrets/{name}", false, s.getSecret},
-		{"PUT /api/v1/workspaces/{ws}/secrets/{name}", false, s.setSecret},
-		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}", false, s.deleteSecret},
-		{"POST /api/v1/workspaces/{ws}/secrets/{name}/reveal", false, s.revealSecret},
-		{"PUT /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", false, s.grantSecret},
-		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", false, s.revokeSecretGrant},
+		{"GET /api/v1/workspaces/{ws}/secrets", hangar.ActSecretRead, scopeWorkspace, s.listSecrets, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/secrets/{name}", hangar.ActSecretRead, scopeWorkspace, s.getSecret, nativeErrors},
+		{"PUT /api/v1/workspaces/{ws}/secrets/{name}", hangar.ActSecretWrite, scopeWorkspace, s.setSecret, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}", hangar.ActSecretDelete, scopeWorkspace, s.deleteSecret, nativeErrors},
+		// Revealing takes secrets/reveal on the workspace, or a grant of the
+		// secret and secrets/read on it: the handler decides which, and
+		// tells a caller with neither nothing about the workspace.
+		{"POST /api/v1/workspaces/{ws}/secrets/{name}/reveal", hangar.ActSecretRead, scopeAnywhere, s.revealSecret, nativeErrors},
+		// Granting also takes secrets/reveal, which the handler checks.
+		{"PUT /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", hangar.ActSecretWrite, scopeWorkspace, s.grantSecret, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}/secrets/{name}/grants/{identity}", hangar.ActSecretWrite, scopeWorkspace, s.revokeSecretGrant, nativeErrors},
 
-		{"PUT /api/v1/workspaces/{ws}/blobs", false, s.putBlob},
-		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", false, s.getBlob},
+		{"PUT /api/v1/workspaces/{ws}/blobs", hangar.ActArtifactWrite, scopeWorkspace, s.putBlob, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", hangar.ActArtifactRead, scopeWorkspace, s.getBlob, nativeErrors},
 	}
+}
+
+// checkRoutes refuses a route table that breaks the rules the wrapper relies
+// on, so that a mistake in a new route stops the server from starting
+// rather than leaving a route open.
+func checkRoutes(routes []route) error {
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		switch {
+		case seen[rt.pattern]:
+			return fmt.Errorf("route %s is declared twice", rt.pattern)
+		case rt.fn == nil:
+			return fmt.Errorf("route %s has no handler", rt.pattern)
+		case rt.scope <= scopeUnset || rt.scope > scopeAnywhere:
+			return fmt.Errorf("route %s has no scope: say where its action is authorized", rt.pattern)
+		case rt.scope == scopePublic && rt.action != "":
+			return fmt.Errorf("public route %s names action %q, which nothing would check", rt.pattern, rt.action)
+		case rt.scope != scopePublic && !hangar.IsAction(rt.action):
+			return fmt.Errorf("route %s names action %q, which package hangar does not declare", rt.pattern, rt.action)
+		case rt.errors != nativeErrors && rt.errors != mlflowErrors:
+			return fmt.Errorf("route %s has an unknown error style %d", rt.pattern, rt.errors)
+		}
+		_, path, _ := strings.Cut(rt.pattern, " ")
+		if isMLflowPath(path) && rt.errors != mlflowErrors {
+			return fmt.Errorf("route %s serves the MLflow API but answers errors in the native envelope", rt.pattern)
+		}
+		seen[rt.pattern] = true
+	}
+	return nil
 }
 
 // Handler returns the HTTP handler with every route and the middleware. It
 // fills in defaults for unset fields (Logger, Now, limits) and registers the
-// HTTP metrics on s.Registerer. It panics when Blobs is set without Events:
-// that is a wiring mistake, and serving uploads nobody audits is worse than
-// not starting.
+// HTTP metrics on s.Registerer. It panics when Blobs is set without Events
+// (that is a wiring mistake, and serving uploads nobody audits is worse than
+// not starting) and when the route table breaks its rules (checkRoutes).
 func (s *Server) Handler() http.Handler {
 	if s.Blobs != nil && s.Events == nil {
 		panic("httpapi: Server.Blobs is set but Server.Events is nil: artifact uploads would not be audited; set Events (sqlstore.NewAuditService)")
+	}
+	routes := s.routes()
+	if err := checkRoutes(routes); err != nil {
+		panic("httpapi: " + err.Error())
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
@@ -173,25 +270,30 @@ func (s *Server) Handler() http.Handler {
 		s.MaxBlobBytes = DefaultMaxBlobBytes
 	}
 	mux := http.NewServeMux()
-	for _, rt := range s.routes() {
+	for _, rt := range routes {
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	return s.middleware(mux)
 }
 
-// wrap adapts an apiFunc: it authenticates the caller (unless the route is
-// public), runs the handler and writes any error it returns.
+// wrap adapts an apiFunc: it checks the parameters, authenticates the
+// caller and authorizes the route's action on its scope (unless the route is
+// public), runs the handler and writes any error it returns in the route's
+// error style.
 func (s *Server) wrap(rt route) http.Handler {
 	wildcards := wildcardsOf(rt.pattern)
+	inPath := slices.Contains(wildcards, "ws")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := stateFrom(r.Context()); st != nil {
+			st.errors = rt.errors
+		}
 		if err := checkParams(r, wildcards); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		var p *principal
-		if !rt.public {
-			var err error
-			p, err = s.authenticate(r)
+		c := &caller{}
+		if rt.scope != scopePublic {
+			p, err := s.authenticate(r)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -201,8 +303,13 @@ func (s *Server) wrap(rt route) http.Handler {
 			if st := stateFrom(ctx); st != nil {
 				st.actor = p.name
 			}
+			c.principal = p
+			if err := s.authorize(r, rt, inPath, c); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
-		if err := rt.fn(w, r, p); err != nil {
+		if err := rt.fn(w, r, c); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
@@ -252,6 +359,7 @@ func checkParams(r *http.Request, wildcards []string) error {
 type requestState struct {
 	actor     string
 	errorCode string
+	errors    errorStyle // of the matched route, or of the path when none matched
 }
 
 type stateKey struct{}
@@ -326,6 +434,7 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 		var out http.ResponseWriter = sw
 		if pattern == "" {
 			routeLabel = unmatchedRoute
+			st.errors = errorStyleOfPath(r.URL.Path)
 			out = &fallbackWriter{statusWriter: sw, s: s, r: r}
 		}
 
@@ -340,7 +449,7 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 					slog.Any("panic", v),
 					slog.String("stack", string(debug.Stack())))
 				if !sw.wroteHeader {
-					s.writeEnvelope(sw, http.StatusInternalServerError, hangar.EINTERNAL, internalMessage(rid))
+					writeEnvelope(sw, st.errors, errorAnswerOf(hangar.EINTERNAL), internalMessage(rid))
 				}
 				st.errorCode = hangar.EINTERNAL
 			}
@@ -405,7 +514,8 @@ func (w *statusWriter) written() bool { return w.wroteHeader }
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // fallbackWriter replaces the plain-text 404 and 405 answers of the mux with
-// JSON envelopes; the mux's own body is dropped.
+// JSON envelopes, in the error style of the path (errorStyleOfPath); the
+// mux's own body is dropped.
 type fallbackWriter struct {
 	*statusWriter
 	s        *Server
@@ -417,16 +527,11 @@ func (w *fallbackWriter) WriteHeader(code int) {
 	switch code {
 	case http.StatusNotFound:
 		w.replaced = true
-		w.s.noteError(w.r, hangar.ENOTFOUND)
-		w.s.writeEnvelope(w.statusWriter, code, hangar.ENOTFOUND,
-			fmt.Sprintf("no route for %s %s", w.r.Method, w.r.URL.Path))
+		w.s.answer(w.statusWriter, w.r, noRoute, fmt.Sprintf("no route for %s %s", w.r.Method, w.r.URL.Path))
 	case http.StatusMethodNotAllowed:
 		w.replaced = true
-		// No domain code fits; EINVALID with status 405 (the status tells them apart).
-		w.s.noteError(w.r, hangar.EINVALID)
-		w.s.writeEnvelope(w.statusWriter, code, hangar.EINVALID,
-			fmt.Sprintf("method %s is not allowed on %s; allowed: %s",
-				w.r.Method, w.r.URL.Path, w.Header().Get("Allow")))
+		w.s.answer(w.statusWriter, w.r, hangar.EMETHODNOTALLOWED, fmt.Sprintf("method %s is not allowed on %s; allowed: %s",
+			w.r.Method, w.r.URL.Path, w.Header().Get("Allow")))
 	default:
 		w.statusWriter.WriteHeader(code)
 	}
@@ -468,11 +573,11 @@ func saneRequestID(s string) bool {
 	return true
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *principal) error {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *principal) error {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	if s.Ready != nil {
 		if err := s.Ready(r.Context()); err != nil {
 			// The cause stays in our log: /readyz is public.
@@ -485,7 +590,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *principal) er
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *principal) error {
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	if s.Gatherer == nil {
 		return hangar.Errorf(hangar.ENOTIMPLEMENTED, "metrics are not enabled on this server")
 	}

@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/hangar-ml/hangar"
 )
@@ -20,32 +18,20 @@ type workspaceRequest struct {
 }
 
 // listWorkspaces shows every workspace to callers with server-wide
-// workspaces/read, and to others the workspaces they hold an assignment on.
-func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p *principal) error {
-	opt, err := listOptions(r.URL.Query())
-	if err != nil {
-		return err
+// workspaces/read, and to others the workspaces they hold it on.
+func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if c.can("", hangar.ActWorkspaceRead) {
+		return servePage(w, r, struct{}{}, unfiltered(s.Workspaces.ListWorkspaces))
 	}
-	if p.can("", hangar.ActWorkspaceRead) {
-		page, err := s.Workspaces.ListWorkspaces(r.Context(), opt)
-		if err != nil {
-			return err
-		}
-		return writePage(w, page)
-	}
-	page, err := s.assignedWorkspaces(r.Context(), p, opt)
-	if err != nil {
-		return err
-	}
-	return writePage(w, page)
+	return servePage(w, r, c.principal, s.readableWorkspaces)
 }
 
-// assignedWorkspaces pages through the workspaces the caller holds an
-// assignment on, by name; the page token is the last name of the page before.
-func (s *Server) assignedWorkspaces(ctx context.Context, p *principal, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
+// readableWorkspaces pages through the workspaces p holds workspaces/read
+// on, by name; the page token is the last name of the page before.
+func (s *Server) readableWorkspaces(ctx context.Context, p *principal, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
 	var names []string
 	for _, a := range p.assignments {
-		if a.Workspace != "" && !slices.Contains(names, a.Workspace) {
+		if a.Workspace != "" && !slices.Contains(names, a.Workspace) && p.can(a.Workspace, hangar.ActWorkspaceRead) {
 			names = append(names, a.Workspace)
 		}
 	}
@@ -78,25 +64,7 @@ func (s *Server) assignedWorkspaces(ctx context.Context, p *principal, opt hanga
 	return page, nil
 }
 
-const nameTokenPrefix = "after:"
-
-func encodeNameToken(name string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(nameTokenPrefix + name))
-}
-
-func decodeNameToken(tok string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	name, ok := strings.CutPrefix(string(b), nameTokenPrefix)
-	if err != nil || !ok {
-		return "", hangar.Errorf(hangar.EINVALID, "invalid page_token: pass the next_page_token of the previous page unchanged")
-	}
-	return name, nil
-}
-
-func (s *Server) createWorkspace(w http.ResponseWriter, r *http.Request, p *principal) error {
-	if err := p.require("", hangar.ActWorkspaceWrite); err != nil {
-		return err
-	}
+func (s *Server) createWorkspace(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	var req workspaceRequest
 	if err := s.decodeBody(w, r, &req); err != nil {
 		return err
@@ -111,24 +79,12 @@ func (s *Server) createWorkspace(w http.ResponseWriter, r *http.Request, p *prin
 	return writeJSON(w, http.StatusCreated, ws)
 }
 
-func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p *principal) error {
-	name := r.PathValue("ws")
-	if err := p.require(name, hangar.ActWorkspaceRead); err != nil {
-		return err
-	}
-	ws, err := s.Workspaces.Workspace(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, ws)
+func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return writeJSON(w, http.StatusOK, c.ws)
 }
 
-func (s *Server) deleteWorkspace(w http.ResponseWriter, r *http.Request, p *principal) error {
-	name := r.PathValue("ws")
-	if err := p.require(name, hangar.ActWorkspaceDelete); err != nil {
-		return err
-	}
-	if err := s.Workspaces.DeleteWorkspace(r.Context(), name); err != nil {
+func (s *Server) deleteWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.Workspaces.DeleteWorkspace(r.Context(), c.workspace); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -152,11 +108,7 @@ func (c *Client) Workspace(ctx context.Context, name string) (*hangar.Workspace,
 
 // ListWorkspaces lists the workspaces the caller may see, by name.
 func (c *Client) ListWorkspaces(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
-	var page hangar.Page[*hangar.Workspace]
-	if err := c.call(ctx, http.MethodGet, "/api/v1/workspaces", listQuery(nil, opt), nil, &page); err != nil {
-		return nil, err
-	}
-	return &page, nil
+	return listPage[*hangar.Workspace](ctx, c, "/api/v1/workspaces", nil, opt)
 }
 
 // DeleteWorkspace deletes a workspace with everything in it.
