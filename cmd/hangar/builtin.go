@@ -265,7 +265,7 @@ func labelText(v float64) string {
 }
 
 func isClassification(objective string) bool {
-	return objective == gbdt.BinaryLogistic || strings.HasPrefix(objective, "multi:")
+	return objective == hangar.ObjectiveBinaryLogistic || strings.HasPrefix(objective, "multi:")
 }
 
 // prepareTraining reads the training (and validation) tables and resolves
@@ -285,7 +285,7 @@ func prepareTraining(trainPath, validPath, label, objective string, features, dr
 		return nil, nil, nil, err
 	}
 	if isClassification(objective) {
-		if in.classes, in.mapped, err = labelClasses(train.Column(label), objective == gbdt.BinaryLogistic); err != nil {
+		if in.classes, in.mapped, err = labelClasses(train.Column(label), objective == hangar.ObjectiveBinaryLogistic); err != nil {
 			return nil, nil, nil, err
 		}
 		if len(in.classes) < 2 {
@@ -316,7 +316,7 @@ func outputSpecs(objective string, classes []string) []mlmodel.ColSpec {
 	out := []mlmodel.ColSpec{{Type: "double", Name: "prediction"}}
 	if isClassification(objective) {
 		out[0].Type = "string"
-		if objective == gbdt.BinaryLogistic {
+		if objective == hangar.ObjectiveBinaryLogistic {
 			return append(out, mlmodel.ColSpec{Type: "double", Name: "probability"})
 		}
 		for _, c := range classes {
@@ -542,7 +542,7 @@ func runTrainLinear(cmd *cobra.Command, o *linearFlags) error {
 		return invalidf("--output is required")
 	}
 	switch o.p.Objective {
-	case linear.RegSquaredError, linear.BinaryLogistic, linear.MultiSoftmax, linear.MultiSoftprob:
+	case hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic, hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 	default:
 		return invalidf("unknown objective %q for train-linear (want reg:squarederror, binary:logistic or multi:softmax)", o.p.Objective)
 	}
@@ -695,7 +695,7 @@ func loadModel(path string, threads int) (*loadedModel, error) {
 			return nil, err
 		}
 		if len(fl.Classes) > 0 {
-			if len(fl.Classes) < 2 || (fl.Objective != gbdt.BinaryLogistic && len(fl.Classes) != lm.numOutputs()) {
+			if len(fl.Classes) < 2 || (fl.Objective != hangar.ObjectiveBinaryLogistic && len(fl.Classes) != lm.numOutputs()) {
 				return nil, invalidf("--model %s: flavor %s lists %d classes for %d outputs", path, name, len(fl.Classes), lm.numOutputs())
 			}
 			lm.classes = fl.Classes
@@ -726,7 +726,7 @@ func loadModel(path string, threads int) (*loadedModel, error) {
 func withDefaultClasses(s scorer) *loadedModel {
 	lm := &loadedModel{scorer: s}
 	switch obj := s.objective(); {
-	case obj == gbdt.BinaryLogistic:
+	case obj == hangar.ObjectiveBinaryLogistic:
 		lm.classes = []string{"0", "1"}
 	case strings.HasPrefix(obj, "multi:"):
 		for k := range s.numOutputs() {
@@ -780,7 +780,7 @@ func evalMetrics(s scorer, cols [][]float64, y []float64, objective string) (eva
 
 func metricsFor(objective string, k int, y, out []float64) (evaluate.Metrics, error) {
 	switch {
-	case objective == gbdt.BinaryLogistic:
+	case objective == hangar.ObjectiveBinaryLogistic:
 		return evaluate.Binary(y, out)
 	case strings.HasPrefix(objective, "multi:"):
 		prob := make([][]float64, len(y))
