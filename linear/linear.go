@@ -122,7 +122,9 @@ func (m *Model) Write(dir string) error {
 	return nil
 }
 
-// Load reads a model written by Write and checks its shape. Errors: EINVALID.
+// Load reads a model written by Write and checks it: a known objective,
+// num_class 2 or more for multi:* (else none), shapes that agree with the
+// features and outputs, and positive scales. Errors: EINVALID.
 func Load(r io.Reader) (*Model, error) {
 	var m Model
 	if err := json.NewDecoder(r).Decode(&m); err != nil {
@@ -131,6 +133,18 @@ func Load(r io.Reader) (*Model, error) {
 	if m.Format != "hangar-linear" {
 		return nil, hangar.Errorf(hangar.EINVALID, "read linear model: format %q, want hangar-linear", m.Format)
 	}
+	switch m.Objective {
+	case hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic:
+		if m.NumClass != 0 {
+			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: num_class %d for %s, want none", m.NumClass, m.Objective)
+		}
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
+		if m.NumClass < 2 {
+			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: num_class %d for %s, want at least 2", m.NumClass, m.Objective)
+		}
+	default:
+		return nil, hangar.Errorf(hangar.EINVALID, "read linear model: unknown objective %q", m.Objective)
+	}
 	nf, K := len(m.Features), m.NumOutputs()
 	if len(m.Mean) != nf || len(m.Scale) != nf || len(m.Coef) != K || len(m.Intercept) != K {
 		return nil, hangar.Errorf(hangar.EINVALID, "read linear model: inconsistent shapes")
@@ -138,6 +152,11 @@ func Load(r io.Reader) (*Model, error) {
 	for _, c := range m.Coef {
 		if len(c) != nf {
 			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: inconsistent shapes")
+		}
+	}
+	for j, s := range m.Scale {
+		if !(s > 0) || math.IsInf(s, 0) {
+			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: scale %v of feature %q, want a positive number", s, m.Features[j])
 		}
 	}
 	return &m, nil
