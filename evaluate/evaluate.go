@@ -259,3 +259,26 @@ func f1(tp, fp, fn int) float64 { return ratio(2*tp, 2*tp+fp+fn) }
 func argmax(v []float64) int {
 	return slices.Index(v, slices.Max(v))
 }
+
+// ForObjective computes the metrics that fit a model's objective from its
+// row-major outputs (k values per row, as package score returns them):
+// Binary for binary:logistic (out holds the probability of class 1),
+// Multiclass for multi:* (k class probabilities per row), Regression
+// otherwise. y holds the values, or the class indices for classifiers.
+// Errors: EINVALID, as the function it calls.
+func ForObjective(objective string, k int, y, out []float64) (Metrics, error) {
+	switch {
+	case objective == hangar.ObjectiveBinaryLogistic:
+		return Binary(y, out)
+	case hangar.IsMulticlass(objective):
+		if k < 1 || len(out) != len(y)*k {
+			return nil, hangar.Errorf(hangar.EINVALID, "%d outputs for %d rows of %d classes", len(out), len(y), k)
+		}
+		prob := make([][]float64, len(y))
+		for i := range prob {
+			prob[i] = out[i*k : (i+1)*k]
+		}
+		return Multiclass(y, prob)
+	}
+	return Regression(y, out)
+}

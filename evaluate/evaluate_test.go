@@ -120,3 +120,28 @@ func TestErrors(t *testing.T) {
 		t.Errorf("NaN label: got %v", err)
 	}
 }
+
+func TestForObjective(t *testing.T) {
+	for _, tc := range []struct {
+		objective string
+		k         int
+		y, out    []float64
+		key       string
+		want      float64
+	}{
+		{hangar.ObjectiveRegSquaredError, 1, []float64{1, 2}, []float64{1, 4}, "mae", 1},
+		{hangar.ObjectiveBinaryLogistic, 1, []float64{0, 1}, []float64{0.2, 0.9}, "accuracy", 1},
+		{hangar.ObjectiveMultiSoftprob, 3, []float64{0, 2}, []float64{0.8, 0.1, 0.1, 0.2, 0.3, 0.5}, "accuracy", 1},
+		{hangar.ObjectiveMultiSoftmax, 2, []float64{1, 1}, []float64{0.6, 0.4, 0.1, 0.9}, "accuracy", 0.5},
+		{"multi:ova", 2, []float64{0, 1}, []float64{0.6, 0.4, 0.1, 0.9}, "accuracy", 1},
+		{"count:poisson", 1, []float64{2}, []float64{3}, "rmse", 1},
+	} {
+		m, err := ForObjective(tc.objective, tc.k, tc.y, tc.out)
+		if err != nil || m[tc.key] != tc.want {
+			t.Errorf("%s: got %s = %v (%v), want %v", tc.objective, tc.key, m[tc.key], err, tc.want)
+		}
+	}
+	if _, err := ForObjective(hangar.ObjectiveMultiSoftprob, 3, []float64{0, 1}, []float64{1, 0, 0}); hangar.ErrorCode(err) != hangar.EINVALID {
+		t.Errorf("short outputs: got %v, want EINVALID", err)
+	}
+}

@@ -229,7 +229,7 @@ func TestChicagoBinary(t *testing.T) {
 		}
 	}
 	p := DefaultParams()
-	p.Objective, p.NEstimators, p.LearningRate, p.Threads = BinaryLogistic, 30, 0.3, 2
+	p.Objective, p.NEstimators, p.LearningRate, p.Threads = hangar.ObjectiveBinaryLogistic, 30, 0.3, 2
 	m, err := Train(t.Context(), p, train, test, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestChicagoMulticlass(t *testing.T) {
 			}
 		}
 	}
-	for _, obj := range []string{MultiSoftprob, MultiSoftmax} {
+	for _, obj := range []string{hangar.ObjectiveMultiSoftprob, hangar.ObjectiveMultiSoftmax} {
 		t.Run(obj, func(t *testing.T) {
 			p := DefaultParams()
 			p.Objective, p.NEstimators, p.Threads = obj, 10, 2
@@ -293,7 +293,7 @@ func TestChicagoMulticlass(t *testing.T) {
 			}
 			havePython(t)
 			_, op := runXGBoost(t, map[string]any{"objective": obj, "num_class": 3, "n_estimators": 1}, train, test, m)
-			if obj == MultiSoftmax { // XGBoost predicts the class
+			if obj == hangar.ObjectiveMultiSoftmax { // XGBoost predicts the class
 				for i, pr := range ours {
 					if float64(argmax(pr)) != op[i] {
 						t.Fatalf("row %d: XGBoost predicts class %v from our model, we %d", i, op[i], argmax(pr))
@@ -420,9 +420,9 @@ func TestTrainErrors(t *testing.T) {
 		"inf label":                {func(p *Params, d *Dataset) { d.Label[0] = math.Inf(1) }, "finite"},
 		"empty":                    {func(p *Params, d *Dataset) { d.Label = nil; d.Columns[0] = nil }, "empty"},
 		"objective":                {func(p *Params, d *Dataset) { p.Objective = "reg:linear2" }, "unknown objective"},
-		"multi fraction":           {func(p *Params, d *Dataset) { p.Objective = MultiSoftmax; d.Label[1] = 1.5 }, "0..K-1"},
-		"multi one class":          {func(p *Params, d *Dataset) { p.Objective = MultiSoftprob; d.Label = []float64{0, 0, 0} }, "one class"},
-		"binary range":             {func(p *Params, d *Dataset) { p.Objective = BinaryLogistic }, "[0, 1]"},
+		"multi fraction":           {func(p *Params, d *Dataset) { p.Objective = hangar.ObjectiveMultiSoftmax; d.Label[1] = 1.5 }, "0..K-1"},
+		"multi one class":          {func(p *Params, d *Dataset) { p.Objective = hangar.ObjectiveMultiSoftprob; d.Label = []float64{0, 0, 0} }, "one class"},
+		"binary range":             {func(p *Params, d *Dataset) { p.Objective = hangar.ObjectiveBinaryLogistic }, "[0, 1]"},
 		"early stopping":           {func(p *Params, d *Dataset) { p.EarlyStoppingRounds = 3 }, "validation set"},
 		"eta":                      {func(p *Params, d *Dataset) { p.LearningRate = 0 }, "learning_rate"},
 		"ragged":                   {func(p *Params, d *Dataset) { d.Columns[0] = d.Columns[0][:2] }, "rows"},

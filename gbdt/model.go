@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/hangar-ml/hangar"
 )
 
 // Tree is one regression tree in XGBoost's array layout: node 0 is the
@@ -87,9 +89,9 @@ func (m *Model) PredictMargin(row, out []float64) {
 func (m *Model) Predict(row, out []float64) {
 	m.PredictMargin(row, out)
 	switch m.Objective {
-	case BinaryLogistic:
+	case hangar.ObjectiveBinaryLogistic:
 		out[0] = sigmoid(out[0])
-	case MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 		softmax(out[:m.NumClass], out[:m.NumClass])
 	}
 }
@@ -170,7 +172,7 @@ func (m *Model) SaveXGBoostJSON(w io.Writer) error {
 	nf := strconv.Itoa(len(m.Features))
 	obj := map[string]any{"name": m.Objective}
 	switch m.Objective {
-	case MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 		obj["softmax_multiclass_param"] = map[string]string{"num_class": strconv.Itoa(m.NumClass)}
 	default:
 		obj["reg_loss_param"] = map[string]string{"scale_pos_weight": "1"}

@@ -24,11 +24,11 @@ func checkLabels(p Params, y []float64, what string) (int, error) {
 			return 0, hangar.Errorf(hangar.EINVALID, "%s label in row %d is %v; labels must be finite", what, i+1, v)
 		}
 		switch p.Objective {
-		case BinaryLogistic:
+		case hangar.ObjectiveBinaryLogistic:
 			if v < 0 || v > 1 {
 				return 0, hangar.Errorf(hangar.EINVALID, "%s label in row %d is %v; binary:logistic needs labels in [0, 1]", what, i+1, v)
 			}
-		case MultiSoftmax, MultiSoftprob:
+		case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 			if v < 0 || v != math.Trunc(v) || (p.NumClass > 0 && v >= float64(p.NumClass)) {
 				return 0, hangar.Errorf(hangar.EINVALID, "%s label in row %d is %v; %s needs class labels 0..K-1", what, i+1, v, p.Objective)
 			}
@@ -36,7 +36,7 @@ func checkLabels(p Params, y []float64, what string) (int, error) {
 		}
 	}
 	switch p.Objective {
-	case MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 		if p.NumClass > 0 {
 			return p.NumClass, nil
 		}
@@ -50,7 +50,7 @@ func checkLabels(p Params, y []float64, what string) (int, error) {
 
 // baseMargin turns base_score into margin space.
 func baseMargin(p Params) float64 {
-	if p.Objective == BinaryLogistic {
+	if p.Objective == hangar.ObjectiveBinaryLogistic {
 		return math.Log(p.BaseScore / (1 - p.BaseScore))
 	}
 	return p.BaseScore
@@ -79,11 +79,11 @@ func softmax(m, p []float64) {
 func gradients(obj string, K int, y, margin []float64, grad []gpair) {
 	n := len(y)
 	switch obj {
-	case RegSquaredError:
+	case hangar.ObjectiveRegSquaredError:
 		for i := range n {
 			grad[i] = gpair{margin[i] - y[i], 1}
 		}
-	case BinaryLogistic:
+	case hangar.ObjectiveBinaryLogistic:
 		for i := range n {
 			p := sigmoid(margin[i])
 			grad[i] = gpair{p - y[i], max(p*(1-p), minHess)}
@@ -110,13 +110,13 @@ func metric(obj string, K int, y, margin []float64) float64 {
 	n := len(y)
 	s := 0.0
 	switch obj {
-	case RegSquaredError:
+	case hangar.ObjectiveRegSquaredError:
 		for i := range n {
 			d := margin[i] - y[i]
 			s += d * d
 		}
 		return math.Sqrt(s / float64(n))
-	case BinaryLogistic:
+	case hangar.ObjectiveBinaryLogistic:
 		for i := range n {
 			p := min(max(sigmoid(margin[i]), eps), 1-eps)
 			s -= y[i]*math.Log(p) + (1-y[i])*math.Log(1-p)

@@ -23,14 +23,6 @@ import (
 	"github.com/hangar-ml/hangar"
 )
 
-// Objectives.
-const (
-	RegSquaredError = "reg:squarederror"
-	BinaryLogistic  = "binary:logistic"
-	MultiSoftmax    = "multi:softmax"
-	MultiSoftprob   = "multi:softprob"
-)
-
 // Grow policies (XGBoost's grow_policy).
 const (
 	// Depthwise splits every splittable node of a level, in node order,
@@ -79,7 +71,7 @@ type Params struct {
 // DefaultParams returns XGBoost's defaults.
 func DefaultParams() Params {
 	return Params{
-		Objective:       RegSquaredError,
+		Objective:       hangar.ObjectiveRegSquaredError,
 		NEstimators:     100,
 		LearningRate:    0.3,
 		MaxDepth:        6,
@@ -97,9 +89,9 @@ func DefaultParams() Params {
 // rmse, logloss or mlogloss.
 func (p Params) EvalMetric() string {
 	switch p.Objective {
-	case BinaryLogistic:
+	case hangar.ObjectiveBinaryLogistic:
 		return "logloss"
-	case MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 		return "mlogloss"
 	}
 	return "rmse"
@@ -113,9 +105,9 @@ func (p Params) Validate() error {
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch p.Objective {
-	case RegSquaredError, BinaryLogistic, MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic, hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 	default:
-		return hangar.Errorf(hangar.EINVALID, "unknown objective %q (want %s, %s, %s or %s)", p.Objective, RegSquaredError, BinaryLogistic, MultiSoftmax, MultiSoftprob)
+		return hangar.Errorf(hangar.EINVALID, "unknown objective %q (want %s, %s, %s or %s)", p.Objective, hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic, hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob)
 	}
 	switch p.GrowPolicy {
 	case "", Depthwise, Lossguide:
@@ -153,7 +145,7 @@ func (p Params) Validate() error {
 		return bad("threads", p.Threads, "want >= 0")
 	case !finite(p.BaseScore):
 		return bad("base_score", p.BaseScore, "want a finite number")
-	case p.Objective == BinaryLogistic && !(p.BaseScore > 0 && p.BaseScore < 1):
+	case p.Objective == hangar.ObjectiveBinaryLogistic && !(p.BaseScore > 0 && p.BaseScore < 1):
 		return bad("base_score", p.BaseScore, "want in (0, 1) for binary:logistic")
 	}
 	return nil

@@ -68,7 +68,7 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, cb Callback) (*
 	if err != nil {
 		return nil, err
 	}
-	if p.Objective == MultiSoftmax || p.Objective == MultiSoftprob {
+	if p.Objective == hangar.ObjectiveMultiSoftmax || p.Objective == hangar.ObjectiveMultiSoftprob {
 		p.NumClass = K
 	}
 	if valid != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/hangar-ml/hangar/trees"
+
+	"github.com/hangar-ml/hangar"
 )
 
 // TestTreesRuntimeLoadsModel checks that Hangar's runtime (package trees)
@@ -13,16 +15,16 @@ import (
 func TestTreesRuntimeLoadsModel(t *testing.T) {
 	train, test := chicago(t)
 	med := median(train.Label)
-	for _, obj := range []string{RegSquaredError, BinaryLogistic, MultiSoftprob, MultiSoftmax} {
+	for _, obj := range []string{hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic, hangar.ObjectiveMultiSoftprob, hangar.ObjectiveMultiSoftmax} {
 		t.Run(obj, func(t *testing.T) {
 			tr, te := *train, *test
 			relabel := func(y []float64) []float64 {
 				out := make([]float64, len(y))
 				for i, v := range y {
 					switch obj {
-					case RegSquaredError:
+					case hangar.ObjectiveRegSquaredError:
 						out[i] = v
-					case BinaryLogistic:
+					case hangar.ObjectiveBinaryLogistic:
 						out[i] = b2f(v > med)
 					default:
 						out[i] = b2f(v > med) + b2f(v > med*1.2)

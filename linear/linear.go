@@ -24,14 +24,6 @@ import (
 	"github.com/hangar-ml/hangar"
 )
 
-// Objectives, named as in package gbdt.
-const (
-	RegSquaredError = "reg:squarederror"
-	BinaryLogistic  = "binary:logistic"
-	MultiSoftmax    = "multi:softmax"
-	MultiSoftprob   = "multi:softprob"
-)
-
 // Params are the training parameters.
 type Params struct {
 	Objective string  // reg:squarederror (default), binary:logistic, multi:softmax (or multi:softprob)
@@ -48,7 +40,7 @@ const DefaultL2 = 1e-3
 
 // DefaultParams returns the defaults.
 func DefaultParams() Params {
-	return Params{Objective: RegSquaredError, L2: DefaultL2, MaxIter: 2000, Tol: 1e-9}
+	return Params{Objective: hangar.ObjectiveRegSquaredError, L2: DefaultL2, MaxIter: 2000, Tol: 1e-9}
 }
 
 // Dataset is a training table: feature columns and labels.
@@ -90,9 +82,9 @@ func (m *Model) Predict(row, out []float64) {
 		out[k] = s
 	}
 	switch m.Objective {
-	case BinaryLogistic:
+	case hangar.ObjectiveBinaryLogistic:
 		out[0] = 1 / (1 + math.Exp(-out[0]))
-	case MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 		softmax(out[:m.NumClass])
 	}
 }
@@ -130,7 +122,9 @@ func (m *Model) Write(dir string) error {
 	return nil
 }
 
-// Load reads a model written by Write and checks its shape. Errors: EINVALID.
+// Load reads a model written by Write and checks it: a known objective,
+// num_class 2 or more for multi:* (else none), shapes that agree with the
+// features and outputs, and positive scales. Errors: EINVALID.
 func Load(r io.Reader) (*Model, error) {
 	var m Model
 	if err := json.NewDecoder(r).Decode(&m); err != nil {
@@ -139,6 +133,18 @@ func Load(r io.Reader) (*Model, error) {
 	if m.Format != "hangar-linear" {
 		return nil, hangar.Errorf(hangar.EINVALID, "read linear model: format %q, want hangar-linear", m.Format)
 	}
+	switch m.Objective {
+	case hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic:
+		if m.NumClass != 0 {
+			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: num_class %d for %s, want none", m.NumClass, m.Objective)
+		}
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
+		if m.NumClass < 2 {
+			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: num_class %d for %s, want at least 2", m.NumClass, m.Objective)
+		}
+	default:
+		return nil, hangar.Errorf(hangar.EINVALID, "read linear model: unknown objective %q", m.Objective)
+	}
 	nf, K := len(m.Features), m.NumOutputs()
 	if len(m.Mean) != nf || len(m.Scale) != nf || len(m.Coef) != K || len(m.Intercept) != K {
 		return nil, hangar.Errorf(hangar.EINVALID, "read linear model: inconsistent shapes")
@@ -146,6 +152,11 @@ func Load(r io.Reader) (*Model, error) {
 	for _, c := range m.Coef {
 		if len(c) != nf {
 			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: inconsistent shapes")
+		}
+	}
+	for j, s := range m.Scale {
+		if !(s > 0) || math.IsInf(s, 0) {
+			return nil, hangar.Errorf(hangar.EINVALID, "read linear model: scale %v of feature %q, want a positive number", s, m.Features[j])
 		}
 	}
 	return &m, nil
@@ -188,7 +199,7 @@ func Train(ctx context.Context, p Params, d *Dataset) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Format: "hangar-linear", Version: 1, Objective: p.Objective, Features: append([]string(nil), d.Features...), L2: p.L2, L1: p.L1}
-	if p.Objective == MultiSoftmax || p.Objective == MultiSoftprob {
+	if p.Objective == hangar.ObjectiveMultiSoftmax || p.Objective == hangar.ObjectiveMultiSoftprob {
 		m.NumClass = K
 	}
 	X := m.standardise(d.Columns) // row-major n × F
@@ -198,7 +209,7 @@ func Train(ctx context.Context, p Params, d *Dataset) (*Model, error) {
 		m.Coef[k] = make([]float64, nf)
 	}
 	m.Intercept = make([]float64, m.NumOutputs())
-	if p.Objective == RegSquaredError && p.L1 == 0 {
+	if p.Objective == hangar.ObjectiveRegSquaredError && p.L1 == 0 {
 		if err := ridge(X, d.Label, nf, p.L2, m); err == nil {
 			return m, nil
 		}
@@ -212,9 +223,9 @@ func Train(ctx context.Context, p Params, d *Dataset) (*Model, error) {
 
 func validate(p Params) error {
 	switch p.Objective {
-	case RegSquaredError, BinaryLogistic, MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic, hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 	default:
-		return hangar.Errorf(hangar.EINVALID, "unknown objective %q for a linear model (want %s, %s or %s)", p.Objective, RegSquaredError, BinaryLogistic, MultiSoftmax)
+		return hangar.Errorf(hangar.EINVALID, "unknown objective %q for a linear model (want %s, %s or %s)", p.Objective, hangar.ObjectiveRegSquaredError, hangar.ObjectiveBinaryLogistic, hangar.ObjectiveMultiSoftmax)
 	}
 	fin := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0 }
 	switch {
@@ -239,11 +250,11 @@ func checkLabels(p Params, y []float64) (int, error) {
 			return 0, hangar.Errorf(hangar.EINVALID, "label in row %d is %v; labels must be finite", i+1, v)
 		}
 		switch p.Objective {
-		case BinaryLogistic:
+		case hangar.ObjectiveBinaryLogistic:
 			if v != 0 && v != 1 {
 				return 0, hangar.Errorf(hangar.EINVALID, "label in row %d is %v; binary:logistic needs labels 0 or 1", i+1, v)
 			}
-		case MultiSoftmax, MultiSoftprob:
+		case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 			if v < 0 || v != math.Trunc(v) || (p.NumClass > 0 && v >= float64(p.NumClass)) {
 				return 0, hangar.Errorf(hangar.EINVALID, "label in row %d is %v; %s needs class labels 0..K-1", i+1, v, p.Objective)
 			}
@@ -251,7 +262,7 @@ func checkLabels(p Params, y []float64) (int, error) {
 		}
 	}
 	switch p.Objective {
-	case MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 		if p.NumClass > 0 {
 			return p.NumClass, nil
 		}
@@ -259,7 +270,7 @@ func checkLabels(p Params, y []float64) (int, error) {
 			return 0, hangar.Errorf(hangar.EINVALID, "labels hold one class only; %s needs at least 2", p.Objective)
 		}
 		return int(maxLabel) + 1, nil
-	case BinaryLogistic:
+	case hangar.ObjectiveBinaryLogistic:
 		return 1, nil
 	}
 	return 1, nil

@@ -129,7 +129,7 @@ func TestChicagoLogistic(t *testing.T) {
 		}
 	}
 	p := DefaultParams()
-	p.Objective = BinaryLogistic
+	p.Objective = hangar.ObjectiveBinaryLogistic
 	m, err := Train(context.Background(), p, train)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestChicagoLogistic(t *testing.T) {
 	nf := len(train.Features)
 	w := append(append([]float64(nil), m.Coef[0]...), m.Intercept[0])
 	g := make([]float64, nf+1)
-	lossGrad(X, train.Label, nf, 1, BinaryLogistic, w, g)
+	lossGrad(X, train.Label, nf, 1, hangar.ObjectiveBinaryLogistic, w, g)
 	norm := 0.0
 	for j := range g {
 		if j < nf {
@@ -183,7 +183,7 @@ func TestMultinomial(t *testing.T) {
 	}
 	d.Columns[0][5] = math.NaN() // missing → the mean
 	p := DefaultParams()
-	p.Objective = MultiSoftmax
+	p.Objective = hangar.ObjectiveMultiSoftmax
 	m, err := Train(context.Background(), p, d)
 	if err != nil {
 		t.Fatal(err)
@@ -243,12 +243,12 @@ func TestTrainErrors(t *testing.T) {
 		label []float64
 		want  string
 	}{
-		"nan label":   {RegSquaredError, []float64{1, math.NaN()}, "finite"},
-		"binary 2":    {BinaryLogistic, []float64{0, 2}, "0 or 1"},
-		"multi frac":  {MultiSoftmax, []float64{0, 0.5}, "0..K-1"},
+		"nan label":   {hangar.ObjectiveRegSquaredError, []float64{1, math.NaN()}, "finite"},
+		"binary 2":    {hangar.ObjectiveBinaryLogistic, []float64{0, 2}, "0 or 1"},
+		"multi frac":  {hangar.ObjectiveMultiSoftmax, []float64{0, 0.5}, "0..K-1"},
 		"objective":   {"rank:pairwise", []float64{0, 1}, "unknown objective"},
-		"empty":       {RegSquaredError, nil, "empty"},
-		"multi 1 cls": {MultiSoftmax, []float64{0, 0}, "one class"},
+		"empty":       {hangar.ObjectiveRegSquaredError, nil, "empty"},
+		"multi 1 cls": {hangar.ObjectiveMultiSoftmax, []float64{0, 0}, "one class"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cols := [][]float64{make([]float64, len(tc.label))}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+
+	"github.com/hangar-ml/hangar"
 )
 
 var errSingular = errors.New("singular system")
@@ -98,16 +100,16 @@ func fista(ctx context.Context, X, y []float64, nf int, p Params, m *Model) erro
 	K := m.NumOutputs()
 	curv := 1.0
 	switch p.Objective {
-	case BinaryLogistic:
+	case hangar.ObjectiveBinaryLogistic:
 		curv = 0.25
-	case MultiSoftmax, MultiSoftprob:
+	case hangar.ObjectiveMultiSoftmax, hangar.ObjectiveMultiSoftprob:
 		curv = 0.5
 	}
 	L := curv*(1.0001*maxEigen(X, n, nf)+1e-12) + p.L2
 	// Parameters: K × (nf+1), the intercept last.
 	dim := nf + 1
 	w := make([]float64, K*dim)
-	if p.Objective == RegSquaredError {
+	if p.Objective == hangar.ObjectiveRegSquaredError {
 		for _, v := range y {
 			w[nf] += v
 		}
@@ -196,9 +198,9 @@ func lossGrad(X, y []float64, nf, K int, obj string, w, grad []float64) {
 		row := X[i*nf : (i+1)*nf]
 		margins(row, nf, K, w, s)
 		switch obj {
-		case RegSquaredError:
+		case hangar.ObjectiveRegSquaredError:
 			s[0] -= y[i]
-		case BinaryLogistic:
+		case hangar.ObjectiveBinaryLogistic:
 			s[0] = 1/(1+math.Exp(-s[0])) - y[i]
 		default:
 			softmax(s)
@@ -226,10 +228,10 @@ func objective(X, y []float64, nf, K int, p Params, w []float64) float64 {
 	for i := range n {
 		margins(X[i*nf:(i+1)*nf], nf, K, w, s)
 		switch p.Objective {
-		case RegSquaredError:
+		case hangar.ObjectiveRegSquaredError:
 			d := s[0] - y[i]
 			loss += 0.5 * d * d
-		case BinaryLogistic:
+		case hangar.ObjectiveBinaryLogistic:
 			// log(1+e^m) − y·m, computed stably
 			mm := s[0]
 			loss += math.Max(mm, 0) + math.Log1p(math.Exp(-math.Abs(mm))) - y[i]*mm

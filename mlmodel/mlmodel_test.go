@@ -2,6 +2,7 @@ package mlmodel
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -94,20 +95,103 @@ func TestErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	b, _ := os.ReadFile("testdata/mlflow_xgboost.MLmodel")
-	f.Add(b)
+	paths, _ := filepath.Glob("testdata/*.MLmodel")
+	if len(paths) < 3 {
+		f.Fatalf("want the MLmodel files in testdata as seeds, got %v", paths)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte("flavors:\n  hangar_linear: {data: linear.json, format: hangar_linear_json, objective: reg:squarederror}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err != nil {
+			if hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Fatalf("Parse: %v, want EINVALID", err)
+			}
 			return
 		}
-		if _, f, err := m.Hangar(); err == nil && !filepathLocal(f.Data) {
-			t.Fatalf("Hangar() accepted data path %q", f.Data)
+		name, fl, flErr := m.Hangar()
+		if flErr == nil && !filepathLocal(fl.Data) {
+			t.Fatalf("Hangar() accepted data path %q", fl.Data)
+		}
+		// What Parse accepts writes and reads back with the same flavor.
+		dir := t.TempDir()
+		if err := m.Write(dir); err != nil {
+			t.Fatalf("accepted MLmodel does not write: %v", err)
+		}
+		back, err := Read(dir)
+		if err != nil {
+			t.Fatalf("written MLmodel does not read back: %v", err)
+		}
+		name2, fl2, err2 := back.Hangar()
+		if (flErr == nil) != (err2 == nil) || name2 != name || (flErr == nil && !cmp.Equal(fl, fl2)) {
+			t.Fatalf("flavor changed in a round trip: %s %+v (%v) → %s %+v (%v)", name, fl, flErr, name2, fl2, err2)
 		}
 	})
 }
 
+// TestReadTestdata reads the MLmodel files in testdata: MLflow's own and
+// the two that Hangar's trainers write.
+func TestReadTestdata(t *testing.T) {
+	for _, tc := range []struct {
+		file, flavor, data string
+	}{
+		{"hangar_gbdt.MLmodel", FlavorGBDT, "model.json"},
+		{"hangar_linear.MLmodel", FlavorLinear, "linear.json"},
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Parse(b)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		name, fl, err := m.Hangar()
+		if err != nil || name != tc.flavor || fl.Data != tc.data {
+			t.Errorf("%s: flavor %s %+v, %v; want %s with data %s", tc.file, name, fl, err, tc.flavor, tc.data)
+		}
+		if cols, err := m.Signature.InputSpecs(); err != nil || len(cols) != 2 {
+			t.Errorf("%s: inputs %v, %v; want 2 columns", tc.file, cols, err)
+		}
+	}
+}
+
 func filepathLocal(p string) bool {
 	return p != "" && !regexp.MustCompile(`^/|(^|/)\.\.(/|$)`).MatchString(p)
+}
+
+// FuzzReadMetrics: a model folder's metrics.json comes from outside (an
+// upload, a download); whatever ReadMetrics accepts writes back the same.
+func FuzzReadMetrics(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join("testdata", "metrics.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, MetricsFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ReadMetrics(dir)
+		if err != nil {
+			if hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Fatalf("ReadMetrics: %v, want EINVALID", err)
+			}
+			return
+		}
+		if err := WriteMetrics(dir, m); err != nil {
+			t.Fatalf("accepted metrics do not write: %v", err)
+		}
+		back, err := ReadMetrics(dir)
+		if err != nil || !cmp.Equal(m, back) {
+			t.Fatalf("round trip: %v → %v, %v", m, back, err)
+		}
+	})
 }

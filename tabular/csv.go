@@ -1,11 +1,14 @@
 package tabular
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -119,10 +122,32 @@ func csvError(err error) error {
 }
 
 // WriteCSV writes the frame as CSV with a header row. Numbers are written in
-// their shortest exact form, missing values as empty cells.
+// their shortest exact form, missing values as empty cells. A row of a
+// one-column table whose value is empty is written as "" (two quotes), not
+// as an empty line, which CSV readers skip: what WriteCSV writes, ReadCSV
+// reads back with every row.
 func WriteCSV(w io.Writer, f *Frame) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(f.Names()); err != nil {
+	// The csv.Writer writes into bw itself (bufio.NewWriter returns a
+	// *bufio.Writer of at least the default size as it is), so the "" lines
+	// written to bw directly keep their place among its records.
+	bw := bufio.NewWriter(w)
+	cw := csv.NewWriter(bw)
+	write := func(rec []string) error {
+		if len(rec) == 1 && rec[0] == "" {
+			_, err := bw.WriteString(`""` + "\n")
+			return err
+		}
+		return cw.Write(rec)
+	}
+	names := f.Names()
+	if len(names) > 0 && strings.HasPrefix(names[0], "\ufeff") {
+		// ReadCSV takes a leading U+FEFF for a byte-order mark and drops
+		// it; a BOM in front keeps the name's own.
+		if _, err := bw.WriteString("\ufeff"); err != nil {
+			return fmt.Errorf("write CSV: %w", err)
+		}
+	}
+	if err := write(names); err != nil {
 		return fmt.Errorf("write CSV: %w", err)
 	}
 	rec := make([]string, len(f.Columns))
@@ -130,13 +155,38 @@ func WriteCSV(w io.Writer, f *Frame) error {
 		for j, c := range f.Columns {
 			rec[j] = c.Text(i)
 		}
-		if err := cw.Write(rec); err != nil {
+		if err := write(rec); err != nil {
 			return fmt.Errorf("write CSV: %w", err)
 		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("write CSV: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write CSV: %w", err)
+	}
+	return nil
+}
+
+// WriteCSVFile writes the frame as CSV to path (see WriteCSV), creating
+// path's folder when it does not exist.
+func WriteCSVFile(path string, f *Frame) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := WriteCSV(fh, f); err != nil {
+		fh.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

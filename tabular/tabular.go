@@ -1,7 +1,8 @@
 // Package tabular reads tables (CSV and Parquet) into a column-oriented Frame:
 // numeric columns as float64 with NaN for missing values, everything else as
-// strings. It is the input side of the built-in trainers, the batch scorer and
-// the data checks, none of which need Python.
+// strings; it writes frames back as CSV and splits their rows for training
+// and testing (by date or at random). It is the input side of the built-in
+// trainers, the batch scorer and the data checks, none of which need Python.
 package tabular
 
 import (

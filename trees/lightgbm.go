@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/hangar-ml/hangar"
 )
 
 // LightGBM decision_type bits (include/LightGBM/tree.h).
@@ -255,7 +257,7 @@ func (m *Model) setLGBObjective(line string, numClass int) error {
 	var err error
 	switch name {
 	case "regression":
-		m.objective = "reg:squarederror"
+		m.objective = hangar.ObjectiveRegSquaredError
 		if _, ok := params["sqrt"]; ok {
 			m.link = linkSignSquare64
 		}
@@ -267,7 +269,7 @@ func (m *Model) setLGBObjective(line string, numClass int) error {
 	case "quantile":
 		m.objective, err = "reg:quantileerror", single()
 	case "binary":
-		m.objective, m.link, m.sigmoid, err = "binary:logistic", linkSigmoid64, sigmoid, single()
+		m.objective, m.link, m.sigmoid, err = hangar.ObjectiveBinaryLogistic, linkSigmoid64, sigmoid, single()
 	case "cross_entropy", "xentropy":
 		m.objective, m.link, m.sigmoid, err = "reg:logistic", linkSigmoid64, 1, single()
 	case "poisson":
@@ -279,7 +281,7 @@ func (m *Model) setLGBObjective(line string, numClass int) error {
 	case "lambdarank", "rank_xendcg":
 		m.objective, err = "rank:ndcg", single()
 	case "multiclass", "softmax":
-		m.objective, m.link, err = "multi:softprob", linkSoftmax64, checkClasses()
+		m.objective, m.link, err = hangar.ObjectiveMultiSoftprob, linkSoftmax64, checkClasses()
 	case "multiclassova", "multiclass_ova", "ova", "ovr":
 		m.objective, m.link, m.sigmoid, err = "multi:ova", linkOVA64, sigmoid, checkClasses()
 	default:

@@ -276,7 +276,7 @@ func parseXGBoost(b []byte) (*Model, error) {
 	}
 	m.objective = l.Objective.Name
 	if m.objective == "reg:linear" {
-		m.objective = "reg:squarederror" // the pre-1.0 name of the same objective
+		m.objective = hangar.ObjectiveRegSquaredError // the pre-1.0 name of the same objective
 	}
 	m.link = obj.link
 
@@ -474,26 +474,26 @@ const (
 )
 
 var xgbObjectives = map[string]xgbObjective{
-	"reg:squarederror":     {linkIdentity, marginIdentity},
-	"reg:linear":           {linkIdentity, marginIdentity},
-	"reg:squaredlogerror":  {linkIdentity, marginIdentity},
-	"reg:pseudohubererror": {linkIdentity, marginIdentity},
-	"reg:absoluteerror":    {linkIdentity, marginIdentity},
-	"reg:quantileerror":    {linkIdentity, marginIdentity},
-	"reg:logistic":         {linkSigmoid32, marginLogit},
-	"binary:logistic":      {linkSigmoid32, marginLogit},
-	"binary:logitraw":      {linkIdentity, marginIdentity},
-	"binary:hinge":         {linkHinge, marginIdentity},
-	"count:poisson":        {linkExp32, marginLog},
-	"reg:gamma":            {linkExp32, marginLog},
-	"reg:tweedie":          {linkExp32, marginLog},
-	"survival:cox":         {linkExp32, marginLog},
-	"survival:aft":         {linkExp32, marginLog},
-	"multi:softprob":       {linkSoftmax32, marginIdentity},
-	"multi:softmax":        {linkSoftmax32, marginIdentity},
-	"rank:pairwise":        {linkIdentity, marginIdentity},
-	"rank:ndcg":            {linkIdentity, marginIdentity},
-	"rank:map":             {linkIdentity, marginIdentity},
+	hangar.ObjectiveRegSquaredError: {linkIdentity, marginIdentity},
+	"reg:linear":                    {linkIdentity, marginIdentity},
+	"reg:squaredlogerror":           {linkIdentity, marginIdentity},
+	"reg:pseudohubererror":          {linkIdentity, marginIdentity},
+	"reg:absoluteerror":             {linkIdentity, marginIdentity},
+	"reg:quantileerror":             {linkIdentity, marginIdentity},
+	"reg:logistic":                  {linkSigmoid32, marginLogit},
+	hangar.ObjectiveBinaryLogistic:  {linkSigmoid32, marginLogit},
+	"binary:logitraw":               {linkIdentity, marginIdentity},
+	"binary:hinge":                  {linkHinge, marginIdentity},
+	"count:poisson":                 {linkExp32, marginLog},
+	"reg:gamma":                     {linkExp32, marginLog},
+	"reg:tweedie":                   {linkExp32, marginLog},
+	"survival:cox":                  {linkExp32, marginLog},
+	"survival:aft":                  {linkExp32, marginLog},
+	hangar.ObjectiveMultiSoftprob:   {linkSoftmax32, marginIdentity},
+	hangar.ObjectiveMultiSoftmax:    {linkSoftmax32, marginIdentity},
+	"rank:pairwise":                 {linkIdentity, marginIdentity},
+	"rank:ndcg":                     {linkIdentity, marginIdentity},
+	"rank:map":                      {linkIdentity, marginIdentity},
 }
 
 // probToMargin mirrors XGBoost's ProbToMargin, in float32 as XGBoost computes it.

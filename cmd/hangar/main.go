@@ -92,7 +92,7 @@ func newRootCmd(getenv env) *cobra.Command {
 		newAuditCmd(cli),
 		newSecretCmd(cli),
 	)
-	root.AddCommand(newBuiltinCmd())
+	root.AddCommand(newBuiltinCmd(getenv))
 	return root
 }
 

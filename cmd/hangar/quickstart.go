@@ -2,21 +2,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
+	"github.com/hangar-ml/hangar/gbdt"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/internal/sampledata"
+	"github.com/hangar-ml/hangar/score"
+	"github.com/hangar-ml/hangar/tabular"
+	"github.com/hangar-ml/hangar/train"
 )
 
 func newQuickstartCmd(getenv env) *cobra.Command {
@@ -57,7 +59,16 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The server logs to a file in the data dir so the walk-through stays readable.
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	logPath := filepath.Join(cfg.DataDir, "server.log")
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open server log: %w", err)
+	}
+	defer logFile.Close()
+	logger := slog.New(slog.NewJSONHandler(logFile, nil))
 	up := make(chan running, 1)
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, logger, func(r running) { up <- r }) }()
@@ -121,34 +132,38 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err := sampledata.WriteChicago(in("chicago.csv")); err != nil {
 		return err
 	}
-	if _, err := builtin(ctx, "split", "--input", in("chicago.csv"), "--date-column", "date", "--before", "2014-01-01",
-		"--output-train", in("history.csv"), "--output-test", in("test.csv")); err != nil {
+	if err := splitByDate(in("chicago.csv"), time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC), in("history.csv"), in("test.csv")); err != nil {
 		return err
 	}
-	if _, err := builtin(ctx, "split", "--input", in("history.csv"), "--date-column", "date", "--before", "2012-01-01",
-		"--output-train", in("train.csv"), "--output-test", in("valid.csv")); err != nil {
+	if err := splitByDate(in("history.csv"), time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC), in("train.csv"), in("valid.csv")); err != nil {
 		return err
 	}
 	step.ok("train.csv, valid.csv, test.csv in %s", work)
 
 	step.start("Training gradient-boosted trees with the built-in trainer (early stopping on valid)")
 	modelDir := in("model")
-	if _, err := builtin(ctx, "train-gbdt", "--train", in("train.csv"), "--valid", in("valid.csv"),
-		"--label", "ridership", "--drop-columns", "date", "--output", modelDir,
-		"--n-estimators", "500", "--learning-rate", "0.1", "--max-depth", "6",
-		"--early-stopping-rounds", "25", "--seed", "1"); err != nil {
-		return err
+	p := gbdt.DefaultParams()
+	p.NEstimators, p.LearningRate, p.MaxDepth, p.EarlyStoppingRounds, p.Seed = 500, 0.1, 6, 25, 1
+	if _, err := train.GBDT(ctx, train.Options{
+		Train: in("train.csv"), Valid: in("valid.csv"), Label: "ridership", Drop: []string{"date"},
+		Output: modelDir, Version: version,
+	}, p, train.Progress{}); err != nil {
+		return fmt.Errorf("train the model: %w", err)
 	}
 	step.ok("model folder %s (MLmodel + XGBoost-format model.json)", modelDir)
 
 	step.start("Evaluating on the 2014–2016 test years")
-	out, err := builtin(ctx, "evaluate", "--model", modelDir, "--input", in("test.csv"), "--label", "ridership")
+	test, err := tabular.ReadFile(in("test.csv"))
 	if err != nil {
 		return err
 	}
-	var metrics map[string]float64
-	if err := json.Unmarshal([]byte(out), &metrics); err != nil {
-		return fmt.Errorf("read metrics: %w", err)
+	model, err := score.Load(modelDir, 0)
+	if err != nil {
+		return err
+	}
+	metrics, err := model.Evaluate(test, "ridership")
+	if err != nil {
+		return err
 	}
 	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands)", metrics["rmse"], metrics["mae"], metrics["r2"])
 
@@ -167,7 +182,14 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err := artifact.GetDir(ctx, dc.BlobStore("demo"), info.Digest, fetched); err != nil {
 		return err
 	}
-	if _, err := builtin(ctx, "predict", "--model", fetched, "--input", in("test.csv"), "--output", in("predictions.csv")); err != nil {
+	if model, err = score.Load(fetched, 0); err != nil {
+		return err
+	}
+	pred, err := model.Predict(test)
+	if err != nil {
+		return err
+	}
+	if err := tabular.WriteCSVFile(in("predictions.csv"), pred); err != nil {
 		return err
 	}
 	step.ok("%s", in("predictions.csv"))
@@ -193,7 +215,9 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
   go run ./cmd/hangar audit list -o table
   go run ./cmd/hangar audit verify
 
-`, srv.URL, srv.TokenPath)
+The server's log is %s.
+
+`, srv.URL, srv.TokenPath, logPath)
 	if !keep {
 		cancel()
 		return <-done
@@ -202,12 +226,19 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	return <-done
 }
 
-// builtin runs `hangar builtin <args>` in this process, the same code a
-// pipeline step runs, and returns its standard output.
-func builtin(ctx context.Context, args ...string) (string, error) {
-	var out, errb strings.Builder
-	if code := run(ctx, append([]string{"builtin"}, args...), strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != 0 {
-		return "", fmt.Errorf("hangar builtin %s: %s", args[0], strings.TrimSpace(errb.String()))
+// splitByDate splits a table by its date column: rows dated before
+// `before` to trainPath, the rest to testPath, as CSV.
+func splitByDate(input string, before time.Time, trainPath, testPath string) error {
+	f, err := tabular.ReadFile(input)
+	if err != nil {
+		return err
 	}
-	return out.String(), nil
+	tr, te, err := tabular.SplitByDate(f, "date", before)
+	if err != nil {
+		return fmt.Errorf("split %s: %w", input, err)
+	}
+	if err := tabular.WriteCSVFile(trainPath, f.Take(tr)); err != nil {
+		return err
+	}
+	return tabular.WriteCSVFile(testPath, f.Take(te))
 }
