@@ -3,7 +3,8 @@
 # machine: installs what the tests need, checks formatting, vets, runs
 # staticcheck (every check, staticcheck.conf; pinned, fetched through the Go
 # module proxy) and the whole suite with the race detector (the store suite on
-# SQLite and on a real PostgreSQL that the tests start themselves).
+# SQLite and on a real PostgreSQL that the tests start themselves), then a
+# short run of every fuzz target (scripts/fuzz-smoke.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,5 @@ if ! go mod tidy -diff >/dev/null; then
 fi
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -race -timeout 20m "$@" ./...
+# Every fuzz target briefly, each with its committed seed corpus.
+scripts/fuzz-smoke.sh
