@@ -53,7 +53,8 @@
 // IS NULL IS NOT NULL. MLflow's parser refuses the prefix "attributes." here
 // although its documentation uses it; it is taken.
 //
-// Registered models: name = != LIKE ILIKE; tags = != LIKE ILIKE.
+// Registered models and model versions take the same prefixes as
+// experiments. Registered models: name = != LIKE ILIKE; tags = != LIKE ILIKE.
 //
 // Model versions: name, source_path = != LIKE ILIKE; run_id also IN (not
 // NOT IN); version_number = != < <= > >= against a number (a quoted number
