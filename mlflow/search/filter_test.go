@@ -152,7 +152,7 @@ func TestParseFilter(t *testing.T) {
 			}
 			again, err := ParseFilter(tt.target, f.String())
 			if err != nil || !reflect.DeepEqual(again, f) {
-				t.Errorf("String() %q parses to %+v, %v; want %+v", f.String(), again, err, f)
+				t.Errorf("String() %q parses to %#v, %v; want %#v", f.String(), again, err, f)
 			}
 		})
 	}
@@ -265,7 +265,7 @@ func TestParseFilterErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := ParseFilter(tt.target, tt.in)
 			if err == nil {
-				t.Fatalf("ParseFilter(%v, %q) = %+v, want an error", tt.target, tt.in, f)
+				t.Fatalf("ParseFilter(%v, %q) = %#v, want an error", tt.target, tt.in, f)
 			}
 			if !hangar.IsCode(err, hangar.EINVALID) {
 				t.Errorf("error code %q, want %q", hangar.ErrorCode(err), hangar.EINVALID)

@@ -47,10 +47,10 @@ func checkFilter(t *testing.T, target Target, s string) {
 	canon := f.String()
 	again, err := ParseFilter(target, canon)
 	if err != nil {
-		t.Fatalf("ParseFilter(%v, %q) = %+v, whose String %q does not parse: %v", target, s, f, canon, err)
+		t.Fatalf("ParseFilter(%v, %q) = %#v, whose String %q does not parse: %v", target, s, f, canon, err)
 	}
 	if !reflect.DeepEqual(again, f) {
-		t.Fatalf("ParseFilter(%v, %q) = %+v; String %q parses to %+v", target, s, f, canon, again)
+		t.Fatalf("ParseFilter(%v, %q) = %#v; String %q parses to %#v", target, s, f, canon, again)
 	}
 	if again.String() != canon {
 		t.Fatalf("String is not stable: %q then %q", canon, again.String())
