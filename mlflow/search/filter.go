@@ -124,10 +124,8 @@ func (p *parser) clause(t Target) (Clause, error) {
 	}
 	var c Clause
 	var a attr
-	switch {
-	case id.entity == "" && !id.hasEntity:
-		c.Kind = Attribute
-	default:
+	c.Kind = Attribute
+	if id.hasEntity {
 		k, ok := entityKind(t, id.entity)
 		if !ok {
 			return Clause{}, p.fail(id.start, "%s", entityError(t, clip(id.entity)))
