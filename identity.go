@@ -39,11 +39,12 @@ type Identity struct {
 // stored: only its SHA-256 (the secret carries 256 random bits, so a fast hash
 // is enough) and a short prefix that helps people recognise it.
 //
-// Workspace is the one workspace the token belongs to: set when every role
-// assignment of its identity is on that workspace, "" when the identity holds
-// a server-wide assignment, assignments on several workspaces or none. The
-// store computes it from the assignments when the token is read, so it
-// follows role changes.
+// Workspace is the token's scope, fixed when it is minted: a token scoped to
+// a workspace acts only there, with those of its identity's role assignments
+// that apply to it (ScopeAssignments); "" is a server-wide token, which acts
+// with all of them. Giving the identity roles elsewhere later never widens
+// the token, and the workspace's Owner lists and revokes it whatever other
+// roles the identity gains.
 type Token struct {
 	ID           string     `json:"id"`
 	Name         string     `json:"name"`
@@ -58,8 +59,7 @@ type Token struct {
 
 // TokenFilter narrows a list of tokens; empty fields match all.
 type TokenFilter struct {
-	// Workspace keeps the tokens that belong to this workspace (see
-	// Token.Workspace).
+	// Workspace keeps the tokens scoped to this workspace (Token.Workspace).
 	Workspace string
 }
 
@@ -69,7 +69,8 @@ func (t *Token) Active(now time.Time) bool {
 }
 
 // TokenRequest asks for a token for the identity Name (a service principal,
-// created when missing) with Role assigned on Workspace ("" = every workspace).
+// created when missing) with Role assigned on Workspace ("" = every workspace
+// and the server itself). Workspace is also the token's scope.
 type TokenRequest struct {
 	Name      string     `json:"name"`
 	Role      string     `json:"role"`
@@ -108,32 +109,51 @@ type IssuedToken struct {
 	Secret string `json:"token"`
 }
 
-// IdentityService stores identities and their tokens.
+// IdentityService is what a client may do with identities and tokens: the
+// SQL store implements it, and so does the HTTP client, against the routes
+// that check the caller's rights.
 type IdentityService interface {
-	// CreateIdentity stores a new identity. Errors: EINVALID, ECONFLICT.
+	// CreateIdentity stores a new identity, without roles.
+	// Errors: EINVALID, ECONFLICT.
 	CreateIdentity(ctx context.Context, id *Identity) error
 	// IdentityByName returns an identity. Errors: ENOTFOUND.
 	IdentityByName(ctx context.Context, name string) (*Identity, error)
 	// ListIdentities lists identities by name.
 	ListIdentities(ctx context.Context, opt ListOptions) (*Page[*Identity], error)
 
-	// CreateToken stores a token with the given secret hash for the identity
-	// r.Name, in one transaction: a missing identity is created (a service
-	// principal) with r.Role on r.Workspace; an existing one gets another
-	// token only when its roles are exactly r.Role on r.Workspace (a
-	// rotation), or when it has no roles and no active token yet (then it
-	// gets the role). A token thus never carries more than the role it names.
-	// Errors: EINVALID, ENOTFOUND (workspace), ECONFLICT (other roles, duplicate hash).
-	CreateToken(ctx context.Context, r *TokenRequest, secretHash []byte, prefix string) (*Token, error)
-	// TokenBySecretHash finds a token for authentication, whether or not it is
-	// active. Errors: ENOTFOUND.
-	TokenBySecretHash(ctx context.Context, secretHash []byte) (*Token, error)
+	// IssueToken creates a token scoped to r.Workspace with a fresh secret,
+	// which the result carries (the only time it is shown), in one
+	// transaction with the identity r.Name and its role when the identity
+	// is missing (a service principal with r.Role on r.Workspace). An
+	// existing identity gets a token only when the token would carry exactly
+	// r.Role on r.Workspace (TokenCarriesExactly): a rotation. The one
+	// exception is an identity with no role and no active token, which gets
+	// r.Role on r.Workspace with it. A token thus never carries more than
+	// the role it names. Errors: EINVALID, ENOTFOUND (workspace), ECONFLICT
+	// (other roles; the message never names them).
+	IssueToken(ctx context.Context, r *TokenRequest) (*IssuedToken, error)
 	// Token returns a token by id, whether or not it is active. Errors: ENOTFOUND.
 	Token(ctx context.Context, id string) (*Token, error)
 	// ListTokens lists the tokens that match f, newest first; revoked ones included.
 	ListTokens(ctx context.Context, f TokenFilter, opt ListOptions) (*Page[*Token], error)
 	// RevokeToken marks a token revoked. Errors: ENOTFOUND, ECONFLICT (already revoked).
 	RevokeToken(ctx context.Context, id string) error
+}
+
+// CredentialStore is the store side of authentication: what a server looks
+// up to find a request's caller and its roles, and how it bootstraps its
+// owner. Only stores implement it; clients never get it.
+type CredentialStore interface {
+	// CreateToken is IssueToken with a secret the caller made: it stores
+	// only secretHash and the display prefix. Errors: those of IssueToken,
+	// and ECONFLICT for a hash already stored.
+	CreateToken(ctx context.Context, r *TokenRequest, secretHash []byte, prefix string) (*Token, error)
+	// TokenBySecretHash finds a token for authentication, whether or not it is
+	// active. Errors: ENOTFOUND.
+	TokenBySecretHash(ctx context.Context, secretHash []byte) (*Token, error)
+	// RoleAssignmentsOf returns every assignment of an identity, for
+	// authorization; none is an empty slice, not an error.
+	RoleAssignmentsOf(ctx context.Context, identityID string) ([]*RoleAssignment, error)
 }
 
 // TokenSecretPrefix starts every token secret, so leaked tokens can be found by scanners.

@@ -179,15 +179,14 @@ type RoleAssignmentFilter struct {
 	Workspace    string
 }
 
-// RoleService stores role assignments.
+// RoleService stores role assignments. The SQL store and the HTTP client
+// implement it.
 type RoleService interface {
 	// AssignRole stores an assignment for the identity named a.IdentityName.
 	// Errors: EINVALID (unknown role), ENOTFOUND (identity, workspace), ECONFLICT (exists).
 	AssignRole(ctx context.Context, a *RoleAssignment) error
 	// ListRoleAssignments lists assignments ordered by identity, workspace, role.
 	ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter, opt ListOptions) (*Page[*RoleAssignment], error)
-	// RoleAssignmentsOf returns every assignment of an identity, for authorization.
-	RoleAssignmentsOf(ctx context.Context, identityID string) ([]*RoleAssignment, error)
 	// RemoveRoleAssignment deletes an assignment by id. Errors: ENOTFOUND.
 	RemoveRoleAssignment(ctx context.Context, id string) error
 }
@@ -206,4 +205,46 @@ func Authorize(assignments []*RoleAssignment, workspace, action string) bool {
 		}
 	}
 	return false
+}
+
+// ScopeAssignments returns the assignments a token scoped to workspace acts
+// with: all of them for a server-wide token (workspace ""); otherwise those
+// on workspace and the server-wide ones narrowed to it (copies whose
+// Workspace is workspace), so that Authorize allows such a token nothing
+// outside its workspace, server-wide actions included. The result is new;
+// the assignments given are not changed.
+func ScopeAssignments(assignments []*RoleAssignment, workspace string) []*RoleAssignment {
+	out := make([]*RoleAssignment, 0, len(assignments))
+	for _, a := range assignments {
+		if workspace == "" || a.Workspace == workspace || a.Workspace == "" {
+			c := *a
+			if workspace != "" {
+				c.Workspace = workspace
+			}
+			out = append(out, &c)
+		}
+	}
+	return out
+}
+
+// TokenCarriesExactly reports whether a token scoped to workspace, for an
+// identity with the assignments, would carry exactly role on workspace
+// ("" = server-wide): the assignments ScopeAssignments keeps are at least
+// one, and every one of them is role (in any spelling LookupRole takes) on
+// workspace. A server-wide token therefore needs the identity's every
+// assignment to be role server-wide; a workspace token, its assignments on
+// the workspace and server-wide ones to be role.
+func TokenCarriesExactly(assignments []*RoleAssignment, role, workspace string) bool {
+	want, err := LookupRole(role)
+	if err != nil {
+		return false
+	}
+	scoped := ScopeAssignments(assignments, workspace)
+	for _, a := range scoped {
+		r, err := LookupRole(a.Role)
+		if err != nil || r.Name != want.Name || a.Workspace != workspace {
+			return false
+		}
+	}
+	return len(scoped) > 0
 }

@@ -2,6 +2,7 @@ package hangar_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
@@ -135,6 +136,91 @@ func TestAuthorizeScopes(t *testing.T) {
 	for _, tt := range tests {
 		if got := hangar.Authorize(as, tt.ws, tt.action); got != tt.want {
 			t.Errorf("Authorize(%q, %s) = %v, want %v", tt.ws, tt.action, got, tt.want)
+		}
+	}
+}
+
+// TestScopeAssignments: a token scoped to a workspace acts there with the
+// assignments on it and the server-wide ones, and nowhere else — not on
+// another workspace its identity holds roles on, not server-wide.
+func TestScopeAssignments(t *testing.T) {
+	as := []*hangar.RoleAssignment{
+		{ID: "1", Role: hangar.RoleReader, Workspace: ""},
+		{ID: "2", Role: hangar.RoleContributor, Workspace: "team-a"},
+		{ID: "3", Role: hangar.RoleOwner, Workspace: "team-b"},
+	}
+	keys := func(as []*hangar.RoleAssignment) string {
+		var k []string
+		for _, a := range as {
+			k = append(k, a.ID+":"+a.Role+"@"+a.Workspace)
+		}
+		return strings.Join(k, " ")
+	}
+	tests := []struct {
+		scope string
+		want  string
+		// what the scoped assignments allow, and what not
+		allowed, refused [][2]string // {workspace, action}
+	}{
+		{"", "1:Reader@ 2:Contributor@team-a 3:Owner@team-b",
+			[][2]string{{"", hangar.ActWorkspaceRead}, {"team-b", hangar.ActSecretReveal}, {"team-c", hangar.ActModelRead}},
+			[][2]string{{"", hangar.ActWorkspaceWrite}}},
+		{"team-a", "1:Reader@team-a 2:Contributor@team-a",
+			[][2]string{{"team-a", hangar.ActModelWrite}, {"team-a", hangar.ActAuditRead}},
+			[][2]string{{"", hangar.ActWorkspaceRead}, {"", hangar.ActAuditRead}, {"team-b", hangar.ActModelRead}, {"team-c", hangar.ActModelRead}, {"team-b", hangar.ActSecretReveal}}},
+		{"team-b", "1:Reader@team-b 3:Owner@team-b",
+			[][2]string{{"team-b", hangar.ActSecretReveal}},
+			[][2]string{{"team-a", hangar.ActModelWrite}, {"", hangar.ActTokenWrite}}},
+		{"team-c", "1:Reader@team-c",
+			[][2]string{{"team-c", hangar.ActModelRead}},
+			[][2]string{{"team-c", hangar.ActModelWrite}, {"team-a", hangar.ActModelRead}, {"", hangar.ActIdentityRead}}},
+	}
+	for _, tt := range tests {
+		got := hangar.ScopeAssignments(as, tt.scope)
+		if k := keys(got); k != tt.want {
+			t.Errorf("ScopeAssignments(%q) = %s, want %s", tt.scope, k, tt.want)
+		}
+		for _, c := range tt.allowed {
+			if !hangar.Authorize(got, c[0], c[1]) {
+				t.Errorf("scoped to %q: %s on %q refused, want allowed", tt.scope, c[1], c[0])
+			}
+		}
+		for _, c := range tt.refused {
+			if hangar.Authorize(got, c[0], c[1]) {
+				t.Errorf("scoped to %q: %s on %q allowed, want refused", tt.scope, c[1], c[0])
+			}
+		}
+	}
+	if keys(as) != "1:Reader@ 2:Contributor@team-a 3:Owner@team-b" {
+		t.Errorf("ScopeAssignments changed its input: %s", keys(as))
+	}
+}
+
+func TestTokenCarriesExactly(t *testing.T) {
+	a := func(role, ws string) *hangar.RoleAssignment { return &hangar.RoleAssignment{Role: role, Workspace: ws} }
+	tests := []struct {
+		name     string
+		as       []*hangar.RoleAssignment
+		role, ws string
+		want     bool
+	}{
+		{"the role on the workspace", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-a")}, "reader", "team-a", true},
+		{"the role server-wide", []*hangar.RoleAssignment{a(hangar.RoleOwner, "")}, hangar.RoleOwner, "", true},
+		{"no roles", nil, hangar.RoleReader, "team-a", false},
+		{"a higher role", []*hangar.RoleAssignment{a(hangar.RoleContributor, "team-a")}, hangar.RoleReader, "team-a", false},
+		{"roles elsewhere do not count", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-a"), a(hangar.RoleOwner, "team-b")}, hangar.RoleReader, "team-a", true},
+		{"only elsewhere", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-b")}, hangar.RoleReader, "team-a", false},
+		{"a server-wide role applies", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-a"), a(hangar.RoleOwner, "")}, hangar.RoleReader, "team-a", false},
+		{"the same role server-wide and on it", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-a"), a(hangar.RoleReader, "")}, hangar.RoleReader, "team-a", true},
+		{"a server-wide role narrowed", []*hangar.RoleAssignment{a(hangar.RoleReader, "")}, hangar.RoleReader, "team-a", true},
+		{"two roles on it", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-a"), a(hangar.RoleContributor, "team-a")}, hangar.RoleReader, "team-a", false},
+		{"server-wide token, a workspace role", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-a")}, hangar.RoleReader, "", false},
+		{"server-wide token, also a workspace role", []*hangar.RoleAssignment{a(hangar.RoleReader, ""), a(hangar.RoleReader, "team-a")}, hangar.RoleReader, "", false},
+		{"unknown requested role", []*hangar.RoleAssignment{a(hangar.RoleReader, "team-a")}, "Janitor", "team-a", false},
+	}
+	for _, tt := range tests {
+		if got := hangar.TokenCarriesExactly(tt.as, tt.role, tt.ws); got != tt.want {
+			t.Errorf("%s: TokenCarriesExactly(%s on %q) = %v, want %v", tt.name, tt.role, tt.ws, got, tt.want)
 		}
 	}
 }

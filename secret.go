@@ -66,7 +66,9 @@ type SecretService interface {
 	// RevealSecret returns the value. Callers check ActSecretReveal or a grant
 	// first; the reveal itself is audited. Errors: ENOTFOUND.
 	RevealSecret(ctx context.Context, workspace, name string) ([]byte, error)
-	// GrantSecret lets the identity reveal the secret. Errors: ENOTFOUND, ECONFLICT.
+	// GrantSecret lets the identity reveal the secret. The identity must
+	// hold a role with ActSecretRead on the workspace, which revealing by
+	// grant also takes. Errors: ENOTFOUND, EINVALID (no secrets/read there), ECONFLICT.
 	GrantSecret(ctx context.Context, workspace, name, identityName string) error
 	// RevokeSecretGrant removes a grant. Errors: ENOTFOUND.
 	RevokeSecretGrant(ctx context.Context, workspace, name, identityName string) error

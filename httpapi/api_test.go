@@ -103,9 +103,21 @@ func TestClientRoundTrip(t *testing.T) {
 	if err != nil || len(asg.Items) != 1 || asg.Items[0].ID != a.ID {
 		t.Fatalf("ListRoleAssignments(default) = %v, %v; want the one assignment", asg, err)
 	}
-	of, err := c.RoleAssignmentsOf(ctx, issued.IdentityID)
-	if err != nil || len(of) != 2 {
-		t.Fatalf("RoleAssignmentsOf = %v, %v; want 2", of, err)
+	if id, err := c.IdentityByName(ctx, "ci"); err != nil || id.ID != issued.IdentityID || id.Kind != hangar.KindServicePrincipal {
+		t.Fatalf("IdentityByName(ci) = %+v, %v", id, err)
+	}
+	if _, err := c.IdentityByName(ctx, "nobody"); hangar.ErrorCode(err) != hangar.ENOTFOUND {
+		t.Errorf("IdentityByName(nobody): %v, want not found", err)
+	}
+	user := &hangar.Identity{Name: "carol", Kind: hangar.KindUser}
+	if err := c.CreateIdentity(ctx, user); err != nil || user.ID == "" || user.CreatedAt.IsZero() {
+		t.Fatalf("CreateIdentity = %+v, %v", user, err)
+	}
+	if err := c.CreateIdentity(ctx, &hangar.Identity{Name: "carol", Kind: hangar.KindUser}); hangar.ErrorCode(err) != hangar.ECONFLICT {
+		t.Errorf("CreateIdentity twice: %v, want conflict", err)
+	}
+	if got, err := c.Token(ctx, issued.ID); err != nil || got.ID != issued.ID || got.Workspace != "team-a" || got.IdentityName != "ci" {
+		t.Fatalf("Token = %+v, %v", got, err)
 	}
 	if err := c.RemoveRoleAssignment(ctx, a.ID); err != nil {
 		t.Fatalf("RemoveRoleAssignment: %v", err)
@@ -349,18 +361,36 @@ func TestPagination(t *testing.T) {
 }
 
 // TestScopedWorkspaceList: identities without server-wide read see the
-// workspaces they hold an assignment on, paged.
+// workspaces they hold an assignment on, paged — with a server-wide token;
+// a token scoped to one workspace sees that one only.
 func TestScopedWorkspaceList(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	for _, n := range []string{"aaa", "bbb", "ccc", "ddd"} {
 		e.createWorkspace(n)
 	}
-	c := e.client("scoped", hangar.RoleReader, "bbb")
-	for _, n := range []string{"ddd", "aaa"} {
-		if err := e.admin.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "scoped", Role: hangar.RoleApprover, Workspace: n}); err != nil {
+	// A server-wide token whose identity then trades its server-wide role
+	// for roles on three workspaces.
+	c := e.client("scoped", hangar.RoleApprover, "")
+	narrow := e.client("scoped", hangar.RoleApprover, "bbb")
+	for _, a := range []struct{ role, ws string }{{hangar.RoleReader, "bbb"}, {hangar.RoleApprover, "ddd"}, {hangar.RoleApprover, "aaa"}} {
+		if err := e.admin.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "scoped", Role: a.role, Workspace: a.ws}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if asg, err := e.admin.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "scoped", Workspace: ""}, hangar.ListOptions{}); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, a := range asg.Items {
+			if a.Workspace == "" {
+				if err := e.admin.RemoveRoleAssignment(ctx, a.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if one, err := narrow.ListWorkspaces(ctx, hangar.ListOptions{}); err != nil || !slices.Equal(workspaceNames(one.Items), []string{"bbb"}) {
+		t.Errorf("a token scoped to bbb lists %v, %v; want [bbb]", one, err)
 	}
 	all, err := c.ListWorkspaces(ctx, hangar.ListOptions{})
 	if err != nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,8 +12,13 @@ import (
 
 // principal is the authenticated caller of a request.
 type principal struct {
-	id          string
-	name        string
+	id   string
+	name string
+	// scope is the workspace the caller's token is scoped to, "" for a
+	// server-wide token.
+	scope string
+	// assignments are the identity's role assignments the token acts with:
+	// narrowed to scope (hangar.ScopeAssignments).
 	assignments []*hangar.RoleAssignment
 }
 
@@ -23,8 +29,10 @@ var localPrincipal = principal{
 	assignments: []*hangar.RoleAssignment{{ID: "local", IdentityID: "local", IdentityName: "local", Role: hangar.RoleOwner}},
 }
 
-// authenticate finds the caller from the Authorization header and loads its
-// role assignments.
+// authenticate finds the caller from the Authorization header and loads the
+// role assignments its token acts with: for a token scoped to a workspace,
+// only those that apply to it, narrowed to it, so that the token can never
+// act elsewhere whatever roles its identity gains later.
 func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if s.AuthDisabled {
 		p := localPrincipal
@@ -37,8 +45,11 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if !hangar.LooksLikeTokenSecret(secret) {
 		return nil, hangar.Errorf(hangar.EUNAUTHORIZED, "invalid token")
 	}
+	if s.Credentials == nil {
+		return nil, errors.New("authenticate: Server.Credentials is not set")
+	}
 	ctx := r.Context()
-	tok, err := s.Identities.TokenBySecretHash(ctx, hangar.HashTokenSecret(secret))
+	tok, err := s.Credentials.TokenBySecretHash(ctx, hangar.HashTokenSecret(secret))
 	if hangar.IsCode(err, hangar.ENOTFOUND) {
 		return nil, hangar.Errorf(hangar.EUNAUTHORIZED, "invalid token")
 	} else if err != nil {
@@ -51,11 +62,11 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	case !tok.Active(now):
 		return nil, hangar.Errorf(hangar.EUNAUTHORIZED, "token expired")
 	}
-	asg, err := s.Roles.RoleAssignmentsOf(ctx, tok.IdentityID)
+	asg, err := s.Credentials.RoleAssignmentsOf(ctx, tok.IdentityID)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: role assignments of %s: %w", tok.IdentityName, err)
 	}
-	return &principal{id: tok.IdentityID, name: tok.IdentityName, assignments: asg}, nil
+	return &principal{id: tok.IdentityID, name: tok.IdentityName, scope: tok.Workspace, assignments: hangar.ScopeAssignments(asg, tok.Workspace)}, nil
 }
 
 // credential extracts the token secret from an Authorization header:
@@ -110,11 +121,25 @@ func (p *principal) require(workspace, action string) error {
 	return forbidden(p, workspace, action)
 }
 
+// forbidden returns EFORBIDDEN naming the caller, the action and the scope
+// asked for, and nothing else: never another identity's roles. A token
+// scoped to another workspace is said, since that, not the identity's roles,
+// may be why.
 func forbidden(p *principal, workspace, action string) error {
-	if workspace == "" {
-		return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s server-wide", p.name, action)
+	where := "server-wide"
+	if workspace != "" {
+		where = "on workspace " + workspace
 	}
-	return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s", p.name, action, workspace)
+	return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s %s%s", p.name, action, where, p.scopeNote(workspace))
+}
+
+// scopeNote is "" unless the caller's token is scoped to a workspace other
+// than the one asked for ("" for server-wide).
+func (p *principal) scopeNote(workspace string) string {
+	if p.scope == "" || p.scope == workspace {
+		return ""
+	}
+	return " (its token is scoped to workspace " + p.scope + ")"
 }
 
 // scope says where a route's action is authorized before its handler runs.
@@ -212,7 +237,7 @@ func (s *Server) authorize(r *http.Request, rt route, inPath bool, c *caller) er
 		return nil
 	case scopeAnywhere:
 		if !c.canSomewhere(rt.action) {
-			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s server-wide and on every workspace", c.name, rt.action)
+			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s server-wide and on every workspace%s", c.name, rt.action, c.scopeNote(""))
 		}
 		return nil
 	}

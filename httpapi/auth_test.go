@@ -147,10 +147,30 @@ func TestAuthorization(t *testing.T) {
 	if err != nil || len(readerAsg.Items) != 1 {
 		t.Fatalf("reader's assignments: %v, %v", readerAsg, err)
 	}
-	// A grant counts only with a role on the secret's workspace.
-	if err := e.admin.GrantSecret(ctx, "ws1", "api-key", "w2reader"); err != nil {
+	// A grant counts only with secrets/read on the secret's workspace:
+	// demoted was granted the secret as a Reader, then made an Approver.
+	demoted := e.token("demoted", hangar.RoleReader, "ws1")
+	if err := e.admin.GrantSecret(ctx, "ws1", "api-key", "demoted"); err != nil {
 		t.Fatal(err)
 	}
+	if asg, err := e.admin.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "demoted"}, hangar.ListOptions{}); err != nil || len(asg.Items) != 1 {
+		t.Fatalf("demoted's assignments: %v, %v", asg, err)
+	} else if err := e.admin.RemoveRoleAssignment(ctx, asg.Items[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "demoted", Role: hangar.RoleApprover, Workspace: "ws1"}); err != nil {
+		t.Fatal(err)
+	}
+	// elsewhere holds the grant and secrets/read on ws1, but its token is
+	// scoped to ws2.
+	e.token("elsewhere", hangar.RoleReader, "ws1")
+	if err := e.admin.GrantSecret(ctx, "ws1", "api-key", "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "elsewhere", Role: hangar.RoleReader, Workspace: "ws2"}); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := e.token("elsewhere", hangar.RoleReader, "ws2")
 	w2readerAsg, err := e.admin.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "w2reader"}, hangar.ListOptions{})
 	if err != nil || len(w2readerAsg.Items) != 1 {
 		t.Fatalf("w2reader's assignments: %v, %v", w2readerAsg, err)
@@ -183,8 +203,12 @@ func TestAuthorization(t *testing.T) {
 			message: "identity contrib lacks secrets/reveal on workspace ws1 and holds no grant of secret api-key"},
 		{name: "data scientist cannot reveal", method: post, path: ws1 + "/secrets/api-key/reveal", token: tok["ds"],
 			message: "identity ds lacks secrets/reveal"},
-		{name: "a grant without a role on the secret's workspace", method: post, path: ws1 + "/secrets/api-key/reveal", token: tok["w2reader"],
-			message: "identity w2reader lacks secrets/reveal on workspace ws1 and holds no grant of secret api-key"},
+		{name: "another workspace's reader", method: post, path: ws1 + "/secrets/api-key/reveal", token: tok["w2reader"],
+			message: "identity w2reader lacks secrets/reveal on workspace ws1 and holds no grant of secret api-key (its token is scoped to workspace ws2)"},
+		{name: "a grant whose holder lost secrets/read", method: post, path: ws1 + "/secrets/api-key/reveal", token: demoted,
+			message: "identity demoted lacks secrets/read server-wide and on every workspace"},
+		{name: "a grant used with a token scoped elsewhere", method: post, path: ws1 + "/secrets/api-key/reveal", token: elsewhere,
+			message: "identity elsewhere holds a grant of secret api-key but lacks secrets/read on workspace ws1, which revealing by grant also takes (its token is scoped to workspace ws2)"},
 		{name: "reader cannot reveal a missing secret either", method: post, path: ws1 + "/secrets/nope/reveal", token: tok["reader"],
 			message: "identity reader lacks secrets/reveal"},
 		{name: "contributor cannot create tokens", method: post, path: "/api/v1/tokens", token: tok["contrib"], body: `{"name":"bot","role":"Reader","workspace":"ws1"}`,
@@ -197,16 +221,12 @@ func TestAuthorization(t *testing.T) {
 			message: "identity w1owner lacks roleAssignments/write on workspace ws2"},
 		{name: "workspace owner cannot assign server-wide roles", method: post, path: "/api/v1/role-assignments", token: tok["w1owner"], body: `{"identity_name":"w1owner","role":"Owner"}`,
 			message: "identity w1owner lacks roleAssignments/write server-wide"},
-		{name: "workspace owner cannot mint a token for a server-wide owner", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"admin","role":"Reader","workspace":"ws1"}`,
-			message: "identity w1owner lacks tokens/write for identity admin, which holds Owner server-wide"},
-		{name: "workspace owner cannot give an identity without roles its first token", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"loner","role":"Reader","workspace":"ws1"}`,
-			message: "identity w1owner lacks tokens/write server-wide, which identity loner, holding no role, needs"},
 		{name: "data scientist cannot delete the workspace", method: del, path: ws1, token: tok["ds"],
 			message: "identity ds lacks workspaces/delete on workspace ws1"},
 		{name: "contributor cannot delete role assignments", method: del, path: "/api/v1/role-assignments/" + readerAsg.Items[0].ID, token: tok["contrib"],
 			message: "identity contrib lacks roleAssignments/delete server-wide and on every workspace"},
 		{name: "workspace owner cannot delete another workspace's assignment", method: del, path: "/api/v1/role-assignments/" + w2readerAsg.Items[0].ID, token: tok["w1owner"],
-			message: "identity w1owner lacks roleAssignments/delete on workspace ws2"},
+			message: "identity w1owner lacks roleAssignments/delete server-wide"},
 		{name: "workspace owner cannot delete a server-wide assignment", method: del, path: "/api/v1/role-assignments/" + adminAsg.Items[0].ID, token: tok["w1owner"],
 			message: "identity w1owner lacks roleAssignments/delete server-wide"},
 		{name: "reader cannot read another workspace", method: get, path: "/api/v1/workspaces/ws2", token: tok["reader"],
@@ -250,6 +270,21 @@ func TestAuthorization(t *testing.T) {
 			e.check(t, tt)
 		})
 	}
+	// An identity a workspace Owner may not see is a name that is taken:
+	// nothing is said about its roles (issue 7 #5).
+	for _, tt := range []refused{
+		{name: "workspace owner cannot mint a token for a server-wide owner", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"admin","role":"Owner","workspace":"ws1"}`,
+			message: `identity name "admin" is taken: choose another name`},
+		{name: "workspace owner cannot give an identity without roles its first token", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"loner","role":"Reader","workspace":"ws1"}`,
+			message: `identity name "loner" is taken: choose another name`},
+		{name: "workspace owner cannot mint a token for another workspace's identity", method: post, path: "/api/v1/tokens", token: tok["w1owner"], body: `{"name":"w2reader","role":"Reader","workspace":"ws1"}`,
+			message: `identity name "w2reader" is taken: choose another name`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.status, tt.code = http.StatusConflict, hangar.ECONFLICT
+			e.check(t, tt)
+		})
+	}
 
 	// What the same identities may do.
 	allowed := []struct {
@@ -257,6 +292,7 @@ func TestAuthorization(t *testing.T) {
 		status                          int
 	}{
 		{"reader reads its workspace", get, ws1, tok["reader"], "", http.StatusOK},
+		{"reader sees an identity of its workspace", get, "/api/v1/identities/contrib", tok["reader"], "", http.StatusOK},
 		{"reader reads its workspace's audit", get, "/api/v1/audit?workspace=ws1", tok["reader"], "", http.StatusOK},
 		{"reader reads its workspace's audit by path", get, ws1 + "/audit", tok["reader"], "", http.StatusOK},
 		{"reader lists role assignments of its workspace", get, "/api/v1/role-assignments?workspace=ws1", tok["reader"], "", http.StatusOK},
@@ -331,7 +367,15 @@ func testBadRequests(t *testing.T, dsn string) {
 		{name: "unknown role in assignment", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"admin","role":"Janitor","workspace":"ws1"}`, status: bad, code: invalid, message: `unknown role "Janitor"`},
 		{name: "assignment of a missing identity", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"nobody","role":"Reader","workspace":"ws1"}`, status: http.StatusNotFound, code: hangar.ENOTFOUND},
 		{name: "a Reader token for an Owner", method: post, path: "/api/v1/tokens", body: `{"name":"admin","role":"Reader"}`, status: http.StatusConflict, code: hangar.ECONFLICT,
-			message: `identity "admin" already exists with roles Owner server-wide; use "hangar role assign"`},
+			message: `identity "admin" exists and its roles are not exactly Reader server-wide, which a server-wide token would carry all of; change its roles with "hangar role assign"`},
+		{name: "token expiry in year 10000 in UTC", method: post, path: "/api/v1/tokens", body: `{"name":"bot","role":"Reader","expires_at":"9999-12-31T23:59:59-23:59"}`, status: bad, code: invalid,
+			message: "expires_at 9999-12-31T23:59:59-23:59 is out of range"},
+		{name: "a workload identity", method: post, path: "/api/v1/identities", body: `{"name":"job","kind":"workload"}`, status: bad, code: invalid, message: "belongs to the jobs and deployments the server runs"},
+		{name: "an identity of no kind", method: post, path: "/api/v1/identities", body: `{"name":"job"}`, status: bad, code: invalid, message: `invalid identity kind ""`},
+		{name: "an identity with a bad name", method: post, path: "/api/v1/identities", body: `{"name":"a b","kind":"user"}`, status: bad, code: invalid, message: `invalid identity name "a b"`},
+		{name: "an identity that exists", method: post, path: "/api/v1/identities", body: `{"name":"admin","kind":"user"}`, status: http.StatusConflict, code: hangar.ECONFLICT, message: `identity "admin" already exists`},
+		{name: "a missing identity", method: get, path: "/api/v1/identities/nobody", status: http.StatusNotFound, code: hangar.ENOTFOUND, message: `identity "nobody" not found`},
+		{name: "a missing token", method: get, path: "/api/v1/tokens/nope", status: http.StatusNotFound, code: hangar.ENOTFOUND},
 		{name: "duplicate assignment", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"admin","role":"Owner"}`, status: http.StatusConflict, code: hangar.ECONFLICT},
 		{name: "bad secret name", method: put, path: ws1 + "/secrets/bad.name", body: `{"value":"v"}`, status: bad, code: invalid, message: `invalid secret name "bad.name"`},
 		{name: "empty secret value", method: put, path: ws1 + "/secrets/api-key", body: `{"value":""}`, status: bad, code: invalid, message: "secret value is empty"},

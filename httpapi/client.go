@@ -26,8 +26,11 @@ type Client struct {
 	token   string
 }
 
+// The client implements every client-facing service interface; the
+// store-only ones (hangar.CredentialStore) it never offers.
 var (
 	_ hangar.WorkspaceService = (*Client)(nil)
+	_ hangar.IdentityService  = (*Client)(nil)
 	_ hangar.RoleService      = (*Client)(nil)
 	_ hangar.AuditService     = (*Client)(nil)
 	_ hangar.SecretService    = (*Client)(nil)

@@ -67,7 +67,9 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	e := &env{t: t, db: db, logs: &httpapi.SyncBuffer{}}
 	s := httpapi.NewServer()
 	s.Workspaces = sqlstore.NewWorkspaceService(db)
-	s.Identities = sqlstore.NewIdentityService(db)
+	ids := sqlstore.NewIdentityService(db)
+	s.Identities = ids
+	s.Credentials = ids
 	s.Roles = sqlstore.NewRoleService(db)
 	s.Audit = sqlstore.NewAuditService(db)
 	s.Secrets = sqlstore.NewSecretService(db)
@@ -84,15 +86,11 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	t.Cleanup(e.srv.Close)
 
 	// The first Owner comes from the store, as `hangar server` bootstraps it.
-	secret, hash, prefix, err := hangar.NewTokenSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "admin", Role: hangar.RoleOwner}, hash, prefix)
+	admin, err := s.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: "admin", Role: hangar.RoleOwner})
 	if err != nil {
 		t.Fatalf("bootstrap admin token: %v", err)
 	}
-	e.admin = httpapi.NewClient(e.srv.URL, secret)
+	e.admin = httpapi.NewClient(e.srv.URL, admin.Secret)
 	return e
 }
 

@@ -46,7 +46,9 @@ func rolesPage(_ context.Context, opt hangar.ListOptions) (*hangar.Page[hangar.R
 }
 
 // assignRole needs roleAssignments/write on the workspace of the request
-// (its route lets only callers with it somewhere through).
+// (its route lets only callers with it somewhere through). A caller without
+// identities/read server-wide may only assign roles to identities it may
+// see, and gets the same 404 for others as for a missing one.
 func (s *Server) assignRole(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var req roleAssignmentRequest
 	if err := s.decodeBody(w, r, &req); err != nil {
@@ -67,6 +69,9 @@ func (s *Server) assignRole(w http.ResponseWriter, r *http.Request, c *caller) e
 			return err
 		}
 	}
+	if err := s.requireVisible(r.Context(), c.principal, req.IdentityName, req.Workspace); err != nil {
+		return err
+	}
 	a := &hangar.RoleAssignment{IdentityName: req.IdentityName, Role: role.Name, Workspace: req.Workspace}
 	if err := s.Roles.AssignRole(r.Context(), a); err != nil {
 		return err
@@ -83,7 +88,10 @@ func (s *Server) listRoleAssignments(w http.ResponseWriter, r *http.Request, c *
 
 // removeRoleAssignment authorizes on the assignment's own workspace, which
 // it finds by listing: RoleService has no lookup by id. Its route lets only
-// callers with roleAssignments/delete somewhere through.
+// callers with roleAssignments/delete somewhere through. A caller without
+// the right server-wide gets the same 403 for a missing assignment and for
+// one it may not remove, naming neither the assignment's workspace nor its
+// role: whether it exists, and where, is not the caller's business.
 func (s *Server) removeRoleAssignment(w http.ResponseWriter, r *http.Request, c *caller) error {
 	p := c.principal
 	id := r.PathValue("id")
@@ -93,12 +101,8 @@ func (s *Server) removeRoleAssignment(w http.ResponseWriter, r *http.Request, c 
 		if err != nil {
 			return err
 		}
-		if a == nil {
-			// Say no rather than "not found": existence is not the caller's business.
+		if a == nil || !p.can(a.Workspace, hangar.ActRoleAssignmentDelete) {
 			return forbidden(p, "", hangar.ActRoleAssignmentDelete)
-		}
-		if err := p.require(a.Workspace, hangar.ActRoleAssignmentDelete); err != nil {
-			return err
 		}
 	}
 	if err := s.Roles.RemoveRoleAssignment(ctx, id); err != nil {
@@ -148,14 +152,6 @@ func (c *Client) ListRoleAssignments(ctx context.Context, f hangar.RoleAssignmen
 		q.Set("workspace", f.Workspace)
 	}
 	return listPage[*hangar.RoleAssignment](ctx, c, "/api/v1/role-assignments", q, opt)
-}
-
-// RoleAssignmentsOf returns every assignment of the identity with the id. The
-// API filters by name, so this pages through all assignments, which needs
-// server-wide roleAssignments/read.
-func (c *Client) RoleAssignmentsOf(ctx context.Context, identityID string) ([]*hangar.RoleAssignment, error) {
-	return collect(allItems(ctx, hangar.RoleAssignmentFilter{}, c.ListRoleAssignments),
-		func(a *hangar.RoleAssignment) bool { return a.IdentityID == identityID })
 }
 
 // RemoveRoleAssignment deletes an assignment by id.

@@ -64,24 +64,28 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, c *caller)
 // revealSecret returns the value to callers with secrets/reveal on the
 // workspace (Owner) and to identities the secret is granted to that hold
 // secrets/read there. Its route lets only callers with secrets/read
-// somewhere through.
+// somewhere through. A refusal says which of the two a grantee lacks: the
+// grant, or secrets/read (roles change after a grant; a token scoped to
+// another workspace has none there). Whether the secret exists is told to
+// no caller that holds neither the action nor a grant of it.
 func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
 	ws, name := r.PathValue("ws"), r.PathValue("name")
 	if !c.can(ws, hangar.ActSecretReveal) {
-		// Without the action only a grant helps; whether the secret exists
-		// is not told to callers who hold neither.
 		sec, err := s.Secrets.Secret(ctx, ws, name)
 		if err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
 			return err
 		}
-		// A grant counts only for an identity that holds a role on the
-		// secret's workspace: grants are kept by identity name, and a token
-		// minted (rotated) by another workspace's Owner must not carry them
-		// across workspaces.
-		if sec == nil || !slices.Contains(sec.Grants, c.name) || !c.can(ws, hangar.ActSecretRead) {
-			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s and holds no grant of secret %s",
-				c.name, hangar.ActSecretReveal, ws, name)
+		// Grants are kept by identity name; a grant counts only with
+		// secrets/read on the secret's workspace, which a token scoped
+		// elsewhere never has.
+		switch {
+		case sec == nil || !slices.Contains(sec.Grants, c.name):
+			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s lacks %s on workspace %s and holds no grant of secret %s%s",
+				c.name, hangar.ActSecretReveal, ws, name, c.scopeNote(ws))
+		case !c.can(ws, hangar.ActSecretRead):
+			return hangar.Errorf(hangar.EFORBIDDEN, "identity %s holds a grant of secret %s but lacks %s on workspace %s, which revealing by grant also takes%s",
+				c.name, name, hangar.ActSecretRead, ws, c.scopeNote(ws))
 		}
 	} else if _, err := s.Workspaces.Workspace(ctx, ws); err != nil {
 		return err
@@ -113,6 +117,12 @@ func (s *Server) grantSecret(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	identity := r.PathValue("identity")
 	if err := hangar.ValidateName("identity", identity); err != nil {
+		return err
+	}
+	// A grantee must hold secrets/read on the workspace (the store refuses
+	// others, EINVALID); one the caller may not see is answered as a
+	// missing one, so grants cannot enumerate names.
+	if err := s.requireVisible(r.Context(), c.principal, identity, c.workspace); err != nil {
 		return err
 	}
 	if err := s.Secrets.GrantSecret(r.Context(), c.workspace, r.PathValue("name"), identity); err != nil {

@@ -105,6 +105,10 @@ type Server struct {
 	Roles      hangar.RoleService
 	Audit      hangar.AuditService
 	Secrets    hangar.SecretService
+	// Credentials finds a request's token and its identity's roles, and
+	// what an identity holds when the server decides whether a caller may
+	// see it. Only stores implement it (sqlstore.IdentityService).
+	Credentials hangar.CredentialStore
 	// Blobs stores artifacts; when nil the blob routes answer 501.
 	Blobs hangar.BlobStore
 	// Events records the audit events of changes no store records itself:
@@ -185,8 +189,11 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/workspaces/{ws}", hangar.ActWorkspaceDelete, scopeWorkspace, s.deleteWorkspace, nativeErrors},
 
 		{"GET /api/v1/identities", hangar.ActIdentityRead, scopeServer, s.listIdentities, nativeErrors},
+		{"POST /api/v1/identities", hangar.ActIdentityWrite, scopeServer, s.createIdentity, nativeErrors},
+		{"GET /api/v1/identities/{name}", hangar.ActIdentityRead, scopeAnywhere, s.getIdentity, nativeErrors},
 		{"POST /api/v1/tokens", hangar.ActTokenWrite, scopeAnywhere, s.issueToken, nativeErrors},
 		{"GET /api/v1/tokens", hangar.ActTokenRead, scopeQuery, s.listTokens, nativeErrors},
+		{"GET /api/v1/tokens/{id}", hangar.ActTokenRead, scopeAnywhere, s.getToken, nativeErrors},
 		{"DELETE /api/v1/tokens/{id}", hangar.ActTokenDelete, scopeAnywhere, s.revokeToken, nativeErrors},
 
 		{"GET /api/v1/roles", hangar.ActRoleDefinitionRead, scopeAnywhere, s.listRoles, nativeErrors},

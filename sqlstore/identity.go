@@ -6,17 +6,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hangar-ml/hangar"
 )
 
 // IdentityService stores identities and their tokens. It implements
-// hangar.IdentityService.
+// hangar.IdentityService and, for the server, hangar.CredentialStore.
 type IdentityService struct {
 	db *DB
 }
+
+var _ hangar.CredentialStore = (*IdentityService)(nil)
 
 // NewIdentityService returns the identity service of db.
 func NewIdentityService(db *DB) *IdentityService { return &IdentityService{db: db} }
@@ -133,20 +134,37 @@ func (s *IdentityService) ListIdentities(ctx context.Context, opt hangar.ListOpt
 	return page, nil
 }
 
-// CreateToken creates the identity r.Name (a service principal) with the
-// role r.Role on r.Workspace when the identity is missing, and stores a
-// token with the secret hash, all in one transaction with their audit
-// events: a failure leaves nothing behind. The secret itself never reaches
-// the store.
+// IssueToken creates a token with a fresh secret (hangar.NewTokenSecret)
+// and returns it with the secret, the only time it is shown; see
+// CreateToken for what it may create and refuse.
+func (s *IdentityService) IssueToken(ctx context.Context, r *hangar.TokenRequest) (*hangar.IssuedToken, error) {
+	secret, hash, prefix, err := hangar.NewTokenSecret()
+	if err != nil {
+		return nil, fmt.Errorf("issue token %q: %w", r.Name, err)
+	}
+	tok, err := s.CreateToken(ctx, r, hash, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return &hangar.IssuedToken{Token: *tok, Secret: secret}, nil
+}
+
+// CreateToken stores a token scoped to r.Workspace with the secret hash,
+// creating the identity r.Name (a service principal) with the role r.Role
+// on r.Workspace when it is missing, all in one transaction with their
+// audit events: a failure leaves nothing behind. The secret itself never
+// reaches the store.
 //
 // For an identity that exists already a token is only a rotation: the
-// identity's role assignments must be exactly r.Role on r.Workspace. (The
-// one exception is an identity with no assignment and no active token, such
-// as one made by CreateIdentity: it gets the role with its first token.)
-// Anything else is ECONFLICT, because a token carries all of its identity's
-// power: issuing one "with role Reader" for an Owner would hand out an
-// Owner token, and adding the role would silently widen every other token of
-// the identity. Roles are changed with AssignRole and RemoveRoleAssignment.
+// token must carry exactly r.Role on r.Workspace (hangar.TokenCarriesExactly
+// of the identity's assignments). The one exception is an identity with no
+// assignment and no active token, such as one made by CreateIdentity: it
+// gets the role with its first token. Anything else is ECONFLICT, because
+// a token acts with every assignment of its identity that applies to its
+// scope: issuing one "with role Reader" for an Owner would hand out an
+// Owner token. The message names no role the identity holds: the caller
+// may not be allowed to know them. Roles are changed with AssignRole and
+// RemoveRoleAssignment.
 //
 // Errors: EINVALID, ENOTFOUND (workspace), ECONFLICT (an identity with other
 // roles, a token with this hash).
@@ -166,6 +184,17 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 	role, err := hangar.LookupRole(r.Role)
 	if err != nil {
 		return nil, err
+	}
+	var expires *time.Time
+	if r.ExpiresAt != nil {
+		// Validate checked the bounds already; the store checks what it
+		// writes itself, so that no caller can store a time it cannot read
+		// back (issue 7 #1).
+		e := r.ExpiresAt.UTC().Truncate(time.Microsecond)
+		if err := hangar.ValidateTime("expires_at", e); err != nil {
+			return nil, err
+		}
+		expires = &e
 	}
 	var tok *hangar.Token
 	err = s.db.write(ctx, func(tx *wtx) error {
@@ -197,15 +226,12 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 			IdentityName: id.Name,
 			Prefix:       prefix,
 			CreatedAt:    tx.now,
-			Workspace:    r.Workspace, // the identity's assignments are exactly r.Role on r.Workspace now
-		}
-		if r.ExpiresAt != nil {
-			e := r.ExpiresAt.UTC().Truncate(time.Microsecond)
-			t.ExpiresAt = &e
+			ExpiresAt:    expires,
+			Workspace:    r.Workspace,
 		}
 		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO tokens
-			(id, name, identity_id, secret_hash, prefix, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			t.ID, t.Name, t.IdentityID, secretHash, t.Prefix, tx.db.tv(t.CreatedAt), tx.db.tvPtr(t.ExpiresAt))
+			(id, name, identity_id, secret_hash, prefix, created_at, expires_at, workspace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.Name, t.IdentityID, secretHash, t.Prefix, tx.db.tv(t.CreatedAt), tx.db.tvPtr(t.ExpiresAt), nullString(t.Workspace))
 		if isUniqueViolation(err) {
 			return hangar.Errorf(hangar.ECONFLICT, "a token with this secret already exists")
 		}
@@ -224,19 +250,7 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 	return tok, nil
 }
 
-// tokenWorkspace is the workspace a token of t belongs to: the workspace of
-// every role assignment of its identity when they all name the same one, ""
-// when there is none, one is server-wide (NULL) or two name different workspaces.
-const tokenWorkspace = `(SELECT CASE WHEN COUNT(*) > 0 AND COUNT(a.workspace) = COUNT(*) AND MIN(a.workspace) = MAX(a.workspace)
-	THEN MIN(a.workspace) ELSE '' END FROM role_assignments a WHERE a.identity_id = t.identity_id)`
-
-// tokenInWorkspace keeps the tokens that belong to the workspace of the two
-// "?" (the same name twice): tokenWorkspace = ?, in a form that uses the
-// (identity_id, ...) index of role_assignments.
-const tokenInWorkspace = `EXISTS (SELECT 1 FROM role_assignments a WHERE a.identity_id = t.identity_id AND a.workspace = ?)
-	AND NOT EXISTS (SELECT 1 FROM role_assignments a WHERE a.identity_id = t.identity_id AND (a.workspace IS NULL OR a.workspace <> ?))`
-
-const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, ` + tokenWorkspace
+const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, COALESCE(t.workspace, '')`
 const tokenFrom = ` FROM tokens t JOIN identities i ON i.id = t.identity_id`
 
 func scanToken(sc rowScanner) (*hangar.Token, error) {
@@ -248,6 +262,13 @@ func scanToken(sc rowScanner) (*hangar.Token, error) {
 		return nil, err
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = created.T, expires.ptr(), revoked.ptr()
+	if t.ExpiresAt != nil && t.ExpiresAt.After(hangar.MaxTime) {
+		// Written before the store refused such times (migration 00002
+		// clamps them too): read back as the latest time a response can
+		// carry, so that one bad row cannot break every list it is on.
+		e := hangar.MaxTime
+		t.ExpiresAt = &e
+	}
 	return &t, nil
 }
 
@@ -283,7 +304,8 @@ func (s *IdentityService) Token(ctx context.Context, id string) (*hangar.Token, 
 }
 
 // ListTokens lists the tokens that match f newest first, revoked ones
-// included. Errors: EINVALID (options, filter).
+// included: with f.Workspace, the tokens scoped to it. Errors: EINVALID
+// (options, filter).
 func (s *IdentityService) ListTokens(ctx context.Context, f hangar.TokenFilter, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
 	spec := listSpec[*hangar.Token]{
 		name:  "tokens",
@@ -296,7 +318,7 @@ func (s *IdentityService) ListTokens(ctx context.Context, f hangar.TokenFilter, 
 		key:  func(t *hangar.Token) []any { return []any{t.CreatedAt, t.ID} },
 	}
 	if f.Workspace != "" {
-		spec.filter(tokenInWorkspace, f.Workspace, f.Workspace)
+		spec.filter(`t.workspace = ?`, f.Workspace)
 	}
 	page, err := listPage(ctx, s.db, s.db.reader, spec, opt)
 	if err != nil {
@@ -316,7 +338,7 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 			revoked dbTime
 			ws      string
 		)
-		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT t.revoked_at, `+tokenWorkspace+` FROM tokens t WHERE t.id = ?`), id).Scan(&revoked, &ws)
+		err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT revoked_at, COALESCE(workspace, '') FROM tokens WHERE id = ?`), id).Scan(&revoked, &ws)
 		if errors.Is(err, sql.ErrNoRows) {
 			return hangar.Errorf(hangar.ENOTFOUND, "token %q not found", id)
 		}
@@ -329,7 +351,7 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, tx.db.rebind(`UPDATE tokens SET revoked_at = ? WHERE id = ?`), tx.db.tv(tx.now), id); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		// Under the token's workspace, as its creation was, so that the
+		// Under the token's scope, as its creation was, so that the
 		// workspace's audit readers see it.
 		return tx.audit(ctx, hangar.ActTokenDelete, "tokens/"+id, ws)
 	})
@@ -339,34 +361,31 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
-// checkRotation allows a new token for the existing identity id only when
-// its role assignments are exactly role on workspace ("" for server-wide),
-// or when it has no assignment and no active token at all, in which case it
-// assigns the role. Errors: ECONFLICT naming the roles it holds.
+// RoleAssignmentsOf returns every assignment of an identity, for
+// authorization, ordered as ListRoleAssignments orders them; none is an
+// empty slice, not an error. Errors: EINVALID.
+func (s *IdentityService) RoleAssignmentsOf(ctx context.Context, identityID string) ([]*hangar.RoleAssignment, error) {
+	if err := checkText("identity id", identityID); err != nil {
+		return nil, err
+	}
+	items, err := queryAssignments(ctx, s.db.reader, s.db, `SELECT `+assignmentColumns+assignmentFrom+` WHERE r.identity_id = ?`+assignmentOrder, identityID)
+	if err != nil {
+		return nil, fmt.Errorf("role assignments of identity %q: %w", identityID, err)
+	}
+	return items, nil
+}
+
+// checkRotation allows a new token scoped to workspace ("" for server-wide)
+// for the existing identity id only when it would carry exactly role there
+// (hangar.TokenCarriesExactly), or when the identity has no assignment and
+// no active token at all, in which case it assigns the role. Errors:
+// ECONFLICT, naming none of the identity's roles.
 func (tx *wtx) checkRotation(ctx context.Context, id *hangar.Identity, role, workspace string) error {
-	rows, err := tx.QueryContext(ctx, tx.db.rebind(`SELECT role, COALESCE(workspace, '') FROM role_assignments
-		WHERE identity_id = ? ORDER BY COALESCE(workspace, ''), role`), id.ID)
+	held, err := queryAssignments(ctx, tx, tx.db, `SELECT `+assignmentColumns+assignmentFrom+` WHERE r.identity_id = ?`+assignmentOrder, id.ID)
 	if err != nil {
 		return fmt.Errorf("look up role assignments of %q: %w", id.Name, err)
 	}
-	var held []string
-	same := false
-	for rows.Next() {
-		var r, ws string
-		if err := rows.Scan(&r, &ws); err != nil {
-			return fmt.Errorf("look up role assignments of %q: %w", id.Name, closeRows(rows, err))
-		}
-		same = r == role && ws == workspace
-		if ws == "" {
-			held = append(held, r+" server-wide")
-		} else {
-			held = append(held, r+" on workspace "+ws)
-		}
-	}
-	if err := closeRows(rows, nil); err != nil {
-		return fmt.Errorf("look up role assignments of %q: %w", id.Name, err)
-	}
-	if len(held) == 1 && same {
+	if hangar.TokenCarriesExactly(held, role, workspace) {
 		return nil
 	}
 	if len(held) == 0 {
@@ -383,10 +402,10 @@ func (tx *wtx) checkRotation(ctx context.Context, id *hangar.Identity, role, wor
 			a := &hangar.RoleAssignment{IdentityName: id.Name, Role: role, Workspace: workspace}
 			return tx.insertAssignment(ctx, id, a)
 		}
+		return hangar.Errorf(hangar.ECONFLICT, "identity %q exists, holds no role and still has an active token; give it a role with \"hangar role assign\" or choose another name", id.Name)
 	}
-	roles := "no roles"
-	if len(held) > 0 {
-		roles = "roles " + strings.Join(held, ", ")
+	if workspace == "" {
+		return hangar.Errorf(hangar.ECONFLICT, "identity %q exists and its roles are not exactly %s server-wide, which a server-wide token would carry all of; change its roles with \"hangar role assign\" or choose another name", id.Name, role)
 	}
-	return hangar.Errorf(hangar.ECONFLICT, "identity %q already exists with %s; use \"hangar role assign\" to change its roles or choose another name", id.Name, roles)
+	return hangar.Errorf(hangar.ECONFLICT, "identity %q exists and its roles that apply to workspace %s are not exactly %s, which a token scoped to %s would carry all of; change its roles with \"hangar role assign\" or choose another name", id.Name, workspace, role, workspace)
 }

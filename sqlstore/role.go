@@ -149,21 +149,9 @@ func (s *RoleService) ListRoleAssignments(ctx context.Context, f hangar.RoleAssi
 	return page, nil
 }
 
-// RoleAssignmentsOf returns every assignment of an identity, for
-// authorization; none is an empty slice, not an error.
-func (s *RoleService) RoleAssignmentsOf(ctx context.Context, identityID string) ([]*hangar.RoleAssignment, error) {
-	if err := checkText("identity id", identityID); err != nil {
-		return nil, err
-	}
-	items, err := s.query(ctx, `SELECT `+assignmentColumns+assignmentFrom+` WHERE r.identity_id = ?`+assignmentOrder, identityID)
-	if err != nil {
-		return nil, fmt.Errorf("role assignments of identity %q: %w", identityID, err)
-	}
-	return items, nil
-}
-
-func (s *RoleService) query(ctx context.Context, q string, args ...any) ([]*hangar.RoleAssignment, error) {
-	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(q), args...)
+// queryAssignments runs a query of assignmentColumns.
+func queryAssignments(ctx context.Context, q querier, db *DB, query string, args ...any) ([]*hangar.RoleAssignment, error) {
+	rows, err := q.QueryContext(ctx, db.rebind(query), args...)
 	if err != nil {
 		return nil, err
 	}

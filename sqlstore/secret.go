@@ -308,9 +308,12 @@ func (s *SecretService) RevealSecret(ctx context.Context, workspace, name string
 	return value, nil
 }
 
-// GrantSecret lets the identity reveal the secret. It is audited as
-// secrets/write on the target secrets/<name>/grants/<identity>.
-// Errors: ENOTFOUND (secret, identity), ECONFLICT (already granted).
+// GrantSecret lets the identity reveal the secret. The identity must hold a
+// role with secrets/read on the workspace (there or server-wide): revealing
+// takes the grant and that action, so a grant to, say, an Approver would do
+// nothing. It is audited as secrets/write on the target
+// secrets/<name>/grants/<identity>. Errors: ENOTFOUND (secret, identity),
+// EINVALID (no secrets/read on the workspace), ECONFLICT (already granted).
 func (s *SecretService) GrantSecret(ctx context.Context, workspace, name, identityName string) error {
 	if err := checkText("workspace name", workspace, "secret name", name, "identity name", identityName); err != nil {
 		return err
@@ -325,6 +328,18 @@ func (s *SecretService) GrantSecret(ctx context.Context, workspace, name, identi
 		}
 		if id == nil {
 			return hangar.Errorf(hangar.ENOTFOUND, "identity %q not found", identityName)
+		}
+		// A grant works only with secrets/read on the workspace (the
+		// reveal route checks both), so one that could not be used is
+		// refused rather than stored to do nothing.
+		held, err := queryAssignments(ctx, tx, tx.db, `SELECT `+assignmentColumns+assignmentFrom+`
+			WHERE r.identity_id = ? AND (r.workspace = ? OR r.workspace IS NULL)`+assignmentOrder, id.ID, workspace)
+		if err != nil {
+			return fmt.Errorf("look up role assignments of %q: %w", identityName, err)
+		}
+		if !hangar.Authorize(held, workspace, hangar.ActSecretRead) {
+			return hangar.Errorf(hangar.EINVALID, "identity %q holds no role with %s on workspace %s, without which a grant lets it reveal nothing: give it such a role first",
+				identityName, hangar.ActSecretRead, workspace)
 		}
 		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO secret_grants (workspace, secret, identity_name, created_at)
 			VALUES (?, ?, ?, ?)`), workspace, name, identityName, tx.db.tv(tx.now))

@@ -30,13 +30,16 @@ func openDB(t *testing.T, dsn string) *DB {
 
 // harness exposes db to the conformance suite; another opens a second DB on dsn.
 func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
+	ids := NewIdentityService(db)
 	s := &storetest.Store{
-		Workspaces: NewWorkspaceService(db),
-		Identities: NewIdentityService(db),
-		Roles:      NewRoleService(db),
-		Audit:      NewAuditService(db),
-		Secrets:    NewSecretService(db),
-		Events:     NewAuditService(db),
+		Workspaces:  NewWorkspaceService(db),
+		Identities:  ids,
+		Credentials: ids,
+		Roles:       NewRoleService(db),
+		Audit:       NewAuditService(db),
+		Secrets:     NewSecretService(db),
+		Events:      NewAuditService(db),
+		Time:        db.tv,
 		Exec: func(ctx context.Context, q string, args ...any) error {
 			_, err := db.writer.ExecContext(ctx, db.rebind(q), args...)
 			return err

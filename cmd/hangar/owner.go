@@ -40,7 +40,7 @@ type ownerStart struct {
 // file holding a token this database does not know (a start with a
 // mistyped --db, say) is left alone: the new token goes to
 // owner-<id>.token beside it, so the real database's owner keeps working.
-func ensureOwnerToken(ctx context.Context, ids hangar.IdentityService, path string) (ownerStart, error) {
+func ensureOwnerToken(ctx context.Context, ids *sqlstore.IdentityService, path string) (ownerStart, error) {
 	ours, present, err := ownTokenFile(ctx, ids, path)
 	if err != nil {
 		return ownerStart{}, err
@@ -84,7 +84,7 @@ func ensureOwnerToken(ctx context.Context, ids hangar.IdentityService, path stri
 
 // ownTokenFile reports whether the token file at path exists and whether
 // this database knows its token (active or not).
-func ownTokenFile(ctx context.Context, ids hangar.IdentityService, path string) (ours, present bool, err error) {
+func ownTokenFile(ctx context.Context, ids hangar.CredentialStore, path string) (ours, present bool, err error) {
 	secret, err := readToken(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, false, nil
@@ -214,7 +214,7 @@ func resetOwnerToken(ctx context.Context, cfg *serverConfig, path string) (revok
 	}
 	// The owner holds exactly the server-wide Owner role, which covers
 	// anything else it may have been given.
-	held, err := roles.RoleAssignmentsOf(ctx, id.ID)
+	held, err := ids.RoleAssignmentsOf(ctx, id.ID)
 	if err != nil {
 		return revoked, err
 	}

@@ -124,6 +124,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api := httpapi.NewServer()
 	api.Workspaces = workspaces
 	api.Identities = identities
+	api.Credentials = identities
 	api.Roles = sqlstore.NewRoleService(db)
 	audit := sqlstore.NewAuditService(db)
 	api.Audit = audit

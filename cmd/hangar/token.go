@@ -24,7 +24,13 @@ func newTokenCmd(cli *clientConfig) *cobra.Command {
 		Short: "Create a token for a service principal with a role; the token is shown once",
 		Long: `Create a token for the service principal --name (created when missing) and assign
 it --role on --workspace, or on every workspace and the server itself when
---workspace is not given. The token is printed once and stored only as a hash.`,
+--workspace is not given. The token is printed once and stored only as a hash.
+
+The token is scoped to --workspace: it acts there only, with its identity's
+roles on that workspace and its server-wide ones, whatever roles the identity
+is given elsewhere later. Without --workspace it is a server-wide token, which
+only a server-wide token writer (Owner) may create. For an existing identity
+a token is a rotation: it must carry exactly --role on its scope.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if req.Name == "" || req.Role == "" {
@@ -59,7 +65,29 @@ it --role on --workspace, or on every workspace and the server itself when
 		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Token], error) {
 			return c.ListTokens(ctx, filter, opt)
 		})
-	list.Flags().StringVar(&filter.Workspace, "workspace", "", "only the tokens whose identity holds roles on this workspace alone (enough for that workspace's Owner)")
+	list.Flags().StringVar(&filter.Workspace, "workspace", "", "only the tokens scoped to this workspace (enough for that workspace's Owner)")
+
+	var showID string
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Show a token (never its secret)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if showID == "" {
+				return fmt.Errorf("token show needs --id")
+			}
+			c, err := cli.client()
+			if err != nil {
+				return err
+			}
+			tok, err := c.Token(cmd.Context(), showID)
+			if err != nil {
+				return err
+			}
+			return cli.printResult(cmd.OutOrStdout(), tok, cols...)
+		},
+	}
+	show.Flags().StringVar(&showID, "id", "", "token id (from token list)")
 
 	var id string
 	revoke := &cobra.Command{
@@ -79,7 +107,7 @@ it --role on --workspace, or on every workspace and the server itself when
 	}
 	revoke.Flags().StringVar(&id, "id", "", "token id (from token list)")
 
-	cmd.AddCommand(create, list, revoke)
+	cmd.AddCommand(create, show, list, revoke)
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -88,7 +89,7 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		hash, prefix := tokenHash(t)
 		exp := time.Now().Add(24 * time.Hour).Truncate(time.Microsecond)
 		before := len(allEvents(t, s))
-		tok, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: "reader", Workspace: hangar.DefaultWorkspace, ExpiresAt: &exp}, hash, prefix)
+		tok, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: "reader", Workspace: hangar.DefaultWorkspace, ExpiresAt: &exp}, hash, prefix)
 		if err != nil {
 			t.Fatalf("create token: %v", err)
 		}
@@ -103,7 +104,7 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		if id.Kind != hangar.KindServicePrincipal || id.ID != tok.IdentityID {
 			t.Errorf("identity created by token: got %+v, want a service principal with id %s", id, tok.IdentityID)
 		}
-		ra, err := s.Roles.RoleAssignmentsOf(ctx, id.ID)
+		ra, err := s.Credentials.RoleAssignmentsOf(ctx, id.ID)
 		if err != nil {
 			t.Fatalf("assignments: %v", err)
 		}
@@ -130,7 +131,7 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 			t.Errorf("stored token: hash %x prefix %q, want %x %q", storedHash, storedPrefix, hash, prefix)
 		}
 
-		found, err := s.Identities.TokenBySecretHash(ctx, hash)
+		found, err := s.Credentials.TokenBySecretHash(ctx, hash)
 		if err != nil {
 			t.Fatalf("token by hash: %v", err)
 		}
@@ -138,25 +139,25 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 			t.Errorf("token by hash: got %+v, want %+v active", found, tok)
 		}
 		other, _ := tokenHash(t)
-		_, err = s.Identities.TokenBySecretHash(ctx, other)
+		_, err = s.Credentials.TokenBySecretHash(ctx, other)
 		wantCode(t, "token by unknown hash", err, hangar.ENOTFOUND)
 
 		// A second token for the same identity and role adds no assignment.
 		hash2, prefix2 := tokenHash(t)
-		tok2, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleReader, Workspace: hangar.DefaultWorkspace}, hash2, prefix2)
+		tok2, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleReader, Workspace: hangar.DefaultWorkspace}, hash2, prefix2)
 		if err != nil {
 			t.Fatalf("second token: %v", err)
 		}
 		if tok2.IdentityID != id.ID || tok2.ExpiresAt != nil {
 			t.Errorf("second token: got %+v", tok2)
 		}
-		if ra, _ := s.Roles.RoleAssignmentsOf(ctx, id.ID); len(ra) != 1 {
+		if ra, _ := s.Credentials.RoleAssignmentsOf(ctx, id.ID); len(ra) != 1 {
 			t.Errorf("second token with the same role: %d assignments, want 1", len(ra))
 		}
 		// Another role or scope for an existing identity is refused
 		// (testTokenRotation).
 		hash3, prefix3 := tokenHash(t)
-		_, err = s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleOwner}, hash3, prefix3)
+		_, err = s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "ci-bot", Role: hangar.RoleOwner}, hash3, prefix3)
 		wantCode(t, "server-wide Owner token for a Reader", err, hangar.ECONFLICT)
 
 		if err := s.Identities.RevokeToken(ctx, tok.ID); err != nil {
@@ -165,7 +166,7 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		if e := lastEvent(t, s); e.Action != hangar.ActTokenDelete || e.Target != "tokens/"+tok.ID {
 			t.Errorf("revoke event: got %+v", e)
 		}
-		found, err = s.Identities.TokenBySecretHash(ctx, hash)
+		found, err = s.Credentials.TokenBySecretHash(ctx, hash)
 		if err != nil {
 			t.Fatalf("revoked token by hash: %v", err)
 		}
@@ -191,8 +192,10 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		wantVerified(t, s, int64(len(allEvents(t, s))))
 	})
 
+	t.Run("Issue", func(t *testing.T) { testIssueToken(t, open(t)) })
 	t.Run("Rotation", func(t *testing.T) { testTokenRotation(t, open(t)) })
 	t.Run("Workspace", func(t *testing.T) { testTokenWorkspace(t, open(t)) })
+	t.Run("FarFutureExpiry", func(t *testing.T) { testFarFutureExpiry(t, open(t)) })
 
 	t.Run("InvalidRequests", func(t *testing.T) {
 		s := open(t)
@@ -216,7 +219,7 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := tc.r
-				_, err := s.Identities.CreateToken(ctx, &r, tc.hash, tc.prefix)
+				_, err := s.Credentials.CreateToken(ctx, &r, tc.hash, tc.prefix)
 				wantCode(t, "create token", err, tc.code)
 			})
 		}
@@ -226,9 +229,51 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 	})
 }
 
+// testIssueToken: IssueToken makes the secret itself, returns it once and
+// stores only its hash and prefix.
+func testIssueToken(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	exp := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	issued, err := s.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: "deployer", Role: "Contributor", Workspace: hangar.DefaultWorkspace, ExpiresAt: &exp})
+	if err != nil {
+		t.Fatalf("issue token: %v", err)
+	}
+	if !hangar.LooksLikeTokenSecret(issued.Secret) || !strings.HasPrefix(issued.Secret, issued.Prefix) || issued.Prefix == "" ||
+		issued.IdentityName != "deployer" || issued.Workspace != hangar.DefaultWorkspace || issued.ExpiresAt == nil || !issued.ExpiresAt.Equal(exp) {
+		t.Errorf("issued token %+v", issued.Token)
+	}
+	var stored []byte
+	if err := s.QueryRow(ctx, `SELECT secret_hash FROM tokens WHERE id = ?`, []any{issued.ID}, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, hangar.HashTokenSecret(issued.Secret)) {
+		t.Errorf("stored hash %x, want the SHA-256 of the issued secret", stored)
+	}
+	found, err := s.Credentials.TokenBySecretHash(ctx, hangar.HashTokenSecret(issued.Secret))
+	if err != nil || found.ID != issued.ID || found.Workspace != hangar.DefaultWorkspace {
+		t.Errorf("token by the issued secret's hash: %+v, %v", found, err)
+	}
+	if e := lastEvent(t, s); e.Action != hangar.ActTokenWrite || e.Target != "tokens/"+issued.ID || e.Workspace != hangar.DefaultWorkspace {
+		t.Errorf("issue event: %+v", e)
+	}
+	again, err := s.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: "deployer", Role: "contributor", Workspace: hangar.DefaultWorkspace})
+	if err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if again.Secret == issued.Secret || again.IdentityID != issued.IdentityID {
+		t.Errorf("rotation: %+v", again.Token)
+	}
+	_, err = s.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: "deployer", Role: hangar.RoleOwner, Workspace: hangar.DefaultWorkspace})
+	wantCode(t, "a wider role for an existing identity", err, hangar.ECONFLICT)
+	_, err = s.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: "x y", Role: hangar.RoleOwner})
+	wantCode(t, "a bad name", err, hangar.EINVALID)
+}
+
 // testTokenRotation: a token for an existing identity is allowed only when
-// the identity's assignments are exactly the requested role on the requested
-// workspace; anything else is a conflict that changes nothing.
+// it would carry exactly the requested role on its scope — the identity's
+// assignments that apply to the scope, narrowed to it, are that role and
+// nothing else; anything else is a conflict that changes nothing and whose
+// message names none of the identity's roles.
 func testTokenRotation(t *testing.T, s *Store) {
 	ctx := actorCtx(t)
 	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "team-a"}); err != nil {
@@ -236,18 +281,19 @@ func testTokenRotation(t *testing.T, s *Store) {
 	}
 	create := func(name, role, ws string) (*hangar.Token, error) {
 		hash, prefix := tokenHash(t)
-		return s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: name, Role: role, Workspace: ws}, hash, prefix)
+		return s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: name, Role: role, Workspace: ws}, hash, prefix)
 	}
 	for _, r := range []struct{ name, role, ws string }{
 		{"ci-bot", hangar.RoleReader, "team-a"},
 		{"owner", hangar.RoleOwner, ""},
 		{"multi", hangar.RoleReader, "team-a"},
+		{"srv-reader", hangar.RoleReader, ""},
 	} {
 		if _, err := create(r.name, r.role, r.ws); err != nil {
 			t.Fatalf("first token of %s: %v", r.name, err)
 		}
 	}
-	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "multi", Role: hangar.RoleReader, Workspace: hangar.DefaultWorkspace}); err != nil {
+	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "multi", Role: hangar.RoleApprover, Workspace: hangar.DefaultWorkspace}); err != nil {
 		t.Fatal(err)
 	}
 	// An identity without roles gets its first one with its first token.
@@ -259,7 +305,7 @@ func testTokenRotation(t *testing.T, s *Store) {
 	}
 	if id, err := s.Identities.IdentityByName(ctx, "roleless"); err != nil {
 		t.Fatal(err)
-	} else if ra, err := s.Roles.RoleAssignmentsOf(ctx, id.ID); err != nil || len(ra) != 1 || ra[0].Role != hangar.RoleReader || ra[0].Workspace != "team-a" {
+	} else if ra, err := s.Credentials.RoleAssignmentsOf(ctx, id.ID); err != nil || len(ra) != 1 || ra[0].Role != hangar.RoleReader || ra[0].Workspace != "team-a" {
 		t.Errorf("assignments of roleless after its first token: %v, %v; want Reader on team-a", ra, err)
 	}
 	// One whose roles were all removed keeps its tokens: a new token
@@ -273,14 +319,24 @@ func testTokenRotation(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 
-	// Rotation: the same role on the same scope, in any spelling of the role.
-	for _, r := range []struct{ name, role, ws string }{
+	// Rotation: the token carries exactly the role on its scope, in any
+	// spelling of the role. Roles elsewhere do not count, and a
+	// server-wide role is narrowed to a workspace token's workspace.
+	rotations := []struct{ name, role, ws string }{
 		{"ci-bot", hangar.RoleReader, "team-a"},
 		{"ci-bot", "reader", "team-a"},
 		{"owner", hangar.RoleOwner, ""},
-	} {
-		if _, err := create(r.name, r.role, r.ws); err != nil {
+		{"owner", hangar.RoleOwner, "team-a"},
+		{"multi", hangar.RoleReader, "team-a"},
+		{"multi", hangar.RoleApprover, hangar.DefaultWorkspace},
+		{"srv-reader", hangar.RoleReader, hangar.DefaultWorkspace},
+	}
+	for _, r := range rotations {
+		tok, err := create(r.name, r.role, r.ws)
+		if err != nil {
 			t.Errorf("rotate %s (%s on %q): %v", r.name, r.role, r.ws, err)
+		} else if tok.Workspace != r.ws {
+			t.Errorf("rotate %s (%s on %q): token scoped to %q", r.name, r.role, r.ws, tok.Workspace)
 		}
 	}
 
@@ -291,20 +347,37 @@ func testTokenRotation(t *testing.T, s *Store) {
 	}
 	for _, tc := range []struct {
 		name, who, role, ws, message string
+		mustNot                      []string // the identity's own roles and scopes
 	}{
-		{"an Owner token named Reader", "owner", hangar.RoleReader, "", `identity "owner" already exists with roles Owner server-wide; use "hangar role assign" to change its roles or choose another name`},
-		{"an Owner on one workspace", "owner", hangar.RoleOwner, "team-a", `identity "owner" already exists with roles Owner server-wide`},
-		{"a higher role", "ci-bot", hangar.RoleContributor, "team-a", `identity "ci-bot" already exists with roles Reader on workspace team-a;`},
-		{"the same role server-wide", "ci-bot", hangar.RoleReader, "", `identity "ci-bot" already exists with roles Reader on workspace team-a;`},
-		{"the same role on another workspace", "ci-bot", hangar.RoleReader, hangar.DefaultWorkspace, `with roles Reader on workspace team-a;`},
-		{"one of several assignments", "multi", hangar.RoleReader, "team-a", `identity "multi" already exists with roles Reader on workspace default, Reader on workspace team-a;`},
-		{"an identity without roles but with a token", "emptied", hangar.RoleReader, "team-a", `identity "emptied" already exists with no roles;`},
+		{"an Owner token named Reader", "owner", hangar.RoleReader, "",
+			`identity "owner" exists and its roles are not exactly Reader server-wide, which a server-wide token would carry all of; change its roles with "hangar role assign" or choose another name`,
+			[]string{hangar.RoleOwner}},
+		{"an Owner's token on one workspace named Reader", "owner", hangar.RoleReader, "team-a",
+			`identity "owner" exists and its roles that apply to workspace team-a are not exactly Reader`, []string{hangar.RoleOwner}},
+		{"a higher role", "ci-bot", hangar.RoleContributor, "team-a",
+			`identity "ci-bot" exists and its roles that apply to workspace team-a are not exactly Contributor`, []string{hangar.RoleReader}},
+		{"the same role server-wide", "ci-bot", hangar.RoleReader, "",
+			`identity "ci-bot" exists and its roles are not exactly Reader server-wide`, []string{"team-a"}},
+		{"the same role on another workspace", "ci-bot", hangar.RoleReader, hangar.DefaultWorkspace,
+			`its roles that apply to workspace default are not exactly Reader`, []string{"team-a"}},
+		{"a server-wide token for roles on two workspaces", "multi", hangar.RoleReader, "",
+			`identity "multi" exists and its roles are not exactly Reader server-wide`, []string{"team-a", hangar.RoleApprover}},
+		{"a server-wide role that applies too", "srv-reader", hangar.RoleApprover, hangar.DefaultWorkspace,
+			`its roles that apply to workspace default are not exactly Approver`, []string{hangar.RoleReader, "server-wide"}},
+		{"an identity without roles but with a token", "emptied", hangar.RoleReader, "team-a",
+			`identity "emptied" exists, holds no role and still has an active token`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := create(tc.who, tc.role, tc.ws)
 			wantCode(t, "create token", err, hangar.ECONFLICT)
-			if msg := hangar.ErrorMessage(err); !strings.Contains(msg, tc.message) {
+			msg := hangar.ErrorMessage(err)
+			if !strings.Contains(msg, tc.message) {
 				t.Errorf("message %q, want it to contain %q", msg, tc.message)
+			}
+			for _, no := range tc.mustNot {
+				if strings.Contains(msg, no) {
+					t.Errorf("message %q names %q, which the identity holds", msg, no)
+				}
 			}
 		})
 	}
@@ -322,17 +395,17 @@ func testTokenRotation(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(toks.Items) != 8 {
-		t.Errorf("%d tokens, want 8 (5 first, 3 rotations)", len(toks.Items))
+	if want := 6 + len(rotations); len(toks.Items) != want {
+		t.Errorf("%d tokens, want %d (6 first, %d rotations)", len(toks.Items), want, len(rotations))
 	}
 }
 
-// testTokenWorkspace: a token belongs to a workspace when every role
-// assignment of its identity is on it; Token, ListTokens and the token
-// filter agree on that, and follow role changes.
+// testTokenWorkspace: a token's scope is fixed when it is minted; Token,
+// ListTokens and the token filter agree on it, role changes never move a
+// token, and deleting its workspace deletes it.
 func testTokenWorkspace(t *testing.T, s *Store) {
 	ctx := actorCtx(t)
-	for _, ws := range []string{"team-a", "team-b"} {
+	for _, ws := range []string{"team-a", "team-b", "doomed"} {
 		if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: ws}); err != nil {
 			t.Fatal(err)
 		}
@@ -340,7 +413,7 @@ func testTokenWorkspace(t *testing.T, s *Store) {
 	create := func(name, role, ws string) *hangar.Token {
 		t.Helper()
 		hash, prefix := tokenHash(t)
-		tok, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: name, Role: role, Workspace: ws}, hash, prefix)
+		tok, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: name, Role: role, Workspace: ws}, hash, prefix)
 		if err != nil {
 			t.Fatalf("token of %s: %v", name, err)
 		}
@@ -349,39 +422,41 @@ func testTokenWorkspace(t *testing.T, s *Store) {
 		}
 		return tok
 	}
+	assign := func(name, role, ws string) {
+		t.Helper()
+		if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: name, Role: role, Workspace: ws}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a1 := create("a-bot", hangar.RoleReader, "team-a")
 	a2 := create("a-owner", hangar.RoleOwner, "team-a")
 	a3 := create("a-bot", hangar.RoleReader, "team-a") // a rotation
 	b1 := create("b-bot", hangar.RoleReader, "team-b")
 	server := create("admin", hangar.RoleOwner, "")
+	// A role on another workspace does not move a token (issue 7 #3, #4).
 	mixed := create("mixed", hangar.RoleReader, "team-a")
-	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "mixed", Role: hangar.RoleReader, Workspace: "team-b"}); err != nil {
-		t.Fatal(err)
-	}
-	// Two roles on the same workspace still belong to it.
+	assign("mixed", hangar.RoleReader, "team-b")
+	// Nor does a second role on the same one, or a server-wide one.
 	twice := create("twice", hangar.RoleReader, "team-a")
-	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "twice", Role: hangar.RoleContributor, Workspace: "team-a"}); err != nil {
-		t.Fatal(err)
-	}
-	// One on a workspace and one server-wide belongs to none.
+	assign("twice", hangar.RoleContributor, "team-a")
 	wide := create("wide", hangar.RoleReader, "team-a")
-	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "wide", Role: hangar.RoleReader}); err != nil {
-		t.Fatal(err)
-	}
-	// Without roles a token belongs to no workspace.
+	assign("wide", hangar.RoleReader, "")
+	// Nor losing every role.
 	emptied := create("emptied", hangar.RoleReader, "team-a")
 	if page, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "emptied"}, hangar.ListOptions{}); err != nil || len(page.Items) != 1 {
 		t.Fatalf("assignments of emptied: %v, %v", page, err)
 	} else if err := s.Roles.RemoveRoleAssignment(ctx, page.Items[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	// A server-wide identity's token may be scoped to one workspace.
+	narrow := create("admin", hangar.RoleOwner, "team-b")
 	if err := s.Identities.RevokeToken(ctx, a3.ID); err != nil {
 		t.Fatal(err)
 	}
 
 	want := map[string]string{
-		a1.ID: "team-a", a2.ID: "team-a", a3.ID: "team-a", twice.ID: "team-a",
-		b1.ID: "team-b", server.ID: "", mixed.ID: "", wide.ID: "", emptied.ID: "",
+		a1.ID: "team-a", a2.ID: "team-a", a3.ID: "team-a", twice.ID: "team-a", mixed.ID: "team-a", wide.ID: "team-a", emptied.ID: "team-a",
+		b1.ID: "team-b", narrow.ID: "team-b", server.ID: "",
 	}
 	for id, ws := range want {
 		tok, err := s.Identities.Token(ctx, id)
@@ -442,11 +517,11 @@ func testTokenWorkspace(t *testing.T, s *Store) {
 		ws   string
 		want string
 	}{
-		{"team-a", newestFirst(a1, a2, a3, twice)},
-		{"team-b", newestFirst(b1)},
+		{"team-a", newestFirst(a1, a2, a3, mixed, twice, wide, emptied)},
+		{"team-b", newestFirst(b1, narrow)},
 		{hangar.DefaultWorkspace, ""},
 		{"nowhere", ""},
-		{"", newestFirst(a1, a2, a3, b1, server, mixed, twice, wide, emptied)},
+		{"", newestFirst(a1, a2, a3, b1, server, mixed, twice, wide, emptied, narrow)},
 	} {
 		for _, size := range []int{1, 2, hangar.MaxMaxResults} {
 			if got := strings.Join(list(hangar.TokenFilter{Workspace: tc.ws}, size), " "); got != tc.want {
@@ -455,23 +530,12 @@ func testTokenWorkspace(t *testing.T, s *Store) {
 		}
 	}
 
-	// Role changes move a token in and out of a workspace.
-	if page, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{IdentityName: "mixed", Workspace: "team-b"}, hangar.ListOptions{}); err != nil || len(page.Items) != 1 {
-		t.Fatalf("assignments of mixed: %v, %v", page, err)
-	} else if err := s.Roles.RemoveRoleAssignment(ctx, page.Items[0].ID); err != nil {
+	// A revocation is audited under the token's scope.
+	if err := s.Identities.RevokeToken(ctx, mixed.ID); err != nil {
 		t.Fatal(err)
 	}
-	want[mixed.ID] = "team-a"
-	if got, want := strings.Join(list(hangar.TokenFilter{Workspace: "team-a"}, 3), " "), newestFirst(a1, a2, a3, mixed, twice); got != want {
-		t.Errorf("team-a after mixed lost team-b: %s, want %s", got, want)
-	}
-
-	// A revocation is audited under the token's workspace.
-	if err := s.Identities.RevokeToken(ctx, b1.ID); err != nil {
-		t.Fatal(err)
-	}
-	if e := lastEvent(t, s); e.Action != hangar.ActTokenDelete || e.Target != "tokens/"+b1.ID || e.Workspace != "team-b" {
-		t.Errorf("revoke event of a team-b token: %+v", e)
+	if e := lastEvent(t, s); e.Action != hangar.ActTokenDelete || e.Target != "tokens/"+mixed.ID || e.Workspace != "team-a" {
+		t.Errorf("revoke event of a team-a token whose identity also holds a role on team-b: %+v", e)
 	}
 	if err := s.Identities.RevokeToken(ctx, server.ID); err != nil {
 		t.Fatal(err)
@@ -479,5 +543,51 @@ func testTokenWorkspace(t *testing.T, s *Store) {
 	if e := lastEvent(t, s); e.Target != "tokens/"+server.ID || e.Workspace != "" {
 		t.Errorf("revoke event of a server-wide token: %+v", e)
 	}
+
+	// Deleting a workspace deletes the tokens scoped to it, so that one
+	// re-created under its name does not inherit them.
+	doomed := create("doomed-bot", hangar.RoleReader, "doomed")
+	if err := s.Workspaces.DeleteWorkspace(ctx, "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Identities.Token(ctx, doomed.ID)
+	wantCode(t, "a token of a deleted workspace", err, hangar.ENOTFOUND)
 	wantVerified(t, s, int64(len(allEvents(t, s))))
+}
+
+// testFarFutureExpiry: the store refuses expiries it could not give back,
+// and a row holding one (stored before they were refused) still lists,
+// read back as hangar.MaxTime (issue 7 #1).
+func testFarFutureExpiry(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	hash, prefix := tokenHash(t)
+	year10000 := time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("", -(23*3600+59*60)))
+	_, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "far", Role: hangar.RoleReader, ExpiresAt: &year10000}, hash, prefix)
+	wantCode(t, "a token expiring in year 10000", err, hangar.EINVALID)
+
+	tok, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "far", Role: hangar.RoleReader}, hash, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec(ctx, `UPDATE tokens SET expires_at = ? WHERE id = ?`, s.Time(year10000), tok.ID); err != nil {
+		t.Fatalf("store a year-10000 expiry: %v", err)
+	}
+	p, err := s.Identities.ListTokens(ctx, hangar.TokenFilter{}, hangar.ListOptions{})
+	if err != nil || len(p.Items) != 1 {
+		t.Fatalf("list tokens with a year-10000 expiry: %v, %v", p, err)
+	}
+	if e := p.Items[0].ExpiresAt; e == nil || !e.Equal(hangar.MaxTime) {
+		t.Errorf("listed expiry %v, want %v", e, hangar.MaxTime)
+	}
+	if _, err := json.Marshal(p); err != nil {
+		t.Errorf("the list does not encode: %v", err)
+	}
+	for what, get := range map[string]func() (*hangar.Token, error){
+		"Token":             func() (*hangar.Token, error) { return s.Identities.Token(ctx, tok.ID) },
+		"TokenBySecretHash": func() (*hangar.Token, error) { return s.Credentials.TokenBySecretHash(ctx, hash) },
+	} {
+		if got, err := get(); err != nil || got.ExpiresAt == nil || !got.ExpiresAt.Equal(hangar.MaxTime) {
+			t.Errorf("%s: %+v, %v; want expiry %v", what, got, err, hangar.MaxTime)
+		}
+	}
 }

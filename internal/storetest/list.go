@@ -53,7 +53,7 @@ func testPagination(t *testing.T, s *Store) {
 			req.Workspace = hangar.DefaultWorkspace
 		}
 		hash, prefix := tokenHash(t)
-		tok, err := s.Identities.CreateToken(ctx, req, hash, prefix)
+		tok, err := s.Credentials.CreateToken(ctx, req, hash, prefix)
 		if err != nil {
 			t.Fatal(err)
 		}

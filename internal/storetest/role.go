@@ -103,14 +103,14 @@ func testRoles(t *testing.T, s *Store) {
 		t.Errorf("paged list:\n got %s\nwant %s", got, want)
 	}
 
-	of, err := s.Roles.RoleAssignmentsOf(ctx, amy.ID)
+	of, err := s.Credentials.RoleAssignmentsOf(ctx, amy.ID)
 	if err != nil {
 		t.Fatalf("assignments of: %v", err)
 	}
 	if got, want := assignmentKeys(of), "amy//Owner amy/ws-one/Reader amy/ws-two/Approver amy/ws-two/Data Scientist"; got != want {
 		t.Errorf("assignments of amy: got %s, want %s", got, want)
 	}
-	if none, err := s.Roles.RoleAssignmentsOf(ctx, "no-such-id"); err != nil || len(none) != 0 {
+	if none, err := s.Credentials.RoleAssignmentsOf(ctx, "no-such-id"); err != nil || len(none) != 0 {
 		t.Errorf("assignments of unknown id: got %v, %v; want none", none, err)
 	}
 

@@ -60,10 +60,13 @@ func testSecrets(t *testing.T, open func(t *testing.T) *Store) {
 			t.Errorf("get: got %+v, want version 2 without grants", meta)
 		}
 
-		// Grants.
+		// Grants, to identities that hold secrets/read on the workspace.
 		for _, n := range []string{"job-b", "job-a"} {
 			if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: n, Kind: hangar.KindWorkload}); err != nil {
 				t.Fatalf("create identity: %v", err)
+			}
+			if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: n, Role: hangar.RoleReader, Workspace: hangar.DefaultWorkspace}); err != nil {
+				t.Fatal(err)
 			}
 			if err := s.Secrets.GrantSecret(ctx, hangar.DefaultWorkspace, "db-password", n); err != nil {
 				t.Fatalf("grant %s: %v", n, err)
@@ -137,6 +140,8 @@ func testSecrets(t *testing.T, open func(t *testing.T) *Store) {
 		wantVerified(t, s, int64(len(allEvents(t, s))))
 	})
 
+	t.Run("GrantsNeedSecretsRead", func(t *testing.T) { testGrantsNeedSecretsRead(t, open(t)) })
+
 	t.Run("Errors", func(t *testing.T) {
 		s := open(t)
 		ctx := actorCtx(t)
@@ -192,4 +197,72 @@ func testSecrets(t *testing.T, open func(t *testing.T) *Store) {
 			t.Errorf("a failed reveal was audited as a reveal")
 		}
 	})
+}
+
+// testGrantsNeedSecretsRead: revealing takes a grant and secrets/read on the
+// workspace, so a grant to an identity without secrets/read there (an
+// Approver, a Compute Operator, a role elsewhere, no role) is refused
+// rather than stored to do nothing (issue 7 #7); a server-wide role with it
+// counts. A refusal names none of the identity's roles and changes nothing.
+func testGrantsNeedSecretsRead(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "team-b"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secrets.SetSecret(ctx, hangar.DefaultWorkspace, "api-key", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []struct{ name, role, ws string }{
+		{"approver", hangar.RoleApprover, hangar.DefaultWorkspace},
+		{"operator", hangar.RoleComputeOperator, hangar.DefaultWorkspace},
+		{"elsewhere", hangar.RoleReader, "team-b"},
+		{"srv-operator", hangar.RoleComputeOperator, ""},
+		{"reader", hangar.RoleReader, hangar.DefaultWorkspace},
+		{"scientist", hangar.RoleDataScientist, hangar.DefaultWorkspace},
+		{"srv-reader", hangar.RoleReader, ""},
+		{"approving-reader", hangar.RoleApprover, hangar.DefaultWorkspace},
+	} {
+		if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: id.name, Kind: hangar.KindWorkload}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: id.name, Role: id.role, Workspace: id.ws}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "approving-reader", Role: hangar.RoleReader}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: "roleless", Kind: hangar.KindWorkload}); err != nil {
+		t.Fatal(err)
+	}
+	events := len(allEvents(t, s))
+	for _, name := range []string{"approver", "operator", "elsewhere", "srv-operator", "roleless"} {
+		err := s.Secrets.GrantSecret(ctx, hangar.DefaultWorkspace, "api-key", name)
+		wantCode(t, "grant to "+name, err, hangar.EINVALID)
+		msg := hangar.ErrorMessage(err)
+		if want := `identity "` + name + `" holds no role with secrets/read on workspace default`; !strings.Contains(msg, want) {
+			t.Errorf("grant to %s: message %q, want it to contain %q", name, msg, want)
+		}
+		for _, role := range []string{hangar.RoleApprover, hangar.RoleComputeOperator, "team-b", "server-wide"} {
+			if strings.Contains(msg, role) {
+				t.Errorf("grant to %s: message %q names %q", name, msg, role)
+			}
+		}
+	}
+	if n := len(allEvents(t, s)); n != events {
+		t.Errorf("refused grants appended %d audit events", n-events)
+	}
+	for _, name := range []string{"reader", "scientist", "srv-reader", "approving-reader"} {
+		if err := s.Secrets.GrantSecret(ctx, hangar.DefaultWorkspace, "api-key", name); err != nil {
+			t.Errorf("grant to %s: %v", name, err)
+		}
+	}
+	sec, err := s.Secrets.Secret(ctx, hangar.DefaultWorkspace, "api-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(sec.Grants, ","), "approving-reader,reader,scientist,srv-reader"; got != want {
+		t.Errorf("grants %s, want %s", got, want)
+	}
+	wantCode(t, "grant to a missing identity", s.Secrets.GrantSecret(ctx, hangar.DefaultWorkspace, "api-key", "ghost"), hangar.ENOTFOUND)
 }

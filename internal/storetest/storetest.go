@@ -27,6 +27,9 @@ type Store struct {
 	Roles      hangar.RoleService
 	Audit      hangar.AuditService
 	Secrets    hangar.SecretService
+	// Credentials is the store side of authentication (the Identities
+	// store, as a server sees it).
+	Credentials hangar.CredentialStore
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 
@@ -35,6 +38,8 @@ type Store struct {
 	Exec func(ctx context.Context, query string, args ...any) error
 	// QueryRow runs a raw query with "?" placeholders and scans its one row into dest.
 	QueryRow func(ctx context.Context, query string, args []any, dest ...any) error
+	// Time converts a time to the value a time column holds, for Exec.
+	Time func(t time.Time) any
 	// Another opens a second, independent Store on the same database, as a
 	// second server process would; nil when the backend cannot.
 	Another func(t *testing.T) *Store

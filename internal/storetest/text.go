@@ -19,7 +19,7 @@ func testBadText(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	hash, prefix := tokenHash(t)
-	if _, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "bot", Role: hangar.RoleReader}, hash, prefix); err != nil {
+	if _, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "bot", Role: hangar.RoleReader}, hash, prefix); err != nil {
 		t.Fatal(err)
 	}
 	events := len(allEvents(t, s))
@@ -57,17 +57,17 @@ func testBadText(t *testing.T, s *Store) {
 			"IdentityByName": func() error { _, err := s.Identities.IdentityByName(ctx, b); return err },
 			"CreateToken name": func() error {
 				h, p := tokenHash(t)
-				_, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: b, Role: hangar.RoleReader}, h, p)
+				_, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: b, Role: hangar.RoleReader}, h, p)
 				return err
 			},
 			"CreateToken workspace": func() error {
 				h, p := tokenHash(t)
-				_, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "bot2", Role: hangar.RoleReader, Workspace: b}, h, p)
+				_, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "bot2", Role: hangar.RoleReader, Workspace: b}, h, p)
 				return err
 			},
 			"CreateToken prefix": func() error {
 				h, _ := tokenHash(t)
-				_, err := s.Identities.CreateToken(ctx, &hangar.TokenRequest{Name: "bot2", Role: hangar.RoleReader}, h, b)
+				_, err := s.Credentials.CreateToken(ctx, &hangar.TokenRequest{Name: "bot2", Role: hangar.RoleReader}, h, b)
 				return err
 			},
 			"RevokeToken": func() error { return s.Identities.RevokeToken(ctx, b) },
@@ -93,7 +93,7 @@ func testBadText(t *testing.T, s *Store) {
 				_, err := s.Roles.ListRoleAssignments(ctx, hangar.RoleAssignmentFilter{Workspace: b}, all)
 				return err
 			},
-			"RoleAssignmentsOf":    func() error { _, err := s.Roles.RoleAssignmentsOf(ctx, b); return err },
+			"RoleAssignmentsOf":    func() error { _, err := s.Credentials.RoleAssignmentsOf(ctx, b); return err },
 			"RemoveRoleAssignment": func() error { return s.Roles.RemoveRoleAssignment(ctx, b) },
 			"ListEvents target": func() error {
 				_, err := s.Audit.ListEvents(ctx, hangar.EventFilter{Target: b}, all)

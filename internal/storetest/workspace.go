@@ -106,11 +106,11 @@ func testWorkspaces(t *testing.T, open func(t *testing.T) *Store) {
 			if err := s.Identities.CreateIdentity(ctx, &hangar.Identity{Name: "bot-" + name, Kind: hangar.KindWorkload}); err != nil {
 				t.Fatalf("create identity: %v", err)
 			}
-			if err := s.Secrets.GrantSecret(ctx, name, "api-key", "bot-"+name); err != nil {
-				t.Fatalf("grant: %v", err)
-			}
 			if err := s.Roles.AssignRole(ctx, &hangar.RoleAssignment{IdentityName: "bot-" + name, Role: hangar.RoleReader, Workspace: name}); err != nil {
 				t.Fatalf("assign: %v", err)
+			}
+			if err := s.Secrets.GrantSecret(ctx, name, "api-key", "bot-"+name); err != nil {
+				t.Fatalf("grant: %v", err)
 			}
 		}
 		before := allEvents(t, s)
