@@ -36,6 +36,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 		Roles:      NewRoleService(db),
 		Audit:      NewAuditService(db),
 		Secrets:    NewSecretService(db),
+		Blobs:      NewBlobIndex(db),
 		Events:     NewAuditService(db),
 		Exec: func(ctx context.Context, q string, args ...any) error {
 			_, err := db.writer.ExecContext(ctx, db.rebind(q), args...)
