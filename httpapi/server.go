@@ -16,7 +16,9 @@
 // handler can forget to; handlers only add checks narrower than their
 // route's. The scope kinds:
 //
-//   - scopePublic: no token, no action (/healthz, /readyz, /metrics).
+//   - scopePublic: no token, no action (/healthz, /readyz, and /metrics
+//     unless Server.MetricsAuth makes it a scopeServer route of
+//     metrics/read).
 //   - scopeServer: the action held server-wide (create a workspace, list
 //     identities, verify the audit chain).
 //   - scopeWorkspace: the action held on the workspace of the {ws} path
@@ -61,12 +63,29 @@
 //
 // # Edge checks and observability
 //
-// Middleware around the router assigns request ids, writes one structured
-// access-log line per request, counts and times requests in Prometheus by
-// route pattern, method and status, and recovers panics. Input is checked
-// at the edge before any store sees it: every path and query value must be
-// UTF-8 without NUL (checkParams), and JSON bodies are decoded strictly — no
-// unknown, miscased or duplicate keys, no trailing data (decodeJSON).
+// Middleware around the router assigns request ids (a client's own only
+// when it is 1 to 128 of [A-Za-z0-9-_.:]), writes one structured access-log
+// line per request, counts and times requests in Prometheus by route
+// pattern, method and status, counts 401 and 403 by reason and identity
+// (logging them at most once per identity a minute), and recovers panics. A
+// request the client cancelled is counted and logged as 499 and answered
+// with nothing. Before any route runs, a path with empty, "." or ".."
+// segments is refused with a JSON 400 (the router would redirect it), and
+// with AuthDisabled so is a request a web page could send: a Host that is
+// not a loopback name, a POST or body that is not JSON or octet-stream
+// (checkLocalRequest). Input is checked at the edge before any store sees
+// it: every path and query value must be UTF-8 without NUL (checkParams),
+// and JSON bodies follow the one text rule (hangar.CheckJSONText) and are
+// decoded strictly — no unknown, miscased or duplicate keys, no trailing
+// data (decodeJSON).
+//
+// # Connections
+//
+// NewHTTPServer makes the *http.Server to serve the handler with: header,
+// read, write and idle timeouts bound ordinary requests, while blob
+// uploads and downloads keep their connection only as long as they keep a
+// minimum pace (Timeouts). An error answered before the request body was
+// read closes the connection instead of waiting for the rest of the body.
 package httpapi
 
 import (
