@@ -31,6 +31,8 @@ const (
 
 	ActAuditRead = "audit/read"
 
+	ActMetricsRead = "metrics/read" // the server's Prometheus metrics, when the server requires a token for them
+
 	ActSecretRead   = "secrets/read"   // names and metadata, never values
 	ActSecretWrite  = "secrets/write"  // set a value (granting it to a workload also takes secrets/reveal)
 	ActSecretDelete = "secrets/delete" // delete
@@ -106,6 +108,7 @@ func Actions() []string {
 		ActIdentityRead, ActIdentityWrite, ActTokenRead, ActTokenWrite, ActTokenDelete,
 		ActRoleDefinitionRead, ActRoleAssignmentRead, ActRoleAssignmentWrite, ActRoleAssignmentDelete,
 		ActAuditRead,
+		ActMetricsRead,
 		ActSecretRead, ActSecretWrite, ActSecretDelete, ActSecretReveal,
 		ActArtifactRead, ActArtifactWrite,
 		ActDataRead, ActDataWrite, ActDataDelete,

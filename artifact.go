@@ -44,3 +44,30 @@ type BlobStore interface {
 	// Stat returns the size of stored content. Errors: ENOTFOUND, EINVALID.
 	Stat(ctx context.Context, d Digest) (BlobInfo, error)
 }
+
+// BlobIndex records which workspaces own which blobs. Content is stored once
+// for the whole server (BlobStore), but a workspace reads only the blobs
+// uploaded to it: holding artifacts/read on one workspace must not reveal
+// another's content, nor whether some content exists anywhere on the server.
+type BlobIndex interface {
+	// AddBlob records that workspace owns the stored blob info, and appends
+	// the artifacts/write audit event of the upload (target
+	// "blobs/<digest>", the actor and request id of ctx), in one
+	// transaction. Recording a blob the workspace owns already is not an
+	// error and is audited again: it is another upload. Errors: ENOTFOUND
+	// (the workspace), EINVALID (digest, size, workspace name).
+	AddBlob(ctx context.Context, workspace string, info BlobInfo) error
+	// WorkspaceBlob returns the blob as recorded for workspace. Errors:
+	// ENOTFOUND — with one message whether the workspace does not own the
+	// blob or no workspace does —, EINVALID (digest, workspace name).
+	// Size is -1 for ownership recovered from the audit log of uploads made
+	// before sizes were recorded; the BlobStore knows the size of the content.
+	WorkspaceBlob(ctx context.Context, workspace string, d Digest) (BlobInfo, error)
+}
+
+// BlobNotFound is the one error for a blob a workspace cannot read, whether
+// it owns no such blob or no such content is stored at all: the two must
+// not be told apart.
+func BlobNotFound(workspace string, d Digest) error {
+	return Errorf(ENOTFOUND, "blob %s not found in workspace %s", d, workspace)
+}

@@ -442,15 +442,16 @@ func eventActions(p *hangar.Page[*hangar.Event]) []string {
 	return out
 }
 
-// TestBlobsNeedAnAuditRecorder: a server with an artifact store but no
-// recorder for its uploads refuses to build its handler.
-func TestBlobsNeedAnAuditRecorder(t *testing.T) {
+// TestBlobsNeedAnIndex: a server with an artifact store but no blob index,
+// which audits its uploads and says which workspace owns them, refuses to
+// build its handler.
+func TestBlobsNeedAnIndex(t *testing.T) {
 	s := httpapi.NewServer()
 	s.Blobs = disk.New(t.TempDir())
 	defer func() {
 		v := recover()
-		if msg, _ := v.(string); !strings.Contains(msg, "Server.Events is nil") {
-			t.Errorf("Handler without Events: recovered %v, want a panic naming Server.Events", v)
+		if msg, _ := v.(string); !strings.Contains(msg, "Server.BlobIndex is nil") || !strings.Contains(msg, "not be audited") {
+			t.Errorf("Handler without BlobIndex: recovered %v, want a panic naming Server.BlobIndex and the unaudited uploads", v)
 		}
 	}()
 	s.Handler()

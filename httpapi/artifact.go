@@ -5,70 +5,91 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/hangar-ml/hangar"
 )
 
-// Blobs are content-addressed and stored once for the whole server; the
-// workspace in the path is the scope the route authorizes the caller on.
+// Blobs are content-addressed and their content is stored once for the
+// whole server, but they belong to workspaces: a workspace reads only the
+// blobs uploaded to it (Server.BlobIndex), and a blob it does not own is
+// answered exactly like one that exists nowhere.
 
 func (s *Server) blobStore() (hangar.BlobStore, error) {
 	if s.Blobs == nil {
 		return nil, hangar.Errorf(hangar.ENOTIMPLEMENTED, "this server has no artifact store")
 	}
+	if s.BlobIndex == nil { // Handler refuses this configuration
+		return nil, errors.New("blob routes: no blob index (Server.BlobIndex)")
+	}
 	return s.Blobs, nil
 }
 
 // putBlob streams the raw body into the store, bounded by MaxBlobBytes
-// rather than the JSON limit, and audits the upload (artifacts/write on
-// blobs/<digest>) once the blob is stored, whether or not its content was
-// there already.
+// rather than the JSON limit and paced rather than bounded in time, then
+// records that the workspace owns the blob, with the upload's audit event
+// (artifacts/write on blobs/<digest>), whether or not its content was there
+// already.
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, c *caller) error {
 	bs, err := s.blobStore()
 	if err != nil {
 		return err
 	}
-	if s.Events == nil { // Handler refuses this configuration
-		return errors.New("put blob: no audit recorder (Server.Events)")
-	}
 	if r.ContentLength > s.MaxBlobBytes {
 		return hangar.Errorf(hangar.ETOOLARGE, "request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, s.MaxBlobBytes)
 	}
-	info, err := bs.Put(r.Context(), http.MaxBytesReader(w, r.Body, s.MaxBlobBytes))
+	rc := http.NewResponseController(w)
+	body := pacedReader{r: r.Body, p: newPacer(r, rc.SetReadDeadline)}
+	info, err := bs.Put(r.Context(), http.MaxBytesReader(w, io.NopCloser(body), s.MaxBlobBytes))
+	endStream(w, r)
 	if err != nil {
 		return bodyEndedEarly(r, err)
 	}
 	// The blob is stored: record it even if the client has gone meanwhile.
 	ctx := context.WithoutCancel(r.Context())
-	if err := s.Events.RecordEvent(ctx, hangar.ActArtifactWrite, "blobs/"+string(info.Digest), c.workspace); err != nil {
-		return fmt.Errorf("audit upload of %s: %w", info.Digest, err)
+	if err := s.BlobIndex.AddBlob(ctx, c.workspace, info); err != nil {
+		return fmt.Errorf("record upload of %s: %w", info.Digest, err)
 	}
 	return writeJSON(w, http.StatusCreated, info)
 }
 
 // bodyEndedEarly turns the failure of reading a request body because the
-// client hung up (an unexpected EOF, or the request's context cancelled)
-// into EINVALID: it is the client's doing, not a server error to log and
-// count as 500. Other errors pass unchanged.
+// client was too slow (the read deadline passed) into EINVALID: it is the
+// client's doing, not a server error to log and count as 500. A client that
+// hung up has cancelled the request (net/http cancels its context on any
+// failed read of the connection but a timeout): the error stays internal,
+// which writeError counts as 499 and answers with nothing. Other errors pass
+// unchanged.
 func bodyEndedEarly(r *http.Request, err error) error {
 	if hangar.ErrorCode(err) != hangar.EINTERNAL {
 		return err
 	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case errors.As(err, &mbe):
 		return err // writeError answers 413
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) || r.Context().Err() != nil {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return bodyTooSlow()
+	case r.Context().Err() != nil:
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
 		return hangar.Errorf(hangar.EINVALID, "request body ended early: the client closed the connection before sending all of it")
 	}
 	return err
 }
 
-// getBlob streams a blob with its length and its digest as the ETag; HEAD
-// answers the headers only.
-func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, _ *caller) error {
+// bodyTooSlow is the error of a request body that did not arrive in time.
+func bodyTooSlow() error {
+	return hangar.Errorf(hangar.EINVALID, "request body arrived too slowly: the connection's time for it ran out")
+}
+
+// getBlob streams a blob the workspace owns, with its length and its digest
+// as the ETag; HEAD answers the headers only. A digest the workspace does
+// not own is 404 whether or not the content is stored for another.
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, c *caller) error {
 	bs, err := s.blobStore()
 	if err != nil {
 		return err
@@ -78,7 +99,19 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, _ *caller) erro
 		return err
 	}
 	ctx := r.Context()
+	if _, err := s.BlobIndex.WorkspaceBlob(ctx, c.workspace, d); err != nil {
+		return err
+	}
 	info, err := bs.Stat(ctx, d)
+	if hangar.IsCode(err, hangar.ENOTFOUND) {
+		// Owned but gone from the store (another artifact folder, or
+		// removed by hand): the operator should know, the client sees 404.
+		s.Logger.WarnContext(ctx, "blob recorded for a workspace is missing from the artifact store",
+			slog.String("request_id", hangar.RequestIDFrom(ctx)),
+			slog.String("workspace", c.workspace),
+			slog.String("digest", string(d)))
+		return hangar.BlobNotFound(c.workspace, d)
+	}
 	if err != nil {
 		return err
 	}
@@ -103,7 +136,10 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, _ *caller) erro
 	}
 	defer rc.Close()
 	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, rc); err != nil {
+	out := pacedWriter{w: w, p: newPacer(r, http.NewResponseController(w).SetWriteDeadline)}
+	_, err = io.Copy(out, rc)
+	endStream(w, r)
+	if err != nil {
 		// The status is out; the short body tells the client. Log once.
 		return errWritten{fmt.Errorf("stream blob %s: %w", d, err)}
 	}

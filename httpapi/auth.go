@@ -55,6 +55,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("authenticate: look up token: %w", err)
 	}
+	noteIdentity(r, tok.IdentityName) // a refusal from here on is counted against it
 	now := s.Now()
 	switch {
 	case tok.RevokedAt != nil:

@@ -401,10 +401,10 @@ func testBadRequests(t *testing.T, dsn string) {
 		{name: "delete a missing token", method: del, path: "/api/v1/tokens/nope", status: http.StatusNotFound, code: hangar.ENOTFOUND},
 
 		// Text PostgreSQL cannot hold, in bodies, paths and queries.
-		{name: "NUL in a display name", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","display_name":"a\u0000b"}`, status: bad, code: invalid, message: "display_name contains a NUL character"},
-		{name: "NUL in a description", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","description":"a\u0000b"}`, status: bad, code: invalid, message: "description contains a NUL character"},
-		{name: "NUL in a tag key", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","tags":{"a\u0000b":"v"}}`, status: bad, code: invalid, message: "tag key contains a NUL character"},
-		{name: "NUL in a tag value", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","tags":{"k":"\u0000"}}`, status: bad, code: invalid, message: "tag value contains a NUL character"},
+		{name: "NUL in a display name", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","display_name":"a\u0000b"}`, status: bad, code: invalid, message: nulEscape},
+		{name: "NUL in a description", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","description":"a\u0000b"}`, status: bad, code: invalid, message: nulEscape},
+		{name: "NUL in a tag key", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","tags":{"a\u0000b":"v"}}`, status: bad, code: invalid, message: nulEscape},
+		{name: "NUL in a tag value", method: post, path: "/api/v1/workspaces", body: `{"name":"abc","tags":{"k":"\u0000"}}`, status: bad, code: invalid, message: nulEscape},
 		{name: "NUL in an audit target", method: get, path: "/api/v1/audit?target=a%00b", status: bad, code: invalid, message: `query parameter "target" contains a NUL character`},
 		{name: "invalid UTF-8 in an audit target", method: get, path: "/api/v1/audit?target=%ff", status: bad, code: invalid, message: `query parameter "target" is not valid UTF-8`},
 		{name: "NUL in an audit workspace", method: get, path: "/api/v1/audit?workspace=a%00b", status: bad, code: invalid, message: `query parameter "workspace" contains a NUL character`},
@@ -421,8 +421,8 @@ func testBadRequests(t *testing.T, dsn string) {
 		{name: "NUL in a token id", method: del, path: "/api/v1/tokens/%00", status: bad, code: invalid, message: "path parameter {id} contains a NUL character"},
 		{name: "NUL in an assignment id", method: del, path: "/api/v1/role-assignments/%00", status: bad, code: invalid, message: "path parameter {id} contains a NUL character"},
 		{name: "NUL in a digest", method: get, path: ws1 + "/blobs/%00", status: bad, code: invalid, message: "path parameter {digest} contains a NUL character"},
-		{name: "NUL in a token request", method: post, path: "/api/v1/tokens", body: `{"name":"a\u0000b","role":"Reader"}`, status: bad, code: invalid, message: "invalid token name"},
-		{name: "NUL in an assignment's identity", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"a\u0000b","role":"Reader"}`, status: bad, code: invalid, message: "invalid identity name"},
+		{name: "NUL in a token request", method: post, path: "/api/v1/tokens", body: `{"name":"a\u0000b","role":"Reader"}`, status: bad, code: invalid, message: nulEscape},
+		{name: "NUL in an assignment's identity", method: post, path: "/api/v1/role-assignments", body: `{"identity_name":"a\u0000b","role":"Reader"}`, status: bad, code: invalid, message: nulEscape},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -431,6 +431,10 @@ func testBadRequests(t *testing.T, dsn string) {
 		})
 	}
 }
+
+// nulEscape is the edge's answer to a \u0000 in any JSON string, before a
+// field is decoded (hangar.CheckJSONText).
+const nulEscape = `a JSON string holds the escape \u0000, a NUL character`
 
 func manyTags(n int) string {
 	var parts []string

@@ -119,7 +119,9 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	if in != nil || method == http.MethodPost {
+		// A server without authentication takes no POST without it (see
+		// Server.AuthDisabled), even one without a body.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.send(req)

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -22,7 +23,15 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error
 	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
-	return decodeJSON(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes), v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) && !errors.Is(err, os.ErrDeadlineExceeded) && r.Context().Err() != nil {
+			return err // the client went away: writeError counts a 499 and answers nothing
+		}
+		return decodeError(err)
+	}
+	return decodeJSON(bytes.NewReader(body), v)
 }
 
 // checkJSONContentType accepts no content type, application/json and
@@ -46,11 +55,17 @@ func checkJSONContentType(ct string) error {
 // It is stricter than encoding/json: unknown fields, trailing data, object
 // keys that match a field only when case is ignored ({"Name":…} for
 // "name"), and duplicate keys at any depth (of which encoding/json keeps the
-// last silently) are all errors naming the key.
+// last silently) are all errors naming the key. And before anything is
+// decoded the body must follow the one text rule (hangar.CheckJSONText):
+// UTF-8, and no NUL or lone surrogate in any string, escaped or not —
+// text encoding/json would otherwise store as U+FFFD.
 func decodeJSON(r io.Reader, v any) error {
 	body, err := io.ReadAll(r)
 	if err != nil {
 		return decodeError(err)
+	}
+	if err := hangar.CheckJSONText(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -196,6 +211,8 @@ func decodeError(err error) error {
 		return hangar.Errorf(hangar.EINVALID, "request body is empty: want a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return hangar.Errorf(hangar.EINVALID, "invalid JSON: the request body ends too early")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return bodyTooSlow()
 	case errors.As(err, &syn):
 		return hangar.Errorf(hangar.EINVALID, "invalid JSON at byte offset %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
 	case errors.As(err, &typ):

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 )
@@ -144,7 +145,10 @@ type mlflowErrorEnvelope struct {
 
 // writeError answers with the error's code and message, in the error style
 // of the request's route. Internal errors are logged here, once, with the
-// request id, and the client gets a generic message that quotes the id.
+// request id, and the client gets a generic message that quotes the id —
+// unless the client cancelled the request: then the failure is its
+// cancellation, nothing is sent, and the request is counted and logged as
+// 499 at info level, not as a 500.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ew errWritten
 	if errors.As(err, &ew) {
@@ -157,6 +161,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := hangar.ErrorCode(err)
 	msg := hangar.ErrorMessage(err)
+	if code == hangar.EINTERNAL && r.Context().Err() != nil {
+		// The request's context ends early only when the client goes away
+		// (cmd serves with a base context that is never cancelled): the
+		// store call failed because of that, not by a fault of ours.
+		s.noteError(r, "client_closed_request")
+		if st := stateFrom(r.Context()); st != nil {
+			st.clientClosed = true
+		}
+		return
+	}
 	if code == hangar.EINTERNAL {
 		rid := hangar.RequestIDFrom(r.Context())
 		s.Logger.ErrorContext(r.Context(), "internal error",
@@ -178,6 +192,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, key, msg string) {
 	a := errorAnswerOf(key)
 	s.noteError(r, a.code)
+	closeUnreadBody(w, r)
 	if a.code == hangar.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hangar"`)
 	}
@@ -186,6 +201,29 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, key, msg string)
 		style = st.errors
 	}
 	writeEnvelope(w, style, a, msg)
+}
+
+// closeUnreadBody ends the connection after an error answered before the
+// request body was read to its end (401, 403, 413, a body that arrived too
+// slowly, …): the rest of that body is of no use, and a client trickling it
+// must not keep the connection. "Connection: close" alone is not enough, as
+// net/http still reads up to 256 KiB of an unread body, under the request's
+// read deadline, hoping to reuse the connection; the deadline is therefore
+// brought forward to Timeouts.Drain, long enough for a client that sent its
+// body at once to have it taken (so it reads the answer rather than a reset
+// connection), too short for one that trickles it. HTTP/2 needs neither: an
+// unread stream is reset alone, and "Connection: close" would shut down the
+// client's other streams too.
+func closeUnreadBody(w http.ResponseWriter, r *http.Request) {
+	st := stateFrom(r.Context())
+	if st == nil || st.body == nil || st.body.eof || r.ProtoMajor != 1 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	if t, ok := timeoutsFrom(r.Context()); ok {
+		// ErrNotSupported only outside a real server (tests' recorders).
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(t.Drain))
+	}
 }
 
 func internalMessage(requestID string) string {

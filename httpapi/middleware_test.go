@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -265,4 +268,141 @@ func TestUnmatchedRoutes(t *testing.T) {
 	if log := logs.String(); !strings.Contains(log, `"error_code":"method_not_allowed"`) || !strings.Contains(log, `"error_code":"not_found"`) {
 		t.Errorf("the access log lacks the codes of the unmatched requests:\n%s", log)
 	}
+}
+
+// gatherText renders the server's metrics as /metrics serves them.
+func gatherText(t *testing.T, s *Server) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if err := s.metrics(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Body.String()
+}
+
+// TestClientCancelled: a request whose client went away fails in the store
+// with the context's error; that is not the server's fault, so it is not
+// answered, logged as an error or counted as 500, but counted and logged
+// (at info) as 499, nginx's "client closed request".
+func TestClientCancelled(t *testing.T) {
+	s, h, logs := testHandler(t, public("GET /slow", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
+		<-r.Context().Done()
+		return fmt.Errorf("query workspaces: %w", r.Context().Err())
+	}))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/slow", nil).WithContext(ctx))
+	if rec.Body.Len() != 0 {
+		t.Errorf("answered %d %q to a client that went away; want nothing", rec.Code, rec.Body)
+	}
+	metrics := gatherText(t, s)
+	if want := `hangar_http_requests_total{code="499",method="GET",route="GET /slow"} 1`; !strings.Contains(metrics, want) {
+		t.Errorf("metrics lack %s:\n%s", want, metrics)
+	}
+	if strings.Contains(metrics, `code="500"`) {
+		t.Errorf("the cancelled request is counted as a 500")
+	}
+	log := logs.String()
+	if strings.Contains(log, `"level":"ERROR"`) {
+		t.Errorf("the cancelled request is logged as an error:\n%s", log)
+	}
+	if !strings.Contains(log, `"level":"INFO","msg":"http request"`) || !strings.Contains(log, `"status":499`) || !strings.Contains(log, `"error_code":"client_closed_request"`) {
+		t.Errorf("the access log lacks the cancelled request as 499 at info:\n%s", log)
+	}
+
+	// A failure while the client is still there is a 500, logged.
+	rec = httptest.NewRecorder()
+	_, h2, logs2 := testHandler(t, public("GET /broken", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
+		return errors.New("query workspaces: connection refused")
+	}))
+	h2.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/broken", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(logs2.String(), `"level":"ERROR"`) {
+		t.Errorf("a failure with the client present: status %d, log %s; want 500 logged as an error", rec.Code, logs2)
+	}
+}
+
+// TestNonCanonicalPaths: a path with empty, "." or ".." segments gets a JSON
+// 400 naming it, where the router would answer an HTML redirect to another
+// route.
+func TestNonCanonicalPaths(t *testing.T) {
+	_, h, _ := testHandler(t,
+		public("GET /things/{id}", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
+			return writeJSON(w, http.StatusOK, r.PathValue("id"))
+		}),
+		public("GET /x", func(w http.ResponseWriter, r *http.Request, _ *caller) error {
+			return writeJSON(w, http.StatusOK, "x")
+		}))
+	for _, tt := range []struct {
+		path   string
+		mlflow bool
+	}{
+		{path: "/api/v1/../x"},
+		{path: "/things/../x"},
+		{path: "//things/1"},
+		{path: "/./things/1"},
+		{path: "/things//1"},
+		{path: "/things/1/."},
+		{path: "/api/2.0/mlflow/../../../x", mlflow: true},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
+		if rec.Code != http.StatusBadRequest || rec.Header().Get("Location") != "" {
+			t.Errorf("GET %s: status %d Location %q; want 400 and no redirect", tt.path, rec.Code, rec.Header().Get("Location"))
+			continue
+		}
+		want := fmt.Sprintf("path %q is not canonical", tt.path)
+		if tt.mlflow {
+			if e := decodeMLflowEnvelope(t, rec); e.ErrorCode != "INVALID_PARAMETER_VALUE" || !strings.Contains(e.Message, want) {
+				t.Errorf("GET %s: envelope %+v, want INVALID_PARAMETER_VALUE naming the path", tt.path, e)
+			}
+		} else if e := decodeEnvelope(t, rec); e.Code != hangar.EINVALID || !strings.Contains(e.Message, want) {
+			t.Errorf("GET %s: envelope %+v, want invalid containing %s", tt.path, e, want)
+		}
+	}
+	for _, p := range []string{"/things/1", "/x", "/things/a.b", "/things/..."} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: status %d, want 200", p, rec.Code)
+		}
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for _, tt := range []struct {
+		host string
+		want bool
+	}{
+		{"localhost", true}, {"LOCALHOST:8080", true}, {"127.0.0.1", true}, {"127.0.0.1:8080", true},
+		{"127.1.2.3:80", true}, {"[::1]", true}, {"[::1]:8080", true}, {"::1", true},
+		{"", false}, {"evil.example", false}, {"evil.example:8080", false}, {"localhost.evil.example", false},
+		{"127.0.0.1.nip.io", false}, {"0.0.0.0:8080", false}, {"10.0.0.1", false}, {"[::2]:80", false},
+		{"localhost:8080:9090", false}, {"[::1", false}, {"127.1", false},
+	} {
+		if got := isLoopbackHost(tt.host); got != tt.want {
+			t.Errorf("isLoopbackHost(%q) = %v, want %v", tt.host, got, tt.want)
+		}
+	}
+}
+
+// FuzzIsLoopbackHost: whatever a Host header holds, it is accepted only
+// when what is left without the port is localhost or a loopback address.
+func FuzzIsLoopbackHost(f *testing.F) {
+	for _, s := range []string{"localhost:80", "[::1]:1", "127.0.0.1", "evil.example", "[::ffff:127.0.0.1]:80", "%00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !isLoopbackHost(host) {
+			return
+		}
+		h := host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			h = hh
+		}
+		h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+		if ip := net.ParseIP(h); !strings.EqualFold(h, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			t.Errorf("isLoopbackHost(%q) = true, but %q is neither localhost nor a loopback address", host, h)
+		}
+	})
 }

@@ -16,7 +16,9 @@
 // handler can forget to; handlers only add checks narrower than their
 // route's. The scope kinds:
 //
-//   - scopePublic: no token, no action (/healthz, /readyz, /metrics).
+//   - scopePublic: no token, no action (/healthz, /readyz, and /metrics
+//     unless Server.MetricsAuth makes it a scopeServer route of
+//     metrics/read).
 //   - scopeServer: the action held server-wide (create a workspace, list
 //     identities, verify the audit chain).
 //   - scopeWorkspace: the action held on the workspace of the {ws} path
@@ -61,27 +63,50 @@
 //
 // # Edge checks and observability
 //
-// Middleware around the router assigns request ids, writes one structured
-// access-log line per request, counts and times requests in Prometheus by
-// route pattern, method and status, and recovers panics. Input is checked
-// at the edge before any store sees it: every path and query value must be
-// UTF-8 without NUL (checkParams), and JSON bodies are decoded strictly — no
-// unknown, miscased or duplicate keys, no trailing data (decodeJSON).
+// Middleware around the router assigns request ids (a client's own only
+// when it is 1 to 128 of [A-Za-z0-9-_.:]), writes one structured access-log
+// line per request, counts and times requests in Prometheus by route
+// pattern, method and status, counts 401 and 403 by reason and identity
+// (logging them at most once per identity a minute), and recovers panics. A
+// request the client cancelled is counted and logged as 499 and answered
+// with nothing. Before any route runs, a path with empty, "." or ".."
+// segments is refused with a JSON 400 (the router would redirect it), and
+// with AuthDisabled so is a request a web page could send: a Host that is
+// not a loopback name, a POST or body that is not JSON or octet-stream
+// (checkLocalRequest). Input is checked at the edge before any store sees
+// it: every path and query value must be UTF-8 without NUL (checkParams),
+// and JSON bodies follow the one text rule (hangar.CheckJSONText) and are
+// decoded strictly — no unknown, miscased or duplicate keys, no trailing
+// data (decodeJSON).
+//
+// # Connections
+//
+// NewHTTPServer makes the *http.Server to serve the handler with: header,
+// read, write and idle timeouts bound ordinary requests, while blob
+// uploads and downloads keep their connection only as long as they keep a
+// minimum pace (Timeouts). An error answered before the request body was
+// read closes the connection instead of waiting for the rest of the body.
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hangar-ml/hangar"
@@ -109,13 +134,15 @@ type Server struct {
 	// what an identity holds when the server decides whether a caller may
 	// see it. Only stores implement it (sqlstore.IdentityService).
 	Credentials hangar.CredentialStore
-	// Blobs stores artifacts; when nil the blob routes answer 501.
+	// Blobs stores artifact content, once for the whole server; when nil
+	// the blob routes answer 501.
 	Blobs hangar.BlobStore
-	// Events records the audit events of changes no store records itself:
-	// artifact uploads. It is required when Blobs is set (Handler panics
+	// BlobIndex records which workspace owns which blob, and audits each
+	// upload in the same transaction: a workspace reads only the blobs
+	// uploaded to it. It is required when Blobs is set (Handler panics
 	// otherwise: an upload that leaves no audit event is a silent gap).
-	// sqlstore.AuditService implements it.
-	Events EventRecorder
+	// sqlstore.BlobIndex implements it.
+	BlobIndex hangar.BlobIndex
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -129,8 +156,16 @@ type Server struct {
 	Ready func(ctx context.Context) error
 
 	// AuthDisabled skips authentication: every request acts as the built-in
-	// identity "local" holding Owner server-wide. Only for explicit local use.
+	// identity "local" holding Owner server-wide. Only for explicit local
+	// use: the server then answers only requests whose Host is a loopback
+	// name (checkLocalRequest), so a web page cannot reach it by DNS
+	// rebinding, and only POSTs and bodies of a type a browser cannot send
+	// cross-site without asking first.
 	AuthDisabled bool
+	// MetricsAuth makes /metrics a route like the others: the caller needs
+	// metrics/read server-wide (Reader and above). Without it /metrics is
+	// public, for a scraper on a trusted network.
+	MetricsAuth bool
 
 	// MaxBodyBytes bounds JSON request bodies (DefaultMaxBodyBytes when <= 0).
 	MaxBodyBytes int64
@@ -139,12 +174,6 @@ type Server struct {
 
 	// Now tells the time for token expiry; time.Now when nil.
 	Now hangar.Clock
-}
-
-// EventRecorder appends an audit event, with the actor and request id of
-// ctx, for a change made outside the metadata stores.
-type EventRecorder interface {
-	RecordEvent(ctx context.Context, action, target, workspace string) error
 }
 
 // NewServer returns a server with its own metrics registry and defaults set.
@@ -181,7 +210,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{"GET /healthz", "", scopePublic, s.healthz, nativeErrors},
 		{"GET /readyz", "", scopePublic, s.readyz, nativeErrors},
-		{"GET /metrics", "", scopePublic, s.metrics, nativeErrors},
+		s.metricsRoute(),
 
 		{"GET /api/v1/workspaces", hangar.ActWorkspaceRead, scopeAnywhere, s.listWorkspaces, nativeErrors},
 		{"POST /api/v1/workspaces", hangar.ActWorkspaceWrite, scopeServer, s.createWorkspace, nativeErrors},
@@ -222,6 +251,15 @@ func (s *Server) routes() []route {
 	}
 }
 
+// metricsRoute serves /metrics: publicly, or with MetricsAuth to callers
+// holding metrics/read server-wide.
+func (s *Server) metricsRoute() route {
+	if s.MetricsAuth {
+		return route{"GET /metrics", hangar.ActMetricsRead, scopeServer, s.metrics, nativeErrors}
+	}
+	return route{"GET /metrics", "", scopePublic, s.metrics, nativeErrors}
+}
+
 // checkRoutes refuses a route table that breaks the rules the wrapper relies
 // on, so that a mistake in a new route stops the server from starting
 // rather than leaving a route open.
@@ -253,12 +291,16 @@ func checkRoutes(routes []route) error {
 
 // Handler returns the HTTP handler with every route and the middleware. It
 // fills in defaults for unset fields (Logger, Now, limits) and registers the
-// HTTP metrics on s.Registerer. It panics when Blobs is set without Events
-// (that is a wiring mistake, and serving uploads nobody audits is worse than
-// not starting) and when the route table breaks its rules (checkRoutes).
+// HTTP metrics on s.Registerer. It panics when Blobs is set without
+// BlobIndex (that is a wiring mistake, and serving uploads nobody audits is
+// worse than not starting) and when the route table breaks its rules
+// (checkRoutes).
+//
+// Serve it with NewHTTPServer: blob streams extend the connection deadlines
+// that server sets, by the Timeouts it was given.
 func (s *Server) Handler() http.Handler {
-	if s.Blobs != nil && s.Events == nil {
-		panic("httpapi: Server.Blobs is set but Server.Events is nil: artifact uploads would not be audited; set Events (sqlstore.NewAuditService)")
+	if s.Blobs != nil && s.BlobIndex == nil {
+		panic("httpapi: Server.Blobs is set but Server.BlobIndex is nil: artifact uploads would not be audited nor owned by their workspace; set BlobIndex (sqlstore.NewBlobIndex)")
 	}
 	routes := s.routes()
 	if err := checkRoutes(routes); err != nil {
@@ -367,6 +409,18 @@ type requestState struct {
 	actor     string
 	errorCode string
 	errors    errorStyle // of the matched route, or of the path when none matched
+	// identity is the identity of the token the request presented, noted
+	// as soon as the token is found (noteIdentity), so that a refusal of an
+	// expired or revoked token is counted against its identity.
+	identity string
+	// refusal names why a request was refused when the error code does
+	// not say it precisely enough ("host_not_loopback").
+	refusal string
+	// clientClosed marks a request the client cancelled: nothing is
+	// answered, and it is counted and logged with status 499.
+	clientClosed bool
+	// body is the request body, nil when the request has none.
+	body *trackedBody
 }
 
 type stateKey struct{}
@@ -376,30 +430,63 @@ func stateFrom(ctx context.Context) *requestState {
 	return st
 }
 
+// noteIdentity tells the middleware whose token the request presented,
+// before that token is found good or bad.
+func noteIdentity(r *http.Request, name string) {
+	if st := stateFrom(r.Context()); st != nil {
+		st.identity = name
+	}
+}
+
+// trackedBody remembers whether the handler read the request body to its end.
+type trackedBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// statusClientClosed is nginx's "client closed request": the status the
+// metrics and the access log give a request whose client went away before
+// it was answered. It is never sent.
+const statusClientClosed = 499
+
 // httpMetrics are the request counters and latencies by route pattern,
-// method and status code.
+// method and status code, and the refusals by reason and identity.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	refused  *prometheus.CounterVec
 }
 
 func (s *Server) newMetrics() *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hangar_http_requests_total",
-			Help: "HTTP requests served, by route pattern, method and status code.",
+			Help: "HTTP requests served, by route pattern, method and status code (499: the client went away first).",
 		}, []string{"route", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hangar_http_request_duration_seconds",
 			Help:    "Time to serve HTTP requests, by route pattern, method and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "code"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hangar_http_refused_total",
+			Help: `Requests refused with 401 or 403, by reason and by the identity of the token ("anonymous" when there is none or it is unknown).`,
+		}, []string{"reason", "identity"}),
 	}
 	if s.Registerer == nil {
 		return m
 	}
 	m.requests = register(s.Registerer, m.requests)
 	m.duration = register(s.Registerer, m.duration)
+	m.refused = register(s.Registerer, m.refused)
 	return m
 }
 
@@ -423,26 +510,44 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 const unmatchedRoute = "unmatched"
 
 // middleware assigns the request id, recovers panics, logs each request once
-// and records metrics. Requests that match no route get a JSON 404 or 405.
+// and records metrics. Before any route runs it refuses, with a JSON error,
+// a path that is not canonical and, when authentication is disabled, a
+// request a web page could have sent (checkLocalRequest). Requests that match
+// no route get a JSON 404 or 405.
 func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	m := s.newMetrics()
+	refusals := &refusalLog{seen: map[string]*refusalEntry{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rid := requestIDOf(r)
 		w.Header().Set("X-Request-Id", rid)
 		st := &requestState{}
+		if r.Body != nil && r.Body != http.NoBody {
+			st.body = &trackedBody{ReadCloser: r.Body}
+			r.Body = st.body
+		}
 		ctx := hangar.WithRequestID(r.Context(), rid)
 		ctx = context.WithValue(ctx, stateKey{}, st)
 		r = r.WithContext(ctx)
 
-		_, pattern := mux.Handler(r)
-		routeLabel := pattern
 		sw := &statusWriter{ResponseWriter: w}
 		var out http.ResponseWriter = sw
-		if pattern == "" {
-			routeLabel = unmatchedRoute
+		routeLabel := unmatchedRoute
+		early := checkCanonicalPath(r)
+		if early == nil {
+			_, pattern := mux.Handler(r)
+			if pattern != "" {
+				routeLabel = pattern
+			} else {
+				st.errors = errorStyleOfPath(r.URL.Path)
+				out = &fallbackWriter{statusWriter: sw, s: s, r: r}
+			}
+			if s.AuthDisabled {
+				early = checkLocalRequest(r)
+			}
+		}
+		if early != nil {
 			st.errors = errorStyleOfPath(r.URL.Path)
-			out = &fallbackWriter{statusWriter: sw, s: s, r: r}
 		}
 
 		defer func() {
@@ -461,7 +566,10 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 				st.errorCode = hangar.EINTERNAL
 			}
 			status := sw.status
-			if !sw.wroteHeader {
+			switch {
+			case st.clientClosed:
+				status = statusClientClosed
+			case !sw.wroteHeader:
 				status = http.StatusOK
 			}
 			d := time.Since(start)
@@ -483,9 +591,175 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 				attrs = append(attrs, slog.String("error_code", st.errorCode))
 			}
 			s.Logger.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
+			if st.errorCode == hangar.EUNAUTHORIZED || st.errorCode == hangar.EFORBIDDEN {
+				s.countRefusal(ctx, m, refusals, r, st, routeLabel)
+			}
 		}()
+		if early != nil {
+			s.writeError(sw, r, early)
+			return
+		}
 		mux.ServeHTTP(out, r)
 	})
+}
+
+// countRefusal counts a 401 or 403 by reason and identity, and logs it
+// unless that identity's refusals were logged less than refusalLogEvery ago:
+// a client retrying a bad token thousands of times a minute costs one log
+// line a minute, while the counter keeps every one.
+func (s *Server) countRefusal(ctx context.Context, m *httpMetrics, l *refusalLog, r *http.Request, st *requestState, route string) {
+	identity := cmp.Or(st.actor, st.identity, "anonymous")
+	reason := st.refusal
+	switch {
+	case reason != "":
+	case st.errorCode == hangar.EFORBIDDEN:
+		reason = "forbidden"
+	case st.identity != "":
+		reason = "inactive_token" // expired or revoked
+	case r.Header.Get("Authorization") == "":
+		reason = "missing_token"
+	default:
+		reason = "invalid_token"
+	}
+	m.refused.WithLabelValues(reason, identity).Inc()
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	held, ok := l.admit(identity, now())
+	if !ok {
+		return
+	}
+	s.Logger.LogAttrs(ctx, slog.LevelWarn, "request refused",
+		slog.String("identity", identity),
+		slog.String("reason", reason),
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.String("request_id", hangar.RequestIDFrom(ctx)),
+		slog.Int("not_logged_since_last", held))
+}
+
+// refusalLogEvery is the least time between two log lines about one
+// identity's refused requests.
+const refusalLogEvery = time.Minute
+
+// refusalLog decides which refusals are logged: at most one line per
+// identity per refusalLogEvery. It forgets identities not logged for that
+// long once it holds maxRefusalIdentities of them, so its size is bounded
+// by the identities refused within a minute.
+type refusalLog struct {
+	mu   sync.Mutex
+	seen map[string]*refusalEntry
+}
+
+type refusalEntry struct {
+	logged time.Time // when the identity's last line was written
+	held   int       // refusals not logged since
+}
+
+const maxRefusalIdentities = 10000
+
+// admit reports whether a refusal of identity at now is logged and, if so,
+// how many of its refusals were held back since its last line.
+func (l *refusalLog) admit(identity string, now time.Time) (held int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.seen[identity]
+	if e != nil && now.Sub(e.logged) < refusalLogEvery {
+		e.held++
+		return 0, false
+	}
+	if e == nil {
+		if len(l.seen) >= maxRefusalIdentities {
+			for k, old := range l.seen {
+				if now.Sub(old.logged) >= refusalLogEvery {
+					delete(l.seen, k)
+				}
+			}
+		}
+		e = &refusalEntry{}
+		l.seen[identity] = e
+	}
+	held = e.held
+	e.logged, e.held = now, 0
+	return held, true
+}
+
+// checkCanonicalPath refuses a path the router would redirect to its clean
+// form (empty, "." or ".." segments): a JSON client gains nothing from an
+// HTML redirect, and following one can move a request to another route.
+func checkCanonicalPath(r *http.Request) error {
+	if r.Method == http.MethodConnect {
+		return nil
+	}
+	p := r.URL.EscapedPath()
+	if clean := cleanPath(p); clean != p {
+		return hangar.Errorf(hangar.EINVALID, "path %q is not canonical: it has empty, \".\" or \"..\" segments (its clean form is %q)",
+			truncate(p, 256), truncate(clean, 256))
+	}
+	return nil
+}
+
+// cleanPath is net/http's canonical form of a path, as ServeMux computes it
+// before redirecting: rooted, without empty, "." and ".." segments, keeping
+// a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		if len(p) == len(np)+1 && strings.HasPrefix(p, np) {
+			np = p
+		} else {
+			np += "/"
+		}
+	}
+	return np
+}
+
+// checkLocalRequest guards a server without authentication against web
+// pages, which a browser lets send requests to it: the Host must be a
+// loopback name, so a page served from an attacker's domain that resolves
+// to 127.0.0.1 (DNS rebinding) is refused; and a POST, or any request with a
+// body, must declare a JSON or octet-stream content type, which a browser
+// does not send to another site without a CORS preflight that this server
+// never grants (text/plain, form and multipart bodies it sends freely).
+func checkLocalRequest(r *http.Request) error {
+	if !isLoopbackHost(r.Host) {
+		if st := stateFrom(r.Context()); st != nil {
+			st.refusal = "host_not_loopback"
+		}
+		return hangar.Errorf(hangar.EFORBIDDEN, "host %q is not a loopback name: with authentication disabled the server answers only requests to localhost, 127.0.0.1 or [::1]", truncate(r.Host, 256))
+	}
+	if r.ContentLength == 0 && r.Method != http.MethodPost {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || mt == "application/octet-stream" ||
+		(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+		return nil
+	}
+	return hangar.Errorf(hangar.EINVALID, "content type %q refused: with authentication disabled, a POST or a request with a body must declare application/json (application/octet-stream for blob uploads), which a web page cannot send to this server", truncate(ct, 256))
+}
+
+// isLoopbackHost reports whether a Host header, with or without a port,
+// names this machine: localhost, or a loopback address (127.0.0.0/8, ::1).
+func isLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // statusWriter remembers the status and counts the body bytes.

@@ -38,6 +38,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 		Roles:       NewRoleService(db),
 		Audit:       NewAuditService(db),
 		Secrets:     NewSecretService(db),
+		Blobs:       NewBlobIndex(db),
 		Events:      NewAuditService(db),
 		Time:        db.tv,
 		Exec: func(ctx context.Context, q string, args ...any) error {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -27,6 +28,11 @@ type serverConfig struct {
 	KEKFile     string `yaml:"kek_file"`
 	KEK         string `yaml:"-"` // only from HANGAR_KEK: a key does not belong in a config file
 	DisableAuth bool   `yaml:"disable_auth"`
+	// MetricsAuth requires a token holding metrics/read server-wide for /metrics.
+	MetricsAuth bool `yaml:"metrics_auth"`
+	// Timeouts bound slow and idle connections; zero fields are
+	// httpapi.DefaultTimeouts. Tests shorten them.
+	Timeouts httpapi.Timeouts `yaml:"-"`
 	// Demo creates a "demo" workspace at start (used by quickstart).
 	Demo bool `yaml:"-"`
 }
@@ -59,6 +65,7 @@ func bindServerFlags(fs *pflag.FlagSet) {
 		fs.String(s.flag, "", s.usage)
 	}
 	fs.Bool("disable-auth", false, "serve without authentication (local use only: refused unless --addr is a loopback address)")
+	fs.Bool("metrics-auth", false, "require a token holding metrics/read server-wide (Reader and above) for /metrics")
 	fs.String("config", "", "server config file (YAML; default <data-dir>/server.yaml when present)")
 }
 
@@ -92,6 +99,10 @@ func loadServerConfig(cmd *cobra.Command, getenv env) (*serverConfig, error) {
 	}
 	if fs.Changed("disable-auth") {
 		c.DisableAuth, _ = fs.GetBool("disable-auth")
+	}
+	var err error
+	if c.MetricsAuth, err = boolSetting(fs, "metrics-auth", getenv("HANGAR_METRICS_AUTH"), c.MetricsAuth); err != nil {
+		return nil, err
 	}
 	if c.DataDir == "" {
 		c.DataDir = defaultHome(getenv)
@@ -128,6 +139,24 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// boolSetting resolves a boolean setting: the flag when given, else the
+// environment variable when set ("1", "true", "0", "false"), else the value
+// from the config file.
+func boolSetting(fs *pflag.FlagSet, flag, envValue string, fromFile bool) (bool, error) {
+	if fs.Changed(flag) {
+		return fs.GetBool(flag)
+	}
+	switch strings.ToLower(envValue) {
+	case "":
+		return fromFile, nil
+	case "1", "true":
+		return true, nil
+	case "0", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: want true or false, got %q", flag, envValue)
 }
 
 func flagOrEnv(fs *pflag.FlagSet, name, envValue string) string {

@@ -39,7 +39,7 @@ On first start the server creates an owner token and writes it to
 
 Settings come from flags, then HANGAR_* environment variables (HANGAR_ADDR,
 HANGAR_DATA_DIR, HANGAR_DB, HANGAR_ARTIFACTS, HANGAR_TLS_CERT, HANGAR_TLS_KEY,
-HANGAR_KEK_FILE, HANGAR_KEK, HANGAR_DISABLE_AUTH), then a YAML config file
+HANGAR_KEK_FILE, HANGAR_KEK, HANGAR_DISABLE_AUTH, HANGAR_METRICS_AUTH), then a YAML config file
 (--config, or <data-dir>/server.yaml) with the same names in snake_case.
 SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`,
 		Args: cobra.NoArgs,
@@ -126,15 +126,15 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Identities = identities
 	api.Credentials = identities
 	api.Roles = sqlstore.NewRoleService(db)
-	audit := sqlstore.NewAuditService(db)
-	api.Audit = audit
-	api.Events = audit // artifact uploads are audited too
+	api.Audit = sqlstore.NewAuditService(db)
 	api.Secrets = sqlstore.NewSecretService(db)
 	api.Blobs = blobs
+	api.BlobIndex = sqlstore.NewBlobIndex(db) // which workspace owns which blob; audits uploads
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
 	api.AuthDisabled = cfg.DisableAuth
+	api.MetricsAuth = cfg.MetricsAuth
 	api.Ready = func(ctx context.Context) error {
 		if draining.Load() {
 			return hangar.Errorf(hangar.EUNAVAILABLE, "server is shutting down")
@@ -156,13 +156,13 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	// Header, read, write and idle timeouts, so slow or idle clients cannot
+	// hold connections; blob streams are paced instead (httpapi.Timeouts).
+	srv := httpapi.NewHTTPServer(api.Handler(), logger, cfg.Timeouts)
+	// Request contexts end only when their client goes away, never with
+	// ctx: in-flight requests drain at shutdown, and httpapi counts a
+	// cancelled request as the client's (499).
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)

@@ -12,12 +12,15 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hangar-ml/hangar/httpapi"
 )
 
 // writeSelfSignedCert writes a certificate for 127.0.0.1 and its key as PEM files.
@@ -124,5 +127,112 @@ func TestStaticBuild(t *testing.T) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+}
+
+// TestServeEdge: the server's listener comes from httpapi.NewHTTPServer with
+// the configured timeouts (a client trickling its headers is dropped), and
+// --metrics-auth puts /metrics behind a token.
+func TestServeEdge(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &serverConfig{
+		Addr: "127.0.0.1:0", DataDir: dir, DB: filepath.Join(dir, "hangar.db"),
+		Artifacts: filepath.Join(dir, "artifacts"), KEKFile: filepath.Join(dir, "kek"),
+		MetricsAuth: true,
+		Timeouts:    httpapi.Timeouts{ReadHeader: 300 * time.Millisecond},
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	up := make(chan running, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), func(r running) { up <- r })
+	}()
+	var srv running
+	select {
+	case srv = <-up:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v after cancel; want nil", err)
+		}
+	}()
+
+	for _, tt := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {srv.OwnerToken, http.StatusOK}} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/metrics", nil)
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("GET /metrics with token %v: status %d, want %d", tt.token != "", resp.StatusCode, tt.want)
+		}
+	}
+
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second)) // the default ReadHeader is 10 s
+	if _, err := io.ReadAll(c); err != nil {
+		t.Errorf("a client that never ends its headers: %v; want the server to close the connection", err)
+	}
+}
+
+// TestMetricsAuthSetting: --metrics-auth, HANGAR_METRICS_AUTH and
+// metrics_auth in the config file, in that order of precedence.
+func TestMetricsAuthSetting(t *testing.T) {
+	for _, tt := range []struct {
+		name, file, env string
+		args            []string
+		want            bool
+		err             string
+	}{
+		{name: "default"},
+		{name: "file", file: "metrics_auth: true\n", want: true},
+		{name: "env over file", file: "metrics_auth: true\n", env: "false"},
+		{name: "env", env: "1", want: true},
+		{name: "flag over env", env: "true", args: []string{"--metrics-auth=false"}},
+		{name: "flag", args: []string{"--metrics-auth"}, want: true},
+		{name: "bad env", env: "maybe", err: `metrics-auth: want true or false, got "maybe"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.file != "" {
+				if err := os.WriteFile(filepath.Join(dir, "server.yaml"), []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := map[string]string{"HANGAR_HOME": dir, "HANGAR_METRICS_AUTH": tt.env}
+			getenv := func(k string) string { return env[k] }
+			cmd := newServerCmd(getenv)
+			if err := cmd.Flags().Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadServerConfig(cmd, getenv)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("loadServerConfig: %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MetricsAuth != tt.want {
+				t.Errorf("MetricsAuth = %v, want %v", cfg.MetricsAuth, tt.want)
+			}
+		})
 	}
 }

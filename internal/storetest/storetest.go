@@ -30,6 +30,7 @@ type Store struct {
 	// Credentials is the store side of authentication (the Identities
 	// store, as a server sees it).
 	Credentials hangar.CredentialStore
+	Blobs       hangar.BlobIndex
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 
@@ -62,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("Blobs", func(t *testing.T) { testBlobs(t, open) })
 	t.Run("RecordEvent", func(t *testing.T) { testRecordEvent(t, open(t)) })
 	t.Run("AuditTampering", func(t *testing.T) { testAuditTampering(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
