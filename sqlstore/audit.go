@@ -19,6 +19,9 @@ type AuditService struct {
 	db *DB
 }
 
+// The audit service also signs and checks checkpoints.
+var _ hangar.AuditCheckpointService = (*AuditService)(nil)
+
 // NewAuditService returns the audit service of db.
 func NewAuditService(db *DB) *AuditService { return &AuditService{db: db} }
 
