@@ -279,7 +279,8 @@ func TestTokenSecret(t *testing.T) {
 
 func TestEventHashChanges(t *testing.T) {
 	e := hangar.Event{Seq: 1, Actor: "owner", Action: hangar.ActWorkspaceWrite, Target: "workspaces/a", PrevHash: hangar.GenesisHash}
-	h := e.ComputeHash()
+	key := []byte("role-test-audit-key-of-32-bytes!")
+	h := e.ComputeHash(key)
 	for _, mutate := range []func(*hangar.Event){
 		func(e *hangar.Event) { e.Seq = 2 },
 		func(e *hangar.Event) { e.Actor = "someone" },
@@ -290,7 +291,7 @@ func TestEventHashChanges(t *testing.T) {
 	} {
 		c := e
 		mutate(&c)
-		if c.ComputeHash() == h {
+		if c.ComputeHash(key) == h {
 			t.Errorf("hash unchanged after mutation to %+v", c)
 		}
 	}

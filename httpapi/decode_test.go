@@ -151,7 +151,7 @@ func TestRequestIDOf(t *testing.T) {
 		if tt.keep && got != tt.value {
 			t.Errorf("requestIDOf(%s: %q) = %q, want it kept", tt.header, tt.value, got)
 		}
-		if !tt.keep && (got == tt.value || !saneRequestID(got)) {
+		if !tt.keep && (got == tt.value || !hangar.ValidRequestID(got)) {
 			t.Errorf("requestIDOf(%s: %q) = %q, want a fresh id", tt.header, tt.value, got)
 		}
 	}

@@ -232,6 +232,7 @@ func (s *Server) routes() []route {
 
 		{"GET /api/v1/audit", hangar.ActAuditRead, scopeQuery, s.listEvents, nativeErrors},
 		{"POST /api/v1/audit/verify", hangar.ActAuditRead, scopeServer, s.verifyAudit, nativeErrors},
+		{"GET /api/v1/audit/checkpoint", hangar.ActAuditRead, scopeServer, s.auditCheckpoint, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/audit", hangar.ActAuditRead, scopeWorkspace, s.listWorkspaceEvents, nativeErrors},
 
 		{"GET /api/v1/workspaces/{ws}/secrets", hangar.ActSecretRead, scopeWorkspace, s.listSecrets, nativeErrors},
@@ -829,29 +830,11 @@ func (w *fallbackWriter) Write(b []byte) (int, error) {
 // client can correlate its logs with ours, and makes a fresh one otherwise.
 func requestIDOf(r *http.Request) string {
 	for _, h := range []string{"X-Request-Id", "X-Ms-Client-Request-Id"} {
-		if v := r.Header.Get(h); saneRequestID(v) {
+		if v := r.Header.Get(h); hangar.ValidRequestID(v) {
 			return v
 		}
 	}
 	return hangar.NewID()
-}
-
-// saneRequestID allows 1 to 128 letters, digits and "-_.:" — enough for
-// UUIDs and trace ids, nothing that could forge a log line.
-func saneRequestID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '-', c == '_', c == '.', c == ':':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) error {

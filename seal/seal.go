@@ -21,12 +21,23 @@
 // row, or with any byte changed, fails to open. Per-value data keys keep
 // the number of encryptions under the KEK to one per value, and allow a
 // later KEK rotation to rewrap data keys without touching values.
+//
+// # Derived keys
+//
+// Other keys that must stay out of the database come from the KEK too, so
+// that there is still one key to keep: DeriveKey(kek, purpose) is
+// HMAC-SHA256(kek, purpose), a 32-byte key per purpose string (for the
+// audit chain, hangar.AuditKeyPurpose). HMAC-SHA256 under a uniformly random
+// 256-bit key is a pseudo-random function, so each derived key is
+// independent of the others and of the KEK: knowing one reveals nothing
+// about the KEK, another derived key, or the data keys.
 package seal
 
 import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -69,14 +80,15 @@ var (
 // AESGCM is a hangar.Sealer using AES-256-GCM envelope encryption. It is
 // safe for concurrent use.
 type AESGCM struct {
-	kek   cipher.AEAD
-	keyID [keyIDSize]byte
+	kek     cipher.AEAD
+	keyID   [keyIDSize]byte
+	kekCopy []byte // for DeriveKey
 }
 
 var _ hangar.Sealer = (*AESGCM)(nil)
 
-// New returns a sealer for a 32-byte KEK. The KEK is not retained beyond
-// the cipher built from it. Errors: EINVALID (wrong length).
+// New returns a sealer for a 32-byte KEK. It keeps a copy of the KEK, for
+// DeriveKey. Errors: EINVALID (wrong length).
 func New(kek []byte) (*AESGCM, error) {
 	if len(kek) != KeySize {
 		return nil, hangar.Errorf(hangar.EINVALID, "seal: the key-encryption key is %d bytes, want %d", len(kek), KeySize)
@@ -85,7 +97,7 @@ func New(kek []byte) (*AESGCM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	s := &AESGCM{kek: aead}
+	s := &AESGCM{kek: aead, kekCopy: bytes.Clone(kek)}
 	sum := sha256.Sum256(kek)
 	copy(s.keyID[:], sum[:keyIDSize])
 	return s, nil
@@ -98,6 +110,19 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// DeriveKey returns the 32-byte key for purpose derived from the KEK:
+// HMAC-SHA256(KEK, purpose). purpose names what the key is for and its
+// version ("hangar audit chain v1"); distinct purposes give independent keys.
+func DeriveKey(kek []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, kek)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// DeriveKey returns the key for purpose derived from the sealer's KEK, as
+// the package function DeriveKey does.
+func (s *AESGCM) DeriveKey(purpose string) []byte { return DeriveKey(s.kekCopy, purpose) }
 
 // KeyID returns the KEK's id in hex, as stored in every sealed value. It is
 // safe to log, so operators can see which key a server runs with.

@@ -220,3 +220,36 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestDeriveKey pins the derivation: the expected keys were computed with
+// Python's hmac module, hmac.new(bytes(range(32)), purpose, sha256). The
+// sealer derives the same keys from its KEK, and a key depends on both the
+// KEK and the purpose.
+func TestDeriveKey(t *testing.T) {
+	kek := make([]byte, seal.KeySize)
+	for i := range kek {
+		kek[i] = byte(i)
+	}
+	for _, tt := range []struct{ purpose, want string }{
+		{hangar.AuditKeyPurpose, "37230931fc150f668983c43b393792dec55900fca322c143bf37b95567280b0e"},
+		{"other", "cb58d869828e0e55637d8adf34e91ca5d1ef130074bdf4e040f812bb96f05d5e"},
+	} {
+		if got := hex.EncodeToString(seal.DeriveKey(kek, tt.purpose)); got != tt.want {
+			t.Errorf("DeriveKey(kek, %q) = %s, want %s", tt.purpose, got, tt.want)
+		}
+		if got := hex.EncodeToString(newSealer(t, kek).DeriveKey(tt.purpose)); got != tt.want {
+			t.Errorf("(*AESGCM).DeriveKey(%q) = %s, want %s", tt.purpose, got, tt.want)
+		}
+	}
+	if bytes.Equal(seal.DeriveKey(key(1), hangar.AuditKeyPurpose), seal.DeriveKey(key(2), hangar.AuditKeyPurpose)) {
+		t.Error("two KEKs derive the same key")
+	}
+	// The sealer keeps its own copy: clearing the caller's KEK changes nothing.
+	k := key(3)
+	s := newSealer(t, k)
+	want := seal.DeriveKey(key(3), hangar.AuditKeyPurpose)
+	clear(k)
+	if got := s.DeriveKey(hangar.AuditKeyPurpose); !bytes.Equal(got, want) || len(got) != seal.KeySize {
+		t.Errorf("derived key after the caller cleared its KEK: %x, want %x", got, want)
+	}
+}

@@ -67,7 +67,7 @@ func TestSQLiteKillLosesNoAcknowledgedWrite(t *testing.T) {
 }
 
 func crashHelper(t *testing.T, dsn string) {
-	db := New(dsn)
+	db := newTestDB(dsn)
 	if err := db.Open(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func TestFormatKeyPanicsOnWrongKind(t *testing.T) {
 func TestClock(t *testing.T) {
 	at := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("CEST", 2*3600))
 	want := at.UTC().Truncate(time.Microsecond)
-	db := New(filepath.Join(t.TempDir(), "hangar.db"))
+	db := newTestDB(filepath.Join(t.TempDir(), "hangar.db"))
 	db.Now = func() time.Time { return at }
 	if err := db.Open(t.Context()); err != nil {
 		t.Fatal(err)

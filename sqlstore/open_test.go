@@ -20,7 +20,7 @@ func TestOpenRefusesWhatIsNotHangars(t *testing.T) {
 		if err := os.WriteFile(path, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		err := New(path).Open(t.Context())
+		err := newTestDB(path).Open(t.Context())
 		if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "empty") {
 			t.Fatalf("open a zero-length file: %v, want EINVALID naming %s as empty", err, path)
 		}
@@ -38,7 +38,7 @@ func TestOpenRefusesWhatIsNotHangars(t *testing.T) {
 			t.Fatal(err)
 		}
 		other.Close()
-		err = New(path).Open(t.Context())
+		err = newTestDB(path).Open(t.Context())
 		if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "customers") {
 			t.Fatalf("open another application's database: %v, want EINVALID naming the file and its tables", err)
 		}
@@ -53,7 +53,7 @@ func TestOpenRefusesWhatIsNotHangars(t *testing.T) {
 		if _, err := other.Exec(`CREATE TABLE customers (id INTEGER PRIMARY KEY)`); err != nil {
 			t.Fatal(err)
 		}
-		err = New(url).Open(t.Context())
+		err = newTestDB(url).Open(t.Context())
 		if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(err.Error(), "customers") {
 			t.Fatalf("open another application's database: %v, want EINVALID naming its tables", err)
 		}

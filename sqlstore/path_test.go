@@ -11,7 +11,7 @@ import (
 func TestOpenMissingDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nonexistent", "dir")
 	for _, dsn := range []string{filepath.Join(dir, "x.db"), "sqlite://" + filepath.Join(dir, "x.db"), "file:" + filepath.Join(dir, "x.db") + "?cache=shared"} {
-		db := New(dsn)
+		db := newTestDB(dsn)
 		err := db.Open(t.Context())
 		if err == nil {
 			db.Close()

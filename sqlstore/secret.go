@@ -27,17 +27,17 @@ func secretAAD(workspace, name string) []byte {
 	return []byte("hangar/secret/v1:" + workspace + "/" + name)
 }
 
-// checkSealer opens the newest stored secret with db.Sealer, so a server
-// started with another key-encryption key than its secrets were sealed with
-// fails at start, not at every later reveal. A store without secrets (or
-// without a Sealer) passes.
-func (db *DB) checkSealer(ctx context.Context) error {
+// checkSealer opens the newest stored secret in q with db.Sealer, so a
+// server started with another key-encryption key than its secrets were
+// sealed with fails at start, not at every later reveal. A store without
+// secrets (or without a Sealer) passes.
+func (db *DB) checkSealer(ctx context.Context, q querier) error {
 	if db.Sealer == nil {
 		return nil
 	}
 	var ws, name string
 	var sealed []byte
-	err := db.reader.QueryRowContext(ctx, `SELECT workspace, name, ciphertext FROM secrets ORDER BY updated_at DESC, workspace, name LIMIT 1`).Scan(&ws, &name, &sealed)
+	err := q.QueryRowContext(ctx, `SELECT workspace, name, ciphertext FROM secrets ORDER BY updated_at DESC, workspace, name LIMIT 1`).Scan(&ws, &name, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}

@@ -33,6 +33,10 @@
 // never see SQLITE_BUSY; taking the write lock at BEGIN (rather than
 // upgrading a read transaction later, which fails without waiting) means a
 // writer from another process waits under busy_timeout instead of failing.
+// database/sql hands a freed connection to a waiting goroutine picked at
+// random, so with many writers some waited seconds while others went
+// through: writers therefore first queue in a FIFO of their own (queue.go)
+// and only the one at its head asks database/sql for the connection.
 // Readers run concurrently with the writer thanks to WAL. synchronous=FULL
 // makes every acknowledged commit durable: the WAL is fsynced at each
 // commit, so a commit survives not only kill -9 of the process (which WAL
@@ -49,7 +53,13 @@
 // connection and BEGIN IMMEDIATE on SQLite) as the first statement of every
 // write transaction, which also serialises writers across server processes
 // sharing one PostgreSQL. The head records the last sequence number and
-// hash, so deleting the newest events is detected as well.
+// hash, so deleting the newest events is detected as well. Event hashes are
+// HMACs under the audit key (DB.AuditKey), which is derived from the
+// key-encryption key and never stored here, so the chain cannot be
+// re-hashed by someone who can only write the database; rekey.go says how
+// chains written before were keyed, and AuditService.Checkpoint signs the
+// head for keeping outside the database, which detects the one thing the
+// database alone cannot: deleting the newest events and moving the head back.
 package sqlstore
 
 import (
@@ -112,12 +122,24 @@ type DB struct {
 	// Now tells the time; nil means time.Now. Times are stored truncated to
 	// microseconds, in UTC.
 	Now hangar.Clock
+	// AuditKey is the key audit events are hashed (HMAC-SHA256) and
+	// checkpoints signed with, at least hangar.MinAuditKeySize bytes: the
+	// one seal.DeriveKey derives from the key-encryption key for
+	// hangar.AuditKeyPurpose. It must not be stored in the database. When
+	// nil, Open takes it from the Sealer if the Sealer has a
+	// DeriveKey(purpose string) []byte method (seal.AESGCM does); without
+	// either, Open fails. A database is bound to its key: Open refuses one
+	// whose chain was keyed with another.
+	AuditKey []byte
 
-	dsn     string
-	dialect string
-	where   string  // the file path or redacted URL, for messages
-	writer  *sql.DB // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: the pool
-	reader  *sql.DB // SQLite: query_only connections; PostgreSQL: the same pool as writer
+	dsn        string
+	dialect    string
+	where      string      // the file path or redacted URL, for messages
+	writer     *sql.DB     // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: the pool
+	reader     *sql.DB     // SQLite: query_only connections; PostgreSQL: the same pool as writer
+	queue      *writeQueue // SQLite: writers wait here in order; PostgreSQL: nil
+	auditKey   []byte      // resolved at Open
+	auditKeyID string
 }
 
 // New returns a DB for dsn, which is not opened yet. dsn is a file path,
@@ -127,11 +149,19 @@ func New(dsn string) *DB {
 	return &DB{dsn: dsn}
 }
 
-// Open connects, applies pending migrations and makes sure the default
-// workspace exists (its creation is audited with the "system" actor).
+// Open connects, applies pending migrations (keying an existing unkeyed
+// audit chain once, see rekey.go), checks that the Sealer opens the stored
+// secrets and that the audit chain is keyed with this DB's audit key, and
+// makes sure the default workspace exists (its creation is audited with the
+// "system" actor). Errors: EINVALID for a missing or short audit key, a
+// file or database that is not Hangar's, a broken unkeyed chain, or keys
+// that are not the database's.
 func (db *DB) Open(ctx context.Context) (err error) {
 	if db.writer != nil {
 		return errors.New("open store: already open")
+	}
+	if err := db.resolveAuditKey(); err != nil {
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -159,10 +189,17 @@ func (db *DB) Open(ctx context.Context) (err error) {
 	if err := db.migrate(ctx); err != nil {
 		return err
 	}
+	// The secrets' message is the more specific one when both keys are wrong.
+	if err := db.checkSealer(ctx, db.reader); err != nil {
+		return err
+	}
+	if err := db.checkAuditKey(ctx); err != nil {
+		return err
+	}
 	if err := db.ensureDefaultWorkspace(ctx); err != nil {
 		return fmt.Errorf("open %s store: %w", db.dialect, err)
 	}
-	return db.checkSealer(ctx)
+	return nil
 }
 
 func (db *DB) openPostgres() error {
@@ -216,6 +253,7 @@ func (db *DB) openSQLite() error {
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	db.writer = w
+	db.queue = &writeQueue{}
 	if memory {
 		// A private in-memory database exists on one connection only.
 		db.reader = w
@@ -408,7 +446,7 @@ func redact(dsn string) string {
 
 func (db *DB) migrate(ctx context.Context) error {
 	dir, gd := "migrations/sqlite", goose.DialectSQLite3
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithExcludeNames([]string{keyedAuditFile})}
 	if db.dialect == DialectPostgres {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
 		// Our own lock id, so another goose user of the database does not
@@ -426,6 +464,11 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
 	}
+	rekey, err := db.keyedAuditMigration(fsys)
+	if err != nil {
+		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
+	}
+	opts = append(opts, goose.WithGoMigrations(rekey))
 	p, err := goose.NewProvider(gd, db.writer, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate %s store: %w", db.dialect, err)

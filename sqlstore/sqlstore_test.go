@@ -6,16 +6,27 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/internal/pgtest"
 	"github.com/hangar-ml/hangar/internal/storetest"
 )
 
+// testAuditKey is the audit key of the tests' databases.
+func testAuditKey() []byte { return []byte("sqlstore-test-audit-key-32-bytes") }
+
+// newTestDB returns a DB on dsn with the tests' audit key, not opened yet.
+func newTestDB(dsn string) *DB {
+	db := New(dsn)
+	db.AuditKey = testAuditKey()
+	return db
+}
+
 // openDB opens a DB on dsn with a test sealer, closed when the test ends.
 func openDB(t *testing.T, dsn string) *DB {
 	t.Helper()
-	db := New(dsn)
+	db := newTestDB(dsn)
 	db.Sealer = storetest.NewSealer()
 	if err := db.Open(t.Context()); err != nil {
 		t.Fatalf("open %s: %v", dsn, err)
@@ -40,8 +51,15 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 		Secrets:     NewSecretService(db),
 		Blobs:       NewBlobIndex(db),
 		Events:      NewAuditService(db),
+		Checkpoints: NewAuditService(db),
+		AuditKey:    db.auditKey,
 		Time:        db.tv,
 		Exec: func(ctx context.Context, q string, args ...any) error {
+			for i, a := range args {
+				if t, ok := a.(time.Time); ok {
+					args[i] = db.tv(t)
+				}
+			}
 			_, err := db.writer.ExecContext(ctx, db.rebind(q), args...)
 			return err
 		},
@@ -52,6 +70,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 	s.Another = func(t *testing.T) *storetest.Store {
 		other := New(dsn)
 		other.Sealer = sealer
+		other.AuditKey = db.AuditKey
 		if err := other.Open(t.Context()); err != nil {
 			t.Fatalf("open second DB on %s: %v", dsn, err)
 		}
@@ -102,7 +121,7 @@ func TestSQLiteInMemory(t *testing.T) {
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	dsn := "sqlite://" + filepath.Join(t.TempDir(), "hangar.db")
 	ctx := t.Context()
-	db := New(dsn)
+	db := newTestDB(dsn)
 	if err := db.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +228,7 @@ func FuzzDecodePageToken(f *testing.F) {
 // benchmarkWrites measures one audited write (a secret set) per iteration,
 // from parallel goroutines, which all serialise on the audit chain head.
 func benchmarkWrites(b *testing.B, dsn string) {
-	db := New(dsn)
+	db := newTestDB(dsn)
 	db.Sealer = storetest.NewSealer()
 	if err := db.Open(b.Context()); err != nil {
 		b.Fatal(err)
@@ -237,7 +256,7 @@ func BenchmarkSetSecretPostgres(b *testing.B) {
 }
 
 func BenchmarkListWorkspacesSQLite(b *testing.B) {
-	db := New(filepath.Join(b.TempDir(), "hangar.db"))
+	db := newTestDB(filepath.Join(b.TempDir(), "hangar.db"))
 	if err := db.Open(b.Context()); err != nil {
 		b.Fatal(err)
 	}
@@ -266,7 +285,7 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 	errs := make(chan error, 3)
 	dbs := make([]*DB, 3)
 	for i := range dbs {
-		dbs[i] = New(dsn)
+		dbs[i] = newTestDB(dsn)
 		go func() { errs <- dbs[i].Open(t.Context()) }()
 	}
 	for range dbs {
@@ -308,11 +327,13 @@ func TestWrongKEKFailsOpen(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// No secrets yet: any key opens the store.
-			if other, err := open(storetest.NewSealer()); err != nil {
-				t.Fatalf("open an empty store with another key: %v", err)
-			} else {
-				other.Close()
+			// No secrets yet: the audit chain, keyed with the key derived
+			// from the KEK, refuses another key all the same.
+			if other, err := open(storetest.NewSealer()); hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), "audit key") || !strings.Contains(err.Error(), "key-encryption key") {
+				if err == nil {
+					other.Close()
+				}
+				t.Fatalf("open a store without secrets with another key: got %v, want an %s error about the audit key and the key-encryption key", err, hangar.EINVALID)
 			}
 			if _, err := NewSecretService(db).SetSecret(t.Context(), hangar.DefaultWorkspace, "k", []byte("v")); err != nil {
 				t.Fatal(err)

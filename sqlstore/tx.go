@@ -29,12 +29,19 @@ type wtx struct {
 
 // write runs fn in a write transaction. The first statement locks the audit
 // chain head, so write transactions (and their audit appends) are serialised
-// across goroutines and, on PostgreSQL, across server processes. fn's error
-// rolls everything back; otherwise the new chain head is stored and the
-// transaction commits.
+// across goroutines and, on PostgreSQL, across server processes. On SQLite
+// writers first wait their turn in db.queue, in arrival order, for the one
+// write connection. fn's error rolls everything back; otherwise the new
+// chain head is stored and the transaction commits.
 func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	if db.writer == nil {
 		return errors.New("store is not open")
+	}
+	if db.queue != nil {
+		if err := db.queue.acquire(ctx); err != nil {
+			return fmt.Errorf("wait for the write connection: %w", err)
+		}
+		defer db.queue.release() // after the deferred Rollback below
 	}
 	sqlTx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -64,11 +71,17 @@ func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	return nil
 }
 
-// audit appends the event recording a change made in this transaction. The
-// actor and request id come from ctx. Events never carry secret values: the
-// fields are names only.
+// audit appends the event recording a change made in this transaction,
+// hashed under the audit key. The actor and request id come from ctx; a
+// request id that hangar.ValidRequestID refuses is not recorded (the HTTP
+// edge already replaces such ids: this is the second line). Events never
+// carry secret values: the fields are names only.
 func (tx *wtx) audit(ctx context.Context, action, target, workspace string) error {
 	actor := hangar.ActorFrom(ctx)
+	requestID := hangar.RequestIDFrom(ctx)
+	if !hangar.ValidRequestID(requestID) {
+		requestID = ""
+	}
 	e := &hangar.Event{
 		Seq:       tx.headSeq + 1,
 		Time:      tx.now,
@@ -77,10 +90,10 @@ func (tx *wtx) audit(ctx context.Context, action, target, workspace string) erro
 		Action:    action,
 		Target:    target,
 		Workspace: workspace,
-		RequestID: hangar.RequestIDFrom(ctx),
+		RequestID: requestID,
 		PrevHash:  tx.headHash,
 	}
-	e.Hash = e.ComputeHash()
+	e.Hash = e.ComputeHash(tx.db.auditKey)
 	_, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO audit_events
 		(seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

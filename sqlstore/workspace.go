@@ -50,17 +50,20 @@ func (tx *wtx) insertWorkspace(ctx context.Context, w *hangar.Workspace) error {
 		tags = []byte("{}")
 	}
 	createdBy := hangar.ActorFrom(ctx).Name
+	// The creation event comes first: its seq is where the workspace's
+	// audit listing starts (audit_seq), so the events of a deleted
+	// workspace of the same name stay out of it.
+	if err := tx.audit(ctx, hangar.ActWorkspaceWrite, "workspaces/"+w.Name, w.Name); err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO workspaces
-		(name, display_name, description, tags, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`),
-		w.Name, w.DisplayName, w.Description, string(tags), tx.db.tv(tx.now), createdBy)
+		(name, display_name, description, tags, created_at, created_by, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		w.Name, w.DisplayName, w.Description, string(tags), tx.db.tv(tx.now), createdBy, tx.headSeq)
 	if isUniqueViolation(err) {
 		return hangar.Errorf(hangar.ECONFLICT, "workspace %q already exists", w.Name)
 	}
 	if err != nil {
 		return fmt.Errorf("insert workspace: %w", err)
-	}
-	if err := tx.audit(ctx, hangar.ActWorkspaceWrite, "workspaces/"+w.Name, w.Name); err != nil {
-		return err
 	}
 	w.CreatedAt, w.CreatedBy = tx.now, createdBy
 	return nil
@@ -142,7 +145,9 @@ func (s *WorkspaceService) ListWorkspaces(ctx context.Context, opt hangar.ListOp
 }
 
 // DeleteWorkspace deletes a workspace and, by foreign-key cascade, its
-// secrets, their grants and its role assignments. Audit events are kept.
+// secrets, their grants and its role assignments. Audit events are kept,
+// but a workspace created later under the same name lists only its own
+// (ListEvents).
 // Errors: ENOTFOUND, ECONFLICT (the default workspace), EINVALID.
 func (s *WorkspaceService) DeleteWorkspace(ctx context.Context, name string) error {
 	if name == hangar.DefaultWorkspace {

@@ -173,6 +173,7 @@ func resetOwnerToken(ctx context.Context, cfg *serverConfig, path string) (revok
 	}
 	db := sqlstore.New(cfg.DB)
 	db.Sealer = sealer
+	db.AuditKey = sealer.DeriveKey(hangar.AuditKeyPurpose)
 	if err := db.Open(ctx); err != nil {
 		return 0, fmt.Errorf("open metadata store: %w", err)
 	}

@@ -76,6 +76,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	db := sqlstore.New(cfg.DB)
 	db.Logger = logger
 	db.Sealer = sealer
+	db.AuditKey = sealer.DeriveKey(hangar.AuditKeyPurpose)
 	if err := db.Open(ctx); err != nil {
 		return fmt.Errorf("open metadata store: %w", err)
 	}
@@ -126,7 +127,9 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Identities = identities
 	api.Credentials = identities
 	api.Roles = sqlstore.NewRoleService(db)
-	api.Audit = sqlstore.NewAuditService(db)
+	audit := sqlstore.NewAuditService(db)
+	logCheckpoint(ctx, logger, audit, "start")
+	api.Audit = audit
 	api.Secrets = sqlstore.NewSecretService(db)
 	api.Blobs = blobs
 	api.BlobIndex = sqlstore.NewBlobIndex(db) // which workspace owns which blob; audits uploads
@@ -197,13 +200,29 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	logCheckpoint(shutdownCtx, logger, audit, "shutdown")
 	logger.Info("server stopped")
 	return nil
 }
 
+// logCheckpoint logs a signed checkpoint of the audit chain head: a copy
+// outside the database, so that deleting the newest events and moving the
+// head back is caught by `hangar audit verify --checkpoint` against it. The
+// "checkpoint" attribute is the JSON that command reads from a file. A
+// failure is logged, not fatal: it means the chain needs `audit verify`.
+func logCheckpoint(ctx context.Context, logger *slog.Logger, audit hangar.AuditCheckpointService, at string) {
+	cp, err := audit.Checkpoint(ctx)
+	if err != nil {
+		logger.ErrorContext(ctx, "audit checkpoint failed: run hangar audit verify", "at", at, "error", err)
+		return
+	}
+	logger.InfoContext(ctx, "audit checkpoint", "at", at, "checkpoint", cp)
+}
+
 // openSealer loads the key-encryption key: HANGAR_KEK, else the KEK file,
-// generated with mode 0600 on first start.
-func openSealer(cfg *serverConfig, logger *slog.Logger) (hangar.Sealer, error) {
+// generated with mode 0600 on first start. The sealer also derives the
+// audit key from it.
+func openSealer(cfg *serverConfig, logger *slog.Logger) (*seal.AESGCM, error) {
 	var kek []byte
 	var err error
 	if cfg.KEK != "" {

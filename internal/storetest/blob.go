@@ -27,7 +27,7 @@ func testBlobs(t *testing.T, open func(t *testing.T) *Store) {
 		}
 		e := lastEvent(t, s)
 		if e.Action != hangar.ActArtifactWrite || e.Target != "blobs/"+string(d1) || e.Workspace != "team-a" ||
-			e.Actor != "alice" || e.RequestID != "req-"+t.Name() {
+			e.Actor != "alice" || e.RequestID != requestID(t) {
 			t.Errorf("event of add: got %+v, want artifacts/write on blobs/%s in team-a by alice", e, d1)
 		}
 		if got, err := s.Blobs.WorkspaceBlob(ctx, "team-a", d1); err != nil || got != (hangar.BlobInfo{Digest: d1, Size: 42}) {

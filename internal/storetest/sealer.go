@@ -3,15 +3,19 @@ package storetest
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 )
 
 // Sealer is a real AES-256-GCM hangar.Sealer under a random key, for
 // stores under test. Ciphertexts are the 12-byte nonce followed by the sealed data.
+// Like seal.AESGCM it derives other keys (the audit key) from its key.
 type Sealer struct {
 	aead cipher.AEAD
+	key  []byte
 }
 
 // NewSealer returns a Sealer with a fresh random key.
@@ -28,7 +32,14 @@ func NewSealer() *Sealer {
 	if err != nil {
 		panic(err)
 	}
-	return &Sealer{aead: aead}
+	return &Sealer{aead: aead, key: key}
+}
+
+// DeriveKey returns HMAC-SHA256(key, purpose), as seal.DeriveKey does.
+func (s *Sealer) DeriveKey(purpose string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // Seal encrypts plaintext bound to aad.

@@ -45,7 +45,7 @@ func testWorkspaces(t *testing.T, open func(t *testing.T) *Store) {
 		}
 		ev := lastEvent(t, s)
 		if ev.Action != hangar.ActWorkspaceWrite || ev.Target != "workspaces/team-b" || ev.Workspace != "team-b" ||
-			ev.Actor != "alice" || ev.ActorID != "id-alice" || ev.RequestID != "req-"+t.Name() {
+			ev.Actor != "alice" || ev.ActorID != "id-alice" || ev.RequestID != requestID(t) {
 			t.Errorf("audit event of create: got %+v", ev)
 		}
 	})
@@ -89,6 +89,8 @@ func testWorkspaces(t *testing.T, open func(t *testing.T) *Store) {
 			t.Errorf("not-found message %q does not name the workspace", hangar.ErrorMessage(err))
 		}
 	})
+
+	t.Run("RecreatedAudit", func(t *testing.T) { testRecreatedWorkspaceAudit(t, open(t)) })
 
 	t.Run("Delete", func(t *testing.T) {
 		s := open(t)
@@ -162,6 +164,77 @@ func testWorkspaces(t *testing.T, open func(t *testing.T) *Store) {
 			t.Errorf("re-created workspace has secrets %+v (%v), want none", sec, err)
 		}
 	})
+}
+
+// testRecreatedWorkspaceAudit: a workspace created under the name of a
+// deleted one is a new workspace, and its audit listing shows only its own
+// events to its members; the whole log still holds the old ones.
+func testRecreatedWorkspaceAudit(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	list := func(f hangar.EventFilter) []*hangar.Event {
+		t.Helper()
+		var out []*hangar.Event
+		opt := hangar.ListOptions{MaxResults: 2} // pages must not mix the two either
+		for {
+			p, err := s.Audit.ListEvents(ctx, f, opt)
+			if err != nil {
+				t.Fatalf("list %+v: %v", f, err)
+			}
+			out = append(out, p.Items...)
+			if p.NextPageToken == "" {
+				return out
+			}
+			opt.PageToken = p.NextPageToken
+		}
+	}
+	targets := func(ev []*hangar.Event) string {
+		var ts []string
+		for _, e := range ev {
+			ts = append(ts, e.Action+" "+e.Target)
+		}
+		return strings.Join(ts, ", ")
+	}
+	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "phoenix"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"old-a", "old-b"} {
+		if _, err := s.Secrets.SetSecret(ctx, "phoenix", name, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Workspaces.DeleteWorkspace(ctx, "phoenix"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(hangar.EventFilter{Workspace: "phoenix"}); len(got) != 0 {
+		t.Errorf("events of a deleted workspace listed by its name: [%s], want none (no workspace has the name)", targets(got))
+	}
+	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "phoenix"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secrets.SetSecret(ctx, "phoenix", "new", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	want := "workspaces/write workspaces/phoenix, secrets/write secrets/new"
+	if got := targets(list(hangar.EventFilter{Workspace: "phoenix"})); got != want {
+		t.Errorf("events of the re-created workspace: [%s], want [%s]", got, want)
+	}
+	if got := targets(list(hangar.EventFilter{Workspace: "phoenix", Target: "secrets/"})); got != "secrets/write secrets/new" {
+		t.Errorf("secret events of the re-created workspace: [%s], want only the new one", got)
+	}
+	all := targets(list(hangar.EventFilter{Workspace: "phoenix", AllIncarnations: true}))
+	wantAll := "workspaces/write workspaces/phoenix, secrets/write secrets/old-a, secrets/write secrets/old-b, " +
+		"workspaces/delete workspaces/phoenix, " + want
+	if all != wantAll {
+		t.Errorf("every event under the name: [%s], want [%s]", all, wantAll)
+	}
+	if n := len(list(hangar.EventFilter{})); n != len(allEvents(t, s)) || n != 7 {
+		t.Errorf("the whole log: %d events, want all 7", n)
+	}
+	// Other workspaces are unaffected: default's listing starts at its creation, event 1.
+	if got := list(hangar.EventFilter{Workspace: hangar.DefaultWorkspace}); len(got) != 1 || got[0].Seq != 1 {
+		t.Errorf("events of the default workspace: [%s], want its creation", targets(got))
+	}
+	wantVerified(t, s, 7)
 }
 
 func workspaceNames(ws []*hangar.Workspace) string {
