@@ -33,8 +33,9 @@ func roleNames() []string {
 }
 
 // BuiltinRoles returns the roles every server has, Owner first, after Azure
-// ML's built-ins (reference/azureml.md §4.2). The roles and their slices are
-// the caller's own: changing them changes no one's permissions.
+// ML's built-in roles (Azure ML's documentation, "Manage access to an Azure
+// Machine Learning workspace"). The roles and their slices are the caller's
+// own: changing them changes no one's permissions.
 //
 // Differences from Azure, on purpose: secret values are their own action
 // (secrets/reveal) that only Owner holds, and approving a model promotion is

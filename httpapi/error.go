@@ -42,7 +42,8 @@ const noRoute = "no route"
 
 // errorTable is the one table of error answers: every domain code, the
 // router's 405 and its answer to unknown paths. MLflow's codes and statuses
-// are those of its server (reference/mlflow-api.md §1.2); where Hangar
+// are those of MLflow 2.x's server (mlflow/protos/databricks.proto and
+// mlflow/server/handlers.py); where Hangar
 // answers natively with a more precise status (409 for a conflict), the
 // MLflow column keeps MLflow's (400), which its client relies on.
 func errorTable() []errorAnswer {
