@@ -46,7 +46,14 @@ func parseNumber(s string) (float64, bool) {
 // Errors: EINVALID for malformed CSV (with its line), an empty input, or
 // duplicate or empty column names.
 func ReadCSV(r io.Reader) (*Frame, error) {
-	cr := csv.NewReader(r)
+	// A byte-order mark (spreadsheet exports write one) belongs to the
+	// file, not to the first field: drop it before the CSV parser sees it,
+	// so that a quoted first field after it parses.
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -58,9 +65,6 @@ func ReadCSV(r io.Reader) (*Frame, error) {
 	f := &Frame{Columns: make([]*Column, len(header))}
 	seen := map[string]bool{}
 	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark from spreadsheet exports
-		}
 		h = strings.TrimSpace(h)
 		if h == "" {
 			return nil, hangar.Errorf(hangar.EINVALID, "CSV header: column %d has no name", i+1)
@@ -141,8 +145,8 @@ func WriteCSV(w io.Writer, f *Frame) error {
 	}
 	names := f.Names()
 	if len(names) > 0 && strings.HasPrefix(names[0], "\ufeff") {
-		// ReadCSV takes a leading U+FEFF for a byte-order mark and drops
-		// it; a BOM in front keeps the name's own.
+		// ReadCSV takes a U+FEFF at the start of the file for a
+		// byte-order mark and drops it; a BOM in front keeps the name's own.
 		if _, err := bw.WriteString("\ufeff"); err != nil {
 			return fmt.Errorf("write CSV: %w", err)
 		}

@@ -329,3 +329,15 @@ func TestWriteCSVKeepsLeadingBOM(t *testing.T) {
 		t.Errorf("names %q, want %q", got, f.Names())
 	}
 }
+
+// TestReadCSVBOMBeforeQuotedField: spreadsheet exports put a byte-order mark
+// before a quoted first header; it belongs to the file, not the field.
+func TestReadCSVBOMBeforeQuotedField(t *testing.T) {
+	f, err := ReadCSV(strings.NewReader("\ufeff\"first name\",b\nx,1\n"))
+	if err != nil {
+		t.Fatalf("ReadCSV: %v", err)
+	}
+	if got := f.Names(); got[0] != "first name" || got[1] != "b" {
+		t.Errorf("names = %q, want [first name b]", got)
+	}
+}
