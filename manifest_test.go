@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/internal/blobtest"
 )
 
 const (
@@ -152,19 +153,8 @@ func TestParseManifestTooLarge(t *testing.T) {
 	}
 }
 
-func manifestSeeds() [][]byte {
-	return [][]byte{
-		[]byte(`{"version":1,"files":[]}`),
-		[]byte(`{"version":1,"files":[{"path":"a","digest":"` + dHello + `","size":6}]}`),
-		[]byte(`{"version":1,"files":[{"path":"a-b","digest":"` + dHello + `","size":6},{"path":"a/b","digest":"` + dEmpty + `","size":0,"executable":true}]}`),
-		[]byte(`{"version":1,"files":[{"path":"../a","digest":"` + dHello + `","size":6}]}`),
-		[]byte(`{"version":1,"files":[{"path":"a","digest":"` + dHello + `","size":6},{"path":"a/b","digest":"` + dHello + `","size":6}]}`),
-		[]byte(`{"version":1,"files":[{"path":"\u00fc\u003c","digest":"` + dHello + `","size":6}]}`),
-	}
-}
-
 func FuzzParseManifest(f *testing.F) {
-	for _, s := range manifestSeeds() {
+	for _, s := range blobtest.ManifestSeeds() {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

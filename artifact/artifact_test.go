@@ -250,22 +250,11 @@ func TestReadManifestChecksDigest(t *testing.T) {
 	}
 }
 
-func manifestSeeds() [][]byte {
-	return [][]byte{
-		[]byte(`{"version":1,"files":[]}`),
-		[]byte(`{"version":1,"files":[{"path":"a","digest":"` + dHello + `","size":6}]}`),
-		[]byte(`{"version":1,"files":[{"path":"a-b","digest":"` + dHello + `","size":6},{"path":"a/b","digest":"` + dEmpty + `","size":0,"executable":true}]}`),
-		[]byte(`{"version":1,"files":[{"path":"../a","digest":"` + dHello + `","size":6}]}`),
-		[]byte(`{"version":1,"files":[{"path":"a","digest":"` + dHello + `","size":6},{"path":"a/b","digest":"` + dHello + `","size":6}]}`),
-		[]byte(`{"version":1,"files":[{"path":"\u00fc\u003c","digest":"` + dHello + `","size":6}]}`),
-	}
-}
-
 // FuzzReadManifest stores fuzzed bytes and reads them as a manifest, then
 // materialises whatever was accepted: nothing may be written outside the
 // destination.
 func FuzzReadManifest(f *testing.F) {
-	for _, s := range manifestSeeds() {
+	for _, s := range blobtest.ManifestSeeds() {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -550,3 +550,19 @@ func testFolderErrors(t *testing.T, s hangar.BlobStore) {
 		t.Errorf("failed GetDir left %d entries in the destination: %v", len(entries), entries)
 	}
 }
+
+// ManifestSeeds are encoded manifests, valid and not, that the fuzz tests
+// of manifest readers start from: empty, one file, paths that sort
+// differently byte-wise and element-wise, a path leaving the folder, a file
+// that is also a directory, and escaped Unicode.
+func ManifestSeeds() [][]byte {
+	hello, empty := string(DigestOf([]byte("hello\n"))), string(DigestOf(nil))
+	return [][]byte{
+		[]byte(`{"version":1,"files":[]}`),
+		[]byte(`{"version":1,"files":[{"path":"a","digest":"` + hello + `","size":6}]}`),
+		[]byte(`{"version":1,"files":[{"path":"a-b","digest":"` + hello + `","size":6},{"path":"a/b","digest":"` + empty + `","size":0,"executable":true}]}`),
+		[]byte(`{"version":1,"files":[{"path":"../a","digest":"` + hello + `","size":6}]}`),
+		[]byte(`{"version":1,"files":[{"path":"a","digest":"` + hello + `","size":6},{"path":"a/b","digest":"` + hello + `","size":6}]}`),
+		[]byte(`{"version":1,"files":[{"path":"\u00fc\u003c","digest":"` + hello + `","size":6}]}`),
+	}
+}
