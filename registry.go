@@ -56,9 +56,13 @@ const (
 	MaxModelIDLength          = 256  // model_versions.model_id (3.x logged models)
 )
 
-// Page sizes of the two registry searches (MLflow's
-// SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT/_THRESHOLD and the
-// model-version handler's default and cap).
+// Page sizes of the two registry searches: MLflow's
+// SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT and _THRESHOLD (100, 1000),
+// SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT (10000, what its store and
+// Python client default to) and the model-version handler's cap (200000).
+// On the wire MLflow differs for versions: the proto's default for an
+// absent max_results is 200000, so an MLflow route answering a request
+// without one passes MaxModelVersionSearchResults, not 0.
 const (
 	DefaultModelSearchResults        = 100
 	MaxModelSearchResults            = 1000
