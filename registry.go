@@ -30,7 +30,9 @@ const (
 
 // ModelVersionStages lists the stages in the order Hangar reports the latest
 // version of each (RegisteredModel.LatestVersions, LatestModelVersions).
-var ModelVersionStages = [...]string{StageNone, StageStaging, StageProduction, StageArchived}
+func ModelVersionStages() []string {
+	return []string{StageNone, StageStaging, StageProduction, StageArchived}
+}
 
 // ModelVersionReady is the status of every stored model version: the SQL
 // store registers a version at once (MLflow's PENDING_REGISTRATION and
@@ -439,12 +441,13 @@ func ParseModelVersion(v string) (int64, error) {
 // "Production"). Errors: EINVALID with MLflow 3.x's message, which names
 // the valid stages (2.x said only "Invalid Model Version stage X.").
 func CanonicalStage(stage string) (string, error) {
-	for _, s := range ModelVersionStages {
+	stages := ModelVersionStages()
+	for _, s := range stages {
 		if strings.EqualFold(stage, s) {
 			return s, nil
 		}
 	}
-	return "", Errorf(EINVALID, "Invalid Model Version stage: %s. Value must be one of %s.", strings.ToValidUTF8(stage, "\uFFFD"), strings.Join(ModelVersionStages[:], ", "))
+	return "", Errorf(EINVALID, "Invalid Model Version stage: %s. Value must be one of %s.", strings.ToValidUTF8(stage, "\uFFFD"), strings.Join(stages, ", "))
 }
 
 // CheckArchiveExisting checks transition-stage's archive_existing_versions

@@ -290,10 +290,11 @@ func (r registry) latest(ctx context.Context, ids []int64) (map[int64][]*hangar.
 }
 
 func modelStageRank(stage string) int {
-	if i := slices.Index(hangar.ModelVersionStages[:], stage); i >= 0 {
+	stages := hangar.ModelVersionStages()
+	if i := slices.Index(stages, stage); i >= 0 {
 		return i
 	}
-	return len(hangar.ModelVersionStages)
+	return len(stages)
 }
 
 // fillVersions adds the tags and aliases of versions (keys[i] is

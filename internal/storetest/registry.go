@@ -555,6 +555,9 @@ func testRegistryResolve(t *testing.T, s *Store) {
 	if err := s.Registry.CreateModelVersion(ctx, lm); err != nil || lm.DownloadURI() != "mlflow-artifacts:/1/models/m-abc/artifacts" {
 		t.Errorf("version from a logged model: got %+v, %v", lm, err)
 	}
+	if lm.Version != "2" {
+		t.Errorf("version after a refused create: got %s, want 2 (a refused create gives no number)", lm.Version)
+	}
 	if got, _ := s.Registry.ModelVersion(ctx, registryWS, "empty", lm.Version); got == nil || got.ModelID != "m-abc" || got.StorageLocation != lm.StorageLocation {
 		t.Errorf("stored version from a logged model: got %+v", got)
 	}
