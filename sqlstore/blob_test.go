@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/internal/pgtest"
+	"github.com/pressly/goose/v3"
 )
 
 // TestBlobOwnershipBackfill: migration 00004 gives each workspace the blobs
@@ -42,12 +44,19 @@ func TestBlobOwnershipBackfill(t *testing.T) {
 			step("add c to phoenix", idx.AddBlob(ctx, "phoenix", hangar.BlobInfo{Digest: digest("c"), Size: 3}))
 
 			// Back to a database from before migration 00004, whose uploads
-			// are only in the audit log.
-			for _, q := range []string{`DROP TABLE workspace_blobs`, `DELETE FROM goose_db_version WHERE version_id = 4`} {
-				if _, err := db.writer.ExecContext(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
+			// are only in the audit log: the Down steps of 00004 and of every
+			// later migration, so that reopening applies them all again in
+			// order.
+			dir, gd := "migrations/sqlite", goose.DialectSQLite3
+			if db.Dialect() == DialectPostgres {
+				dir, gd = "migrations/postgres", goose.DialectPostgres
 			}
+			fsys, err := fs.Sub(migrations, dir)
+			step("migrations", err)
+			p, err := goose.NewProvider(gd, db.writer, fsys, goose.WithDisableGlobalRegistry(true), goose.WithExcludeNames([]string{keyedAuditFile}))
+			step("goose provider", err)
+			_, err = p.DownTo(ctx, 3)
+			step("migrate down to version 3", err)
 			step("close", db.Close())
 			idx = NewBlobIndex(openDB(t, dsn))
 

@@ -50,6 +50,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 		Audit:       NewAuditService(db),
 		Secrets:     NewSecretService(db),
 		Blobs:       NewBlobIndex(db),
+		Registry:    NewRegistryService(db),
 		Events:      NewAuditService(db),
 		Checkpoints: NewAuditService(db),
 		AuditKey:    db.auditKey,
