@@ -434,7 +434,7 @@ type TrackingService interface {
 	// description, a deleted run, a full history), ENOTFOUND.
 	LogModel(ctx context.Context, workspace, runID, modelJSON string) error
 	// MetricHistory returns a page of every point of a run's metric, by
-	// timestamp, then step, then value. A run that does not exist has no
+	// timestamp, then step, then value (a NaN after every number). A run that does not exist has no
 	// points. opt.MaxResults <= 0 means DefaultMetricHistoryResults; more
 	// than MaxMetricHistoryResults gets that many. Errors: EINVALID (page
 	// token).

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/internal/pgtest"
+	"github.com/pressly/goose/v3"
 )
 
 // TestBlobOwnershipBackfill: migration 00004 gives each workspace the blobs
@@ -42,7 +44,8 @@ func TestBlobOwnershipBackfill(t *testing.T) {
 			step("add c to phoenix", idx.AddBlob(ctx, "phoenix", hangar.BlobInfo{Digest: digest("c"), Size: 3}))
 
 			// Back to a database from before migration 00004, whose uploads
-			// are only in the audit log.
+			// are only in the audit log: the later migrations undone first.
+			downTo(t, db, 4)
 			for _, q := range []string{`DROP TABLE workspace_blobs`, `DELETE FROM goose_db_version WHERE version_id = 4`} {
 				if _, err := db.writer.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
@@ -71,5 +74,25 @@ func TestBlobOwnershipBackfill(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// downTo undoes the migrations of db after version.
+func downTo(t *testing.T, db *DB, version int64) {
+	t.Helper()
+	dir, gd := "migrations/sqlite", goose.DialectSQLite3
+	if db.dialect == DialectPostgres {
+		dir, gd = "migrations/postgres", goose.DialectPostgres
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(gd, db.writer, fsys, goose.WithDisableGlobalRegistry(true), goose.WithExcludeNames([]string{keyedAuditFile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), version); err != nil {
+		t.Fatalf("migrate down to version %d: %v", version, err)
 	}
 }

@@ -50,6 +50,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 		Audit:       NewAuditService(db),
 		Secrets:     NewSecretService(db),
 		Blobs:       NewBlobIndex(db),
+		Tracking:    NewTrackingService(db),
 		Events:      NewAuditService(db),
 		Checkpoints: NewAuditService(db),
 		AuditKey:    db.auditKey,
