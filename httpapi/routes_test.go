@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -32,6 +33,13 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(`{}`)))
 		if rec.Code != http.StatusUnauthorized {
 			t.Errorf("%s %s: status %d, want 401", method, path, rec.Code)
+			continue
+		}
+		if rt.errors == mlflowErrors {
+			var e mlflowErrorEnvelope
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.ErrorCode != "UNAUTHENTICATED" || e.Message != "missing bearer token" {
+				t.Errorf("%s %s: MLflow envelope %s", method, path, rec.Body)
+			}
 			continue
 		}
 		if e := decodeEnvelope(t, rec); e.Code != hangar.EUNAUTHORIZED || e.Message != "missing bearer token" {

@@ -145,6 +145,9 @@ type Server struct {
 	// otherwise: an upload that leaves no audit event is a silent gap).
 	// sqlstore.BlobIndex implements it.
 	BlobIndex hangar.BlobIndex
+	// Tracking stores experiments and runs, for the MLflow tracking routes;
+	// when nil they answer 501.
+	Tracking hangar.TrackingService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -209,7 +212,7 @@ type route struct {
 
 // routes is the route table: every pattern the server serves.
 func (s *Server) routes() []route {
-	return []route{
+	rs := []route{
 		{"GET /healthz", "", scopePublic, s.healthz, nativeErrors},
 		{"GET /readyz", "", scopePublic, s.readyz, nativeErrors},
 		s.metricsRoute(),
@@ -254,6 +257,11 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/workspaces/{ws}/blobs", hangar.ActArtifactWrite, scopeWorkspace, s.putBlob, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", hangar.ActArtifactRead, scopeWorkspace, s.getBlob, nativeErrors},
 	}
+	// MLflow's REST API: each endpoint, with its action, under every MLflow
+	// prefix (mlflowRoutes), and MLflow 3's workspaces list.
+	rs = append(rs, mlflowRoutes(s.mlflowTrackingEndpoints()...)...)
+	rs = append(rs, s.mlflowWorkspaceRoutes()...)
+	return rs
 }
 
 // metricsRoute serves /metrics: publicly, or with MetricsAuth to callers
