@@ -3,7 +3,7 @@
 // MLflow's limits on them, its conventions for numbers (NaN and infinities
 // as strings, int64s as numbers that may arrive as strings) and its error
 // body. Hangar's trainers log to an MLflow tracking server with Client, and
-// Hangar's own tracking routes will speak the same types.
+// Hangar's own tracking routes (package httpapi) answer with the same types.
 //
 // The package never reads the environment: TrackingEnv carries the
 // MLFLOW_* variables that the caller read.
