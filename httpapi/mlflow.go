@@ -263,9 +263,7 @@ func parseMLflowBody(body []byte) (map[string]json.RawMessage, error) {
 		return nil, decodeError(err)
 	}
 	// encoding/json keeps the last of duplicate keys silently: refuse them.
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := checkKeys(dec, nil, ""); err != nil {
+	if err := checkDuplicateKeys(body); err != nil {
 		return nil, err
 	}
 	return obj, nil
@@ -460,4 +458,114 @@ func (s *Server) mlflowVersion(w http.ResponseWriter, r *http.Request, _ *caller
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, err := io.WriteString(w, mlflow.ServerVersion)
 	return err
+}
+
+// checkDuplicateKeys returns EINVALID naming the first key that appears
+// twice in one object of body, which must be valid JSON. It is the hot
+// path's replacement for walking the body with json.Decoder.Token (a
+// log-batch holds a thousand objects): one pass over the bytes, keys
+// compared in place, a map only for an object of many keys or one with
+// escaped keys (compared after unescaping, so "k" and "\u006b" are the
+// same key).
+func checkDuplicateKeys(body []byte) error {
+	type span struct{ from, to int } // a key's bytes, without the quotes
+	type frame struct {
+		object   bool
+		expect   bool // an object expects a key next
+		start    int  // where its keys start in spans
+		key      span // the key it is the value of, for messages
+		hasKey   bool
+		escaped  map[string]bool // every key, unescaped, once it needs one
+		keyCount int
+	}
+	const inPlace = 32 // keys compared pairwise up to this many
+	var (
+		stack []frame
+		spans []span
+	)
+	path := func(last string) string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.hasKey {
+				b.WriteString(unquoteKey(body[f.key.from:f.key.to]) + ".")
+			}
+		}
+		return truncate(b.String()+last, 64)
+	}
+	var pending span // the last key read, for the value that follows
+	var havePending bool
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '{', '[':
+			f := frame{object: c == '{', expect: c == '{', start: len(spans)}
+			if havePending {
+				f.key, f.hasKey, havePending = pending, true, false
+			}
+			stack = append(stack, f)
+		case '}', ']':
+			if n := len(stack); n > 0 {
+				spans = spans[:stack[n-1].start]
+				stack = stack[:n-1]
+			}
+			havePending = false
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].expect = true
+			}
+			havePending = false
+		case '"':
+			j, escaped := i+1, false
+			for ; j < len(body) && body[j] != '"'; j++ {
+				if body[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			n := len(stack)
+			if n == 0 || !stack[n-1].object || !stack[n-1].expect {
+				i = j // a string value
+				havePending = false
+				continue
+			}
+			f := &stack[n-1]
+			f.expect = false
+			k := span{i + 1, j}
+			if f.escaped == nil && (escaped || f.keyCount >= inPlace) {
+				f.escaped = make(map[string]bool, f.keyCount+1)
+				for _, s := range spans[f.start:] {
+					f.escaped[unquoteKey(body[s.from:s.to])] = true
+				}
+			}
+			if f.escaped != nil {
+				u := unquoteKey(body[k.from:k.to])
+				if f.escaped[u] {
+					return hangar.Errorf(hangar.EINVALID, "invalid JSON: duplicate field %q", path(u))
+				}
+				f.escaped[u] = true
+			} else {
+				for _, s := range spans[f.start:] {
+					if bytes.Equal(body[s.from:s.to], body[k.from:k.to]) {
+						return hangar.Errorf(hangar.EINVALID, "invalid JSON: duplicate field %q", path(string(body[k.from:k.to])))
+					}
+				}
+			}
+			spans = append(spans, k)
+			f.keyCount++
+			pending, havePending = k, true
+			i = j
+		}
+	}
+	return nil
+}
+
+// unquoteKey returns the text of a key's bytes (between its quotes).
+func unquoteKey(b []byte) string {
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b)
+	}
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, b...), '"'), &s) != nil {
+		return string(b)
+	}
+	return s
 }

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -341,6 +343,65 @@ func FuzzMLflowRequest(f *testing.F) {
 		}
 		if third, _ := json.Marshal(w); string(third) != string(again) {
 			t.Fatalf("round trip changed %s to %s", again, third)
+		}
+	})
+}
+
+func TestCheckDuplicateKeys(t *testing.T) {
+	many := func(dup bool) string {
+		var b strings.Builder
+		b.WriteString(`{"x":{`)
+		for i := range 40 {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		if dup {
+			b.WriteString(`"k7":1,`)
+		}
+		b.WriteString(`"end":0}}`)
+		return b.String()
+	}
+	for _, tt := range []struct{ body, message string }{
+		{`{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}`, ""},
+		{`{"a":1,"a":2}`, `invalid JSON: duplicate field "a"`},
+		{`{"m":[{"key":"a","value":1},{"key":"b","key":"c"}]}`, `invalid JSON: duplicate field "m.key"`},
+		{`{"a":{"b":{"c":1,"c":2}}}`, `invalid JSON: duplicate field "a.b.c"`},
+		{`{"k":1,"\u006b":2}`, `invalid JSON: duplicate field "k"`},
+		{`{"a\"b":1,"a\"b":2}`, `invalid JSON: duplicate field "a\"b"`},
+		{`{"v":"{\"a\":1,\"a\":2}"}`, ""}, // inside a string value
+		{`["a","a",{"a":1}]`, ""},
+		{many(false), ""},
+		{many(true), `invalid JSON: duplicate field "x.k7"`},
+	} {
+		err := checkDuplicateKeys([]byte(tt.body))
+		if tt.message == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.body, err)
+			}
+			continue
+		}
+		if hangar.ErrorCode(err) != hangar.EINVALID || hangar.ErrorMessage(err) != tt.message {
+			t.Errorf("%s: got %v, want invalid %q", tt.body, err, tt.message)
+		}
+	}
+}
+
+// FuzzCheckDuplicateKeys holds the fast duplicate-key scan of MLflow bodies
+// to the decoder walk native bodies use (checkKeys): on valid JSON they
+// agree on whether a key repeats.
+func FuzzCheckDuplicateKeys(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":[{"b":1},{"b":1,"b":2}]}`, `{"k":1,"\u006b":2}`, `[{"a":"a","b":"a"}]`, `{"":1,"":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return
+		}
+		fast := checkDuplicateKeys(body)
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		slow := checkKeys(dec, nil, "")
+		if (fast == nil) != (slow == nil) {
+			t.Fatalf("%s: the fast scan says %v, the decoder walk %v", body, fast, slow)
 		}
 	})
 }

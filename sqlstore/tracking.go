@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hangar-ml/hangar"
@@ -25,13 +26,16 @@ import (
 // keeps the greater of (step, timestamp, value), and tags. Reads of a run
 // gather its rows with one query per table, for a page of runs at once.
 type TrackingService struct {
-	db *DB
+	db    *DB
+	stmts *stmtCache
 }
 
 var _ hangar.TrackingService = (*TrackingService)(nil)
 
 // NewTrackingService returns the tracking service of db.
-func NewTrackingService(db *DB) *TrackingService { return &TrackingService{db: db} }
+func NewTrackingService(db *DB) *TrackingService {
+	return &TrackingService{db: db, stmts: &stmtCache{}}
+}
 
 // maxInsertRows bounds the rows of one multi-row INSERT: 500 rows of six
 // columns stay far below both databases' limits on bound parameters
@@ -45,28 +49,114 @@ func (tx *wtx) ms() int64 { return tx.now.UnixMilli() }
 // insertRows runs "INSERT INTO <into> VALUES (…), (…) <tail>" for the rows
 // in args (cols values each), in statements of at most maxInsertRows rows.
 func (tx *wtx) insertRows(ctx context.Context, into string, cols int, tail string, args []any) error {
+	return tx.insertRowsCached(ctx, nil, into, cols, tail, args)
+}
+
+// insertRowsCached is insertRows using the statements of cache that were
+// prepared for these queries before the transaction (stmtCache.prepare).
+func (tx *wtx) insertRowsCached(ctx context.Context, cache *stmtCache, into string, cols int, tail string, args []any) error {
 	rows := len(args) / cols
 	for start := 0; start < rows; start += maxInsertRows {
 		n := min(maxInsertRows, rows-start)
-		var b strings.Builder
-		b.Grow(len(into) + len(tail) + n*(cols*3+4))
-		b.WriteString("INSERT INTO ")
-		b.WriteString(into)
-		b.WriteString(" VALUES ")
-		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
+		q := tx.db.insertQuery(into, cols, n, tail)
+		chunk := args[start*cols : (start+n)*cols]
+		var err error
+		if st := cache.lookup(q); st != nil {
+			_, err = tx.StmtContext(ctx, st).ExecContext(ctx, chunk...)
+		} else {
+			_, err = tx.ExecContext(ctx, q, chunk...)
 		}
-		b.WriteString(" ")
-		b.WriteString(tail)
-		if _, err := tx.ExecContext(ctx, tx.db.rebind(b.String()), args[start*cols:(start+n)*cols]...); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// insertQuery is the text of a multi-row INSERT of rows rows.
+func (db *DB) insertQuery(into string, cols, rows int, tail string) string {
+	var b strings.Builder
+	b.Grow(len(into) + len(tail) + rows*(cols*3+4) + 32)
+	b.WriteString("INSERT INTO ")
+	b.WriteString(into)
+	b.WriteString(" VALUES ")
+	row := "(" + placeholders(cols) + ")"
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(" ")
+	b.WriteString(tail)
+	return db.rebind(b.String())
+}
+
+// insertQueries are the texts insertRows runs for n rows.
+func (db *DB) insertQueries(into string, cols, n int, tail string) []string {
+	var qs []string
+	if n >= maxInsertRows {
+		qs = append(qs, db.insertQuery(into, cols, maxInsertRows, tail))
+	}
+	if r := n % maxInsertRows; r > 0 {
+		qs = append(qs, db.insertQuery(into, cols, r, tail))
+	}
+	return qs
+}
+
+// stmtCache keeps prepared statements of the writer, by their text: the
+// multi-row INSERTs of the logging path, whose parsing costs SQLite as much
+// as a third of storing a thousand points. (PostgreSQL's driver caches
+// statements by itself.) Statements are prepared before a write
+// transaction begins, since SQLite's one write connection is the
+// transaction's until it ends; inside it they are only looked up. It holds
+// at most maxCachedStmts statements; others run unprepared.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+const maxCachedStmts = 64
+
+// prepare makes sure the queries are prepared, while there is room.
+func (c *stmtCache) prepare(ctx context.Context, db *DB, queries ...string) error {
+	if c == nil || db.dialect != DialectSQLite {
+		return nil
+	}
+	for _, q := range queries {
+		c.mu.Lock()
+		_, ok := c.stmts[q]
+		full := len(c.stmts) >= maxCachedStmts
+		c.mu.Unlock()
+		if ok || full {
+			continue
+		}
+		st, err := db.writer.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		c.mu.Lock()
+		if _, ok := c.stmts[q]; ok || len(c.stmts) >= maxCachedStmts {
+			st.Close()
+		} else {
+			if c.stmts == nil {
+				c.stmts = map[string]*sql.Stmt{}
+			}
+			c.stmts[q] = st
+		}
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// lookup returns the prepared statement of q, or nil.
+func (c *stmtCache) lookup(q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[q]
 }
 
 // placeholders returns "?, ?, …" for n values.
@@ -791,6 +881,10 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 	}
 	tags := lastTags(b.Tags, func(t hangar.RunTag) string { return t.Key })
 	latest := latestByKey(b.Metrics)
+	queries := append(s.db.insertQueries(metricsInto, 6, len(b.Metrics), metricsTail), s.db.insertQueries(latestInto, 6, len(latest), latestTail)...)
+	if err := s.stmts.prepare(ctx, s.db, queries...); err != nil {
+		return fmt.Errorf("log to run %s of workspace %q: %w", truncate(runID, 64), workspace, err)
+	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		r, err := tx.activeRun(ctx, workspace, runID)
 		if err != nil {
@@ -799,7 +893,7 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 		if err := tx.logParams(ctx, r, b.Params, len(b.Metrics)+len(b.Tags) == 0); err != nil {
 			return err
 		}
-		if err := tx.logMetrics(ctx, r.id, b.Metrics, latest); err != nil {
+		if err := tx.logMetrics(ctx, s.stmts, r.id, b.Metrics, latest); err != nil {
 			return err
 		}
 		if err := tx.upsertTags(ctx, r.id, tags); err != nil {
@@ -896,10 +990,21 @@ func metricValue(v float64) (isNaN int, value float64) {
 	return 0, v
 }
 
+// The statements that store metric points and move the latest ones: the
+// stored value of a NaN is 0, so (step, timestamp, value) compares as
+// hangar.LatestMetricLess does.
+const (
+	metricsInto = "metrics (run, key, timestamp, step, is_nan, value)"
+	metricsTail = "ON CONFLICT DO NOTHING"
+	latestInto  = "latest_metrics (run, key, timestamp, step, is_nan, value)"
+	latestTail  = `ON CONFLICT (run, key) DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan, value = excluded.value
+		WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
+)
+
 // logMetrics stores every point (an exact duplicate once) and moves each
 // key's latest point forward where latest, the batch's latest per key, is
 // later than the stored one.
-func (tx *wtx) logMetrics(ctx context.Context, run int64, metrics, latest []hangar.Metric) error {
+func (tx *wtx) logMetrics(ctx context.Context, cache *stmtCache, run int64, metrics, latest []hangar.Metric) error {
 	if len(metrics) == 0 {
 		return nil
 	}
@@ -908,7 +1013,7 @@ func (tx *wtx) logMetrics(ctx context.Context, run int64, metrics, latest []hang
 		isNaN, v := metricValue(m.Value)
 		args = append(args, run, m.Key, m.Timestamp, m.Step, isNaN, v)
 	}
-	if err := tx.insertRows(ctx, "metrics (run, key, timestamp, step, is_nan, value)", 6, "ON CONFLICT DO NOTHING", args); err != nil {
+	if err := tx.insertRowsCached(ctx, cache, metricsInto, 6, metricsTail, args); err != nil {
 		return fmt.Errorf("insert metrics: %w", err)
 	}
 	args = args[:0]
@@ -916,11 +1021,7 @@ func (tx *wtx) logMetrics(ctx context.Context, run int64, metrics, latest []hang
 		isNaN, v := metricValue(m.Value)
 		args = append(args, run, m.Key, m.Timestamp, m.Step, isNaN, v)
 	}
-	// The stored value of a NaN is 0, so (step, timestamp, value) compares
-	// as hangar.LatestMetricLess does.
-	if err := tx.insertRows(ctx, "latest_metrics (run, key, timestamp, step, is_nan, value)", 6,
-		`ON CONFLICT (run, key) DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan, value = excluded.value
-		WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`, args); err != nil {
+	if err := tx.insertRowsCached(ctx, cache, latestInto, 6, latestTail, args); err != nil {
 		return fmt.Errorf("update latest metrics: %w", err)
 	}
 	return nil
