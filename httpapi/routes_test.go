@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -18,7 +19,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 	s := NewServer()
 	h := s.Handler()
 	wildcard := regexp.MustCompile(`\{[a-z]+\}`)
-	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /health": true, "GET /version": true}
 	for _, rt := range s.routes() {
 		if isPublic := rt.scope == scopePublic; isPublic != public[rt.pattern] {
 			t.Errorf("route %s: public = %v, want %v", rt.pattern, isPublic, public[rt.pattern])
@@ -32,6 +33,13 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(`{}`)))
 		if rec.Code != http.StatusUnauthorized {
 			t.Errorf("%s %s: status %d, want 401", method, path, rec.Code)
+			continue
+		}
+		if rt.errors == mlflowErrors {
+			var e mlflowErrorEnvelope
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.ErrorCode != "UNAUTHENTICATED" || e.Message != "missing bearer token" {
+				t.Errorf("%s %s: MLflow envelope %s", method, path, rec.Body)
+			}
 			continue
 		}
 		if e := decodeEnvelope(t, rec); e.Code != hangar.EUNAUTHORIZED || e.Message != "missing bearer token" {

@@ -22,9 +22,10 @@
 //   - scopeServer: the action held server-wide (create a workspace, list
 //     identities, verify the audit chain).
 //   - scopeWorkspace: the action held on the workspace of the {ws} path
-//     value, or on the default workspace when the pattern has no {ws} (the
-//     MLflow routes: /api/2.0/mlflow/... serves the default workspace,
-//     /w/{ws}/api/2.0/mlflow/... another). Only after the action is
+//     value, or when the pattern has no {ws} (the MLflow routes:
+//     /api/2.0/mlflow/...) on the workspace the X-MLFLOW-WORKSPACE header
+//     names, else the default one; /w/{ws}/api/2.0/mlflow/... serves
+//     another workspace by path (mlflow.go). Only after the action is
 //     authorized is the workspace looked up, so outsiders get 403 whether or
 //     not it exists and only callers holding the action learn of a 404.
 //   - scopeQuery: the action held on the workspace of ?workspace=, or
@@ -77,7 +78,8 @@
 // it: every path and query value must be UTF-8 without NUL (checkParams),
 // and JSON bodies follow the one text rule (hangar.CheckJSONText) and are
 // decoded strictly — no unknown, miscased or duplicate keys, no trailing
-// data (decodeJSON).
+// data (decodeJSON); MLflow routes ignore unknown keys instead, as MLflow's
+// server does, but keep the text rule and refuse duplicates (decodeMLflow).
 //
 // # Connections
 //
@@ -143,6 +145,9 @@ type Server struct {
 	// otherwise: an upload that leaves no audit event is a silent gap).
 	// sqlstore.BlobIndex implements it.
 	BlobIndex hangar.BlobIndex
+	// Tracking stores experiments and runs, for the MLflow tracking routes;
+	// when nil they answer 501.
+	Tracking hangar.TrackingService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -207,10 +212,12 @@ type route struct {
 
 // routes is the route table: every pattern the server serves.
 func (s *Server) routes() []route {
-	return []route{
+	rs := []route{
 		{"GET /healthz", "", scopePublic, s.healthz, nativeErrors},
 		{"GET /readyz", "", scopePublic, s.readyz, nativeErrors},
 		s.metricsRoute(),
+		{"GET /health", "", scopePublic, s.mlflowHealth, nativeErrors},   // MLflow's liveness check: the text OK
+		{"GET /version", "", scopePublic, s.mlflowVersion, nativeErrors}, // MLflow's: the MLflow version followed
 
 		{"GET /api/v1/workspaces", hangar.ActWorkspaceRead, scopeAnywhere, s.listWorkspaces, nativeErrors},
 		{"POST /api/v1/workspaces", hangar.ActWorkspaceWrite, scopeServer, s.createWorkspace, nativeErrors},
@@ -250,6 +257,11 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/workspaces/{ws}/blobs", hangar.ActArtifactWrite, scopeWorkspace, s.putBlob, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", hangar.ActArtifactRead, scopeWorkspace, s.getBlob, nativeErrors},
 	}
+	// MLflow's REST API: each endpoint, with its action, under every MLflow
+	// prefix (mlflowRoutes), and MLflow 3's workspaces list.
+	rs = append(rs, mlflowRoutes(s.mlflowTrackingEndpoints()...)...)
+	rs = append(rs, s.mlflowWorkspaceRoutes()...)
+	return rs
 }
 
 // metricsRoute serves /metrics: publicly, or with MetricsAuth to callers

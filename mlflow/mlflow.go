@@ -3,7 +3,7 @@
 // MLflow's limits on them, its conventions for numbers (NaN and infinities
 // as strings, int64s as numbers that may arrive as strings) and its error
 // body. Hangar's trainers log to an MLflow tracking server with Client, and
-// Hangar's own tracking routes will speak the same types.
+// Hangar's own tracking routes (package httpapi) answer with the same types.
 //
 // The package never reads the environment: TrackingEnv carries the
 // MLFLOW_* variables that the caller read.
@@ -58,3 +58,8 @@ type ErrorBody struct {
 	ErrorCode string `json:"error_code"`
 	Message   string `json:"message"`
 }
+
+// ServerVersion is the MLflow version whose REST behaviour Hangar's MLflow
+// routes follow (2.x, with the 3.x additions its docs name); GET /version
+// answers it, so a client that compares versions takes the 2.x paths.
+const ServerVersion = "2.10.2"

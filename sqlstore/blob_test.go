@@ -47,16 +47,7 @@ func TestBlobOwnershipBackfill(t *testing.T) {
 			// are only in the audit log: the Down steps of 00004 and of every
 			// later migration, so that reopening applies them all again in
 			// order.
-			dir, gd := "migrations/sqlite", goose.DialectSQLite3
-			if db.Dialect() == DialectPostgres {
-				dir, gd = "migrations/postgres", goose.DialectPostgres
-			}
-			fsys, err := fs.Sub(migrations, dir)
-			step("migrations", err)
-			p, err := goose.NewProvider(gd, db.writer, fsys, goose.WithDisableGlobalRegistry(true), goose.WithExcludeNames([]string{keyedAuditFile}))
-			step("goose provider", err)
-			_, err = p.DownTo(ctx, 3)
-			step("migrate down to version 3", err)
+			downTo(t, db, 3)
 			step("close", db.Close())
 			idx = NewBlobIndex(openDB(t, dsn))
 
@@ -80,5 +71,25 @@ func TestBlobOwnershipBackfill(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// downTo undoes the migrations of db after version.
+func downTo(t *testing.T, db *DB, version int64) {
+	t.Helper()
+	dir, gd := "migrations/sqlite", goose.DialectSQLite3
+	if db.dialect == DialectPostgres {
+		dir, gd = "migrations/postgres", goose.DialectPostgres
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(gd, db.writer, fsys, goose.WithDisableGlobalRegistry(true), goose.WithExcludeNames([]string{keyedAuditFile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), version); err != nil {
+		t.Fatalf("migrate down to version %d: %v", version, err)
 	}
 }

@@ -1,5 +1,6 @@
 // Package sqlstore implements Hangar's metadata services (workspaces,
-// identities and tokens, role assignments, the audit log and secrets) on
+// identities and tokens, role assignments, the audit log, secrets and
+// experiment tracking) on
 // SQLite and PostgreSQL, behind the service interfaces of package hangar.
 //
 // # Dialects

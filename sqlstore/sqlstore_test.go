@@ -51,6 +51,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 		Secrets:     NewSecretService(db),
 		Blobs:       NewBlobIndex(db),
 		Registry:    NewRegistryService(db),
+		Tracking:    NewTrackingService(db),
 		Events:      NewAuditService(db),
 		Checkpoints: NewAuditService(db),
 		AuditKey:    db.auditKey,

@@ -132,7 +132,8 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Audit = audit
 	api.Secrets = sqlstore.NewSecretService(db)
 	api.Blobs = blobs
-	api.BlobIndex = sqlstore.NewBlobIndex(db) // which workspace owns which blob; audits uploads
+	api.BlobIndex = sqlstore.NewBlobIndex(db)      // which workspace owns which blob; audits uploads
+	api.Tracking = sqlstore.NewTrackingService(db) // experiments and runs: the MLflow tracking routes
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg

@@ -32,6 +32,7 @@ type Store struct {
 	Credentials hangar.CredentialStore
 	Blobs       hangar.BlobIndex
 	Registry    hangar.RegistryService
+	Tracking    hangar.TrackingService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -79,6 +80,8 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("NoPartialWrites", func(t *testing.T) { testNoPartialWrites(t, open(t)) })
 	t.Run("BadText", func(t *testing.T) { testBadText(t, open(t)) })
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
+	t.Run("Tracking", func(t *testing.T) { testTracking(t, open) })
+	t.Run("TrackingSearch", func(t *testing.T) { testTrackingSearch(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.

@@ -1,0 +1,751 @@
+package httpapi
+
+// MLflow's tracking routes (experiments, runs, metrics) over
+// Server.Tracking, and MLflow 3's workspaces list. Requests are decoded by
+// decodeMLflow into the structs below, whose json tags are the proto's
+// field names; answers are package mlflow's wire types. The handlers map,
+// and leave every rule to the store, which has MLflow's messages.
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/mlflow"
+)
+
+// mlflowTrackingEndpoints are the tracking endpoints of MLflow's REST API
+// (2.x, reference §1.9), each with the action it needs on the workspace.
+func (s *Server) mlflowTrackingEndpoints() []mlflowEndpoint {
+	return []mlflowEndpoint{
+		{"POST mlflow/experiments/create", hangar.ActExperimentWrite, s.mlflowCreateExperiment},
+		{"GET mlflow/experiments/get", hangar.ActExperimentRead, s.mlflowGetExperiment},
+		{"GET mlflow/experiments/get-by-name", hangar.ActExperimentRead, s.mlflowGetExperimentByName},
+		{"GET mlflow/experiments/search", hangar.ActExperimentRead, s.mlflowSearchExperiments},
+		{"POST mlflow/experiments/search", hangar.ActExperimentRead, s.mlflowSearchExperiments},
+		{"POST mlflow/experiments/update", hangar.ActExperimentWrite, s.mlflowUpdateExperiment},
+		{"POST mlflow/experiments/delete", hangar.ActExperimentDelete, s.mlflowDeleteExperiment},
+		{"POST mlflow/experiments/restore", hangar.ActExperimentWrite, s.mlflowRestoreExperiment},
+		{"POST mlflow/experiments/set-experiment-tag", hangar.ActExperimentWrite, s.mlflowSetExperimentTag},
+
+		{"POST mlflow/runs/create", hangar.ActRunWrite, s.mlflowCreateRun},
+		{"GET mlflow/runs/get", hangar.ActRunRead, s.mlflowGetRun},
+		{"POST mlflow/runs/update", hangar.ActRunWrite, s.mlflowUpdateRun},
+		{"POST mlflow/runs/delete", hangar.ActRunDelete, s.mlflowDeleteRun},
+		{"POST mlflow/runs/restore", hangar.ActRunWrite, s.mlflowRestoreRun},
+		{"POST mlflow/runs/log-metric", hangar.ActRunWrite, s.mlflowLogMetric},
+		{"POST mlflow/runs/log-parameter", hangar.ActRunWrite, s.mlflowLogParam},
+		{"POST mlflow/runs/set-tag", hangar.ActRunWrite, s.mlflowSetTag},
+		{"POST mlflow/runs/delete-tag", hangar.ActRunWrite, s.mlflowDeleteTag},
+		{"POST mlflow/runs/log-batch", hangar.ActRunWrite, s.mlflowLogBatch},
+		{"POST mlflow/runs/log-inputs", hangar.ActRunWrite, s.mlflowLogInputs},
+		{"POST mlflow/runs/log-model", hangar.ActRunWrite, s.mlflowLogModel},
+		{"POST mlflow/runs/search", hangar.ActRunRead, s.mlflowSearchRuns},
+		{"GET mlflow/metrics/get-history", hangar.ActRunRead, s.mlflowMetricHistory},
+	}
+}
+
+// tracking returns the tracking service, or ENOTIMPLEMENTED on a server
+// built without one.
+func (s *Server) tracking() (hangar.TrackingService, error) {
+	if s.Tracking == nil {
+		return nil, hangar.Errorf(hangar.ENOTIMPLEMENTED, "experiment tracking is not enabled on this server")
+	}
+	return s.Tracking, nil
+}
+
+// Conversions to the wire types.
+
+func wireExperiment(e *hangar.Experiment) mlflow.Experiment {
+	out := mlflow.Experiment{
+		ExperimentID: e.ID, Name: e.Name, ArtifactLocation: e.ArtifactLocation, LifecycleStage: e.LifecycleStage,
+		LastUpdateTime: mlflow.Int64(e.LastUpdateTime), CreationTime: mlflow.Int64(e.CreationTime),
+	}
+	for _, t := range e.Tags {
+		out.Tags = append(out.Tags, mlflow.ExperimentTag{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+func wireRunInfo(i hangar.RunInfo) mlflow.RunInfo {
+	out := mlflow.RunInfo{
+		RunUUID: i.RunID, RunID: i.RunID, RunName: i.RunName, ExperimentID: i.ExperimentID, UserID: i.UserID,
+		Status: i.Status, StartTime: mlflow.Int64(i.StartTime), ArtifactURI: i.ArtifactURI, LifecycleStage: i.LifecycleStage,
+	}
+	if i.EndTime != nil {
+		out.EndTime = mlflow.Int64(*i.EndTime)
+	}
+	return out
+}
+
+func wireRun(r *hangar.Run) mlflow.RunEntity {
+	out := mlflow.RunEntity{Info: wireRunInfo(r.Info)}
+	for _, m := range r.Data.Metrics {
+		out.Data.Metrics = append(out.Data.Metrics, mlflow.Metric{Key: m.Key, Value: mlflow.Double(m.Value), Timestamp: mlflow.Int64(m.Timestamp), Step: mlflow.Int64(m.Step)})
+	}
+	for _, p := range r.Data.Params {
+		out.Data.Params = append(out.Data.Params, mlflow.Param{Key: p.Key, Value: p.Value})
+	}
+	for _, t := range r.Data.Tags {
+		out.Data.Tags = append(out.Data.Tags, mlflow.RunTag{Key: t.Key, Value: t.Value})
+	}
+	for _, in := range r.Inputs.DatasetInputs {
+		d := in.Dataset
+		w := mlflow.DatasetInput{Dataset: mlflow.Dataset{Name: d.Name, Digest: d.Digest, SourceType: d.SourceType, Source: d.Source, Schema: d.Schema, Profile: d.Profile}}
+		for _, t := range in.Tags {
+			w.Tags = append(w.Tags, mlflow.InputTag{Key: t.Key, Value: t.Value})
+		}
+		out.Inputs.DatasetInputs = append(out.Inputs.DatasetInputs, w)
+	}
+	return out
+}
+
+// Experiments.
+
+func (s *Server) mlflowCreateExperiment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		Name             string                 `json:"name" mlflow:"required"`
+		ArtifactLocation string                 `json:"artifact_location"`
+		Tags             []mlflow.ExperimentTag `json:"tags"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	e := &hangar.Experiment{Name: req.Name, ArtifactLocation: req.ArtifactLocation}
+	for _, tag := range req.Tags {
+		e.Tags = append(e.Tags, hangar.ExperimentTag{Key: tag.Key, Value: tag.Value})
+	}
+	if err := t.CreateExperiment(r.Context(), c.workspace, e); err != nil {
+		return err
+	}
+	return writeMLflow(w, struct {
+		ExperimentID string `json:"experiment_id"`
+	}{e.ID})
+}
+
+// experimentResponse is the answer of experiments/get and get-by-name.
+type experimentResponse struct {
+	Experiment mlflow.Experiment `json:"experiment"`
+}
+
+func (s *Server) mlflowGetExperiment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		ExperimentID mlflow.ExperimentID `json:"experiment_id" mlflow:"required"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	e, err := t.Experiment(r.Context(), c.workspace, string(req.ExperimentID))
+	if err != nil {
+		return err
+	}
+	return writeMLflow(w, experimentResponse{wireExperiment(e)})
+}
+
+func (s *Server) mlflowGetExperimentByName(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		ExperimentName string `json:"experiment_name" mlflow:"required"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	e, err := t.ExperimentByName(r.Context(), c.workspace, req.ExperimentName)
+	if err != nil {
+		return err
+	}
+	return writeMLflow(w, experimentResponse{wireExperiment(e)})
+}
+
+func (s *Server) mlflowSearchExperiments(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		MaxResults int64      `json:"max_results"`
+		PageToken  string     `json:"page_token"`
+		Filter     string     `json:"filter"`
+		OrderBy    []string   `json:"order_by"`
+		ViewType   mlflowEnum `json:"view_type"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	view, err := hangar.ParseViewType(string(req.ViewType))
+	if err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	// MLflow's proto gives max_results no default: its absence is the
+	// store's "must be a positive integer" error, as in MLflow.
+	q := hangar.ExperimentSearch{Filter: req.Filter, OrderBy: req.OrderBy, View: view, MaxResults: clampInt(req.MaxResults), PageToken: req.PageToken}
+	page, err := t.SearchExperiments(r.Context(), c.workspace, q)
+	if err != nil {
+		return err
+	}
+	resp := struct {
+		Experiments   []mlflow.Experiment `json:"experiments,omitempty"`
+		NextPageToken string              `json:"next_page_token,omitempty"`
+	}{NextPageToken: page.NextPageToken}
+	for _, e := range page.Items {
+		resp.Experiments = append(resp.Experiments, wireExperiment(e))
+	}
+	return writeMLflow(w, resp)
+}
+
+// clampInt converts a page size to int, keeping values far out of range
+// out of range (the store refuses them with its message).
+func clampInt(n int64) int {
+	switch {
+	case n > 1<<31:
+		return 1 << 31
+	case n < -1<<31:
+		return -1 << 31
+	}
+	return int(n)
+}
+
+func (s *Server) mlflowUpdateExperiment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		ExperimentID mlflow.ExperimentID `json:"experiment_id" mlflow:"required"`
+		NewName      string              `json:"new_name" mlflow:"required"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.RenameExperiment(r.Context(), c.workspace, string(req.ExperimentID), req.NewName); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+// experimentIDRequest is the body of experiments/delete and restore.
+type experimentIDRequest struct {
+	ExperimentID mlflow.ExperimentID `json:"experiment_id" mlflow:"required"`
+}
+
+func (s *Server) mlflowDeleteExperiment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req experimentIDRequest
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.DeleteExperiment(r.Context(), c.workspace, string(req.ExperimentID)); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowRestoreExperiment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req experimentIDRequest
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.RestoreExperiment(r.Context(), c.workspace, string(req.ExperimentID)); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowSetExperimentTag(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		ExperimentID mlflow.ExperimentID `json:"experiment_id" mlflow:"required"`
+		Key          string              `json:"key" mlflow:"required"`
+		Value        string              `json:"value"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.SetExperimentTag(r.Context(), c.workspace, string(req.ExperimentID), hangar.ExperimentTag{Key: req.Key, Value: req.Value}); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+// Runs.
+
+// runResponse is the answer of runs/create and runs/get.
+type runResponse struct {
+	Run mlflow.RunEntity `json:"run"`
+}
+
+func (s *Server) mlflowCreateRun(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		ExperimentID mlflow.ExperimentID `json:"experiment_id"`
+		UserID       string              `json:"user_id"`
+		RunName      string              `json:"run_name"`
+		StartTime    int64               `json:"start_time"`
+		Tags         []mlflow.RunTag     `json:"tags"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	rc := hangar.RunCreate{ExperimentID: string(req.ExperimentID), UserID: req.UserID, RunName: req.RunName, StartTime: req.StartTime}
+	for _, tag := range req.Tags {
+		rc.Tags = append(rc.Tags, hangar.RunTag{Key: tag.Key, Value: tag.Value})
+	}
+	run, err := t.CreateRun(r.Context(), c.workspace, rc)
+	if err != nil {
+		return err
+	}
+	return writeMLflow(w, runResponse{wireRun(run)})
+}
+
+// runIDRequest names a run: run_id, or the deprecated run_uuid that
+// clients send along.
+type runIDRequest struct {
+	RunID   string `json:"run_id" mlflow:"required,alias=run_uuid"`
+	RunUUID string `json:"run_uuid"`
+}
+
+func (s *Server) mlflowGetRun(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req runIDRequest
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	run, err := t.Run(r.Context(), c.workspace, req.RunID)
+	if err != nil {
+		return err
+	}
+	return writeMLflow(w, runResponse{wireRun(run)})
+}
+
+// mlflowEnum is an enum field of a request: its name, or its number, which
+// MLflow's protobuf parser accepts too (kept as its decimal text).
+type mlflowEnum string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (e *mlflowEnum) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*e = mlflowEnum(s)
+		return nil
+	}
+	var n int32
+	if err := json.Unmarshal(b, &n); err != nil {
+		return hangar.Errorf(hangar.EINVALID, "an enum is a name or a number")
+	}
+	*e = mlflowEnum(strconv.Itoa(int(n)))
+	return nil
+}
+
+// runStatus reads a RunStatus enum as MLflow's protobuf parser does: its
+// name, or its number (from 1).
+func runStatus(s string) (string, error) {
+	if slices.Contains(mlflow.RunStatuses(), s) {
+		return s, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= len(mlflow.RunStatuses()) {
+		return mlflow.RunStatuses()[n-1], nil
+	}
+	raw, _ := json.Marshal(s)
+	return "", invalidValue("status", raw)
+}
+
+func (s *Server) mlflowUpdateRun(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		RunID   string     `json:"run_id" mlflow:"required,alias=run_uuid"`
+		RunUUID string     `json:"run_uuid"`
+		Status  mlflowEnum `json:"status"`
+		EndTime *int64     `json:"end_time"`
+		RunName string     `json:"run_name"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	u := hangar.RunUpdate{EndTime: req.EndTime, RunName: req.RunName}
+	if req.Status != "" {
+		var err error
+		if u.Status, err = runStatus(string(req.Status)); err != nil {
+			return err
+		}
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	info, err := t.UpdateRun(r.Context(), c.workspace, req.RunID, u)
+	if err != nil {
+		return err
+	}
+	return writeMLflow(w, struct {
+		RunInfo mlflow.RunInfo `json:"run_info"`
+	}{wireRunInfo(*info)})
+}
+
+func (s *Server) mlflowDeleteRun(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req runIDRequest
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.DeleteRun(r.Context(), c.workspace, req.RunID); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowRestoreRun(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req runIDRequest
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.RestoreRun(r.Context(), c.workspace, req.RunID); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowLogMetric(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		RunID     string  `json:"run_id" mlflow:"required,alias=run_uuid"`
+		RunUUID   string  `json:"run_uuid"`
+		Key       string  `json:"key" mlflow:"required"`
+		Value     float64 `json:"value" mlflow:"required"`
+		Timestamp int64   `json:"timestamp" mlflow:"required"`
+		Step      int64   `json:"step"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	m := hangar.Metric{Key: req.Key, Value: req.Value, Timestamp: req.Timestamp, Step: req.Step}
+	if err := t.LogBatch(r.Context(), c.workspace, req.RunID, hangar.LogBatch{Metrics: []hangar.Metric{m}}); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowLogParam(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		RunID   string `json:"run_id" mlflow:"required,alias=run_uuid"`
+		RunUUID string `json:"run_uuid"`
+		Key     string `json:"key" mlflow:"required"`
+		Value   string `json:"value"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	p := hangar.Param{Key: req.Key, Value: req.Value}
+	if err := t.LogBatch(r.Context(), c.workspace, req.RunID, hangar.LogBatch{Params: []hangar.Param{p}}); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+// runTagRequest is the body of runs/set-tag and runs/delete-tag.
+type runTagRequest struct {
+	RunID   string `json:"run_id" mlflow:"required,alias=run_uuid"`
+	RunUUID string `json:"run_uuid"`
+	Key     string `json:"key" mlflow:"required"`
+	Value   string `json:"value"`
+}
+
+func (s *Server) mlflowSetTag(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req runTagRequest
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.SetRunTag(r.Context(), c.workspace, req.RunID, hangar.RunTag{Key: req.Key, Value: req.Value}); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowDeleteTag(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req runTagRequest
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.DeleteRunTag(r.Context(), c.workspace, req.RunID, req.Key); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+// batchMetric and batchKeyValue are log-batch's items, with pointers where
+// MLflow requires the field (a metric's key, value and timestamp; a param's
+// or tag's key).
+type (
+	batchMetric struct {
+		Key       *string        `json:"key"`
+		Value     *mlflow.Double `json:"value"`
+		Timestamp *mlflow.Int64  `json:"timestamp"`
+		Step      mlflow.Int64   `json:"step"`
+	}
+	batchKeyValue struct {
+		Key   *string `json:"key"`
+		Value string  `json:"value"`
+	}
+)
+
+func (s *Server) mlflowLogBatch(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		RunID   string          `json:"run_id" mlflow:"required,alias=run_uuid"`
+		RunUUID string          `json:"run_uuid"`
+		Metrics []batchMetric   `json:"metrics"`
+		Params  []batchKeyValue `json:"params"`
+		Tags    []batchKeyValue `json:"tags"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	// MLflow checks each item's required fields and answers the type
+	// message for the whole list.
+	b := hangar.LogBatch{Metrics: make([]hangar.Metric, len(req.Metrics))}
+	for i, m := range req.Metrics {
+		if m.Key == nil || m.Value == nil || m.Timestamp == nil {
+			raw, _ := json.Marshal(req.Metrics)
+			return invalidValue("metrics", raw)
+		}
+		b.Metrics[i] = hangar.Metric{Key: *m.Key, Value: float64(*m.Value), Timestamp: int64(*m.Timestamp), Step: int64(m.Step)}
+	}
+	for _, p := range req.Params {
+		if p.Key == nil {
+			raw, _ := json.Marshal(req.Params)
+			return invalidValue("params", raw)
+		}
+		b.Params = append(b.Params, hangar.Param{Key: *p.Key, Value: p.Value})
+	}
+	for _, tag := range req.Tags {
+		if tag.Key == nil {
+			raw, _ := json.Marshal(req.Tags)
+			return invalidValue("tags", raw)
+		}
+		b.Tags = append(b.Tags, hangar.RunTag{Key: *tag.Key, Value: tag.Value})
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.LogBatch(r.Context(), c.workspace, req.RunID, b); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowLogInputs(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		RunID    string                `json:"run_id" mlflow:"required,alias=run_uuid"`
+		RunUUID  string                `json:"run_uuid"`
+		Datasets []mlflow.DatasetInput `json:"datasets" mlflow:"required"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	inputs := make([]hangar.DatasetInput, len(req.Datasets))
+	for i, in := range req.Datasets {
+		d := in.Dataset
+		inputs[i].Dataset = hangar.Dataset{Name: d.Name, Digest: d.Digest, SourceType: d.SourceType, Source: d.Source, Schema: d.Schema, Profile: d.Profile}
+		for _, tag := range in.Tags {
+			inputs[i].Tags = append(inputs[i].Tags, hangar.InputTag{Key: tag.Key, Value: tag.Value})
+		}
+	}
+	if err := t.LogInputs(r.Context(), c.workspace, req.RunID, inputs); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowLogModel(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		RunID     string `json:"run_id" mlflow:"required,alias=run_uuid"`
+		RunUUID   string `json:"run_uuid"`
+		ModelJSON string `json:"model_json" mlflow:"required"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	if err := t.LogModel(r.Context(), c.workspace, req.RunID, req.ModelJSON); err != nil {
+		return err
+	}
+	return writeMLflow(w, nil)
+}
+
+func (s *Server) mlflowSearchRuns(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		ExperimentIDs []mlflow.ExperimentID `json:"experiment_ids"`
+		Filter        string                `json:"filter"`
+		RunViewType   mlflowEnum            `json:"run_view_type"`
+		MaxResults    *int32                `json:"max_results"`
+		OrderBy       []string              `json:"order_by"`
+		PageToken     string                `json:"page_token"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	view, err := hangar.ParseViewType(string(req.RunViewType))
+	if err != nil {
+		return err
+	}
+	q := hangar.RunSearch{Filter: req.Filter, OrderBy: req.OrderBy, View: view, MaxResults: hangar.DefaultSearchRunsResults, PageToken: req.PageToken}
+	if req.MaxResults != nil {
+		// MLflow's schema caps max_results at 50000 with its type message.
+		if *req.MaxResults > hangar.MaxSearchResults {
+			return invalidValue("max_results", json.RawMessage(strconv.Itoa(int(*req.MaxResults))))
+		}
+		q.MaxResults = int(*req.MaxResults)
+	}
+	for _, id := range req.ExperimentIDs {
+		q.ExperimentIDs = append(q.ExperimentIDs, string(id))
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	page, err := t.SearchRuns(r.Context(), c.workspace, q)
+	if err != nil {
+		return err
+	}
+	resp := struct {
+		Runs          []mlflow.RunEntity `json:"runs,omitempty"`
+		NextPageToken string             `json:"next_page_token,omitempty"`
+	}{NextPageToken: page.NextPageToken}
+	for _, run := range page.Items {
+		resp.Runs = append(resp.Runs, wireRun(run))
+	}
+	return writeMLflow(w, resp)
+}
+
+func (s *Server) mlflowMetricHistory(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req struct {
+		RunID      string `json:"run_id" mlflow:"required,alias=run_uuid"`
+		RunUUID    string `json:"run_uuid"`
+		MetricKey  string `json:"metric_key" mlflow:"required"`
+		PageToken  string `json:"page_token"`
+		MaxResults int32  `json:"max_results"`
+	}
+	if err := s.decodeMLflow(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.tracking()
+	if err != nil {
+		return err
+	}
+	page, err := t.MetricHistory(r.Context(), c.workspace, req.RunID, req.MetricKey, hangar.ListOptions{MaxResults: max(0, int(req.MaxResults)), PageToken: req.PageToken})
+	if err != nil {
+		return err
+	}
+	resp := struct {
+		Metrics       []mlflow.Metric `json:"metrics,omitempty"`
+		NextPageToken string          `json:"next_page_token,omitempty"`
+	}{NextPageToken: page.NextPageToken}
+	resp.Metrics = make([]mlflow.Metric, len(page.Items))
+	for i, m := range page.Items {
+		resp.Metrics[i] = mlflow.Metric{Key: m.Key, Value: mlflow.Double(m.Value), Timestamp: mlflow.Int64(m.Timestamp), Step: mlflow.Int64(m.Step)}
+	}
+	return writeMLflow(w, resp)
+}
+
+// Workspaces (MLflow 3).
+
+// mlflowWorkspaceRoutes serve MLflow 3's workspaces API, which a client
+// with MLFLOW_WORKSPACE set calls: the list of the workspaces the caller
+// may read, and one of them.
+func (s *Server) mlflowWorkspaceRoutes() []route {
+	var out []route
+	for _, base := range []string{"/api/2.0/", "/ajax-api/2.0/"} {
+		out = append(out,
+			route{"GET " + base + "mlflow/workspaces", hangar.ActWorkspaceRead, scopeAnywhere, s.mlflowListWorkspaces, mlflowErrors},
+			route{"GET " + base + "mlflow/workspaces/{ws}", hangar.ActWorkspaceRead, scopeWorkspace, s.mlflowGetWorkspace, mlflowErrors})
+	}
+	return out
+}
+
+func wireWorkspace(ws *hangar.Workspace) mlflow.Workspace {
+	return mlflow.Workspace{Name: ws.Name, Description: ws.Description}
+}
+
+func (s *Server) mlflowListWorkspaces(w http.ResponseWriter, r *http.Request, c *caller) error {
+	list := s.Workspaces.ListWorkspaces
+	if !c.can("", hangar.ActWorkspaceRead) {
+		list = func(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
+			return s.readableWorkspaces(ctx, c.principal, opt)
+		}
+	}
+	resp := struct {
+		Workspaces []mlflow.Workspace `json:"workspaces"`
+	}{Workspaces: []mlflow.Workspace{}}
+	for ws, err := range allItems(r.Context(), struct{}{}, func(ctx context.Context, _ struct{}, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
+		return list(ctx, opt)
+	}) {
+		if err != nil {
+			return err
+		}
+		resp.Workspaces = append(resp.Workspaces, wireWorkspace(ws))
+	}
+	return writeMLflow(w, resp)
+}
+
+func (s *Server) mlflowGetWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return writeMLflow(w, struct {
+		Workspace mlflow.Workspace `json:"workspace"`
+	}{wireWorkspace(c.ws)})
+}
