@@ -157,8 +157,9 @@ const (
 	// workspace, list identities, verify the audit chain).
 	scopeServer
 	// scopeWorkspace: the action must be held on the workspace of the
-	// {ws} path value, or on the default workspace when the pattern has no
-	// {ws} (the MLflow routes under /api/2.0/mlflow serve it). Only then is
+	// {ws} path value, or, when the pattern has no {ws} (the MLflow routes
+	// under /api/2.0/mlflow), on the workspace of the X-MLFLOW-WORKSPACE
+	// header or else the default workspace (routeWorkspace). Only then is
 	// the workspace looked up, so a caller without the action gets 403
 	// whether or not it exists, and one with it gets 404 when it does not.
 	scopeWorkspace
@@ -216,9 +217,9 @@ func (s *Server) authorize(r *http.Request, rt route, inPath bool, c *caller) er
 	case scopeServer:
 		return c.require("", rt.action)
 	case scopeWorkspace:
-		name := hangar.DefaultWorkspace
-		if inPath {
-			name = r.PathValue("ws")
+		name, err := routeWorkspace(r, rt, inPath)
+		if err != nil {
+			return err
 		}
 		if err := c.require(name, rt.action); err != nil {
 			return err

@@ -18,7 +18,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 	s := NewServer()
 	h := s.Handler()
 	wildcard := regexp.MustCompile(`\{[a-z]+\}`)
-	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /health": true, "GET /version": true}
 	for _, rt := range s.routes() {
 		if isPublic := rt.scope == scopePublic; isPublic != public[rt.pattern] {
 			t.Errorf("route %s: public = %v, want %v", rt.pattern, isPublic, public[rt.pattern])

@@ -22,9 +22,10 @@
 //   - scopeServer: the action held server-wide (create a workspace, list
 //     identities, verify the audit chain).
 //   - scopeWorkspace: the action held on the workspace of the {ws} path
-//     value, or on the default workspace when the pattern has no {ws} (the
-//     MLflow routes: /api/2.0/mlflow/... serves the default workspace,
-//     /w/{ws}/api/2.0/mlflow/... another). Only after the action is
+//     value, or when the pattern has no {ws} (the MLflow routes:
+//     /api/2.0/mlflow/...) on the workspace the X-MLFLOW-WORKSPACE header
+//     names, else the default one; /w/{ws}/api/2.0/mlflow/... serves
+//     another workspace by path (mlflow.go). Only after the action is
 //     authorized is the workspace looked up, so outsiders get 403 whether or
 //     not it exists and only callers holding the action learn of a 404.
 //   - scopeQuery: the action held on the workspace of ?workspace=, or
@@ -77,7 +78,8 @@
 // it: every path and query value must be UTF-8 without NUL (checkParams),
 // and JSON bodies follow the one text rule (hangar.CheckJSONText) and are
 // decoded strictly — no unknown, miscased or duplicate keys, no trailing
-// data (decodeJSON).
+// data (decodeJSON); MLflow routes ignore unknown keys instead, as MLflow's
+// server does, but keep the text rule and refuse duplicates (decodeMLflow).
 //
 // # Connections
 //
@@ -211,6 +213,8 @@ func (s *Server) routes() []route {
 		{"GET /healthz", "", scopePublic, s.healthz, nativeErrors},
 		{"GET /readyz", "", scopePublic, s.readyz, nativeErrors},
 		s.metricsRoute(),
+		{"GET /health", "", scopePublic, s.mlflowHealth, nativeErrors},   // MLflow's liveness check: the text OK
+		{"GET /version", "", scopePublic, s.mlflowVersion, nativeErrors}, // MLflow's: the MLflow version followed
 
 		{"GET /api/v1/workspaces", hangar.ActWorkspaceRead, scopeAnywhere, s.listWorkspaces, nativeErrors},
 		{"POST /api/v1/workspaces", hangar.ActWorkspaceWrite, scopeServer, s.createWorkspace, nativeErrors},

@@ -127,3 +127,32 @@ func clip(b []byte) string {
 	}
 	return string(b)
 }
+
+// ExperimentID is an experiment id in MLflow's JSON: a decimal string
+// ("0" is the Default experiment). MLflow's server turns a number it finds
+// in experiment_id or experiment_ids into a string before parsing the
+// request, so UnmarshalJSON accepts a JSON number as well and keeps its
+// text; it is written as a string.
+type ExperimentID string
+
+// UnmarshalJSON implements json.Unmarshaler. Errors: EINVALID for anything
+// but a string or a number; null leaves id as it is.
+func (id *ExperimentID) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return hangar.Errorf(hangar.EINVALID, "MLflow experiment id %s: want a string", clip(b))
+		}
+		*id = ExperimentID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return hangar.Errorf(hangar.EINVALID, "MLflow experiment id %s: want a string or a number", clip(b))
+	}
+	*id = ExperimentID(n.String())
+	return nil
+}

@@ -58,3 +58,8 @@ type ErrorBody struct {
 	ErrorCode string `json:"error_code"`
 	Message   string `json:"message"`
 }
+
+// ServerVersion is the MLflow version whose REST behaviour Hangar's MLflow
+// routes follow (2.x, with the 3.x additions its docs name); GET /version
+// answers it, so a client that compares versions takes the 2.x paths.
+const ServerVersion = "2.10.2"
