@@ -145,6 +145,10 @@ type Server struct {
 	// otherwise: an upload that leaves no audit event is a silent gap).
 	// sqlstore.BlobIndex implements it.
 	BlobIndex hangar.BlobIndex
+	// Registry stores the model registry the MLflow routes
+	// (registered-models/…, model-versions/…) serve; when nil they answer
+	// 501. sqlstore.RegistryService implements it.
+	Registry hangar.RegistryService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -209,7 +213,7 @@ type route struct {
 
 // routes is the route table: every pattern the server serves.
 func (s *Server) routes() []route {
-	return []route{
+	return slices.Concat([]route{
 		{"GET /healthz", "", scopePublic, s.healthz, nativeErrors},
 		{"GET /readyz", "", scopePublic, s.readyz, nativeErrors},
 		s.metricsRoute(),
@@ -253,7 +257,11 @@ func (s *Server) routes() []route {
 
 		{"PUT /api/v1/workspaces/{ws}/blobs", hangar.ActArtifactWrite, scopeWorkspace, s.putBlob, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", hangar.ActArtifactRead, scopeWorkspace, s.getBlob, nativeErrors},
-	}
+	},
+		// The model registry over MLflow's API (mlflow_registry.go):
+		// models/read, models/write and models/delete on the workspace.
+		s.mlflowRegistryRoutes(),
+	)
 }
 
 // metricsRoute serves /metrics: publicly, or with MetricsAuth to callers

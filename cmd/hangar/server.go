@@ -133,6 +133,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Secrets = sqlstore.NewSecretService(db)
 	api.Blobs = blobs
 	api.BlobIndex = sqlstore.NewBlobIndex(db) // which workspace owns which blob; audits uploads
+	api.Registry = sqlstore.NewRegistryService(db)
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
