@@ -11,6 +11,7 @@ package httpapi
 
 import (
 	"cmp"
+	"math"
 	"net/http"
 	"slices"
 
@@ -308,9 +309,15 @@ type modelSearchRequest struct {
 func (q modelSearchRequest) search(absent int) hangar.ModelSearch {
 	n := absent
 	if q.MaxResults != nil {
-		// Beyond int's range on a 32-bit build the store refuses it as too
-		// large anyway; clamp rather than wrap around.
-		n = int(min(max(*q.MaxResults, -1), int64(hangar.MaxModelVersionSearchResults)+1))
+		n = int(*q.MaxResults)
+		if int64(n) != *q.MaxResults {
+			// Beyond int's range (a 32-bit build): the store refuses it as
+			// too large either way; clamp rather than wrap around.
+			n = math.MaxInt32
+			if *q.MaxResults < 0 {
+				n = -1
+			}
+		}
 	}
 	return hangar.ModelSearch{Filter: q.Filter, OrderBy: q.OrderBy, MaxResults: n, PageToken: q.PageToken}
 }

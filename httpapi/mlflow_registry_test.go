@@ -259,6 +259,14 @@ func TestMLflowRegistryLifecycle(t *testing.T) {
 		}
 	}
 
+	// A version made from a models:/ source is downloaded from where that
+	// source pointed when it was made (MLflow 3.x's storage_location).
+	got = ok("POST", "/model-versions/create", `{"name": "n", "source": "models:/n/2"}`)
+	if mv := got["model_version"].(map[string]any); mv["version"] != "4" || mv["source"] != "models:/n/2" || mv["storage_location"] != "s3://bucket/m" {
+		t.Errorf("version from models:/n/2: %v, want version 4, source models:/n/2, storage_location s3://bucket/m", mv)
+	}
+	sameWire(t, "download uri of a models:/ source", ok("GET", "/model-versions/get-download-uri?name=n&version=4", ""), `{"artifact_uri": "s3://bucket/m"}`)
+
 	// Deletes carry a JSON body, as the Python client sends them.
 	ok("POST", "/registered-models/alias", `{"name": "n", "alias": "a1", "version": "3"}`)
 	sameWire(t, "delete alias", ok("DELETE", "/registered-models/alias", `{"name": "n", "alias": "a1"}`), `{}`)
@@ -338,6 +346,8 @@ func TestMLflowRegistryErrors(t *testing.T) {
 		{"rename missing", "POST", "/registered-models/rename", `{"name": "nope", "new_name": "x"}`, 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=nope not found"},
 		{"update missing", "PATCH", "/registered-models/update", `{"name": "nope", "description": "d"}`, 404, "RESOURCE_DOES_NOT_EXIST", ""},
 		{"delete missing", "DELETE", "/registered-models/delete", `{"name": "nope"}`, 404, "RESOURCE_DOES_NOT_EXIST", ""},
+		{"search with a huge max_results", "GET", "/registered-models/search?max_results=5000000000", "", 400, "INVALID_PARAMETER_VALUE", "Invalid value for request parameter max_results. It must be at most 1000, but got value 5000000000"},
+		{"search with a negative max_results", "GET", "/registered-models/search?max_results=-1", "", 400, "INVALID_PARAMETER_VALUE", "Invalid value for max_results."},
 		{"search over 1000", "GET", "/registered-models/search?max_results=1001", "", 400, "INVALID_PARAMETER_VALUE", "Invalid value for request parameter max_results. It must be at most 1000, but got value 1001"},
 		{"search max_results not a number", "GET", "/registered-models/search?max_results=ten", "", 400, "INVALID_PARAMETER_VALUE", "Invalid value ten for parameter 'max_results' supplied."},
 		{"search bad filter", "GET", "/registered-models/search?filter=" + url.QueryEscape("name >>> 'x'"), "", 400, "INVALID_PARAMETER_VALUE", ""},
