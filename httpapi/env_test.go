@@ -76,6 +76,7 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	s.Blobs = disk.New(filepath.Join(dir, "blobs"))
 	s.BlobIndex = sqlstore.NewBlobIndex(db)
 	s.Tracking = sqlstore.NewTrackingService(db)
+	s.Registry = sqlstore.NewRegistryService(db)
 	s.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s.Ready = db.Ping
 	s.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }

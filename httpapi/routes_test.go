@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -36,9 +35,8 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 			continue
 		}
 		if rt.errors == mlflowErrors {
-			var e mlflowErrorEnvelope
-			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.ErrorCode != "UNAUTHENTICATED" || e.Message != "missing bearer token" {
-				t.Errorf("%s %s: MLflow envelope %s", method, path, rec.Body)
+			if e := decodeMLflowEnvelope(t, rec); e.ErrorCode != "UNAUTHENTICATED" || e.Message != "missing bearer token" {
+				t.Errorf("%s %s: MLflow envelope %+v", method, path, e)
 			}
 			continue
 		}

@@ -148,6 +148,10 @@ type Server struct {
 	// Tracking stores experiments and runs, for the MLflow tracking routes;
 	// when nil they answer 501.
 	Tracking hangar.TrackingService
+	// Registry stores the model registry the MLflow routes
+	// (registered-models/…, model-versions/…) serve; when nil they answer
+	// 501. sqlstore.RegistryService implements it.
+	Registry hangar.RegistryService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -261,6 +265,9 @@ func (s *Server) routes() []route {
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.
 	rs = append(rs, mlflowRoutes(s.mlflowTrackingEndpoints()...)...)
 	rs = append(rs, s.mlflowWorkspaceRoutes()...)
+	// The model registry over MLflow's API (mlflow_registry.go):
+	// models/read, models/write and models/delete on the workspace.
+	rs = append(rs, s.mlflowRegistryRoutes()...)
 	return rs
 }
 

@@ -134,6 +134,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Blobs = blobs
 	api.BlobIndex = sqlstore.NewBlobIndex(db)      // which workspace owns which blob; audits uploads
 	api.Tracking = sqlstore.NewTrackingService(db) // experiments and runs: the MLflow tracking routes
+	api.Registry = sqlstore.NewRegistryService(db) // the model registry: the MLflow registry routes
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
