@@ -17,9 +17,9 @@ import (
 	"github.com/hangar-ml/hangar/httpapi"
 )
 
-// mlflowCall is one request as MLflow's Python client sends it: GET with a
+// registryCall is one request as MLflow's Python client sends it: GET with a
 // query string, other methods with a JSON body and its Content-Type.
-func (e *env) mlflowCall(method, path, token, body string, header ...string) response {
+func (e *env) registryCall(method, path, token, body string, header ...string) response {
 	e.t.Helper()
 	if method != http.MethodGet && body != "" {
 		header = append([]string{"Content-Type", "application/json"}, header...)
@@ -27,10 +27,10 @@ func (e *env) mlflowCall(method, path, token, body string, header ...string) res
 	return e.do(method, path, token, body, header...)
 }
 
-// wireJSON decodes an MLflow answer, replacing each timestamp (which must
+// registryWire decodes an MLflow answer, replacing each timestamp (which must
 // be a JSON integer within [from, now]) by "<ms>", so answers compare with
 // reflect.DeepEqual field by field, presence included.
-func wireJSON(t *testing.T, r response, from time.Time) map[string]any {
+func registryWire(t *testing.T, r response, from time.Time) map[string]any {
 	t.Helper()
 	if r.status != http.StatusOK {
 		t.Fatalf("status %d (%s), want 200", r.status, r.body)
@@ -70,7 +70,7 @@ func wireJSON(t *testing.T, r response, from time.Time) map[string]any {
 	return got
 }
 
-func mustJSON(t *testing.T, s string) map[string]any {
+func mustRegistryJSON(t *testing.T, s string) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
@@ -79,9 +79,9 @@ func mustJSON(t *testing.T, s string) map[string]any {
 	return v
 }
 
-func sameWire(t *testing.T, what string, got map[string]any, want string) {
+func sameRegistryWire(t *testing.T, what string, got map[string]any, want string) {
 	t.Helper()
-	w := mustJSON(t, want)
+	w := mustRegistryJSON(t, want)
 	if !reflect.DeepEqual(got, w) {
 		g, _ := json.Marshal(got)
 		wb, _ := json.Marshal(w)
@@ -89,8 +89,8 @@ func sameWire(t *testing.T, what string, got map[string]any, want string) {
 	}
 }
 
-// mlflowError checks an error answer in MLflow's envelope.
-func mlflowError(t *testing.T, r response, status int, code, message string) {
+// registryError checks an error answer in MLflow's envelope.
+func registryError(t *testing.T, r response, status int, code, message string) {
 	t.Helper()
 	var env struct {
 		ErrorCode string `json:"error_code"`
@@ -104,9 +104,9 @@ func mlflowError(t *testing.T, r response, status int, code, message string) {
 	}
 }
 
-// mlflowTestBases lists every prefix the registry is served under, with the
+// registryTestBases lists every prefix the registry is served under, with the
 // workspace each reaches.
-var mlflowTestBases = []struct{ base, ws string }{
+var registryTestBases = []struct{ base, ws string }{
 	{"/api/2.0/mlflow", hangar.DefaultWorkspace},
 	{"/ajax-api/2.0/mlflow", hangar.DefaultWorkspace},
 	{"/w/team/api/2.0/mlflow", "team"},
@@ -120,70 +120,70 @@ func TestMLflowRegistryClientFlow(t *testing.T) {
 	e := newEnv(t)
 	e.createWorkspace("team")
 	tok := e.adminToken()
-	for i, b := range mlflowTestBases {
+	for i, b := range registryTestBases {
 		t.Run(b.base, func(t *testing.T) {
 			start := time.Now()
 			name := "iris-" + strconv.Itoa(i)
 			call := func(method, path, body string) response {
 				t.Helper()
-				return e.mlflowCall(method, b.base+path, tok, body)
+				return e.registryCall(method, b.base+path, tok, body)
 			}
-			got := wireJSON(t, call("POST", "/registered-models/create", `{"name": "`+name+`"}`), start)
+			got := registryWire(t, call("POST", "/registered-models/create", `{"name": "`+name+`"}`), start)
 			// The user is the creating identity (MLflow's store sets none).
-			if u := userOf(got); !strings.HasPrefix(u, "root-") {
+			if u := registryUserOf(got); !strings.HasPrefix(u, "root-") {
 				t.Errorf("create: user_id %q, want the caller root-…", u)
 			}
-			sameWire(t, "create", got, `{"registered_model": {"name": "`+name+`", "creation_timestamp": "<ms>", "last_updated_timestamp": "<ms>", "user_id": `+jsonQuote(userOf(got))+`}}`)
+			sameRegistryWire(t, "create", got, `{"registered_model": {"name": "`+name+`", "creation_timestamp": "<ms>", "last_updated_timestamp": "<ms>", "user_id": `+registryQuote(registryUserOf(got))+`}}`)
 			// register_model goes on after a duplicate: 400 RESOURCE_ALREADY_EXISTS.
-			mlflowError(t, call("POST", "/registered-models/create", `{"name": "`+name+`"}`), 400, "RESOURCE_ALREADY_EXISTS", "")
+			registryError(t, call("POST", "/registered-models/create", `{"name": "`+name+`"}`), 400, "RESOURCE_ALREADY_EXISTS", "")
 
 			source := "mlflow-artifacts:/1/0123456789abcdef0123456789abcdef/artifacts/model"
 			runID := "0123456789abcdef0123456789abcdef"
-			got = wireJSON(t, call("POST", "/model-versions/create", `{"name": "`+name+`", "source": "`+source+`", "run_id": "`+runID+`"}`), start)
-			user := jsonQuote(userOf(got))
+			got = registryWire(t, call("POST", "/model-versions/create", `{"name": "`+name+`", "source": "`+source+`", "run_id": "`+runID+`"}`), start)
+			user := registryQuote(registryUserOf(got))
 			version1 := `{"name": "` + name + `", "version": "1", "creation_timestamp": "<ms>", "last_updated_timestamp": "<ms>", "user_id": ` + user + `, "current_stage": "None", "source": "` + source + `", "run_id": "` + runID + `", "status": "READY"`
-			sameWire(t, "create version", got, `{"model_version": `+version1+`}}`)
+			sameRegistryWire(t, "create version", got, `{"model_version": `+version1+`}}`)
 			// The client polls model-versions/get until READY.
-			got = wireJSON(t, call("GET", "/model-versions/get?name="+name+"&version=1", ""), start)
-			sameWire(t, "get version", got, `{"model_version": `+version1+`}}`)
+			got = registryWire(t, call("GET", "/model-versions/get?name="+name+"&version=1", ""), start)
+			sameRegistryWire(t, "get version", got, `{"model_version": `+version1+`}}`)
 
-			sameWire(t, "set alias", wireJSON(t, call("POST", "/registered-models/alias", `{"name": "`+name+`", "alias": "champion", "version": "1"}`), start), `{}`)
-			sameWire(t, "set version tag", wireJSON(t, call("POST", "/model-versions/set-tag", `{"name": "`+name+`", "version": "1", "key": "validated", "value": "yes"}`), start), `{}`)
-			sameWire(t, "set model tag b", wireJSON(t, call("POST", "/registered-models/set-tag", `{"name": "`+name+`", "key": "b", "value": "2"}`), start), `{}`)
-			sameWire(t, "set model tag a", wireJSON(t, call("POST", "/registered-models/set-tag", `{"name": "`+name+`", "key": "a", "value": ""}`), start), `{}`)
+			sameRegistryWire(t, "set alias", registryWire(t, call("POST", "/registered-models/alias", `{"name": "`+name+`", "alias": "champion", "version": "1"}`), start), `{}`)
+			sameRegistryWire(t, "set version tag", registryWire(t, call("POST", "/model-versions/set-tag", `{"name": "`+name+`", "version": "1", "key": "validated", "value": "yes"}`), start), `{}`)
+			sameRegistryWire(t, "set model tag b", registryWire(t, call("POST", "/registered-models/set-tag", `{"name": "`+name+`", "key": "b", "value": "2"}`), start), `{}`)
+			sameRegistryWire(t, "set model tag a", registryWire(t, call("POST", "/registered-models/set-tag", `{"name": "`+name+`", "key": "a", "value": ""}`), start), `{}`)
 
 			// latest_versions carry neither aliases (as MLflow's) nor tags
 			// (the store's choice; see sqlstore's registry.latest).
-			got = wireJSON(t, call("GET", "/registered-models/get?name="+name, ""), start)
-			sameWire(t, "get model", got, `{"registered_model": {"name": "`+name+`", "creation_timestamp": "<ms>", "last_updated_timestamp": "<ms>", "user_id": `+user+`,
+			got = registryWire(t, call("GET", "/registered-models/get?name="+name, ""), start)
+			sameRegistryWire(t, "get model", got, `{"registered_model": {"name": "`+name+`", "creation_timestamp": "<ms>", "last_updated_timestamp": "<ms>", "user_id": `+user+`,
 				"latest_versions": [`+version1+`}],
 				"tags": [{"key": "a", "value": ""}, {"key": "b", "value": "2"}],
 				"aliases": [{"alias": "champion", "version": "1"}]}}`)
 
 			withAlias := version1 + `, "tags": [{"key": "validated", "value": "yes"}], "aliases": ["champion"]}`
-			got = wireJSON(t, call("GET", "/registered-models/alias?name="+name+"&alias=champion", ""), start)
-			sameWire(t, "get by alias", got, `{"model_version": `+withAlias+`}`)
-			got = wireJSON(t, call("GET", "/model-versions/get-download-uri?name="+name+"&version=1", ""), start)
-			sameWire(t, "download uri", got, `{"artifact_uri": "`+source+`"}`)
+			got = registryWire(t, call("GET", "/registered-models/alias?name="+name+"&alias=champion", ""), start)
+			sameRegistryWire(t, "get by alias", got, `{"model_version": `+withAlias+`}`)
+			got = registryWire(t, call("GET", "/model-versions/get-download-uri?name="+name+"&version=1", ""), start)
+			sameRegistryWire(t, "download uri", got, `{"artifact_uri": "`+source+`"}`)
 
 			q := url.Values{"filter": {"name='" + name + "'"}, "max_results": {"10000"}}
-			got = wireJSON(t, call("GET", "/model-versions/search?"+q.Encode(), ""), start)
-			sameWire(t, "search versions", got, `{"model_versions": [`+withAlias+`]}`)
+			got = registryWire(t, call("GET", "/model-versions/search?"+q.Encode(), ""), start)
+			sameRegistryWire(t, "search versions", got, `{"model_versions": [`+withAlias+`]}`)
 		})
 	}
 	// Each workspace holds its own models.
-	for _, b := range mlflowTestBases[2:] {
-		r := e.mlflowCall("GET", b.base+"/registered-models/get?name=iris-0", tok, "")
-		mlflowError(t, r, 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=iris-0 not found")
+	for _, b := range registryTestBases[2:] {
+		r := e.registryCall("GET", b.base+"/registered-models/get?name=iris-0", tok, "")
+		registryError(t, r, 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=iris-0 not found")
 	}
 	// X-MLFLOW-WORKSPACE reaches another workspace without /w/.
-	r := e.mlflowCall("GET", "/api/2.0/mlflow/registered-models/get?name=iris-2", tok, "", "X-MLFLOW-WORKSPACE", "team")
+	r := e.registryCall("GET", "/api/2.0/mlflow/registered-models/get?name=iris-2", tok, "", "X-MLFLOW-WORKSPACE", "team")
 	if r.status != http.StatusOK {
 		t.Errorf("get iris-2 with X-MLFLOW-WORKSPACE: team: status %d (%s), want 200", r.status, r.body)
 	}
 }
 
-func userOf(v map[string]any) string {
+func registryUserOf(v map[string]any) string {
 	for _, k := range []string{"registered_model", "model_version"} {
 		if m, ok := v[k].(map[string]any); ok {
 			s, _ := m["user_id"].(string)
@@ -193,7 +193,7 @@ func userOf(v map[string]any) string {
 	return ""
 }
 
-func jsonQuote(s string) string {
+func registryQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
@@ -207,11 +207,11 @@ func TestMLflowRegistryLifecycle(t *testing.T) {
 	start := time.Now()
 	call := func(method, path, body string) response {
 		t.Helper()
-		return e.mlflowCall(method, "/api/2.0/mlflow"+path, tok, body)
+		return e.registryCall(method, "/api/2.0/mlflow"+path, tok, body)
 	}
 	ok := func(method, path, body string) map[string]any {
 		t.Helper()
-		return wireJSON(t, call(method, path, body), start)
+		return registryWire(t, call(method, path, body), start)
 	}
 	ok("POST", "/registered-models/create", `{"name": "m", "description": "first", "tags": [{"key": "k", "value": "v"}]}`)
 	for range 3 {
@@ -265,22 +265,22 @@ func TestMLflowRegistryLifecycle(t *testing.T) {
 	if mv := got["model_version"].(map[string]any); mv["version"] != "4" || mv["source"] != "models:/n/2" || mv["storage_location"] != "s3://bucket/m" {
 		t.Errorf("version from models:/n/2: %v, want version 4, source models:/n/2, storage_location s3://bucket/m", mv)
 	}
-	sameWire(t, "download uri of a models:/ source", ok("GET", "/model-versions/get-download-uri?name=n&version=4", ""), `{"artifact_uri": "s3://bucket/m"}`)
+	sameRegistryWire(t, "download uri of a models:/ source", ok("GET", "/model-versions/get-download-uri?name=n&version=4", ""), `{"artifact_uri": "s3://bucket/m"}`)
 
 	// Deletes carry a JSON body, as the Python client sends them.
 	ok("POST", "/registered-models/alias", `{"name": "n", "alias": "a1", "version": "3"}`)
-	sameWire(t, "delete alias", ok("DELETE", "/registered-models/alias", `{"name": "n", "alias": "a1"}`), `{}`)
-	sameWire(t, "delete missing alias", ok("DELETE", "/registered-models/alias", `{"name": "n", "alias": "a1"}`), `{}`)
-	sameWire(t, "delete model tag", ok("DELETE", "/registered-models/delete-tag", `{"name": "n", "key": "k"}`), `{}`)
-	sameWire(t, "delete version tag", ok("DELETE", "/model-versions/delete-tag", `{"name": "n", "version": "3", "key": "t"}`), `{}`)
+	sameRegistryWire(t, "delete alias", ok("DELETE", "/registered-models/alias", `{"name": "n", "alias": "a1"}`), `{}`)
+	sameRegistryWire(t, "delete missing alias", ok("DELETE", "/registered-models/alias", `{"name": "n", "alias": "a1"}`), `{}`)
+	sameRegistryWire(t, "delete model tag", ok("DELETE", "/registered-models/delete-tag", `{"name": "n", "key": "k"}`), `{}`)
+	sameRegistryWire(t, "delete version tag", ok("DELETE", "/model-versions/delete-tag", `{"name": "n", "version": "3", "key": "t"}`), `{}`)
 	got = ok("GET", "/model-versions/get?name=n&version=3", "")
 	if _, has := got["model_version"].(map[string]any)["tags"]; has {
 		t.Errorf("version 3 after delete-tag: %v, want no tags", got)
 	}
-	sameWire(t, "delete version", ok("DELETE", "/model-versions/delete", `{"name": "n", "version": "3"}`), `{}`)
-	mlflowError(t, call("GET", "/model-versions/get?name=n&version=3", ""), 404, "RESOURCE_DOES_NOT_EXIST", "Model Version (name=n, version=3) not found")
-	sameWire(t, "delete model", ok("DELETE", "/registered-models/delete", `{"name": "n"}`), `{}`)
-	mlflowError(t, call("GET", "/registered-models/get?name=n", ""), 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=n not found")
+	sameRegistryWire(t, "delete version", ok("DELETE", "/model-versions/delete", `{"name": "n", "version": "3"}`), `{}`)
+	registryError(t, call("GET", "/model-versions/get?name=n&version=3", ""), 404, "RESOURCE_DOES_NOT_EXIST", "Model Version (name=n, version=3) not found")
+	sameRegistryWire(t, "delete model", ok("DELETE", "/registered-models/delete", `{"name": "n"}`), `{}`)
+	registryError(t, call("GET", "/registered-models/get?name=n", ""), 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=n not found")
 
 	// registered-models/search pages with next_page_token.
 	for _, n := range []string{"s-c", "s-a", "s-b"} {
@@ -305,7 +305,7 @@ func TestMLflowRegistryLifecycle(t *testing.T) {
 	if want := []string{"s-a", "s-b", "s-c"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("search pages: got %v, want %v", names, want)
 	}
-	sameWire(t, "empty search", ok("GET", "/registered-models/search?filter=name%3D%27none%27", ""), `{}`)
+	sameRegistryWire(t, "empty search", ok("GET", "/registered-models/search?filter=name%3D%27none%27", ""), `{}`)
 }
 
 // TestMLflowRegistryErrors checks MLflow's code, status and message for
@@ -315,7 +315,7 @@ func TestMLflowRegistryErrors(t *testing.T) {
 	tok := e.adminToken()
 	call := func(method, path, body string) response {
 		t.Helper()
-		return e.mlflowCall(method, "/api/2.0/mlflow"+path, tok, body)
+		return e.registryCall(method, "/api/2.0/mlflow"+path, tok, body)
 	}
 	for _, body := range []string{
 		`{"name": "m"}`,
@@ -388,14 +388,14 @@ func TestMLflowRegistryErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := e.snapshot() + modelSnapshot(t, e)
 			r := call(tt.method, tt.path, tt.body)
-			mlflowError(t, r, tt.status, tt.code, tt.message)
+			registryError(t, r, tt.status, tt.code, tt.message)
 			if after := e.snapshot() + modelSnapshot(t, e); after != before {
 				t.Errorf("the refusal changed the state:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
 	}
-	r := e.mlflowCall("GET", "/w/nope/api/2.0/mlflow/registered-models/get?name=m", tok, "")
-	mlflowError(t, r, 404, "RESOURCE_DOES_NOT_EXIST", "")
+	r := e.registryCall("GET", "/w/nope/api/2.0/mlflow/registered-models/get?name=m", tok, "")
+	registryError(t, r, 404, "RESOURCE_DOES_NOT_EXIST", "")
 }
 
 // modelSnapshot renders the default workspace's registry.
@@ -424,17 +424,17 @@ func TestMLflowRegistryAuth(t *testing.T) {
 	e := newEnv(t)
 	e.createWorkspace("team")
 	admin := e.adminToken()
-	if r := e.mlflowCall("POST", "/w/team/api/2.0/mlflow/registered-models/create", admin, `{"name": "m"}`); r.status != 200 {
+	if r := e.registryCall("POST", "/w/team/api/2.0/mlflow/registered-models/create", admin, `{"name": "m"}`); r.status != 200 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	reader := e.token("reader", hangar.RoleReader, "team")
 	writer := e.token("writer", hangar.RoleContributor, "team")
-	for _, b := range mlflowTestBases[2:] {
-		r := e.mlflowCall("GET", b.base+"/registered-models/get?name=m", reader, "")
+	for _, b := range registryTestBases[2:] {
+		r := e.registryCall("GET", b.base+"/registered-models/get?name=m", reader, "")
 		if r.status != 200 {
 			t.Errorf("reader GET %s: %d %s, want 200", b.base, r.status, r.body)
 		}
-		r = e.mlflowCall("GET", b.base+"/model-versions/search", reader, "")
+		r = e.registryCall("GET", b.base+"/model-versions/search", reader, "")
 		if r.status != 200 {
 			t.Errorf("reader search %s: %d %s, want 200", b.base, r.status, r.body)
 		}
@@ -444,20 +444,20 @@ func TestMLflowRegistryAuth(t *testing.T) {
 			{"DELETE", "/registered-models/delete", `{"name": "m"}`, "models/delete"},
 			{"POST", "/model-versions/create", `{"name": "m", "source": "s3://b/m"}`, "models/write"},
 		} {
-			r := e.mlflowCall(w.method, b.base+w.path, reader, w.body)
-			mlflowError(t, r, 403, "PERMISSION_DENIED", "identity reader lacks "+w.action)
+			r := e.registryCall(w.method, b.base+w.path, reader, w.body)
+			registryError(t, r, 403, "PERMISSION_DENIED", "identity reader lacks "+w.action)
 		}
 	}
 	// The reader of team has no role on the default workspace.
-	r := e.mlflowCall("GET", "/api/2.0/mlflow/registered-models/search", reader, "")
-	mlflowError(t, r, 403, "PERMISSION_DENIED", "")
-	r = e.mlflowCall("GET", "/api/2.0/mlflow/registered-models/search", reader, "", "X-MLFLOW-WORKSPACE", "team")
+	r := e.registryCall("GET", "/api/2.0/mlflow/registered-models/search", reader, "")
+	registryError(t, r, 403, "PERMISSION_DENIED", "")
+	r = e.registryCall("GET", "/api/2.0/mlflow/registered-models/search", reader, "", "X-MLFLOW-WORKSPACE", "team")
 	if r.status != 200 {
 		t.Errorf("reader with X-MLFLOW-WORKSPACE: team: %d %s, want 200", r.status, r.body)
 	}
-	r = e.mlflowCall("GET", "/api/2.0/mlflow/registered-models/search", "", "")
-	mlflowError(t, r, 401, "UNAUTHENTICATED", "")
-	if r := e.mlflowCall("POST", "/w/team/api/2.0/mlflow/model-versions/create", writer, `{"name": "m", "source": "s3://b/m"}`); r.status != 200 {
+	r = e.registryCall("GET", "/api/2.0/mlflow/registered-models/search", "", "")
+	registryError(t, r, 401, "UNAUTHENTICATED", "")
+	if r := e.registryCall("POST", "/w/team/api/2.0/mlflow/model-versions/create", writer, `{"name": "m", "source": "s3://b/m"}`); r.status != 200 {
 		t.Errorf("contributor creates a version: %d %s, want 200", r.status, r.body)
 	}
 
@@ -473,21 +473,21 @@ func TestMLflowRegistryAuth(t *testing.T) {
 	}
 }
 
-// searchRecorder records the queries the registry's searches get.
-type searchRecorder struct {
+// registrySearchRecorder records the queries the registry's searches get.
+type registrySearchRecorder struct {
 	hangar.RegistryService // nil: only the searches are called
 	mu                     sync.Mutex
 	got                    []hangar.ModelSearch
 }
 
-func (r *searchRecorder) SearchRegisteredModels(_ context.Context, _ string, q hangar.ModelSearch) (*hangar.Page[*hangar.RegisteredModel], error) {
+func (r *registrySearchRecorder) SearchRegisteredModels(_ context.Context, _ string, q hangar.ModelSearch) (*hangar.Page[*hangar.RegisteredModel], error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, q)
 	return &hangar.Page[*hangar.RegisteredModel]{}, nil
 }
 
-func (r *searchRecorder) SearchModelVersions(_ context.Context, _ string, q hangar.ModelSearch) (*hangar.Page[*hangar.ModelVersion], error) {
+func (r *registrySearchRecorder) SearchModelVersions(_ context.Context, _ string, q hangar.ModelSearch) (*hangar.Page[*hangar.ModelVersion], error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, q)
@@ -499,7 +499,7 @@ func (r *searchRecorder) SearchModelVersions(_ context.Context, _ string, q hang
 // max_results is the store's default for models (0) and MLflow's proto
 // default 200000 for versions.
 func TestMLflowRegistrySearchArgs(t *testing.T) {
-	rec := &searchRecorder{}
+	rec := &registrySearchRecorder{}
 	e := newEnvWith(t, func(s *httpapi.Server) { s.Registry = rec })
 	tok := e.adminToken()
 	tests := []struct {
@@ -516,7 +516,7 @@ func TestMLflowRegistrySearchArgs(t *testing.T) {
 		rec.mu.Lock()
 		rec.got = nil
 		rec.mu.Unlock()
-		r := e.mlflowCall("GET", "/api/2.0/mlflow"+tt.path, tok, "")
+		r := e.registryCall("GET", "/api/2.0/mlflow"+tt.path, tok, "")
 		if r.status != 200 || strings.TrimSpace(string(r.body)) != "{}" {
 			t.Errorf("GET %s: %d %s, want 200 {}", tt.path, r.status, r.body)
 		}
@@ -533,6 +533,6 @@ func TestMLflowRegistrySearchArgs(t *testing.T) {
 // answer 501 NOT_IMPLEMENTED (after authorization), never a 500.
 func TestMLflowRegistryNotConfigured(t *testing.T) {
 	e := newEnvWith(t, func(s *httpapi.Server) { s.Registry = nil })
-	r := e.mlflowCall("GET", "/api/2.0/mlflow/registered-models/get?name=m", e.adminToken(), "")
-	mlflowError(t, r, 501, "NOT_IMPLEMENTED", "this server has no model registry")
+	r := e.registryCall("GET", "/api/2.0/mlflow/registered-models/get?name=m", e.adminToken(), "")
+	registryError(t, r, 501, "NOT_IMPLEMENTED", "this server has no model registry")
 }
