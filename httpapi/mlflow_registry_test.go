@@ -236,6 +236,9 @@ func TestMLflowRegistryLifecycle(t *testing.T) {
 		t.Errorf("transition: stage %v, want Production", s)
 	}
 	got = ok("POST", "/model-versions/transition-stage", `{"name": "n", "version": "2", "stage": "Production", "archive_existing_versions": true}`)
+	if s := got["model_version"].(map[string]any)["current_stage"]; s != "Production" {
+		t.Errorf("transition with archive_existing_versions: stage %v, want Production", s)
+	}
 	latest := func(got map[string]any) []string {
 		var out []string
 		vs, _ := got["model_versions"].([]any)
