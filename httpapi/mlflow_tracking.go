@@ -708,10 +708,11 @@ func (s *Server) mlflowMetricHistory(w http.ResponseWriter, r *http.Request, c *
 
 // mlflowWorkspaceRoutes serve MLflow 3's workspaces API, which a client
 // with MLFLOW_WORKSPACE set calls: the list of the workspaces the caller
-// may read, and one of them.
+// may read, and one of them. Clients of early 2026 call it under
+// /api/2.0, later ones under /api/3.0; the answer is the same.
 func (s *Server) mlflowWorkspaceRoutes() []route {
 	var out []route
-	for _, base := range []string{"/api/2.0/", "/ajax-api/2.0/"} {
+	for _, base := range []string{"/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/"} {
 		out = append(out,
 			route{"GET " + base + "mlflow/workspaces", hangar.ActWorkspaceRead, scopeAnywhere, s.mlflowListWorkspaces, mlflowErrors},
 			route{"GET " + base + "mlflow/workspaces/{ws}", hangar.ActWorkspaceRead, scopeWorkspace, s.mlflowGetWorkspace, mlflowErrors})

@@ -342,6 +342,8 @@ func TestMLflowWorkspacesAndAuth(t *testing.T) {
 	sameJSON(t, "workspaces of a team-a token", r.body, `{"workspaces": [{"name": "team-a"}]}`)
 	r = e.mlflow("GET", "/api/2.0/mlflow/workspaces", admin, "")
 	sameJSON(t, "workspaces of the owner", r.body, `{"workspaces": [{"name": "default", "description": "The workspace every server has."}, {"name": "team-a"}, {"name": "team-b"}]}`)
+	r = e.mlflow("GET", "/api/3.0/mlflow/workspaces", sci, "")
+	sameJSON(t, "workspaces under /api/3.0", r.body, `{"workspaces": [{"name": "team-a"}]}`)
 	r = e.mlflow("GET", "/api/2.0/mlflow/workspaces/team-a", sci, "")
 	sameJSON(t, "workspace team-a", r.body, `{"workspace": {"name": "team-a"}}`)
 	r = e.mlflow("GET", "/api/2.0/mlflow/workspaces/team-b", sci, "")
