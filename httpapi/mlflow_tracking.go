@@ -182,7 +182,7 @@ func (s *Server) mlflowSearchExperiments(w http.ResponseWriter, r *http.Request,
 	if err := s.decodeMLflow(w, r, &req); err != nil {
 		return err
 	}
-	view, err := hangar.ParseViewType(string(req.ViewType))
+	view, err := viewType("view_type", req.ViewType)
 	if err != nil {
 		return err
 	}
@@ -364,6 +364,16 @@ func (e *mlflowEnum) UnmarshalJSON(b []byte) error {
 	}
 	*e = mlflowEnum(strconv.Itoa(int(n)))
 	return nil
+}
+
+// viewType reads a ViewType enum, with MLflow's message for a bad one.
+func viewType(field string, e mlflowEnum) (hangar.ViewType, error) {
+	v, err := hangar.ParseViewType(string(e))
+	if err != nil {
+		raw, _ := json.Marshal(string(e))
+		return 0, invalidValue(field, raw)
+	}
+	return v, nil
 }
 
 // runStatus reads a RunStatus enum as MLflow's protobuf parser does: its
@@ -641,7 +651,7 @@ func (s *Server) mlflowSearchRuns(w http.ResponseWriter, r *http.Request, c *cal
 	if err := s.decodeMLflow(w, r, &req); err != nil {
 		return err
 	}
-	view, err := hangar.ParseViewType(string(req.RunViewType))
+	view, err := viewType("run_view_type", req.RunViewType)
 	if err != nil {
 		return err
 	}
