@@ -182,7 +182,7 @@ func (s *Server) mlflowSearchExperiments(w http.ResponseWriter, r *http.Request,
 	if err := s.decodeMLflow(w, r, &req); err != nil {
 		return err
 	}
-	view, err := hangar.ParseViewType(string(req.ViewType))
+	view, err := viewType("view_type", req.ViewType)
 	if err != nil {
 		return err
 	}
@@ -364,6 +364,16 @@ func (e *mlflowEnum) UnmarshalJSON(b []byte) error {
 	}
 	*e = mlflowEnum(strconv.Itoa(int(n)))
 	return nil
+}
+
+// viewType reads a ViewType enum, with MLflow's message for a bad one.
+func viewType(field string, e mlflowEnum) (hangar.ViewType, error) {
+	v, err := hangar.ParseViewType(string(e))
+	if err != nil {
+		raw, _ := json.Marshal(string(e))
+		return 0, invalidValue(field, raw)
+	}
+	return v, nil
 }
 
 // runStatus reads a RunStatus enum as MLflow's protobuf parser does: its
@@ -641,7 +651,7 @@ func (s *Server) mlflowSearchRuns(w http.ResponseWriter, r *http.Request, c *cal
 	if err := s.decodeMLflow(w, r, &req); err != nil {
 		return err
 	}
-	view, err := hangar.ParseViewType(string(req.RunViewType))
+	view, err := viewType("run_view_type", req.RunViewType)
 	if err != nil {
 		return err
 	}
@@ -708,10 +718,11 @@ func (s *Server) mlflowMetricHistory(w http.ResponseWriter, r *http.Request, c *
 
 // mlflowWorkspaceRoutes serve MLflow 3's workspaces API, which a client
 // with MLFLOW_WORKSPACE set calls: the list of the workspaces the caller
-// may read, and one of them.
+// may read, and one of them. Clients of early 2026 call it under
+// /api/2.0, later ones under /api/3.0; the answer is the same.
 func (s *Server) mlflowWorkspaceRoutes() []route {
 	var out []route
-	for _, base := range []string{"/api/2.0/", "/ajax-api/2.0/"} {
+	for _, base := range []string{"/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/"} {
 		out = append(out,
 			route{"GET " + base + "mlflow/workspaces", hangar.ActWorkspaceRead, scopeAnywhere, s.mlflowListWorkspaces, mlflowErrors},
 			route{"GET " + base + "mlflow/workspaces/{ws}", hangar.ActWorkspaceRead, scopeWorkspace, s.mlflowGetWorkspace, mlflowErrors})

@@ -267,7 +267,9 @@ func TestMLflowErrors(t *testing.T) {
 		{"experiments search without max_results", "GET", "/api/2.0/mlflow/experiments/search?view_type=ALL", "", nil, 400, "INVALID_PARAMETER_VALUE",
 			"Invalid value for max_results. It must be a positive integer, but got 0"},
 		{"a bad view type", "GET", "/api/2.0/mlflow/experiments/search?max_results=10&view_type=SOME", "", nil, 400, "INVALID_PARAMETER_VALUE",
-			"Invalid value SOME for parameter 'view_type' supplied: want ACTIVE_ONLY, DELETED_ONLY or ALL"},
+			"Invalid value SOME for parameter 'view_type' supplied. Hint: Value was of type 'str'." + docs},
+		{"a bad run view type", "POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids": ["0"], "run_view_type": 7}`, nil, 400, "INVALID_PARAMETER_VALUE",
+			"Invalid value 7 for parameter 'run_view_type' supplied. Hint: Value was of type 'str'." + docs},
 		{"a deleted experiment's name", "POST", "/api/2.0/mlflow/experiments/update", `{"experiment_id": 1, "new_name": "Default"}`, nil, 400, "RESOURCE_ALREADY_EXISTS",
 			"Experiment(name=Default) already exists."},
 		{"an unknown endpoint", "GET", "/api/2.0/mlflow/nope", "", nil, 404, "ENDPOINT_NOT_FOUND", "no route for GET /api/2.0/mlflow/nope"},
@@ -342,6 +344,8 @@ func TestMLflowWorkspacesAndAuth(t *testing.T) {
 	sameJSON(t, "workspaces of a team-a token", r.body, `{"workspaces": [{"name": "team-a"}]}`)
 	r = e.mlflow("GET", "/api/2.0/mlflow/workspaces", admin, "")
 	sameJSON(t, "workspaces of the owner", r.body, `{"workspaces": [{"name": "default", "description": "The workspace every server has."}, {"name": "team-a"}, {"name": "team-b"}]}`)
+	r = e.mlflow("GET", "/api/3.0/mlflow/workspaces", sci, "")
+	sameJSON(t, "workspaces under /api/3.0", r.body, `{"workspaces": [{"name": "team-a"}]}`)
 	r = e.mlflow("GET", "/api/2.0/mlflow/workspaces/team-a", sci, "")
 	sameJSON(t, "workspace team-a", r.body, `{"workspace": {"name": "team-a"}}`)
 	r = e.mlflow("GET", "/api/2.0/mlflow/workspaces/team-b", sci, "")

@@ -260,6 +260,12 @@ func (s *Server) routes() []route {
 
 		{"PUT /api/v1/workspaces/{ws}/blobs", hangar.ActArtifactWrite, scopeWorkspace, s.putBlob, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", hangar.ActArtifactRead, scopeWorkspace, s.getBlob, nativeErrors},
+
+		{"GET /api/v1/workspaces/{ws}/experiments", hangar.ActExperimentRead, scopeWorkspace, s.listExperiments, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/experiments/{id}", hangar.ActExperimentRead, scopeWorkspace, s.getExperiment, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/runs", hangar.ActRunRead, scopeWorkspace, s.listRuns, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunRead, scopeWorkspace, s.getRun, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunDelete, scopeWorkspace, s.deleteRun, nativeErrors},
 	}
 	// MLflow's REST API: each endpoint, with its action, under every MLflow
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.

@@ -36,6 +36,14 @@ func (d *Double) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
+	if plainNumber(b) { // the common case, without the reflection of json.Unmarshal
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return hangar.Errorf(hangar.EINVALID, "MLflow double %s is out of range", clip(b))
+		}
+		*d = Double(f)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -83,6 +91,12 @@ func (i Int64) MarshalJSON() ([]byte, error) {
 func (i *Int64) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
+	}
+	if plainNumber(b) {
+		if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+			*i = Int64(v)
+			return nil
+		}
 	}
 	n, err := number(b, "int64")
 	if err != nil {
@@ -155,4 +169,46 @@ func (id *ExperimentID) UnmarshalJSON(b []byte) error {
 	}
 	*id = ExperimentID(n.String())
 	return nil
+}
+
+// plainNumber reports whether b is a JSON number literal of at most 32
+// bytes: an optional minus, digits, an optional fraction and exponent, as
+// JSON's grammar has them (no leading zeros, no plus, no bare dot).
+func plainNumber(b []byte) bool {
+	if len(b) == 0 || len(b) > 32 {
+		return false
+	}
+	i := 0
+	if b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	start := i
+	n := digits()
+	if n == 0 || (n > 1 && b[start] == '0') {
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }

@@ -3,6 +3,7 @@ package mlflow
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
@@ -180,6 +181,30 @@ func FuzzLogBatchJSON(f *testing.F) {
 		for i, m := range in.Metrics {
 			if g := back.Metrics[i]; g.Key != m.Key || !same(g.Value, m.Value) || g.Timestamp != m.Timestamp || g.Step != m.Step {
 				t.Fatalf("metric %d: %+v → %+v", i, m, g)
+			}
+		}
+	})
+}
+
+// FuzzPlainNumber holds the fast path of Double and Int64 to encoding/json:
+// what plainNumber takes is a JSON number, and decodes to the same value
+// both ways.
+func FuzzPlainNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1.5", "1e3", "-2E-7", "01", "1.", ".5", "+1", "1e", "NaN", `"1"`, "9223372036854775808"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !plainNumber(b) {
+			return
+		}
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			t.Fatalf("plainNumber(%q) but encoding/json refuses it: %v", b, err)
+		}
+		var d Double
+		if err := d.UnmarshalJSON(b); err == nil {
+			if want, err := strconv.ParseFloat(n.String(), 64); err != nil || float64(d) != want {
+				t.Fatalf("Double(%q) = %v, want %v", b, d, want)
 			}
 		}
 	})

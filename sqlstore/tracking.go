@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -1008,8 +1009,20 @@ func (tx *wtx) logMetrics(ctx context.Context, cache *stmtCache, run int64, metr
 	if len(metrics) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 6*len(metrics))
-	for _, m := range metrics {
+	// In the table's key order, the points land next to each other in its
+	// B-tree rather than all over it.
+	sorted := slices.Clone(metrics)
+	slices.SortFunc(sorted, func(a, b hangar.Metric) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Timestamp, b.Timestamp); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Step, b.Step)
+	})
+	args := make([]any, 0, 6*len(sorted))
+	for _, m := range sorted {
 		isNaN, v := metricValue(m.Value)
 		args = append(args, run, m.Key, m.Timestamp, m.Step, isNaN, v)
 	}

@@ -91,6 +91,8 @@ func newRootCmd(getenv env) *cobra.Command {
 		newRoleCmd(cli),
 		newAuditCmd(cli),
 		newSecretCmd(cli),
+		newExperimentCmd(cli),
+		newRunCmd(cli),
 	)
 	root.AddCommand(newBuiltinCmd(getenv))
 	return root
