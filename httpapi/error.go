@@ -99,7 +99,7 @@ func codeOfStatus(status int) string {
 // mlflowPrefixes start the paths of the MLflow API, for the default
 // workspace and, after /w/{ws}, for another one.
 func mlflowPrefixes() []string {
-	return []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/"}
+	return []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/3.0/mlflow/", "/ajax-api/3.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/"}
 }
 
 // isMLflowPath reports whether path is under the MLflow API, directly or

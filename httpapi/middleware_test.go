@@ -241,6 +241,7 @@ func TestUnmatchedRoutes(t *testing.T) {
 		{http.MethodPost, "/ajax-api/2.0/mlflow/runs/get", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true},
 		{http.MethodGet, "/w/ws1/api/2.0/mlflow/experiments/search", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true},
 		{http.MethodGet, "/api/2.0/mlflow-artifacts/artifacts/a/b", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true},
+		{http.MethodGet, "/api/3.0/mlflow/traces/search", http.StatusNotFound, "ENDPOINT_NOT_FOUND", true}, // MLflow 3 clients fall back to v2 on it
 		{http.MethodGet, "/api/2.0/mlflow/probe", http.StatusOK, "", true},
 		{http.MethodPost, "/api/2.0/mlflow/probe", http.StatusMethodNotAllowed, "BAD_REQUEST", true},
 	}
