@@ -118,11 +118,6 @@ func scanModelVersion(sc rowScanner) (modelVersionKey, *hangar.ModelVersion, err
 	return k, &v, nil
 }
 
-// placeholders returns "?, ?, …" for n arguments.
-func (registry) placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // modelID returns the id of a model. Errors: ENOTFOUND.
 func (r registry) modelID(ctx context.Context, ws, name string) (int64, error) {
 	var id int64
@@ -204,7 +199,7 @@ func (r registry) fillModels(ctx context.Context, ids []int64, models []*hangar.
 		for i, id := range part {
 			args[i] = id
 		}
-		in := r.placeholders(len(part))
+		in := placeholders(len(part))
 
 		rows, err := r.q.QueryContext(ctx, r.db.rebind(`SELECT model_id, key, value FROM registered_model_tags WHERE model_id IN (`+in+`)`), args...)
 		if err != nil {
@@ -267,7 +262,7 @@ func (r registry) latest(ctx context.Context, ids []int64) (map[int64][]*hangar.
 		args[i] = id
 	}
 	rows, err := r.q.QueryContext(ctx, r.db.rebind(`SELECT `+registryVersionColumns+registryVersionFrom+`
-		WHERE v.model_id IN (`+r.placeholders(len(ids))+`)
+		WHERE v.model_id IN (`+placeholders(len(ids))+`)
 		AND v.version = (SELECT MAX(x.version) FROM model_versions x WHERE x.model_id = v.model_id AND x.current_stage = v.current_stage)`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read latest model versions: %w", err)

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -86,121 +85,6 @@ func (r registry) requireWorkspace(ctx context.Context, ws string) error {
 		return hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", ws)
 	}
 	return nil
-}
-
-// stringCond applies a string comparator to the SQL expression col.
-func (r registry) stringCond(col string, c search.Clause) (string, []any) {
-	postgres := r.db.dialect == DialectPostgres
-	switch c.Op {
-	case search.Eq:
-		return col + " = ?", []any{c.Str}
-	case search.Ne:
-		return col + " != ?", []any{c.Str}
-	case search.Like:
-		if postgres {
-			return col + " LIKE ? ESCAPE ''", []any{c.Str}
-		}
-		return col + " GLOB ?", []any{r.glob(c.Str)}
-	case search.ILike:
-		if postgres {
-			return "translate(" + col + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE ? ESCAPE ''", []any{r.foldASCII(c.Str)}
-		}
-		return col + " LIKE ?", []any{c.Str}
-	case search.In, search.NotIn:
-		if len(c.List) == 0 {
-			if c.Op == search.In {
-				return "1 = 0", nil
-			}
-			return col + " IS NOT NULL", nil
-		}
-		args := make([]any, len(c.List))
-		for i, v := range c.List {
-			args[i] = v
-		}
-		op := " IN ("
-		if c.Op == search.NotIn {
-			op = " NOT IN ("
-		}
-		return col + op + r.placeholders(len(c.List)) + ")", args
-	}
-	return "1 = 0", nil // the parser lets no other comparator through for strings
-}
-
-// intCond applies a numeric comparator with a finite operand f to the
-// integer expression col, exactly: the bound is moved to the integer that
-// gives the same answer, and a bound beyond the int64 range makes the
-// condition constant.
-func (registry) intCond(col string, op search.Op, f float64) (string, []any) {
-	const two63 = 1 << 63
-	integral := f == math.Trunc(f) && f >= -two63 && f < two63
-	cmp := func(sqlOp string, bound float64) (string, []any) {
-		switch {
-		case bound >= two63: // every int64 is below the bound
-			if sqlOp == " < " || sqlOp == " <= " {
-				return "1 = 1", nil
-			}
-			return "1 = 0", nil
-		case bound < -two63: // every int64 is above it
-			if sqlOp == " > " || sqlOp == " >= " {
-				return "1 = 1", nil
-			}
-			return "1 = 0", nil
-		}
-		return col + sqlOp + "?", []any{int64(bound)}
-	}
-	switch op {
-	case search.Eq:
-		if !integral {
-			return "1 = 0", nil
-		}
-		return col + " = ?", []any{int64(f)}
-	case search.Ne:
-		if !integral {
-			return "1 = 1", nil
-		}
-		return col + " != ?", []any{int64(f)}
-	case search.Lt:
-		return cmp(" < ", math.Ceil(f))
-	case search.Le:
-		return cmp(" <= ", math.Floor(f))
-	case search.Gt:
-		return cmp(" > ", math.Floor(f))
-	case search.Ge:
-		return cmp(" >= ", math.Ceil(f))
-	}
-	return "1 = 0", nil
-}
-
-// glob translates a LIKE pattern (% any run, _ one character, no
-// escape) to an SQLite GLOB pattern, which is case-sensitive.
-func (registry) glob(p string) string {
-	var b strings.Builder
-	b.Grow(len(p) + 8)
-	for _, r := range p {
-		switch r {
-		case '%':
-			b.WriteByte('*')
-		case '_':
-			b.WriteByte('?')
-		case '*', '?', '[':
-			b.WriteByte('[')
-			b.WriteRune(r)
-			b.WriteByte(']')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// foldASCII lower-cases ASCII letters only.
-func (registry) foldASCII(s string) string {
-	return strings.Map(func(r rune) rune {
-		if 'A' <= r && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}, s)
 }
 
 // orderSQL returns the ORDER BY list of the columns.
@@ -357,10 +241,10 @@ func (s *RegistryService) searchModels(ctx context.Context, ws string, q hangar.
 	for _, c := range f.Clauses {
 		switch c.Kind {
 		case search.Attribute: // name, the one attribute
-			cond, args := r.stringCond("m.name", c)
+			cond, args := r.db.matchString("m.name", c)
 			sq.add(cond, args...)
 		case search.Tag:
-			cond, args := r.stringCond("t.value", c)
+			cond, args := r.db.matchString("t.value", c)
 			sq.add("EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.model_id = m.id AND t.key = ? AND "+cond+")", append([]any{c.Key}, args...)...)
 		default:
 			return nil, fmt.Errorf("registered model filter clause of kind %v", c.Kind)
@@ -469,18 +353,18 @@ func (s *RegistryService) searchVersions(ctx context.Context, ws string, q hanga
 	for _, c := range f.Clauses {
 		switch {
 		case c.Kind == search.Tag:
-			cond, args := r.stringCond("t.value", c)
+			cond, args := r.db.matchString("t.value", c)
 			sq.add("EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_id = v.model_id AND t.version = v.version AND t.key = ? AND "+cond+")",
 				append([]any{c.Key}, args...)...)
 		case c.Kind == search.Attribute && c.Key == "version_number":
-			cond, args := r.intCond("v.version", c.Op, c.Num)
+			cond, args := compareInt("v.version", c.Op, c.Num)
 			sq.add(cond, args...)
 		case c.Kind == search.Attribute:
 			col := map[string]string{"name": "m.name", "run_id": "v.run_id", "source_path": "v.source"}[c.Key]
 			if col == "" {
 				return nil, fmt.Errorf("model version filter attribute %q has no column", c.Key)
 			}
-			cond, args := r.stringCond(col, c)
+			cond, args := r.db.matchString(col, c)
 			sq.add(cond, args...)
 		default:
 			return nil, fmt.Errorf("model version filter clause of kind %v", c.Kind)

@@ -86,7 +86,11 @@ func (p *sqlParts) query(columns, from string, limit, offset int) (string, []any
 	return p.db.rebind(b.String()), args
 }
 
-// matchString is the SQL condition of a string comparator on col.
+// matchString is the SQL condition of a string comparator on col, for
+// every search that filters strings (runs, experiments, registered models,
+// model versions): = and != exact, LIKE case-sensitive without an escape
+// character (GLOB on SQLite, LIKE … ESCAPE ” on PostgreSQL), ILIKE folding
+// ASCII letters only, as MLflow does on SQLite.
 func (db *DB) matchString(col string, c search.Clause) (string, []any) {
 	switch c.Op {
 	case search.Eq:
@@ -105,6 +109,12 @@ func (db *DB) matchString(col string, c search.Clause) (string, []any) {
 		}
 		return col + " LIKE ?", []any{c.Str} // SQLite's LIKE: no escape character, ASCII case folded
 	case search.In, search.NotIn:
+		if len(c.List) == 0 { // IN () holds for no row, NOT IN () for every one with a value
+			if c.Op == search.In {
+				return "1 = 0", nil
+			}
+			return col + " IS NOT NULL", nil
+		}
 		args := make([]any, len(c.List))
 		for i, v := range c.List {
 			args[i] = v
