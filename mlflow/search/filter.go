@@ -67,14 +67,14 @@ func ParseRegisteredModelFilter(s string) (Filter, error) { return parseFilter(R
 // ParseModelVersionFilter parses the filter of model-versions/search.
 func ParseModelVersionFilter(s string) (Filter, error) { return parseFilter(ModelVersions, s) }
 
-// ParseFilter parses a filter of the target; the four Parse…Filter functions
+// ParseFilter parses a filter of the target; the Parse…Filter functions
 // call it.
 func ParseFilter(t Target, s string) (Filter, error) { return parseFilter(t, s) }
 
 func parseFilter(t Target, s string) (Filter, error) {
 	f := Filter{Target: t}
 	p := &parser{src: s, what: "filter"}
-	if t < Runs || t > ModelVersions {
+	if t < Runs || t > LoggedModels {
 		return f, p.fail(0, "unknown search target %d", int(t))
 	}
 	if err := p.checkInput(MaxFilterLength); err != nil {

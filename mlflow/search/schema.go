@@ -12,6 +12,7 @@ const (
 	Experiments                        // experiments/search
 	RegisteredModels                   // registered-models/search
 	ModelVersions                      // model-versions/search
+	LoggedModels                       // logged-models/search (MLflow 3.x): filters only, see ParseLoggedModelFilter
 )
 
 // String returns the target's name as the API routes spell it.
@@ -25,6 +26,8 @@ func (t Target) String() string {
 		return "registered-models"
 	case ModelVersions:
 		return "model-versions"
+	case LoggedModels:
+		return "logged-models"
 	}
 	return "unknown"
 }
@@ -138,6 +141,9 @@ const (
 // entityKind maps an entity prefix (the part before the first dot) to its
 // kind. The names are case-sensitive, as in MLflow.
 func entityKind(t Target, name string) (Kind, bool) {
+	if t == LoggedModels {
+		return loggedModelEntityKind(name)
+	}
 	if t == Runs {
 		switch name {
 		case "metric", "metrics":
@@ -166,6 +172,9 @@ func entityKind(t Target, name string) (Kind, bool) {
 
 // entityError is MLflow's message for an unknown entity prefix.
 func entityError(t Target, name string) string {
+	if t == LoggedModels {
+		return "Invalid entity type: '" + name + "'. Expected one of ['attributes', 'metrics', 'params', 'tags']."
+	}
 	if t == Runs {
 		return "Invalid entity type '" + name + "'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
 	}
@@ -181,6 +190,8 @@ type attr struct {
 // filterAttribute resolves an attribute key of a filter.
 func filterAttribute(t Target, key string) (attr, bool) {
 	switch t {
+	case LoggedModels:
+		return loggedModelAttribute(key)
 	case Runs:
 		switch key {
 		case "run_id", "run_name", "status", "user_id", "artifact_uri":
@@ -225,6 +236,8 @@ func filterAttributeKeys(t Target) string {
 		return "'name'"
 	case ModelVersions:
 		return "'name', 'version_number', 'run_id', 'source_path'"
+	case LoggedModels:
+		return loggedModelAttributeKeys
 	}
 	return ""
 }
@@ -294,6 +307,11 @@ func datasetKey(key string) bool {
 // NOT IN only on run_id) which comparatorError applies.
 func allowedOps(t Target, k Kind, a attr) opSet {
 	switch t {
+	case LoggedModels:
+		if k == Metric || a.numeric {
+			return numericOps
+		}
+		return stringOps
 	case Runs:
 		switch k {
 		case Metric:
@@ -336,6 +354,12 @@ func allowedOps(t Target, k Kind, a attr) opSet {
 // take, or "" when it takes it. text is the comparator as written.
 func comparatorError(t Target, k Kind, a attr, op Op, text string) string {
 	allowed := allowedOps(t, k, a)
+	if t == LoggedModels {
+		if allowed.has(op) {
+			return ""
+		}
+		return "Invalid comparison operator '" + text + "'; valid comparators are " + allowed.String()
+	}
 	listOnly := (op == In || op == NotIn) && k == Attribute && !a.numeric
 	if allowed.has(op) {
 		if listOnly && a.key != "run_id" && (t == Runs || t == ModelVersions) {
