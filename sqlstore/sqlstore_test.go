@@ -69,6 +69,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 			return db.reader.QueryRowContext(ctx, db.rebind(q), args...).Scan(dest...)
 		},
 	}
+	s.LoggedModels = NewLoggedModelService(db)
 	s.Another = func(t *testing.T) *storetest.Store {
 		other := New(dsn)
 		other.Sealer = sealer

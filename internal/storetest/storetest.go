@@ -33,6 +33,8 @@ type Store struct {
 	Blobs       hangar.BlobIndex
 	Registry    hangar.RegistryService
 	Tracking    hangar.TrackingService
+	// LoggedModels stores MLflow 3.x logged models (loggedmodel.go).
+	LoggedModels hangar.LoggedModelService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -82,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
 	t.Run("Tracking", func(t *testing.T) { testTracking(t, open) })
 	t.Run("TrackingSearch", func(t *testing.T) { testTrackingSearch(t, open) })
+	t.Run("LoggedModels", func(t *testing.T) { testLoggedModels(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
