@@ -176,7 +176,7 @@ type LoggedModelService interface {
 // hex digits, as MLflow's f"m-{uuid4().hex}".
 func NewLoggedModelID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	_, _ = rand.Read(b[:])  // crypto/rand.Read never fails
 	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as MLflow's
 	b[8] = b[8]&0x3f | 0x80
 	return "m-" + hex.EncodeToString(b[:])
