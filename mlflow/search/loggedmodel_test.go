@@ -60,3 +60,15 @@ func TestParseLoggedModelFilterErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLoggedModelFilter parses logged-model filters: no panic, errors
+// are EINVALID with bounded messages, and a parsed filter prints back to
+// itself (checkFilter).
+func FuzzParseLoggedModelFilter(f *testing.F) {
+	for _, s := range []string{"name = 'a'", "metrics.acc > 0.5 AND params.lr = '1'", "tags.`a b` LIKE '%x'", "creation_time >= 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkFilter(t, LoggedModels, s)
+	})
+}
