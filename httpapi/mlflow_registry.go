@@ -482,6 +482,10 @@ func (s *Server) mlflowCreateModelVersion(w http.ResponseWriter, r *http.Request
 		Workspace: c.workspace, Name: req.Name, Source: req.Source, RunID: req.RunID,
 		RunLink: req.RunLink, Description: req.Description, ModelID: req.ModelID, Tags: modelTagMap(req.Tags),
 	}
+	// MLflow 3.x: a source models:/<logged model id> (mlflow_logged_models.go).
+	if err := s.resolveLoggedModelSource(r.Context(), c.workspace, v); err != nil {
+		return err
+	}
 	if err := reg.CreateModelVersion(r.Context(), v); err != nil {
 		return err
 	}

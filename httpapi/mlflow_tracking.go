@@ -344,7 +344,11 @@ func (s *Server) mlflowGetRun(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	return writeMLflow(w, runResponse{wireRun(run)})
+	answer, err := s.runAnswer(r.Context(), c.workspace, run) // with MLflow 3.x's outputs (mlflow_logged_models.go)
+	if err != nil {
+		return err
+	}
+	return writeMLflow(w, answer)
 }
 
 // mlflowEnum is an enum field of a request: its name, or its number, which

@@ -152,6 +152,10 @@ type Server struct {
 	// (registered-models/…, model-versions/…) serve; when nil they answer
 	// 501. sqlstore.RegistryService implements it.
 	Registry hangar.RegistryService
+	// LoggedModels stores MLflow 3.x logged models and runs' model outputs
+	// (logged-models/…, runs/outputs); when nil those routes answer 501.
+	// sqlstore.LoggedModelService implements it.
+	LoggedModels hangar.LoggedModelService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -274,6 +278,9 @@ func (s *Server) routes() []route {
 	// The model registry over MLflow's API (mlflow_registry.go):
 	// models/read, models/write and models/delete on the workspace.
 	rs = append(rs, s.mlflowRegistryRoutes()...)
+	// MLflow 3.x's logged models and runs/outputs (mlflow_logged_models.go):
+	// runs/read, runs/write and runs/delete, as the runs they come from.
+	rs = append(rs, mlflowRoutes(s.mlflowLoggedModelEndpoints()...)...)
 	return rs
 }
 

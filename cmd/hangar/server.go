@@ -135,6 +135,8 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.BlobIndex = sqlstore.NewBlobIndex(db)      // which workspace owns which blob; audits uploads
 	api.Tracking = sqlstore.NewTrackingService(db) // experiments and runs: the MLflow tracking routes
 	api.Registry = sqlstore.NewRegistryService(db) // the model registry: the MLflow registry routes
+	// MLflow 3.x logged models and runs/outputs.
+	api.LoggedModels = sqlstore.NewLoggedModelService(db)
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
