@@ -19,9 +19,14 @@ var mlflow3Headers = []string{"User-Agent", "mlflow-python-client/3.1.0"}
 // metrics for the step, upload the files (the artifact proxy, not part of
 // this test), finalize it, register a version from models:/<id>; then reads
 // it back, searches, tags, logs params and deletes it, comparing each
-// answer field by field.
+// answer field by field, on SQLite and PostgreSQL.
 func TestMLflow3LogModel(t *testing.T) {
-	e := newEnv(t)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testMLflow3LogModel(t, newEnvOn(t, b.dsn(t), nil)) })
+	}
+}
+
+func testMLflow3LogModel(t *testing.T, e *env) {
 	tok := e.token("scientist", hangar.RoleDataScientist, hangar.DefaultWorkspace)
 	call := func(method, path, body string) response {
 		t.Helper()
