@@ -1,6 +1,8 @@
 // Package search parses MLflow's search filters and order_by lists for runs,
 // experiments, registered models and model versions, and evaluates them in
-// memory as the reference the SQL store is tested against.
+// memory as the reference the SQL store is tested against. MLflow 3.x's
+// logged models have a filter here too (loggedmodel.go); their order is
+// not an order_by list.
 //
 // It follows MLflow 2.10.2 (mlflow/utils/search_utils.py and the SQLAlchemy
 // tracking and registry stores), plus these MLflow 3.x additions: IS NULL and
