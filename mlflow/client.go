@@ -314,11 +314,31 @@ func (c *Client) SetAuth(req *http.Request) {
 	}
 }
 
-// answerError is the domain error of an error answer: the code that
-// MLflow's error_code means (AnswerCode) and a message naming the server,
-// the status, the error_code and MLflow's message.
+// AnswerError is an error answer of an MLflow server. It wraps the
+// domain error (hangar.ErrorCode and ErrorMessage find it: the code that
+// MLflow's error_code means, AnswerCode, and a message naming the server,
+// the status, the error_code and MLflow's message), and keeps MLflow's
+// error body for a caller that shows the server's own words.
+type AnswerError struct {
+	Status int       // the HTTP status
+	Body   ErrorBody // MLflow's error_code and message; empty for a body that is not MLflow's
+	Err    *hangar.Error
+}
+
+// Error implements error.
+func (e *AnswerError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the domain error.
+func (e *AnswerError) Unwrap() error { return e.Err }
+
+// answerError makes the AnswerError of an error answer.
 func (c *Client) answerError(resp *http.Response, body []byte) error {
-	return hangar.Errorf(AnswerCode(resp.StatusCode, body), "MLflow at %s answered %s: %s", c.URL, resp.Status, errorText(body))
+	ae := &AnswerError{Status: resp.StatusCode,
+		Err: hangar.Errorf(AnswerCode(resp.StatusCode, body), "MLflow at %s answered %s: %s", c.URL, resp.Status, errorText(body))}
+	if json.Unmarshal(body, &ae.Body) != nil {
+		ae.Body = ErrorBody{}
+	}
+	return ae
 }
 
 // AnswerCode returns the domain code of an MLflow error answer: the one its
