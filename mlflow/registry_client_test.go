@@ -13,16 +13,16 @@ import (
 	"github.com/hangar-ml/hangar"
 )
 
-// route is one canned answer of a fake MLflow server.
-type route struct {
+// fakeRoute is one canned answer of a fake MLflow server.
+type fakeRoute struct {
 	status int
 	body   string
 }
 
-// fakeMLflow answers "METHOD /path" with its canned route and keeps what
+// fakeMLflow answers "METHOD /path" with its canned answer and keeps what
 // it was sent.
 type fakeMLflow struct {
-	routes map[string]route
+	routes map[string]fakeRoute
 	seen   []string // "METHOD /path?query body"
 	auth   []string
 }
@@ -34,7 +34,7 @@ func (f *fakeMLflow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, ok := f.routes[r.Method+" "+r.URL.Path]
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
-		io.WriteString(w, `{"error_code":"ENDPOINT_NOT_FOUND","message":"no route"}`)
+		io.WriteString(w, `{"error_code":"ENDPOINT_NOT_FOUND","message":"no fakeRoute"}`)
 		return
 	}
 	if rt.status != 0 {
@@ -43,7 +43,7 @@ func (f *fakeMLflow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, rt.body)
 }
 
-func newFake(t *testing.T, routes map[string]route) (*fakeMLflow, *Client) {
+func newFake(t *testing.T, routes map[string]fakeRoute) (*fakeMLflow, *Client) {
 	t.Helper()
 	f := &fakeMLflow{routes: routes}
 	srv := httptest.NewServer(f)
@@ -61,7 +61,7 @@ const versionJSON = `{"name":"churn","version":"2","creation_timestamp":17000000
 
 func TestRegistryCalls(t *testing.T) {
 	const base = "/w/team/api/2.0/mlflow/"
-	f, c := newFake(t, map[string]route{
+	f, c := newFake(t, map[string]fakeRoute{
 		"POST " + base + "registered-models/create": {body: `{"registered_model":{"name":"churn","creation_timestamp":1700000000000,"last_updated_timestamp":1700000000000}}`},
 		"GET " + base + "registered-models/get": {body: `{"registered_model":{"name":"churn","creation_timestamp":1,"last_updated_timestamp":2,
 			"description":"d","latest_versions":[` + versionJSON + `],"tags":[{"key":"k","value":"v"}],"aliases":[{"alias":"champion","version":"2"}]}}`},
@@ -138,7 +138,7 @@ func TestRegistryCalls(t *testing.T) {
 
 func TestTrackingCalls(t *testing.T) {
 	const base = "/api/2.0/mlflow/"
-	f := &fakeMLflow{routes: map[string]route{
+	f := &fakeMLflow{routes: map[string]fakeRoute{
 		"POST " + base + "runs/log-metric":    {body: `{}`},
 		"POST " + base + "runs/log-parameter": {body: `{}`},
 		"POST " + base + "runs/set-tag":       {body: `{}`},
@@ -212,7 +212,7 @@ func TestAnswerErrors(t *testing.T) {
 		{"MLflow 3's 409", 409, `{"error_code":"ALREADY_EXISTS","message":"x"}`, hangar.ECONFLICT, "x"},
 		{"missing alias is 400 INVALID_PARAMETER_VALUE", 400, `{"error_code":"INVALID_PARAMETER_VALUE","message":"Registered model alias c not found."}`, hangar.EINVALID, "Registered model alias c not found."},
 		{"not found", 404, `{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Registered Model with name=a not found"}`, hangar.ENOTFOUND, "Registered Model with name=a not found"},
-		{"unknown route", 404, `{"error_code":"ENDPOINT_NOT_FOUND","message":"no"}`, hangar.ENOTFOUND, "no"},
+		{"unknown fakeRoute", 404, `{"error_code":"ENDPOINT_NOT_FOUND","message":"no"}`, hangar.ENOTFOUND, "no"},
 		{"not implemented", 501, `{"error_code":"NOT_IMPLEMENTED","message":"no registry"}`, hangar.ENOTIMPLEMENTED, "no registry"},
 		{"too large", 413, `{"error_code":"BAD_REQUEST","message":"body over 1 MiB"}`, hangar.ETOOLARGE, "body over 1 MiB"},
 		{"internal", 500, `{"error_code":"INTERNAL_ERROR","message":"boom"}`, hangar.EUNAVAILABLE, "boom"},
@@ -220,7 +220,7 @@ func TestAnswerErrors(t *testing.T) {
 		{"unknown code keeps the status's", 403, `{"error_code":"SOMETHING_NEW","message":"m"}`, hangar.EFORBIDDEN, "m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, c := newFake(t, map[string]route{"GET /w/team/api/2.0/mlflow/registered-models/get": {tc.status, tc.body}})
+			_, c := newFake(t, map[string]fakeRoute{"GET /w/team/api/2.0/mlflow/registered-models/get": {tc.status, tc.body}})
 			_, err := c.RegisteredModel(t.Context(), "a")
 			if got := hangar.ErrorCode(err); got != tc.wantCode {
 				t.Errorf("code %s, want %s (%v)", got, tc.wantCode, err)
@@ -235,14 +235,14 @@ func TestAnswerErrors(t *testing.T) {
 		})
 	}
 	t.Run("no body where one is due", func(t *testing.T) {
-		_, c := newFake(t, map[string]route{"GET /w/team/api/2.0/mlflow/model-versions/get": {200, `{}`}})
+		_, c := newFake(t, map[string]fakeRoute{"GET /w/team/api/2.0/mlflow/model-versions/get": {200, `{}`}})
 		_, err := c.ModelVersion(t.Context(), "a", "1")
 		if hangar.ErrorCode(err) != hangar.EUNAVAILABLE || !strings.Contains(err.Error(), "without a model_version") {
 			t.Errorf("got %v", err)
 		}
 	})
 	t.Run("not JSON", func(t *testing.T) {
-		_, c := newFake(t, map[string]route{"GET /w/team/api/2.0/mlflow/model-versions/get": {200, `<html>`}})
+		_, c := newFake(t, map[string]fakeRoute{"GET /w/team/api/2.0/mlflow/model-versions/get": {200, `<html>`}})
 		_, err := c.ModelVersion(t.Context(), "a", "1")
 		if hangar.ErrorCode(err) != hangar.EUNAVAILABLE || !strings.Contains(err.Error(), "not its JSON") {
 			t.Errorf("got %v", err)
