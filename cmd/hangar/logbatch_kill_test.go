@@ -53,6 +53,7 @@ func TestKillAfterAcknowledgedLogBatch(t *testing.T) {
 			var mu sync.Mutex
 			acked := map[string][]int{} // metric key → acknowledged batch numbers
 			total := 0
+			var lastErr error // why the writers stopped
 			var wg sync.WaitGroup
 			for w := range writers {
 				wg.Add(1)
@@ -68,6 +69,9 @@ func TestKillAfterAcknowledgedLogBatch(t *testing.T) {
 						name := fmt.Sprintf("%s.%d", key, b)
 						err := c.LogBatch(t.Context(), runID, ms, []mlflow.Param{{Key: "p." + name, Value: name}}, []mlflow.RunTag{{Key: "t." + name, Value: name}})
 						if err != nil {
+							mu.Lock()
+							lastErr = err
+							mu.Unlock()
 							return // the server is gone: this batch was not acknowledged
 						}
 						mu.Lock()
@@ -120,7 +124,7 @@ func TestKillAfterAcknowledgedLogBatch(t *testing.T) {
 				}
 			}
 			if n < killAfter {
-				t.Fatalf("checked %d acknowledged batches, want at least %d", n, killAfter)
+				t.Fatalf("checked %d acknowledged batches, want at least %d; the writers stopped on %v", n, killAfter, lastErr)
 			}
 		})
 	}
