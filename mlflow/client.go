@@ -790,3 +790,15 @@ func (c *Client) ModelVersionDownloadURI(ctx context.Context, name, version stri
 	}
 	return ans.ArtifactURI, nil
 }
+
+// SetRegisteredModelAlias points an alias of a registered model at a
+// version (POST registered-models/alias), moving it when it points
+// elsewhere. Errors: EINVALID (alias rules), ENOTFOUND (model or version),
+// and the others of LogBatch.
+func (c *Client) SetRegisteredModelAlias(ctx context.Context, name, alias, version string) error {
+	return c.post(ctx, "registered-models/alias", struct {
+		Name    string `json:"name"`
+		Alias   string `json:"alias"`
+		Version string `json:"version"`
+	}{name, alias, version})
+}

@@ -71,6 +71,7 @@ func TestRegistryCalls(t *testing.T) {
 		"GET " + base + "model-versions/search":                  {body: `{}`},
 		"POST " + base + "registered-models/get-latest-versions": {body: `{"model_versions":[` + versionJSON + `]}`},
 		"GET " + base + "registered-models/alias":                {body: `{"model_version":` + versionJSON + `}`},
+		"POST " + base + "registered-models/alias":               {body: `{}`},
 		"GET " + base + "model-versions/get-download-uri":        {body: `{"artifact_uri":"s3://b/m"}`},
 	})
 	ctx := t.Context()
@@ -112,6 +113,9 @@ func TestRegistryCalls(t *testing.T) {
 	if u, err := c.ModelVersionDownloadURI(ctx, "churn", "2"); err != nil || u != "s3://b/m" {
 		t.Fatalf("ModelVersionDownloadURI = %q, %v", u, err)
 	}
+	if err := c.SetRegisteredModelAlias(ctx, "churn", "champion", "2"); err != nil {
+		t.Fatal(err)
+	}
 
 	// What went on the wire: MLflow's routes, GET fields in the query
 	// string (repeated keys for lists), POST bodies as JSON.
@@ -125,6 +129,7 @@ func TestRegistryCalls(t *testing.T) {
 		`POST /w/team/api/2.0/mlflow/registered-models/get-latest-versions {"name":"churn","stages":["Production"]}`,
 		`GET /w/team/api/2.0/mlflow/registered-models/alias?alias=champion&name=churn`,
 		`GET /w/team/api/2.0/mlflow/model-versions/get-download-uri?name=churn&version=2`,
+		`POST /w/team/api/2.0/mlflow/registered-models/alias {"name":"churn","alias":"champion","version":"2"}`,
 	}
 	if got := strings.Join(f.seen, "\n"); got != strings.Join(wantSeen, "\n") {
 		t.Errorf("requests:\n%s\nwant\n%s", got, strings.Join(wantSeen, "\n"))

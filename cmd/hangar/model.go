@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -127,7 +128,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 
 func newModelCreateCmd(cli *clientConfig) *cobra.Command {
 	var name, runID, artifactPath, source, description string
-	var tags []string
+	var tags, aliases []string
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Register a new model version (creating the registered model if needed)",
@@ -137,7 +138,8 @@ then the next version ("1", "2", …) is added. The files are named by
 --run-id and --artifact-path (the path of the model in the run's artifacts;
 the version's source becomes the run's artifact URI joined with it) or by
 --source (a URI such as mlflow-artifacts:/…, runs:/RUN_ID/PATH or s3://…).
---description and --tag describe the version.`,
+--description and --tag describe the version; --alias points aliases at it
+(moving them from another version).`,
 		Example: "  hangar model create --name churn --run-id $RUN --artifact-path model --tag team=risk\n" +
 			"  hangar model create --name churn --source runs:/$RUN/model",
 		Args: cobra.NoArgs,
@@ -154,6 +156,11 @@ the version's source becomes the run's artifact URI joined with it) or by
 			}
 			if err := hangar.ValidateModelDescription(description); err != nil {
 				return err
+			}
+			for _, a := range aliases {
+				if err := hangar.ValidateModelAlias(a); err != nil {
+					return invalidf("--alias %q: %s", a, hangar.ErrorMessage(err))
+				}
 			}
 			pathSet := cmd.Flags().Changed("artifact-path")
 			if strings.HasPrefix(source, "runs:/") {
@@ -199,8 +206,16 @@ the version's source becomes the run's artifact URI joined with it) or by
 			if err != nil {
 				return err
 			}
+			for _, a := range aliases {
+				if err := c.SetRegisteredModelAlias(ctx, name, a, v.Version); err != nil {
+					return err
+				}
+				v.Aliases = append(v.Aliases, a)
+			}
+			slices.Sort(v.Aliases)
+			v.Aliases = slices.Compact(v.Aliases)
 			v.Workspace = cli.Workspace
-			return cli.printResult(cmd.OutOrStdout(), v, "name", "version", "current_stage", "source", "run_id")
+			return cli.printResult(cmd.OutOrStdout(), v, "name", "version", "current_stage", "aliases", "source")
 		},
 	}
 	f := cmd.Flags()
@@ -210,6 +225,7 @@ the version's source becomes the run's artifact URI joined with it) or by
 	f.StringVar(&source, "source", "", "URI of the model files instead of --run-id (mlflow-artifacts:/…, runs:/RUN_ID/PATH, s3://…)")
 	f.StringVarP(&description, "description", "d", "", "description of the version")
 	f.StringArrayVar(&tags, "tag", nil, "tag of the version as KEY=VALUE (repeatable)")
+	f.StringArrayVar(&aliases, "alias", nil, "alias to point at the new version, e.g. champion (repeatable)")
 	return cmd
 }
 
