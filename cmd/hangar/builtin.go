@@ -122,6 +122,9 @@ func trackingEnv(getenv env) mlflow.TrackingEnv {
 		URI:   getenv(mlflow.EnvTrackingURI),
 		RunID: getenv(mlflow.EnvRunID),
 		Token: getenv(mlflow.EnvTrackingToken),
+
+		Username: getenv(mlflow.EnvTrackingUsername),
+		Password: getenv(mlflow.EnvTrackingPassword),
 	}
 }
 

@@ -94,7 +94,7 @@ func newRootCmd(getenv env) *cobra.Command {
 		newExperimentCmd(cli),
 		newRunCmd(cli),
 	)
-	root.AddCommand(newBuiltinCmd(getenv))
+	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv), newModelCmd(cli))
 	return root
 }
 
