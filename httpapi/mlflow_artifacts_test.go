@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/mlflow"
 )
 
 // newMLflowRun creates a run in experiment 0 of the workspace the prefix
@@ -394,4 +397,109 @@ func (r *patternReader) Read(p []byte) (int, error) {
 	}
 	r.off += int64(len(p))
 	return len(p), nil
+}
+
+// TestMLflowArtifactClient: package mlflow's artifact client against the
+// server, in a workspace named by the tracking URI's path: a folder logged
+// and a file uploaded come back byte for byte by runs:/, models:/ (version,
+// alias, latest) and mlflow-artifacts: URIs.
+func TestMLflowArtifactClient(t *testing.T) {
+	e := newEnv(t)
+	tok := e.adminToken()
+	e.createWorkspace("team-a")
+	ctx := t.Context()
+	runID, uri := e.newMLflowRun("/w/team-a", tok)
+	c, err := mlflow.NewClient(e.srv.URL+"/w/team-a", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	src := t.TempDir()
+	files := map[string]string{
+		"MLmodel":             "artifact_path: model\n",
+		"model.pkl":           strings.Repeat("p", 100000),
+		"data/weights.bin":    "w",
+		"data/deeper/x y.txt": "spaces",
+		"empty":               "",
+	}
+	for p, body := range files {
+		full := filepath.Join(src, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var progressed []string
+	if err := c.LogArtifacts(ctx, uri, src, "model", mlflow.WithProgress(func(p string, done, total int64) {
+		if done == total {
+			progressed = append(progressed, p)
+		}
+	})); err != nil {
+		t.Fatalf("log artifacts: %v", err)
+	}
+	if len(progressed) != len(files) {
+		t.Errorf("progress reported the end of %d files (%v), want %d", len(progressed), progressed, len(files))
+	}
+	note := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(note, []byte("a note"), 0o644)
+	if err := c.UploadFile(ctx, "runs:/"+runID, note, "docs"); err != nil {
+		t.Fatalf("upload a file: %v", err)
+	}
+
+	got, err := c.ListArtifacts(ctx, "runs:/"+runID, "model/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Path != "model/data/deeper" || !got[0].IsDir || got[1].Path != "model/data/weights.bin" || got[1].FileSize == nil || *got[1].FileSize != 1 {
+		t.Errorf("list model/data: %+v", got)
+	}
+	// Not visible from the default workspace.
+	def, _ := mlflow.NewClient(e.srv.URL, tok)
+	if got, err := def.ListArtifacts(ctx, uri, "model"); err != nil || len(got) != 0 {
+		t.Errorf("list from the default workspace: %+v, %v; want nothing", got, err)
+	}
+
+	// Register the model and download it every way.
+	for _, call := range []struct{ method, path, body string }{
+		{"POST", "registered-models/create", `{"name":"churn"}`},
+		{"POST", "model-versions/create", fmt.Sprintf(`{"name":"churn","source":%q,"run_id":%q}`, uri+"/model", runID)},
+		{"POST", "registered-models/alias", `{"name":"churn","alias":"champion","version":"1"}`},
+	} {
+		if r := e.mlflow(call.method, "/w/team-a/api/2.0/mlflow/"+call.path, tok, call.body); r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", call.path, r.status, r.body)
+		}
+	}
+	sameTree := func(what, dir string) {
+		t.Helper()
+		for p, body := range files {
+			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+			if err != nil || string(b) != body {
+				t.Errorf("%s: %s: %d bytes, %v; want %d", what, p, len(b), err, len(body))
+			}
+		}
+	}
+	for _, u := range []string{"models:/churn/1", "models:/churn@champion", "models:/churn/latest"} {
+		dst := t.TempDir()
+		if _, err := c.DownloadArtifacts(ctx, u, dst); err != nil {
+			t.Fatalf("download %s: %v", u, err)
+		}
+		sameTree(u, dst)
+	}
+	dst := t.TempDir()
+	if got, err := c.DownloadArtifacts(ctx, "runs:/"+runID+"/model", dst); err != nil || got != filepath.Join(dst, "model") {
+		t.Fatalf("download runs:/…/model: %q, %v", got, err)
+	}
+	sameTree("runs:/…/model", filepath.Join(dst, "model"))
+	dst = t.TempDir()
+	if _, err := c.DownloadArtifacts(ctx, uri, dst); err != nil {
+		t.Fatal(err)
+	}
+	// The run's artifact URI names its last segment, as MLflow's
+	// download_artifacts(artifact_uri=…) has it: dst/artifacts/….
+	sameTree("the run's artifact URI", filepath.Join(dst, "artifacts", "model"))
+	if b, _ := os.ReadFile(filepath.Join(dst, "artifacts", "docs", "notes.txt")); string(b) != "a note" {
+		t.Errorf("docs/notes.txt: %q", b)
+	}
 }

@@ -264,7 +264,8 @@ type artifactOptions struct {
 
 // WithProgress has fn called as each file's bytes go out or come in: path
 // is the artifact path, done the bytes moved so far, total the file's size
-// (-1 when unknown). It is called at least once per file, at its end.
+// (-1 when unknown). It is called at least once per file, last with all of
+// its bytes (0, 0 for an empty file).
 func WithProgress(fn func(path string, done, total int64)) ArtifactOption {
 	return func(o *artifactOptions) { o.progress = fn }
 }
@@ -379,8 +380,8 @@ type progressReader struct {
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	p.done += int64(n)
-	if n > 0 || err == io.EOF {
+	if n > 0 {
+		p.done += int64(n)
 		p.fn(p.path, p.done, p.total)
 	}
 	return n, err
