@@ -80,6 +80,8 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.CompletionOptions.HiddenDefaultCmd = true
 	cli := &clientConfig{getenv: getenv}
 	cli.bindGlobal(root)
+	runCmd := newRunCmd(cli)
+	runCmd.AddCommand(newRunDownloadCmd(cli)) // artifacts.go
 	root.AddCommand(
 		newVersionCmd(),
 		newServerCmd(getenv),
@@ -92,7 +94,9 @@ func newRootCmd(getenv env) *cobra.Command {
 		newAuditCmd(cli),
 		newSecretCmd(cli),
 		newExperimentCmd(cli),
-		newRunCmd(cli),
+		runCmd,
+		newLogCmd(cli),
+		newModelCmd(cli),
 	)
 	root.AddCommand(newBuiltinCmd(getenv))
 	return root
