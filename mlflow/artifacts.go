@@ -296,8 +296,8 @@ func (c *Client) UploadFile(ctx context.Context, artifactURI, localPath, artifac
 // LogArtifacts logs every regular file under the local folder localDir
 // below artifactPath ("" for the root) of the artifact URI, keeping their
 // relative paths, as MLflow's log_artifacts does; each file is streamed.
-// Symbolic links and other special files are skipped (a link could point
-// anywhere on the machine). Errors: EINVALID (a file name the server would
+// Symbolic links below localDir and other special files are skipped (a
+// link could point anywhere on the machine). Errors: EINVALID (a file name the server would
 // refuse), those of the requests.
 func (c *Client) LogArtifacts(ctx context.Context, artifactURI, localDir, artifactPath string, opts ...ArtifactOption) error {
 	root, err := c.ResolveArtifactURI(ctx, artifactURI)
@@ -309,6 +309,11 @@ func (c *Client) LogArtifacts(ctx context.Context, artifactURI, localDir, artifa
 		return err
 	}
 	o := artifactOpts(opts)
+	// The folder itself may be a link (WalkDir would not enter it); links
+	// inside it are skipped.
+	if localDir, err = filepath.EvalSymlinks(localDir); err != nil {
+		return hangar.Errorf(hangar.EINVALID, "log artifacts: %v", err)
+	}
 	return filepath.WalkDir(localDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

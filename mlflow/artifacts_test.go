@@ -247,3 +247,36 @@ func TestDownloadArtifacts(t *testing.T) {
 		t.Errorf("download of a file shorter than listed: %v", err)
 	}
 }
+
+// TestLogArtifactsSkipsLinks: a folder given through a link is walked, but
+// links inside it are not followed (they could point anywhere).
+func TestLogArtifactsSkipsLinks(t *testing.T) {
+	var mu sync.Mutex
+	var put []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			put = append(put, strings.TrimPrefix(r.URL.Path, "/api/2.0/mlflow-artifacts/artifacts/")+"="+string(b))
+			mu.Unlock()
+		}
+		io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "folder")
+	os.MkdirAll(filepath.Join(folder, "sub"), 0o755)
+	os.WriteFile(filepath.Join(folder, "sub", "f.txt"), []byte("f"), 0o644)
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("secret"), 0o644)
+	if err := os.Symlink(filepath.Join(dir, "secret"), filepath.Join(folder, "link")); err != nil {
+		t.Skip(err)
+	}
+	os.Symlink(folder, filepath.Join(dir, "via-link"))
+	c, _ := NewClient(srv.URL, "")
+	if err := c.LogArtifacts(t.Context(), "mlflow-artifacts:/0/r/artifacts", filepath.Join(dir, "via-link"), "out"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"0/r/artifacts/out/sub/f.txt=f"}; strings.Join(put, ",") != strings.Join(want, ",") {
+		t.Errorf("uploaded %q, want %q", put, want)
+	}
+}
