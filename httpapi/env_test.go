@@ -75,6 +75,7 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	s.Secrets = sqlstore.NewSecretService(db)
 	s.Blobs = disk.New(filepath.Join(dir, "blobs"))
 	s.BlobIndex = sqlstore.NewBlobIndex(db)
+	s.Artifacts = sqlstore.NewArtifactIndex(db)
 	s.Tracking = sqlstore.NewTrackingService(db)
 	s.Registry = sqlstore.NewRegistryService(db)
 	s.LoggedModels = sqlstore.NewLoggedModelService(db)

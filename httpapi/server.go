@@ -145,6 +145,11 @@ type Server struct {
 	// otherwise: an upload that leaves no audit event is a silent gap).
 	// sqlstore.BlobIndex implements it.
 	BlobIndex hangar.BlobIndex
+	// Artifacts names a workspace's artifact files by path (MLflow's
+	// artifact proxy, mlflow_artifacts.go), their content in Blobs; when
+	// it or Blobs is nil those routes answer 501. sqlstore.ArtifactIndex
+	// implements it.
+	Artifacts hangar.ArtifactIndex
 	// Tracking stores experiments and runs, for the MLflow tracking routes;
 	// when nil they answer 501.
 	Tracking hangar.TrackingService
@@ -281,6 +286,8 @@ func (s *Server) routes() []route {
 	// MLflow 3.x's logged models and runs/outputs (mlflow_logged_models.go):
 	// runs/read, runs/write and runs/delete, as the runs they come from.
 	rs = append(rs, mlflowRoutes(s.mlflowLoggedModelEndpoints()...)...)
+	// MLflow's artifact proxy and artifacts/list (mlflow_artifacts.go).
+	rs = append(rs, mlflowRoutes(s.mlflowArtifactEndpoints()...)...)
 	return rs
 }
 

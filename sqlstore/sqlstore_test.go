@@ -50,6 +50,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 		Audit:       NewAuditService(db),
 		Secrets:     NewSecretService(db),
 		Blobs:       NewBlobIndex(db),
+		Artifacts:   NewArtifactIndex(db),
 		Registry:    NewRegistryService(db),
 		Tracking:    NewTrackingService(db),
 		Events:      NewAuditService(db),

@@ -25,9 +25,11 @@ import (
 // with the owner token and writes the answer to stdout, for what no hangar
 // verb does (creating a run, setting an alias):
 //
-//	mlflow [-w WS] METHOD ROUTE [JSON]   e.g. mlflow POST runs/create '{"experiment_id":"0"}'
+//	mlflow [-w WS] METHOD ROUTE [BODY]   e.g. mlflow POST runs/create '{"experiment_id":"0"}'
 //
-// A non-2xx answer fails the command.
+// A ROUTE starting with "/" is a path of the server (the artifact proxy's
+// /api/2.0/mlflow-artifacts/…); others are under /api/2.0/mlflow/. A
+// non-2xx answer fails the command.
 func cmdMLflow(ts *testscript.TestScript, neg bool, args []string) {
 	ws := ""
 	if len(args) > 1 && args[0] == "-w" {
@@ -44,7 +46,11 @@ func cmdMLflow(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 3 {
 		body = strings.NewReader(args[2])
 	}
-	req, err := http.NewRequest(args[0], url+"/api/2.0/mlflow/"+args[1], body)
+	route := args[1]
+	if !strings.HasPrefix(route, "/") {
+		route = "/api/2.0/mlflow/" + route
+	}
+	req, err := http.NewRequest(args[0], url+route, body)
 	ts.Check(err)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

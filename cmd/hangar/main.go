@@ -80,6 +80,8 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.CompletionOptions.HiddenDefaultCmd = true
 	cli := &clientConfig{getenv: getenv}
 	cli.bindGlobal(root)
+	runCmd := newRunCmd(cli)
+	runCmd.AddCommand(newRunDownloadCmd(cli)) // artifacts.go
 	root.AddCommand(
 		newVersionCmd(),
 		newServerCmd(getenv),
@@ -92,9 +94,9 @@ func newRootCmd(getenv env) *cobra.Command {
 		newAuditCmd(cli),
 		newSecretCmd(cli),
 		newExperimentCmd(cli),
-		newRunCmd(cli),
+		runCmd,
 	)
-	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv), newModelCmd(cli))
+	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv, newLogArtifactCmd), newModelCmd(cli))
 	return root
 }
 

@@ -133,6 +133,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Secrets = sqlstore.NewSecretService(db)
 	api.Blobs = blobs
 	api.BlobIndex = sqlstore.NewBlobIndex(db)      // which workspace owns which blob; audits uploads
+	api.Artifacts = sqlstore.NewArtifactIndex(db)  // MLflow's artifact proxy: a workspace's paths → blobs
 	api.Tracking = sqlstore.NewTrackingService(db) // experiments and runs: the MLflow tracking routes
 	api.Registry = sqlstore.NewRegistryService(db) // the model registry: the MLflow registry routes
 	// MLflow 3.x logged models and runs/outputs.

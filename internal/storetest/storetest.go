@@ -31,6 +31,7 @@ type Store struct {
 	// store, as a server sees it).
 	Credentials hangar.CredentialStore
 	Blobs       hangar.BlobIndex
+	Artifacts   hangar.ArtifactIndex
 	Registry    hangar.RegistryService
 	Tracking    hangar.TrackingService
 	// LoggedModels stores MLflow 3.x logged models (loggedmodel.go).
@@ -75,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("Blobs", func(t *testing.T) { testBlobs(t, open) })
+	t.Run("Artifacts", func(t *testing.T) { testArtifacts(t, open) })
 	t.Run("RecordEvent", func(t *testing.T) { testRecordEvent(t, open(t)) })
 	t.Run("AuditTampering", func(t *testing.T) { testAuditTampering(t, open) })
 	t.Run("AuditCheckpoints", func(t *testing.T) { testAuditCheckpoints(t, open) })
