@@ -148,7 +148,6 @@ func newModelDownloadCmd(cli *clientConfig) *cobra.Command {
 	return cmd
 }
 
-
 // bigArtifact is the size from which a file's progress is printed.
 const bigArtifact = 8 << 20
 
