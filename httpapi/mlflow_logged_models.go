@@ -20,6 +20,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/mlflow"
@@ -354,11 +355,11 @@ func (s *Server) mlflowSearchLoggedModels(w http.ResponseWriter, r *http.Request
 	return writeMLflow(w, resp)
 }
 
-// mlflowListLoggedModelArtifacts would list the files under a model's
-// artifact_uri (ListLoggedModelArtifacts). The listing needs the
-// workspace's artifact path index, which this server does not have yet:
-// after checking the model exists it answers 501 NOT_IMPLEMENTED rather
-// than an empty list that would read as "no files".
+// mlflowListLoggedModelArtifacts is ListLoggedModelArtifacts: one level of
+// the files under a model's artifact_uri (or under artifact_directory_path
+// in it), paths relative to that root, with root_uri, as artifacts/list
+// answers for a run. A model whose artifacts are not behind this server's
+// proxy lists only its root_uri. Every entry is in one page.
 func (s *Server) mlflowListLoggedModelArtifacts(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var req struct {
 		ModelID               string `json:"model_id"`
@@ -372,10 +373,31 @@ func (s *Server) mlflowListLoggedModelArtifacts(w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	if _, err := lm.LoggedModel(r.Context(), c.workspace, r.PathValue("model_id")); err != nil {
+	m, err := lm.LoggedModel(r.Context(), c.workspace, r.PathValue("model_id"))
+	if err != nil {
 		return err
 	}
-	return hangar.Errorf(hangar.ENOTIMPLEMENTED, "listing a logged model's artifacts is not available on this server yet: download them from its artifact_uri through the mlflow-artifacts routes")
+	idx, _, err := s.artifactStores()
+	if err != nil {
+		return err
+	}
+	sub, err := hangar.CleanArtifactPath(req.ArtifactDirectoryPath)
+	if err != nil {
+		return err
+	}
+	resp := mlflow.ListArtifactsResponse{RootURI: m.ArtifactURI}
+	root, ok := proxyPath(m.ArtifactURI)
+	if !ok {
+		return writeMLflow(w, resp)
+	}
+	es, err := idx.ListArtifacts(r.Context(), c.workspace, joinArtifactPath(root, sub))
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		resp.Files = append(resp.Files, fileInfo(strings.TrimPrefix(strings.TrimPrefix(e.Path, root), "/"), e))
+	}
+	return writeMLflow(w, resp)
 }
 
 func (s *Server) mlflowLogOutputs(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -16,10 +16,10 @@ var mlflow3Headers = []string{"User-Agent", "mlflow-python-client/3.1.0"}
 // mlflow.<flavor>.log_model(..., name="model", registered_model_name="reg")
 // in a run (mlflow/models/model.py, Model.log): create the logged model with
 // the run's params, link it to the run (runs/outputs), read the run's
-// metrics for the step, upload the files (the artifact proxy, not part of
-// this test), finalize it, register a version from models:/<id>; then reads
-// it back, searches, tags, logs params and deletes it, comparing each
-// answer field by field, on SQLite and PostgreSQL.
+// metrics for the step, upload the files through the artifact proxy,
+// finalize it, register a version from models:/<id>; then reads it back,
+// lists its files, searches, tags, logs params and deletes it, comparing
+// each answer field by field, on SQLite and PostgreSQL.
 func TestMLflow3LogModel(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { testMLflow3LogModel(t, newEnvOn(t, b.dsn(t), nil)) })
@@ -144,10 +144,21 @@ func testMLflow3LogModel(t *testing.T, e *env) {
 	r = call("GET", "/api/2.0/mlflow/logged-models/"+id, "")
 	sameJSON(t, "params", []byte(jsonAt(t, r.body, "model.data")), `{"params": [{"key": "depth", "value": "6"}, {"key": "lr", "value": "0.1"}]}`)
 
-	// The artifact listing needs the artifact index: an honest 501.
+	// log_model_artifacts uploads the files under the model's artifact_uri
+	// through the proxy; the model's listing shows them relative to it.
+	for _, f := range []string{"MLmodel", "model/model.json"} {
+		r = call("PUT", "/api/2.0/mlflow-artifacts/artifacts/1/models/"+id+"/artifacts/"+f, "{}")
+		sameJSON(t, "upload "+f, r.body, `{}`)
+	}
 	r = call("GET", "/api/2.0/mlflow/logged-models/"+id+"/artifacts/directories?artifact_directory_path=", "")
-	if r.status != 501 || field(t, r.body, "error_code") != "NOT_IMPLEMENTED" {
-		t.Errorf("artifacts/directories: %d %s, want 501 NOT_IMPLEMENTED", r.status, r.body)
+	sameJSON(t, "artifacts/directories", r.body, `{"root_uri": "`+artifactURI+`", "files": [
+		{"path": "MLmodel", "is_dir": false, "file_size": 2}, {"path": "model", "is_dir": true}]}`)
+	r = call("GET", "/api/2.0/mlflow/logged-models/"+id+"/artifacts/directories?artifact_directory_path=model", "")
+	sameJSON(t, "artifacts/directories model", r.body, `{"root_uri": "`+artifactURI+`", "files": [
+		{"path": "model/model.json", "is_dir": false, "file_size": 2}]}`)
+	r = call("GET", "/api/2.0/mlflow/logged-models/"+id+"/artifacts/directories?artifact_directory_path=../x", "")
+	if r.status != 400 || field(t, r.body, "error_code") != "INVALID_PARAMETER_VALUE" {
+		t.Errorf("artifacts/directories with ..: %d %s, want 400 INVALID_PARAMETER_VALUE", r.status, r.body)
 	}
 
 	// Delete: gone from get and search.
