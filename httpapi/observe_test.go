@@ -281,7 +281,11 @@ func TestAuthDisabledRefusesWebPages(t *testing.T) {
 		{"multipart body", http.MethodPost, "/api/v1/workspaces", "127.0.0.1:" + port, "multipart/form-data; boundary=x", fmt.Sprintf(ws, "multi"), http.StatusBadRequest, "content type"},
 		{"body without a type", http.MethodPost, "/api/v1/workspaces", "127.0.0.1:" + port, "", fmt.Sprintf(ws, "untyped"), http.StatusBadRequest, `content type "" refused`},
 		{"bodyless POST without a type", http.MethodPost, "/api/v1/audit/verify", "127.0.0.1:" + port, "", "", http.StatusBadRequest, "content type"},
-		{"blob as text/plain", http.MethodPut, "/api/v1/workspaces/default/blobs", "127.0.0.1:" + port, "text/plain", "data", http.StatusBadRequest, "content type"},
+		// A browser preflights every PUT, which this server never grants:
+		// uploads keep their own type, as MLflow's client sends them.
+		{"blob as text/plain", http.MethodPut, "/api/v1/workspaces/default/blobs", "127.0.0.1:" + port, "text/plain", "data", http.StatusCreated, ""},
+		{"MLflow artifact as text/plain", http.MethodPut, "/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/notes.txt", "127.0.0.1:" + port, "text/plain", "notes", http.StatusOK, ""},
+		{"GET with a text/plain body", http.MethodGet, "/api/v1/workspaces", "127.0.0.1:" + port, "text/plain", "x", http.StatusBadRequest, "content type"},
 		{"JSON to localhost", http.MethodPost, "/api/v1/workspaces", "localhost:" + port, "application/json", fmt.Sprintf(ws, "json-ok"), http.StatusCreated, ""},
 		{"JSON to [::1]", http.MethodPost, "/api/v1/workspaces", "[::1]:" + port, "application/json; charset=utf-8", fmt.Sprintf(ws, "json-ok6"), http.StatusCreated, ""},
 		{"GET to 127.0.0.1 without a port", http.MethodGet, "/api/v1/workspaces", "127.0.0.1", "", "", http.StatusOK, ""},

@@ -764,10 +764,13 @@ func cleanPath(p string) string {
 // checkLocalRequest guards a server without authentication against web
 // pages, which a browser lets send requests to it: the Host must be a
 // loopback name, so a page served from an attacker's domain that resolves
-// to 127.0.0.1 (DNS rebinding) is refused; and a POST, or any request with a
-// body, must declare a JSON or octet-stream content type, which a browser
-// does not send to another site without a CORS preflight that this server
-// never grants (text/plain, form and multipart bodies it sends freely).
+// to 127.0.0.1 (DNS rebinding) is refused; and a POST must declare a JSON
+// or octet-stream content type, which a browser does not send to another
+// site without a CORS preflight that this server never grants (text/plain,
+// form and multipart POSTs it sends freely). PUT, PATCH and DELETE always
+// take a preflight in a browser, whatever their type, so they keep the
+// type their client gives: MLflow's client uploads an artifact with the
+// file's own (text/plain for a .txt).
 func checkLocalRequest(r *http.Request) error {
 	if !isLoopbackHost(r.Host) {
 		if st := stateFrom(r.Context()); st != nil {
@@ -775,7 +778,7 @@ func checkLocalRequest(r *http.Request) error {
 		}
 		return hangar.Errorf(hangar.EFORBIDDEN, "host %q is not a loopback name: with authentication disabled the server answers only requests to localhost, 127.0.0.1 or [::1]", truncate(r.Host, 256))
 	}
-	if r.ContentLength == 0 && r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && (r.ContentLength == 0 || r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		return nil
 	}
 	ct := r.Header.Get("Content-Type")
@@ -784,7 +787,7 @@ func checkLocalRequest(r *http.Request) error {
 		(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
 		return nil
 	}
-	return hangar.Errorf(hangar.EINVALID, "content type %q refused: with authentication disabled, a POST or a request with a body must declare application/json (application/octet-stream for blob uploads), which a web page cannot send to this server", truncate(ct, 256))
+	return hangar.Errorf(hangar.EINVALID, "content type %q refused: with authentication disabled, a POST must declare application/json (application/octet-stream for uploads), which a web page cannot send to this server", truncate(ct, 256))
 }
 
 // isLoopbackHost reports whether a Host header, with or without a port,
