@@ -802,3 +802,73 @@ func (c *Client) SetRegisteredModelAlias(ctx context.Context, name, alias, versi
 		Version string `json:"version"`
 	}{name, alias, version})
 }
+
+// CreateExperiment creates an experiment with POST experiments/create and
+// returns its id. Errors: ECONFLICT when the name is taken; the others as
+// LogBatch's.
+func (c *Client) CreateExperiment(ctx context.Context, name string, tags ...ExperimentTag) (string, error) {
+	var ans struct {
+		ExperimentID string `json:"experiment_id"`
+	}
+	body := struct {
+		Name string          `json:"name"`
+		Tags []ExperimentTag `json:"tags,omitempty"`
+	}{name, tags}
+	if err := c.call(ctx, http.MethodPost, "experiments/create", nil, body, &ans); err != nil {
+		return "", err
+	}
+	if ans.ExperimentID == "" {
+		return "", hangar.Errorf(hangar.EUNAVAILABLE, "MLflow at %s answered experiments/create without an experiment_id", c.URL)
+	}
+	return ans.ExperimentID, nil
+}
+
+// ExperimentByName returns an experiment with GET
+// experiments/get-by-name. Errors: ENOTFOUND when there is none; the
+// others as LogBatch's.
+func (c *Client) ExperimentByName(ctx context.Context, name string) (*Experiment, error) {
+	var ans struct {
+		Experiment *Experiment `json:"experiment"`
+	}
+	if err := c.get(ctx, "experiments/get-by-name", url.Values{"experiment_name": {name}}, &ans); err != nil {
+		return nil, err
+	}
+	if ans.Experiment == nil {
+		return nil, hangar.Errorf(hangar.EUNAVAILABLE, "MLflow at %s answered experiments/get-by-name without an experiment", c.URL)
+	}
+	return ans.Experiment, nil
+}
+
+// CreateRun starts a run in an experiment with POST runs/create, as
+// mlflow.start_run does: its name (mlflow.runName), the start time now
+// and the given tags. Errors: ENOTFOUND for an unknown experiment; the
+// others as LogBatch's.
+func (c *Client) CreateRun(ctx context.Context, experimentID, runName string, tags ...RunTag) (*RunEntity, error) {
+	var ans struct {
+		Run *RunEntity `json:"run"`
+	}
+	body := struct {
+		ExperimentID string   `json:"experiment_id"`
+		RunName      string   `json:"run_name,omitempty"`
+		StartTime    Int64    `json:"start_time"`
+		Tags         []RunTag `json:"tags,omitempty"`
+	}{experimentID, runName, Int64(time.Now().UnixMilli()), tags}
+	if err := c.call(ctx, http.MethodPost, "runs/create", nil, body, &ans); err != nil {
+		return nil, err
+	}
+	if ans.Run == nil || ans.Run.Info.RunID == "" {
+		return nil, hangar.Errorf(hangar.EUNAVAILABLE, "MLflow at %s answered runs/create without a run", c.URL)
+	}
+	return ans.Run, nil
+}
+
+// EndRun sets a run's status (FINISHED, FAILED or KILLED) and end time now
+// with POST runs/update, as mlflow.end_run does. Errors: as LogBatch's.
+func (c *Client) EndRun(ctx context.Context, runID, status string) error {
+	return c.post(ctx, "runs/update", struct {
+		RunID   string `json:"run_id"`
+		RunUUID string `json:"run_uuid"`
+		Status  string `json:"status"`
+		EndTime Int64  `json:"end_time"`
+	}{runID, runID, status, Int64(time.Now().UnixMilli())})
+}

@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
-	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/gbdt"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/internal/sampledata"
+	"github.com/hangar-ml/hangar/mlflow"
 	"github.com/hangar-ml/hangar/score"
 	"github.com/hangar-ml/hangar/tabular"
 	"github.com/hangar-ml/hangar/train"
@@ -55,6 +55,12 @@ hash-chained audit log. It exits when done; --serve keeps the server running.`,
 	return cmd
 }
 
+// The quickstart's experiment and registered model in workspace demo.
+const (
+	quickstartExperiment = "chicago-ridership"
+	quickstartModel      = "chicago-ridership"
+)
+
 func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -73,7 +79,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, logger, func(r running) { up <- r }) }()
 
-	step := newSteps(stdout, 10)
+	step := newSteps(stdout, 12)
 	step.start("Starting the embedded server (SQLite + local artifacts in %s)", cfg.DataDir)
 	var srv running
 	select {
@@ -140,17 +146,48 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("train.csv, valid.csv, test.csv in %s", work)
 
-	step.start("Training gradient-boosted trees with the built-in trainer (early stopping on valid)")
+	// Tracking and the registry through the MLflow REST API, with the
+	// Data Scientist's token: what an unchanged mlflow client does.
+	mc, err := mlflow.NewClient(srv.URL+"/w/demo", tok.Secret)
+	if err != nil {
+		return err
+	}
+	mc.HTTP = nil // no per-request timeout: the artifact calls stream
+	step.start("Starting an MLflow run in experiment %q (the MLflow REST API, /w/demo)", quickstartExperiment)
+	expID, err := mc.CreateExperiment(ctx, quickstartExperiment)
+	if hangar.IsCode(err, hangar.ECONFLICT) { // a second quickstart on the same data dir
+		var exp *mlflow.Experiment
+		if exp, err = mc.ExperimentByName(ctx, quickstartExperiment); err == nil {
+			expID = exp.ExperimentID
+		}
+	}
+	if err != nil {
+		return err
+	}
+	run, err := mc.CreateRun(ctx, expID, "gbdt-quickstart",
+		mlflow.RunTag{Key: "mlflow.source.name", Value: "hangar quickstart"}, mlflow.RunTag{Key: "mlflow.source.type", Value: "LOCAL"})
+	if err != nil {
+		return err
+	}
+	runID := run.Info.RunID
+	step.ok("run %s, artifacts at %s", runID, run.Info.ArtifactURI)
+
+	step.start("Training gradient-boosted trees with the built-in trainer (early stopping on valid, logged to the run)")
 	modelDir := in("model")
 	p := gbdt.DefaultParams()
 	p.NEstimators, p.LearningRate, p.MaxDepth, p.EarlyStoppingRounds, p.Seed = 500, 0.1, 6, 25, 1
-	if _, err := train.GBDT(ctx, train.Options{
+	res, err := train.GBDT(ctx, train.Options{
 		Train: in("train.csv"), Valid: in("valid.csv"), Label: "ridership", Drop: []string{"date"},
-		Output: modelDir, Version: version,
-	}, p, train.Progress{}); err != nil {
+		Output: modelDir, Version: version, RunID: runID, Tracker: mc.Run(runID),
+	}, p, train.Progress{})
+	if err != nil {
 		return fmt.Errorf("train the model: %w", err)
 	}
-	step.ok("model folder %s (MLmodel + XGBoost-format model.json)", modelDir)
+	history, err := mc.MetricHistory(ctx, runID, "valid_rmse")
+	if err != nil {
+		return err
+	}
+	step.ok("%d params and %d rounds of valid_rmse logged; model folder %s", len(res.Params), len(history), modelDir)
 
 	step.start("Evaluating on the 2014–2016 test years")
 	test, err := tabular.ReadFile(in("test.csv"))
@@ -165,21 +202,48 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err != nil {
 		return err
 	}
-	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands)", metrics["rmse"], metrics["mae"], metrics["r2"])
+	var logged []mlflow.Metric
+	for _, k := range []string{"rmse", "mae", "r2"} {
+		logged = append(logged, mlflow.Metric{Key: "test_" + k, Value: mlflow.Double(metrics[k]), Timestamp: mlflow.Int64(time.Now().UnixMilli())})
+	}
+	if err := mc.LogBatch(ctx, runID, logged, nil, nil); err != nil {
+		return err
+	}
+	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands), logged as test_*", metrics["rmse"], metrics["mae"], metrics["r2"])
 
-	step.start("Storing the model folder in the content-addressed artifact store")
-	info, mf, err := artifact.PutDir(ctx, dc.BlobStore("demo"), os.DirFS(modelDir))
+	step.start("Logging the model folder as run artifacts (streamed through the MLflow artifact proxy)")
+	if err := mc.LogArtifacts(ctx, "runs:/"+runID, modelDir, "model"); err != nil {
+		return err
+	}
+	files, err := mc.ListArtifacts(ctx, "runs:/"+runID, "model")
 	if err != nil {
 		return err
 	}
-	step.ok("manifest %s (%d files, %d bytes)", info.Digest, len(mf.Files), mf.TotalSize())
+	if err := mc.EndRun(ctx, runID, "FINISHED"); err != nil {
+		return err
+	}
+	step.ok("%d entries under runs:/%s/model in the content-addressed store; run FINISHED", len(files), runID)
 
-	step.start("Fetching the stored model back and scoring the test table with it")
-	fetched := in("model-from-store")
+	step.start("Registering the model as %q and pointing its @champion alias at the new version", quickstartModel)
+	if _, err := mc.CreateRegisteredModel(ctx, &hangar.RegisteredModel{Name: quickstartModel, Description: "Daily CTA ridership at Clark/Lake, gradient-boosted trees"}); err != nil && !hangar.IsCode(err, hangar.ECONFLICT) {
+		return err
+	}
+	mv, err := mc.CreateModelVersion(ctx, &hangar.ModelVersion{Name: quickstartModel, Source: run.Info.ArtifactURI + "/model", RunID: runID})
+	if err != nil {
+		return err
+	}
+	if err := mc.SetRegisteredModelAlias(ctx, quickstartModel, "champion", mv.Version); err != nil {
+		return err
+	}
+	step.ok("version %s from %s", mv.Version, mv.Source)
+
+	champion := "models:/" + quickstartModel + "@champion"
+	step.start("Downloading %s and scoring the test table with it", champion)
+	fetched := in("model-from-registry")
 	if err := os.RemoveAll(fetched); err != nil {
 		return err
 	}
-	if err := artifact.GetDir(ctx, dc.BlobStore("demo"), info.Digest, fetched); err != nil {
+	if _, err := mc.DownloadArtifacts(ctx, champion, fetched); err != nil {
 		return err
 	}
 	if model, err = score.Load(fetched, 0); err != nil {
@@ -214,10 +278,13 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
   go run ./cmd/hangar secret list -o table
   go run ./cmd/hangar audit list -o table
   go run ./cmd/hangar audit verify
+  go run ./cmd/hangar run list -o table
+  go run ./cmd/hangar model show %s@champion
+  MLFLOW_TRACKING_URI=%s/w/demo MLFLOW_TRACKING_TOKEN=$HANGAR_TOKEN python3 -c 'import mlflow; print(mlflow.search_runs())'
 
 The server's log is %s.
 
-`, srv.URL, srv.TokenPath, logPath)
+`, srv.URL, srv.TokenPath, quickstartModel, srv.URL, logPath)
 	if !keep {
 		cancel()
 		return <-done
