@@ -361,6 +361,28 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
+// AuthGeneration returns the authentication generation: a counter that
+// every change of an identity, token, role assignment or workspace
+// advances in the same transaction (the triggers of migration 00008), by
+// whichever process makes it. A server that caches what it verified keeps
+// the cache only while the generation stays the same, and reads it once a
+// request: one primary-key read.
+func (s *IdentityService) AuthGeneration(ctx context.Context) (int64, error) {
+	return s.db.authGeneration(ctx)
+}
+
+// authGeneration reads the generation (IdentityService.AuthGeneration).
+func (db *DB) authGeneration(ctx context.Context) (int64, error) {
+	if db.reader == nil {
+		return 0, errors.New("read auth generation: store is not open")
+	}
+	var gen int64
+	if err := db.reader.QueryRowContext(ctx, `SELECT gen FROM auth_generation WHERE id = 1`).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("read auth generation: %w", err)
+	}
+	return gen, nil
+}
+
 // RoleAssignmentsOf returns every assignment of an identity, for
 // authorization, ordered as ListRoleAssignments orders them; none is an
 // empty slice, not an error. Errors: EINVALID.

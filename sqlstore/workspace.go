@@ -129,6 +129,13 @@ func (s *WorkspaceService) Workspace(ctx context.Context, name string) (*hangar.
 	return w, nil
 }
 
+// AuthGeneration is IdentityService.AuthGeneration: every workspace
+// creation and deletion advances it, so a server may cache workspaces
+// while it stays the same.
+func (s *WorkspaceService) AuthGeneration(ctx context.Context) (int64, error) {
+	return s.db.authGeneration(ctx)
+}
+
 // ListWorkspaces lists workspaces ordered by name. Errors: EINVALID (options).
 func (s *WorkspaceService) ListWorkspaces(ctx context.Context, opt hangar.ListOptions) (*hangar.Page[*hangar.Workspace], error) {
 	page, err := listPage(ctx, s.db, s.db.reader, listSpec[*hangar.Workspace]{
