@@ -118,7 +118,7 @@ func (s *WorkspaceService) Workspace(ctx context.Context, name string) (*hangar.
 	if err := checkText("workspace name", name); err != nil {
 		return nil, err
 	}
-	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+workspaceColumns+` FROM workspaces WHERE name = ?`), name)
+	row := s.db.readRow(ctx, s.db.rebind(`SELECT `+workspaceColumns+` FROM workspaces WHERE name = ?`), name)
 	w, err := scanWorkspace(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", name)
