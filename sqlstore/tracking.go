@@ -1204,8 +1204,11 @@ func (s *TrackingService) MetricHistory(ctx context.Context, workspace, runID, k
 	if err != nil {
 		return nil, err
 	}
-	page := &hangar.Page[hangar.Metric]{Items: []hangar.Metric{}}
-	query := `SELECT m.key, m.timestamp, m.step, m.is_nan, m.value FROM metrics m JOIN runs r ON r.id = m.run
+	page := &hangar.Page[hangar.Metric]{Items: make([]hangar.Metric, 0, min(limit+1, 4096))}
+	// The key is the one asked for: not read back, so that no row
+	// allocates it again.
+	// A NaN is read as NULL: one column fewer to read a row.
+	query := `SELECT m.timestamp, m.step, CASE WHEN m.is_nan = 0 THEN m.value END FROM metrics m JOIN runs r ON r.id = m.run
 		WHERE r.run_uuid = ? AND r.workspace = ? AND m.key = ?`
 	args := []any{runID, workspace, key}
 	if after != nil {
@@ -1228,17 +1231,29 @@ func (s *TrackingService) MetricHistory(ctx context.Context, workspace, runID, k
 		isNaN int
 		value float64
 	}
-	err = eachRow(ctx, s.db, s.db.reader, query, args, func(sc rowScanner) error {
-		m, err := scanMetric(sc, nil)
-		if err != nil {
+	// Scanning into interface values takes database/sql's fast path; into
+	// *int64 it would go through reflection for every column of every row.
+	var ts, step, value any
+	dest := []any{&ts, &step, &value}
+	err = eachRow(ctx, s.db, preparedReader{s.db}, query, args, func(sc rowScanner) error {
+		if err := sc.Scan(dest...); err != nil {
 			return err
+		}
+		m := hangar.Metric{Key: key, Value: math.NaN()}
+		var ok1, ok2, ok3 bool
+		m.Timestamp, ok1 = ts.(int64)
+		m.Step, ok2 = step.(int64)
+		if value != nil {
+			m.Value, ok3 = value.(float64)
+		} else {
+			ok3 = true
+		}
+		if !ok1 || !ok2 || !ok3 {
+			return fmt.Errorf("scan metric point: got %T, %T, %T", ts, step, value)
 		}
 		page.Items = append(page.Items, m)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("metric history of %q of run %s of workspace %q: %w", truncate(key, 64), truncate(runID, 64), workspace, err)
-	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		m := page.Items[limit-1]
