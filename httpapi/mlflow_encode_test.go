@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
@@ -81,4 +82,79 @@ func FuzzAppendDouble(f *testing.F) {
 			t.Errorf("appendDouble(%v): got %s, want %s", v, got, want)
 		}
 	})
+}
+
+// FuzzParseLogBatch checks that whatever parseLogBatch takes,
+// decodeLogBatch (the generic decoder every other body goes to) takes with
+// the same run id and batch, and that the handler's reading of the body
+// gives the same result as decodeLogBatch alone for any body.
+func FuzzParseLogBatch(f *testing.F) {
+	for _, seed := range []string{
+		`{"run_id":"abc","metrics":[{"key":"m","value":1.5,"timestamp":1700000000000,"step":3}],"params":[],"tags":[]}`,
+		`{"run_id": "abc", "metrics": [{"key": "m", "value": -0, "timestamp": 1, "step": 0}, {"step": 2, "timestamp": 2, "value": 1e-7, "key": "é"}], "params": [], "tags": []}`,
+		"{\n\t\"metrics\" : [ ] , \"run_id\" : \"r\"\r\n}",
+		`{"run_id":"abc","metrics":[{"key":"m","value":1,"timestamp":1}]}`,
+		`{"run_id":"abc","metrics":[{"key":"m","value":"NaN","timestamp":1}]}`,
+		`{"run_id":"abc","metrics":[{"key":"m","value":1,"timestamp":1.5}]}`,
+		`{"run_id":"abc","metrics":[{"key":"m","value":1,"timestamp":1e3}]}`,
+		`{"run_id":"abc","metrics":[{"key":"m","value":1e400,"timestamp":1}]}`,
+		`{"run_id":"abc","metrics":[{"Key":"m","value":1,"timestamp":1}]}`,
+		`{"run_id":"abc","metrics":[{"key":"m","key":"n","value":1,"timestamp":1}]}`,
+		`{"run_id":"abc","run_id":"def"}`,
+		`{"run_uuid":"abc"}`,
+		`{"run_id":""}`,
+		`{"run_id":"a\"b"}`,
+		`{"run_id":"abc","params":[{"key":"p","value":"v"}]}`,
+		`{"run_id":"abc","metrics":[{"key":"m","value":01,"timestamp":1}]}`,
+		`{"run_id":"abc"} x`,
+		`"{\"run_id\":\"abc\"}"`,
+		`{"run_id":"abc","metrics":[{"key":"m","value":1,"timestamp":-9223372036854775808,"step":9223372036854775807}]}`,
+		`{"run_id":"abc","metrics":[{"key":"m","value":1,"timestamp":9223372036854775808}]}`,
+		``,
+	} {
+		f.Add([]byte(seed))
+	}
+	s := NewServer()
+	decode := func(body []byte, fast bool) (string, hangar.LogBatch, error) {
+		r := httptest.NewRequest("POST", "/api/2.0/mlflow/runs/log-batch", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if fast {
+			return s.logBatchRequest(httptest.NewRecorder(), r)
+		}
+		return s.decodeLogBatch(httptest.NewRecorder(), r)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		wantID, want, wantErr := decode(body, false)
+		if id, b, ok := parseLogBatch(body); ok {
+			if wantErr != nil {
+				t.Fatalf("parseLogBatch took %q, which decodeLogBatch refuses: %v", body, wantErr)
+			}
+			if id != wantID || !sameBatch(b, want) {
+				t.Fatalf("body %q:\n parseLogBatch  %q %+v\n decodeLogBatch %q %+v", body, id, b, wantID, want)
+			}
+		}
+		gotID, got, gotErr := decode(body, true)
+		if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
+			t.Fatalf("body %q: logBatchRequest error %v, decodeLogBatch error %v", body, gotErr, wantErr)
+		}
+		if gotErr == nil && (gotID != wantID || !sameBatch(got, want)) {
+			t.Fatalf("body %q:\n logBatchRequest %q %+v\n decodeLogBatch  %q %+v", body, gotID, got, wantID, want)
+		}
+	})
+}
+
+// sameBatch compares batches, values by their bits (NaN, -0).
+func sameBatch(a, b hangar.LogBatch) bool {
+	if len(a.Metrics) != len(b.Metrics) || (a.Metrics == nil) != (b.Metrics == nil) ||
+		!slices.Equal(a.Params, b.Params) || !slices.Equal(a.Tags, b.Tags) ||
+		(a.Params == nil) != (b.Params == nil) || (a.Tags == nil) != (b.Tags == nil) {
+		return false
+	}
+	for i := range a.Metrics {
+		x, y := a.Metrics[i], b.Metrics[i]
+		if x.Key != y.Key || x.Timestamp != y.Timestamp || x.Step != y.Step || math.Float64bits(x.Value) != math.Float64bits(y.Value) {
+			return false
+		}
+	}
+	return true
 }

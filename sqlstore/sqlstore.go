@@ -394,6 +394,9 @@ func sqliteDSNs(dsn string) (writeDSN, readDSN string, memory bool, err error) {
 		{"foreign_keys", "1"},
 		{"journal_mode", "WAL"},
 		{"synchronous", "NORMAL"},
+		// A multi-row INSERT inside a transaction keeps a statement
+		// journal, by default in a temporary file: a write(2) per page.
+		{"temp_store", "MEMORY"},
 	}
 	common := url.Values{}
 	for k, vs := range query {
