@@ -158,3 +158,61 @@ func sameBatch(a, b hangar.LogBatch) bool {
 	}
 	return true
 }
+
+// FuzzSearchRunsEncoding holds writeSearchRuns to the bytes writeMLflow
+// writes for the same page through encoding/json, for runs made of the
+// fuzzed strings and numbers.
+func FuzzSearchRunsEncoding(f *testing.F) {
+	f.Add("run-1", "<a&b>\u2028\"é\x01", int64(1700000000000), int64(0), 1.5, uint8(3), "tok")
+	f.Add("", "", int64(0), int64(-5), math.NaN(), uint8(0), "")
+	f.Add("x", "\xff", int64(math.MaxInt64), int64(1), 1e-9, uint8(255), "t<")
+	f.Fuzz(func(t *testing.T, a, b string, n1, n2 int64, v float64, shape uint8, token string) {
+		end := n2
+		run := &hangar.Run{
+			Info: hangar.RunInfo{RunID: a, RunName: b, ExperimentID: a + b, UserID: b, Status: "RUNNING", StartTime: n1, LifecycleStage: "active"},
+		}
+		if shape&1 != 0 {
+			run.Info.EndTime = &end
+			run.Info.ArtifactURI = b
+		}
+		if shape&2 != 0 {
+			run.Data.Metrics = []hangar.Metric{{Key: a, Value: v, Timestamp: n1, Step: n2}, {Key: b, Value: -v, Timestamp: n2, Step: n1}}
+		}
+		if shape&4 != 0 {
+			run.Data.Params = []hangar.Param{{Key: a, Value: b}}
+		}
+		if shape&8 != 0 {
+			run.Data.Tags = []hangar.RunTag{{Key: b, Value: a}, {Key: "k", Value: ""}}
+		}
+		if shape&16 != 0 {
+			in := hangar.DatasetInput{Dataset: hangar.Dataset{Name: a, Digest: b, SourceType: "local", Source: a}}
+			if shape&32 != 0 {
+				in.Tags = []hangar.InputTag{{Key: a, Value: b}}
+				in.Dataset.Schema, in.Dataset.Profile = b, a
+			}
+			run.Inputs.DatasetInputs = []hangar.DatasetInput{in, {Dataset: hangar.Dataset{Name: b}}}
+		}
+		page := &hangar.Page[*hangar.Run]{NextPageToken: token}
+		if shape&64 == 0 {
+			page.Items = []*hangar.Run{run, run}
+		}
+		got := httptest.NewRecorder()
+		if err := writeSearchRuns(got, page); err != nil {
+			t.Fatal(err)
+		}
+		resp := struct {
+			Runs          []mlflow.RunEntity `json:"runs,omitempty"`
+			NextPageToken string             `json:"next_page_token,omitempty"`
+		}{NextPageToken: page.NextPageToken}
+		for _, r := range page.Items {
+			resp.Runs = append(resp.Runs, wireRun(r))
+		}
+		want := httptest.NewRecorder()
+		if err := writeMLflow(want, resp); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+			t.Fatalf("got  %s\nwant %s", got.Body.Bytes(), want.Body.Bytes())
+		}
+	})
+}

@@ -968,14 +968,178 @@ func (s *Server) mlflowSearchRuns(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	resp := struct {
-		Runs          []mlflow.RunEntity `json:"runs,omitempty"`
-		NextPageToken string             `json:"next_page_token,omitempty"`
-	}{NextPageToken: page.NextPageToken}
-	for _, run := range page.Items {
-		resp.Runs = append(resp.Runs, wireRun(run))
+	return writeSearchRuns(w, page)
+}
+
+// writeSearchRuns answers a page of runs/search exactly as writeMLflow
+// answers
+//
+//	struct {
+//		Runs          []mlflow.RunEntity `json:"runs,omitempty"`
+//		NextPageToken string             `json:"next_page_token,omitempty"`
+//	}
+//
+// (FuzzSearchRunsEncoding holds it to that), without reflection and in
+// chunks: for 1,000 runs encoding/json took a fifth of the request.
+func writeSearchRuns(w http.ResponseWriter, page *hangar.Page[*hangar.Run]) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	buf := make([]byte, 0, metricHistoryChunk+4096)
+	buf = append(buf, '{')
+	if len(page.Items) > 0 {
+		buf = append(buf, `"runs":[`...)
+		for i, run := range page.Items {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendRunEntity(buf, wireRun(run))
+			if len(buf) >= metricHistoryChunk {
+				if _, err := w.Write(buf); err != nil {
+					return errWritten{err}
+				}
+				buf = buf[:0]
+			}
+		}
+		buf = append(buf, ']')
 	}
-	return writeMLflow(w, resp)
+	if page.NextPageToken != "" {
+		if len(page.Items) > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `"next_page_token":`...)
+		buf = appendJSONString(buf, page.NextPageToken)
+	}
+	buf = append(buf, "}\n"...)
+	if _, err := w.Write(buf); err != nil {
+		return errWritten{err}
+	}
+	return nil
+}
+
+// appendRunEntity appends r as encoding/json writes an mlflow.RunEntity.
+func appendRunEntity(b []byte, r mlflow.RunEntity) []byte {
+	i := r.Info
+	b = append(b, `{"info":{"run_uuid":`...)
+	b = appendJSONString(b, i.RunUUID)
+	b = append(b, `,"run_name":`...)
+	b = appendJSONString(b, i.RunName)
+	b = append(b, `,"experiment_id":`...)
+	b = appendJSONString(b, i.ExperimentID)
+	b = append(b, `,"user_id":`...)
+	b = appendJSONString(b, i.UserID)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, i.Status)
+	b = append(b, `,"start_time":`...)
+	b = strconv.AppendInt(b, int64(i.StartTime), 10)
+	if i.EndTime != 0 {
+		b = append(b, `,"end_time":`...)
+		b = strconv.AppendInt(b, int64(i.EndTime), 10)
+	}
+	if i.ArtifactURI != "" {
+		b = append(b, `,"artifact_uri":`...)
+		b = appendJSONString(b, i.ArtifactURI)
+	}
+	b = append(b, `,"lifecycle_stage":`...)
+	b = appendJSONString(b, i.LifecycleStage)
+	b = append(b, `,"run_id":`...)
+	b = appendJSONString(b, i.RunID)
+	b = append(b, `},"data":{`...)
+	sep := false
+	if len(r.Data.Metrics) > 0 {
+		b = append(b, `"metrics":[`...)
+		for k, m := range r.Data.Metrics {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"key":`...)
+			b = appendJSONString(b, m.Key)
+			b = append(b, `,"value":`...)
+			b = appendDouble(b, float64(m.Value))
+			b = append(b, `,"timestamp":`...)
+			b = strconv.AppendInt(b, int64(m.Timestamp), 10)
+			b = append(b, `,"step":`...)
+			b = strconv.AppendInt(b, int64(m.Step), 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+		sep = true
+	}
+	keyValues := func(name string, n int, kv func(int) (string, string)) {
+		if n == 0 {
+			return
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":[`...)
+		for k := range n {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			key, value := kv(k)
+			b = append(b, `{"key":`...)
+			b = appendJSONString(b, key)
+			b = append(b, `,"value":`...)
+			b = appendJSONString(b, value)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+		sep = true
+	}
+	keyValues("params", len(r.Data.Params), func(k int) (string, string) { return r.Data.Params[k].Key, r.Data.Params[k].Value })
+	keyValues("tags", len(r.Data.Tags), func(k int) (string, string) { return r.Data.Tags[k].Key, r.Data.Tags[k].Value })
+	b = append(b, `},"inputs":{`...)
+	if len(r.Inputs.DatasetInputs) > 0 {
+		b = append(b, `"dataset_inputs":[`...)
+		for k, in := range r.Inputs.DatasetInputs {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			if len(in.Tags) > 0 {
+				sep = false
+				keyValues("tags", len(in.Tags), func(t int) (string, string) { return in.Tags[t].Key, in.Tags[t].Value })
+				b = append(b, ',')
+			}
+			d := in.Dataset
+			b = append(b, `"dataset":{"name":`...)
+			b = appendJSONString(b, d.Name)
+			b = append(b, `,"digest":`...)
+			b = appendJSONString(b, d.Digest)
+			b = append(b, `,"source_type":`...)
+			b = appendJSONString(b, d.SourceType)
+			b = append(b, `,"source":`...)
+			b = appendJSONString(b, d.Source)
+			if d.Schema != "" {
+				b = append(b, `,"schema":`...)
+				b = appendJSONString(b, d.Schema)
+			}
+			if d.Profile != "" {
+				b = append(b, `,"profile":`...)
+				b = appendJSONString(b, d.Profile)
+			}
+			b = append(b, `}}`...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, `}}`...)
+}
+
+// appendJSONString appends s as encoding/json writes a string (HTML
+// characters escaped): directly when it holds only printable ASCII that
+// needs no escape, through encoding/json otherwise.
+func appendJSONString(b []byte, s string) []byte {
+	for k := 0; k < len(s); k++ {
+		if c := s[k]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (s *Server) mlflowMetricHistory(w http.ResponseWriter, r *http.Request, c *caller) error {
