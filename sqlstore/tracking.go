@@ -805,24 +805,6 @@ func metricOf(key string, ts, step, value any) (hangar.Metric, error) {
 	return m, nil
 }
 
-// scanMetric reads "run?, key, timestamp, step, is_nan, value"; run is
-// scanned when not nil.
-func scanMetric(sc rowScanner, run *int64) (hangar.Metric, error) {
-	var m hangar.Metric
-	var isNaN int64
-	dest := []any{&m.Key, &m.Timestamp, &m.Step, &isNaN, &m.Value}
-	if run != nil {
-		dest = append([]any{run}, dest...)
-	}
-	if err := sc.Scan(dest...); err != nil {
-		return m, err
-	}
-	if isNaN != 0 {
-		m.Value = math.NaN()
-	}
-	return m, nil
-}
-
 // UpdateRun changes the status, end time and name of an active run; a name
 // also sets the mlflow.runName tag. Errors: ENOTFOUND, EINVALID.
 func (s *TrackingService) UpdateRun(ctx context.Context, workspace, id string, u hangar.RunUpdate) (*hangar.RunInfo, error) {
@@ -1318,6 +1300,9 @@ func (s *TrackingService) MetricHistory(ctx context.Context, workspace, runID, k
 		page.Items = append(page.Items, m)
 		return nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("metric history of %q of run %s of workspace %q: %w", truncate(key, 64), truncate(runID, 64), workspace, err)
+	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		m := page.Items[limit-1]
