@@ -579,22 +579,30 @@ func (db *DB) now() time.Time {
 //
 // The writer's statements cannot be prepared inside a write transaction,
 // since the one write connection is the transaction's until it ends: a
-// statement a transaction runs unprepared is noted, and prepared after the
-// transaction, while its writer still holds the write queue (DB.write), so
-// the next transaction finds it. Read statements are prepared on first
-// use. At most maxPreparedStmts are kept (texts built for a number of
-// values could otherwise grow without bound); others run unprepared.
+// statement that transactions run unprepared a second time is noted, and
+// prepared after the transaction, while its writer still holds the write
+// queue (DB.write), so the next transaction finds it. (Texts built for a
+// number of values, such as a multi-row INSERT of an odd size, are often
+// run once: waiting for the second run keeps them from filling the cache.)
+// Read statements are prepared on first use. At most maxPreparedStmts are
+// kept; others run unprepared.
 type preparedStmts struct {
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt
-	pending map[string]bool
+	seen    map[string]bool // run unprepared once; at most maxPreparedStmts
+	pending map[string]bool // to prepare
 }
 
 const maxPreparedStmts = 256
 
-// lookup returns q's prepared statement, or nil after noting q to be
-// prepared.
+// lookup returns q's prepared statement, or nil after noting q.
 func (p *preparedStmts) lookup(q string) *sql.Stmt {
+	return p.get(q, false)
+}
+
+// get returns q's prepared statement, or nil after noting that q ran
+// unprepared; q is to be prepared the second time, or the first when now.
+func (p *preparedStmts) get(q string, now bool) *sql.Stmt {
 	if p == nil {
 		return nil
 	}
@@ -603,12 +611,21 @@ func (p *preparedStmts) lookup(q string) *sql.Stmt {
 	if st := p.stmts[q]; st != nil {
 		return st
 	}
-	if len(p.stmts)+len(p.pending) < maxPreparedStmts {
-		if p.pending == nil {
-			p.pending = map[string]bool{}
-		}
-		p.pending[q] = true
+	if len(p.stmts)+len(p.pending) >= maxPreparedStmts {
+		return nil
 	}
+	if !now && !p.seen[q] {
+		if p.seen == nil || len(p.seen) >= maxPreparedStmts {
+			p.seen = map[string]bool{}
+		}
+		p.seen[q] = true
+		return nil
+	}
+	delete(p.seen, q)
+	if p.pending == nil {
+		p.pending = map[string]bool{}
+	}
+	p.pending[q] = true
 	return nil
 }
 
@@ -652,7 +669,7 @@ func (p *preparedStmts) close() {
 	for _, st := range p.stmts {
 		st.Close()
 	}
-	p.stmts, p.pending = nil, nil
+	p.stmts, p.seen, p.pending = nil, nil, nil
 }
 
 // ExecContext runs q in the transaction, prepared when the writer has it
@@ -704,11 +721,11 @@ func (db *DB) readStmt(ctx context.Context, q string) *sql.Stmt {
 	if p == nil {
 		return nil
 	}
-	if st := p.lookup(q); st != nil {
+	if st := p.get(q, true); st != nil {
 		return st
 	}
 	p.prepareNoted(ctx, db.reader)
-	return p.lookup(q)
+	return p.get(q, true)
 }
 
 // preparedReader is a querier on the readers that prepares its statements
