@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/hangar-ml/hangar"
 )
@@ -20,6 +23,10 @@ type principal struct {
 	// assignments are the identity's role assignments the token acts with:
 	// narrowed to scope (hangar.ScopeAssignments).
 	assignments []*hangar.RoleAssignment
+	// gen is the authentication generation the principal was verified
+	// under, when cached says the store reports one (authGenerations).
+	gen    int64
+	cached bool
 }
 
 // localPrincipal is who acts when authentication is disabled.
@@ -33,6 +40,12 @@ var localPrincipal = principal{
 // role assignments its token acts with: for a token scoped to a workspace,
 // only those that apply to it, narrowed to it, so that the token can never
 // act elsewhere whatever roles its identity gains later.
+//
+// When the credential store reports an authentication generation
+// (authGenerations), what was verified is cached under it (authCache):
+// each request then costs one read of the generation, and any change of a
+// token, identity, role assignment or workspace, by whichever process,
+// drops the cache before the next request is answered.
 func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if s.AuthDisabled {
 		p := localPrincipal
@@ -49,7 +62,22 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		return nil, errors.New("authenticate: Server.Credentials is not set")
 	}
 	ctx := r.Context()
-	tok, err := s.Credentials.TokenBySecretHash(ctx, hangar.HashTokenSecret(secret))
+	hash := hangar.HashTokenSecret(secret)
+	gens, cached := s.Credentials.(authGenerations)
+	var gen int64
+	if cached {
+		if gen, err = gens.AuthGeneration(ctx); err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		if v, ok := s.auth.token(gen, hash); ok {
+			noteIdentity(r, v.tok.IdentityName)
+			if !v.tok.Active(s.Now()) {
+				return nil, hangar.Errorf(hangar.EUNAUTHORIZED, "token expired")
+			}
+			return &principal{id: v.tok.IdentityID, name: v.tok.IdentityName, scope: v.tok.Workspace, assignments: v.assignments, gen: gen, cached: true}, nil
+		}
+	}
+	tok, err := s.Credentials.TokenBySecretHash(ctx, hash)
 	if hangar.IsCode(err, hangar.ENOTFOUND) {
 		return nil, hangar.Errorf(hangar.EUNAUTHORIZED, "invalid token")
 	} else if err != nil {
@@ -67,7 +95,121 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: role assignments of %s: %w", tok.IdentityName, err)
 	}
-	return &principal{id: tok.IdentityID, name: tok.IdentityName, scope: tok.Workspace, assignments: hangar.ScopeAssignments(asg, tok.Workspace)}, nil
+	p := &principal{id: tok.IdentityID, name: tok.IdentityName, scope: tok.Workspace, assignments: hangar.ScopeAssignments(asg, tok.Workspace), gen: gen, cached: cached}
+	if cached {
+		// Read after gen: if anything changed since, the generation moved
+		// and the next request reads past this entry.
+		s.auth.putToken(gen, hash, verifiedToken{tok: tok, assignments: p.assignments})
+	}
+	return p, nil
+}
+
+// authGenerations is what a credential or workspace store offers for the
+// server to cache what it verified (sqlstore's services do): a counter that
+// every change of a token, identity, role assignment or workspace advances,
+// read in one cheap query. Server.Credentials and Server.Workspaces that
+// both offer it must share one database, since one reading stands for both.
+type authGenerations interface {
+	AuthGeneration(ctx context.Context) (int64, error)
+}
+
+// maxCachedTokens and maxCachedWorkspaces bound the cache; when one is full
+// it starts over, so a flood of distinct tokens costs lookups, not memory.
+const (
+	maxCachedTokens     = 4096
+	maxCachedWorkspaces = 1024
+)
+
+// authCache keeps, for one authentication generation, the tokens that
+// verified (with the assignments they act with) and the workspaces that
+// were read. Anything it holds was read at or after that generation, so
+// while the store's generation is unchanged it is still what the store
+// holds; an entry read under an older generation is never stored. Only
+// active tokens are kept: expiry, which needs no write, is checked on every
+// use. The zero value is an empty cache.
+type authCache struct {
+	mu         sync.Mutex
+	gen        int64
+	tokens     map[[sha256.Size]byte]verifiedToken
+	workspaces map[string]*hangar.Workspace
+}
+
+// verifiedToken is an active token and the assignments it acts with.
+type verifiedToken struct {
+	tok         *hangar.Token
+	assignments []*hangar.RoleAssignment
+}
+
+// at moves the cache to generation gen, dropping everything when it holds
+// another one (older or newer: a database restored from a backup goes
+// back). An entry is used only by a request that read exactly the
+// generation it is stored under, and was itself read after that reading,
+// so it is never older than the state the request saw. c.mu must be held.
+func (c *authCache) at(gen int64) {
+	if gen == c.gen && c.tokens != nil {
+		return
+	}
+	c.gen = gen
+	c.tokens = map[[sha256.Size]byte]verifiedToken{}
+	c.workspaces = map[string]*hangar.Workspace{}
+}
+
+func (c *authCache) token(gen int64, hash []byte) (verifiedToken, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at(gen)
+	v, ok := c.tokens[[sha256.Size]byte(hash)]
+	return v, ok
+}
+
+func (c *authCache) putToken(gen int64, hash []byte, v verifiedToken) {
+	if len(hash) != sha256.Size {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at(gen)
+	if len(c.tokens) >= maxCachedTokens {
+		clear(c.tokens)
+	}
+	c.tokens[[sha256.Size]byte(hash)] = v
+}
+
+func (c *authCache) workspace(gen int64, name string) *hangar.Workspace {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at(gen)
+	return c.workspaces[name]
+}
+
+func (c *authCache) putWorkspace(gen int64, ws *hangar.Workspace) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at(gen)
+	if len(c.workspaces) >= maxCachedWorkspaces {
+		clear(c.workspaces)
+	}
+	c.workspaces[ws.Name] = ws
+}
+
+// workspace returns the workspace name for caller p, from the cache when
+// p's generation was read from a store that also serves workspaces.
+func (s *Server) workspace(ctx context.Context, p *principal, name string) (*hangar.Workspace, error) {
+	_, cacheable := s.Workspaces.(authGenerations)
+	cacheable = cacheable && p != nil && p.cached
+	if cacheable {
+		if ws := s.auth.workspace(p.gen, name); ws != nil {
+			return ws, nil
+		}
+	}
+	ws, err := s.Workspaces.Workspace(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		s.auth.putWorkspace(p.gen, ws)
+	}
+	return ws, nil
 }
 
 // credential extracts the token secret from an Authorization header:
@@ -224,7 +366,7 @@ func (s *Server) authorize(r *http.Request, rt route, inPath bool, c *caller) er
 		if err := c.require(name, rt.action); err != nil {
 			return err
 		}
-		ws, err := s.Workspaces.Workspace(r.Context(), name)
+		ws, err := s.workspace(r.Context(), c.principal, name)
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ func BenchmarkMLflowLogBatch(b *testing.B) {
 			client := e.srv.Client()
 			step := 0
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				var body strings.Builder
 				fmt.Fprintf(&body, `{"run_id":%q,"metrics":[`, id)
@@ -50,6 +51,7 @@ func BenchmarkMLflowLogBatch(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "points/s")
+			reportCPU(b, cpu)
 		})
 	}
 }

@@ -192,6 +192,8 @@ type Server struct {
 
 	// Now tells the time for token expiry; time.Now when nil.
 	Now hangar.Clock
+
+	auth authCache // verified tokens and read workspaces (auth.go)
 }
 
 // NewServer returns a server with its own metrics registry and defaults set.

@@ -275,7 +275,7 @@ func scanToken(sc rowScanner) (*hangar.Token, error) {
 // TokenBySecretHash finds a token by the hash of its secret, whether or not
 // it is active. Errors: ENOTFOUND.
 func (s *IdentityService) TokenBySecretHash(ctx context.Context, secretHash []byte) (*hangar.Token, error) {
-	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.secret_hash = ?`), secretHash)
+	row := s.db.readRow(ctx, s.db.rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.secret_hash = ?`), secretHash)
 	t, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hangar.Errorf(hangar.ENOTFOUND, "token not found")
@@ -361,6 +361,28 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
+// AuthGeneration returns the authentication generation: a counter that
+// every change of an identity, token, role assignment or workspace
+// advances in the same transaction (the triggers of migration 00008), by
+// whichever process makes it. A server that caches what it verified keeps
+// the cache only while the generation stays the same, and reads it once a
+// request: one primary-key read.
+func (s *IdentityService) AuthGeneration(ctx context.Context) (int64, error) {
+	return s.db.authGeneration(ctx)
+}
+
+// authGeneration reads the generation (IdentityService.AuthGeneration).
+func (db *DB) authGeneration(ctx context.Context) (int64, error) {
+	if db.reader == nil {
+		return 0, errors.New("read auth generation: store is not open")
+	}
+	var gen int64
+	if err := db.readRow(ctx, `SELECT gen FROM auth_generation WHERE id = 1`).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("read auth generation: %w", err)
+	}
+	return gen, nil
+}
+
 // RoleAssignmentsOf returns every assignment of an identity, for
 // authorization, ordered as ListRoleAssignments orders them; none is an
 // empty slice, not an error. Errors: EINVALID.
@@ -368,7 +390,7 @@ func (s *IdentityService) RoleAssignmentsOf(ctx context.Context, identityID stri
 	if err := checkText("identity id", identityID); err != nil {
 		return nil, err
 	}
-	items, err := queryAssignments(ctx, s.db.reader, s.db, `SELECT `+assignmentColumns+assignmentFrom+` WHERE r.identity_id = ?`+assignmentOrder, identityID)
+	items, err := queryAssignments(ctx, preparedReader{s.db}, s.db, `SELECT `+assignmentColumns+assignmentFrom+` WHERE r.identity_id = ?`+assignmentOrder, identityID)
 	if err != nil {
 		return nil, fmt.Errorf("role assignments of identity %q: %w", identityID, err)
 	}

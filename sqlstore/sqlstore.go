@@ -38,12 +38,23 @@
 // random, so with many writers some waited seconds while others went
 // through: writers therefore first queue in a FIFO of their own (queue.go)
 // and only the one at its head asks database/sql for the connection.
-// Readers run concurrently with the writer thanks to WAL. synchronous=FULL
-// makes every acknowledged commit durable: the WAL is fsynced at each
-// commit, so a commit survives not only kill -9 of the process (which WAL
-// with NORMAL would too, since the OS keeps the written pages) but also a
-// power loss. foreign_keys is on for every connection, so workspace
-// deletion cascades.
+// Readers run concurrently with the writer thanks to WAL.
+//
+// Durability: synchronous=NORMAL in WAL mode. A commit appends its pages
+// to the WAL with write(2) before it returns, so once a write is
+// acknowledged it is in the operating system's page cache and survives
+// kill -9 of the process, a panic or an OOM kill (TestSQLiteKill… kill a
+// writer mid-stream and find every acknowledged write). The WAL is fsynced
+// at each checkpoint rather than at each commit, so what a power loss or
+// kernel crash may lose is the transactions committed since the last
+// checkpoint, never the database's consistency. FULL, which fsyncs at
+// every commit, costs one fsync a write (about 0.3 ms on the project's
+// disk: a ceiling of ~3,500 sequential writes/s before any other work),
+// and sequential one-point writes, MLflow's log-metric, are the case it
+// hurts most; a deployment that must survive power loss without losing
+// acknowledged writes sets it in the DSN (file:…?_pragma=synchronous(FULL)),
+// which the store respects, or uses PostgreSQL. foreign_keys is on for
+// every connection, so workspace deletion cascades.
 //
 // # Audit
 //
@@ -77,6 +88,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hangar-ml/hangar"
@@ -135,11 +147,13 @@ type DB struct {
 
 	dsn        string
 	dialect    string
-	where      string      // the file path or redacted URL, for messages
-	writer     *sql.DB     // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: the pool
-	reader     *sql.DB     // SQLite: query_only connections; PostgreSQL: the same pool as writer
-	queue      *writeQueue // SQLite: writers wait here in order; PostgreSQL: nil
-	auditKey   []byte      // resolved at Open
+	where      string         // the file path or redacted URL, for messages
+	writer     *sql.DB        // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: the pool
+	reader     *sql.DB        // SQLite: query_only connections; PostgreSQL: the same pool as writer
+	queue      *writeQueue    // SQLite: writers wait here in order; PostgreSQL: nil
+	writeStmts *preparedStmts // SQLite: the writer's prepared statements; PostgreSQL: nil
+	readStmts  *preparedStmts // SQLite on a file: the readers'; otherwise nil
+	auditKey   []byte         // resolved at Open
 	auditKeyID string
 }
 
@@ -209,8 +223,13 @@ func (db *DB) openPostgres() error {
 	if err != nil {
 		return fmt.Errorf("open postgres store: %w", err)
 	}
+	// As many idle connections as open ones: with fewer, a burst of more
+	// concurrent requests than idle connections closed the extra ones
+	// after each use and opened new ones (a backend process each) for the
+	// next: 16 parallel clients got a third of one client's throughput.
+	// Idle ones are closed after five minutes.
 	pool.SetMaxOpenConns(32)
-	pool.SetMaxIdleConns(8)
+	pool.SetMaxIdleConns(32)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
 	db.writer, db.reader = pool, pool
 	return nil
@@ -255,6 +274,7 @@ func (db *DB) openSQLite() error {
 	w.SetConnMaxLifetime(0)
 	db.writer = w
 	db.queue = &writeQueue{}
+	db.writeStmts = &preparedStmts{}
 	if memory {
 		// A private in-memory database exists on one connection only.
 		db.reader = w
@@ -268,6 +288,7 @@ func (db *DB) openSQLite() error {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.reader = r
+	db.readStmts = &preparedStmts{}
 	return nil
 }
 
@@ -377,7 +398,10 @@ func sqliteDSNs(dsn string) (writeDSN, readDSN string, memory bool, err error) {
 		{"busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds())},
 		{"foreign_keys", "1"},
 		{"journal_mode", "WAL"},
-		{"synchronous", "FULL"},
+		{"synchronous", "NORMAL"},
+		// A multi-row INSERT inside a transaction keeps a statement
+		// journal, by default in a temporary file: a write(2) per page.
+		{"temp_store", "MEMORY"},
 	}
 	common := url.Values{}
 	for k, vs := range query {
@@ -513,6 +537,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the connections. It is safe to call on a DB that failed to open.
 func (db *DB) Close() error {
 	var errs []error
+	db.readStmts.close()
+	db.writeStmts.close()
 	if db.reader != nil && db.reader != db.writer {
 		errs = append(errs, db.reader.Close())
 	}
@@ -543,4 +569,175 @@ func (db *DB) now() time.Time {
 		f = time.Now
 	}
 	return f().UTC().Truncate(time.Microsecond)
+}
+
+// preparedStmts keeps prepared statements of one SQLite pool by their text,
+// because SQLite parsing a statement costs about as much as running a small
+// one: a third of a one-point metric write went to the parser. PostgreSQL's
+// driver caches prepared statements by itself, so a PostgreSQL DB has none
+// (nil, whose methods do nothing).
+//
+// The writer's statements cannot be prepared inside a write transaction,
+// since the one write connection is the transaction's until it ends: a
+// statement that transactions run unprepared a second time is noted, and
+// prepared after the transaction, while its writer still holds the write
+// queue (DB.write), so the next transaction finds it. (Texts built for a
+// number of values, such as a multi-row INSERT of an odd size, are often
+// run once: waiting for the second run keeps them from filling the cache.)
+// Read statements are prepared on first use. At most maxPreparedStmts are
+// kept; others run unprepared.
+type preparedStmts struct {
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt
+	seen    map[string]bool // run unprepared once; at most maxPreparedStmts
+	pending map[string]bool // to prepare
+}
+
+const maxPreparedStmts = 256
+
+// lookup returns q's prepared statement, or nil after noting q.
+func (p *preparedStmts) lookup(q string) *sql.Stmt {
+	return p.get(q, false)
+}
+
+// get returns q's prepared statement, or nil after noting that q ran
+// unprepared; q is to be prepared the second time, or the first when now.
+func (p *preparedStmts) get(q string, now bool) *sql.Stmt {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st := p.stmts[q]; st != nil {
+		return st
+	}
+	if len(p.stmts)+len(p.pending) >= maxPreparedStmts {
+		return nil
+	}
+	if !now && !p.seen[q] {
+		if p.seen == nil || len(p.seen) >= maxPreparedStmts {
+			p.seen = map[string]bool{}
+		}
+		p.seen[q] = true
+		return nil
+	}
+	delete(p.seen, q)
+	if p.pending == nil {
+		p.pending = map[string]bool{}
+	}
+	p.pending[q] = true
+	return nil
+}
+
+// prepareNoted prepares the statements noted since the last call on pool.
+// A statement that fails to prepare is run unprepared again next time.
+func (p *preparedStmts) prepareNoted(ctx context.Context, pool *sql.DB) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	pending := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	for q := range pending {
+		st, err := pool.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		p.mu.Lock()
+		if p.stmts == nil {
+			p.stmts = map[string]*sql.Stmt{}
+		}
+		if p.stmts[q] == nil {
+			p.stmts[q] = st
+			st = nil
+		}
+		p.mu.Unlock()
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// close closes every statement.
+func (p *preparedStmts) close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, st := range p.stmts {
+		st.Close()
+	}
+	p.stmts, p.seen, p.pending = nil, nil, nil
+}
+
+// ExecContext runs q in the transaction, prepared when the writer has it
+// prepared (preparedStmts).
+func (tx *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := tx.db.writeStmts.lookup(q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.Tx.ExecContext(ctx, q, args...)
+}
+
+// QueryContext is ExecContext for a query.
+func (tx *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := tx.db.writeStmts.lookup(q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.Tx.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext is ExecContext for a query of one row.
+func (tx *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := tx.db.writeStmts.lookup(q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, q, args...)
+}
+
+// readRow runs a query of one row on the readers, prepared on SQLite.
+func (db *DB) readRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := db.readStmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.reader.QueryRowContext(ctx, q, args...)
+}
+
+// read runs a query on the readers, prepared on SQLite.
+func (db *DB) read(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := db.readStmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.reader.QueryContext(ctx, q, args...)
+}
+
+// readStmt returns q prepared on the readers, preparing it on first use, or
+// nil (PostgreSQL, an in-memory database whose readers are the writer, a
+// full cache).
+func (db *DB) readStmt(ctx context.Context, q string) *sql.Stmt {
+	p := db.readStmts
+	if p == nil {
+		return nil
+	}
+	if st := p.get(q, true); st != nil {
+		return st
+	}
+	p.prepareNoted(ctx, db.reader)
+	return p.get(q, true)
+}
+
+// preparedReader is a querier on the readers that prepares its statements
+// on SQLite (DB.read, DB.readRow).
+type preparedReader struct{ db *DB }
+
+// QueryContext implements querier.
+func (r preparedReader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.db.read(ctx, q, args...)
+}
+
+// QueryRowContext implements querier.
+func (r preparedReader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.db.readRow(ctx, q, args...)
 }

@@ -68,6 +68,8 @@ func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	// The write connection is free and this writer still holds the queue.
+	db.writeStmts.prepareNoted(ctx, db.writer)
 	return nil
 }
 

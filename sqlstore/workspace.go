@@ -118,7 +118,7 @@ func (s *WorkspaceService) Workspace(ctx context.Context, name string) (*hangar.
 	if err := checkText("workspace name", name); err != nil {
 		return nil, err
 	}
-	row := s.db.reader.QueryRowContext(ctx, s.db.rebind(`SELECT `+workspaceColumns+` FROM workspaces WHERE name = ?`), name)
+	row := s.db.readRow(ctx, s.db.rebind(`SELECT `+workspaceColumns+` FROM workspaces WHERE name = ?`), name)
 	w, err := scanWorkspace(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hangar.Errorf(hangar.ENOTFOUND, "workspace %q not found", name)
@@ -127,6 +127,13 @@ func (s *WorkspaceService) Workspace(ctx context.Context, name string) (*hangar.
 		return nil, fmt.Errorf("get workspace %q: %w", name, err)
 	}
 	return w, nil
+}
+
+// AuthGeneration is IdentityService.AuthGeneration: every workspace
+// creation and deletion advances it, so a server may cache workspaces
+// while it stays the same.
+func (s *WorkspaceService) AuthGeneration(ctx context.Context) (int64, error) {
+	return s.db.authGeneration(ctx)
 }
 
 // ListWorkspaces lists workspaces ordered by name. Errors: EINVALID (options).
