@@ -27,11 +27,16 @@ const (
 	EnvTrackingToken    = "MLFLOW_TRACKING_TOKEN"
 	EnvTrackingUsername = "MLFLOW_TRACKING_USERNAME"
 	EnvTrackingPassword = "MLFLOW_TRACKING_PASSWORD"
+	EnvWorkspace        = "MLFLOW_WORKSPACE"
 )
 
+// WorkspaceHeader is the header through which MLflow 3 clients name the
+// workspace (MLFLOW_WORKSPACE) of every request.
+const WorkspaceHeader = "X-MLFLOW-WORKSPACE"
+
 // TrackingEnv is what the MLFLOW_TRACKING_URI, MLFLOW_RUN_ID,
-// MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME and
-// MLFLOW_TRACKING_PASSWORD variables say. The caller reads them; this
+// MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD
+// and MLFLOW_WORKSPACE variables say. The caller reads them; this
 // package never looks at the environment.
 type TrackingEnv struct {
 	URI   string // MLFLOW_TRACKING_URI: the tracking server's base URL
@@ -42,6 +47,9 @@ type TrackingEnv struct {
 	// as MLflow's Python client does. Hangar takes a token as the password.
 	Username string
 	Password string
+	// Workspace (MLFLOW_WORKSPACE) is sent in the X-MLFLOW-WORKSPACE
+	// header when set, as MLflow 3 clients send it.
+	Workspace string
 }
 
 // Run returns the run the environment names, or nil when URI or RunID is
@@ -69,7 +77,7 @@ func (e TrackingEnv) Client() (*Client, error) {
 		}
 		return nil, hangar.Errorf(hangar.EINVALID, "%s %q: want an http(s) URL", EnvTrackingURI, e.URI)
 	}
-	c.Username, c.Password = e.Username, e.Password
+	c.Username, c.Password, c.Workspace = e.Username, e.Password, e.Workspace
 	return c, nil
 }
 
@@ -88,6 +96,9 @@ type Client struct {
 	// are set; they take precedence over Token, as in MLflow's client.
 	Username string
 	Password string
+	// Workspace, when set, is sent in the X-MLFLOW-WORKSPACE header of
+	// every request: the server's workspace for a URL without /w/<ws>.
+	Workspace string
 	// HTTP sends the requests; nil means http.DefaultClient.
 	HTTP *http.Client
 }
@@ -304,8 +315,11 @@ func (c *Client) call(ctx context.Context, httpMethod, method string, q url.Valu
 
 // SetAuth puts the client's credentials on a request: HTTP Basic when
 // Username and Password are both set, else a bearer Token when set, else
-// nothing.
+// nothing; and the workspace header when Workspace is set.
 func (c *Client) SetAuth(req *http.Request) {
+	if c.Workspace != "" {
+		req.Header.Set(WorkspaceHeader, c.Workspace)
+	}
 	switch {
 	case c.Username != "" && c.Password != "":
 		req.SetBasicAuth(c.Username, c.Password)

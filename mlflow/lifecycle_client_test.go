@@ -63,3 +63,41 @@ func TestLifecycleCalls(t *testing.T) {
 		t.Errorf("CreateRun answered without a run: %v, want EUNAVAILABLE", err)
 	}
 }
+
+// TestWorkspaceHeader: MLFLOW_WORKSPACE goes out as X-MLFLOW-WORKSPACE on
+// every kind of request (JSON calls, log-batch, the artifact proxy), as
+// MLflow 3 clients send it; without it no header is sent.
+func TestWorkspaceHeader(t *testing.T) {
+	const base = "/w/team/api/2.0/mlflow/"
+	routes := map[string]fakeRoute{
+		"POST " + base + "runs/log-batch":                {body: `{}`},
+		"GET " + base + "runs/get":                       {body: `{"run":{"info":{"run_id":"r","artifact_uri":"mlflow-artifacts:/0/r/artifacts"}}}`},
+		"GET /w/team/api/2.0/mlflow-artifacts/artifacts": {body: `{}`},
+	}
+	for _, ws := range []string{"team-a", ""} {
+		f, c := newFake(t, routes)
+		env := TrackingEnv{URI: c.URL, Token: "tok", Workspace: ws}
+		c, err := env.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		if err := c.LogBatch(ctx, "r", []Metric{{Key: "m", Value: 1, Timestamp: 1}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.GetRun(ctx, "r"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ListArtifacts(ctx, "runs:/r", ""); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.ws) < 3 {
+			t.Fatalf("workspace %q: %d requests seen, want at least 3: %q", ws, len(f.ws), f.seen)
+		}
+		for i, got := range f.ws {
+			if got != ws {
+				t.Errorf("workspace %q: request %d (%s) sent X-MLFLOW-WORKSPACE %q", ws, i, f.seen[i], got)
+			}
+		}
+	}
+}

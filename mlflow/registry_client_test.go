@@ -25,12 +25,14 @@ type fakeMLflow struct {
 	routes map[string]fakeRoute
 	seen   []string // "METHOD /path?query body"
 	auth   []string
+	ws     []string // X-MLFLOW-WORKSPACE of each request
 }
 
 func (f *fakeMLflow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	f.seen = append(f.seen, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(b)))
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.ws = append(f.ws, r.Header.Get(WorkspaceHeader))
 	rt, ok := f.routes[r.Method+" "+r.URL.Path]
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)

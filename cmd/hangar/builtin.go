@@ -125,6 +125,8 @@ func trackingEnv(getenv env) mlflow.TrackingEnv {
 
 		Username: getenv(mlflow.EnvTrackingUsername),
 		Password: getenv(mlflow.EnvTrackingPassword),
+
+		Workspace: getenv(mlflow.EnvWorkspace),
 	}
 }
 
