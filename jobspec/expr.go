@@ -1,0 +1,281 @@
+package jobspec
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// Expr is one ${{…}} expression: its dotted path, e.g. ["inputs", "lr"]
+// or ["parent", "jobs", "train", "outputs", "model"].
+type Expr []string
+
+// String is the expression as written canonically: ${{a.b.c}}.
+func (e Expr) String() string { return "${{" + strings.Join(e, ".") + "}}" }
+
+// Segment is one piece of a Template: literal text, an expression, or an
+// optional block ($[[…]]) of further segments.
+type Segment struct {
+	Text     string
+	Expr     Expr
+	Optional []Segment
+}
+
+// Template is a parsed string that may hold ${{…}} expressions and
+// $[[…]] optional blocks: a command, or a binding.
+type Template []Segment
+
+// Exprs lists every expression of the template, those inside optional
+// blocks included, in order.
+func (t Template) Exprs() []Expr {
+	var out []Expr
+	for _, s := range t {
+		if s.Expr != nil {
+			out = append(out, s.Expr)
+		}
+		out = append(out, Template(s.Optional).Exprs()...)
+	}
+	return out
+}
+
+// isIdent reports whether s is a name an expression may use: a letter or
+// underscore, then letters, digits, underscores or hyphens.
+func isIdent(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ParseTemplate splits s into text, ${{…}} expressions and $[[…]]
+// optional blocks. It checks syntax only (closed brackets, dotted names,
+// no nested optional blocks, no expression-free optional block); which
+// names an expression may use depends on where the string is, and is
+// checked by the caller. Errors: EINVALID.
+func ParseTemplate(s string) (Template, error) {
+	var (
+		out   Template
+		block []Segment // open optional block, or nil
+		open  bool
+		text  strings.Builder
+	)
+	add := func(seg Segment) {
+		if open {
+			block = append(block, seg)
+		} else {
+			out = append(out, seg)
+		}
+	}
+	flush := func() {
+		if text.Len() > 0 {
+			add(Segment{Text: text.String()})
+			text.Reset()
+		}
+	}
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "${{"):
+			end := strings.Index(s[i+3:], "}}")
+			if end < 0 || strings.Contains(s[i+3:i+3+end], "${{") {
+				return nil, hangar.Errorf(hangar.EINVALID, "unclosed ${{ at offset %d", i)
+			}
+			body := strings.TrimSpace(s[i+3 : i+3+end])
+			parts := strings.Split(body, ".")
+			for _, p := range parts {
+				if !isIdent(p) {
+					return nil, hangar.Errorf(hangar.EINVALID, "bad expression ${{%s}}: want dotted names like ${{inputs.learning_rate}}", body)
+				}
+			}
+			flush()
+			add(Segment{Expr: Expr(parts)})
+			i += 3 + end + 2
+		case strings.HasPrefix(s[i:], "$[["):
+			if open {
+				return nil, hangar.Errorf(hangar.EINVALID, "$[[ inside $[[…]] at offset %d: optional blocks do not nest", i)
+			}
+			flush()
+			open, block = true, []Segment{}
+			i += 3
+		case open && strings.HasPrefix(s[i:], "]]"):
+			flush()
+			if !slices.ContainsFunc(block, func(s Segment) bool { return s.Expr != nil }) {
+				return nil, hangar.Errorf(hangar.EINVALID, "optional block $[[…]] without an ${{inputs.…}} expression at offset %d", i)
+			}
+			open = false
+			out = append(out, Segment{Optional: block})
+			block = nil
+			i += 2
+		default:
+			text.WriteByte(s[i])
+			i++
+		}
+	}
+	if open {
+		return nil, hangar.Errorf(hangar.EINVALID, "unclosed $[[ optional block")
+	}
+	flush()
+	return out, nil
+}
+
+// Render substitutes the values of the inputs and outputs into the
+// template and returns the command text to hand to `sh -c`.
+//
+// inputs maps each input that has a value to it (a literal rendered as
+// text, or the local path of a data input); an input missing from the map
+// was not given. An optional block is dropped when any input it names is
+// not given, and kept (without its $[[ ]]) otherwise. outputs maps output
+// names to their local paths.
+//
+// Values are quoted for the shell by where they land in the command, so
+// each arrives as written — one word — whatever characters it holds (see
+// Quote). A value made only of letters, digits and _ @ % + = : , . / -
+// is inserted as is, exactly as Azure's textual substitution would.
+//
+// Errors: EINVALID for an expression other than inputs.<name> or
+// outputs.<name>, an input used outside an optional block without a
+// value, or an unknown output.
+func (t Template) Render(inputs, outputs map[string]string) (string, error) {
+	var sh shellState
+	var b strings.Builder
+	var emit func(segs []Segment) error
+	emit = func(segs []Segment) error {
+		for _, s := range segs {
+			switch {
+			case s.Optional != nil:
+				given := true
+				for _, e := range Template(s.Optional).Exprs() {
+					if len(e) == 2 && e[0] == "inputs" {
+						if _, ok := inputs[e[1]]; !ok {
+							given = false
+						}
+					}
+				}
+				if given {
+					if err := emit(s.Optional); err != nil {
+						return err
+					}
+				}
+			case s.Expr != nil:
+				v, err := lookup(s.Expr, inputs, outputs)
+				if err != nil {
+					return err
+				}
+				b.WriteString(sh.quote(v))
+			default:
+				b.WriteString(s.Text)
+				sh.scan(s.Text)
+			}
+		}
+		return nil
+	}
+	if err := emit(t); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func lookup(e Expr, inputs, outputs map[string]string) (string, error) {
+	if len(e) == 2 {
+		switch e[0] {
+		case "inputs":
+			if v, ok := inputs[e[1]]; ok {
+				return v, nil
+			}
+			return "", hangar.Errorf(hangar.EINVALID, "%s has no value: give the input, or wrap its use in $[[…]] if it is optional", e)
+		case "outputs":
+			if v, ok := outputs[e[1]]; ok {
+				return v, nil
+			}
+			return "", hangar.Errorf(hangar.EINVALID, "%s: no such output", e)
+		}
+	}
+	return "", hangar.Errorf(hangar.EINVALID, "%s cannot be used in a command: only ${{inputs.<name>}} and ${{outputs.<name>}}", e)
+}
+
+// shellState tracks the POSIX shell's quoting state across command text,
+// so a value can be quoted for the place it lands in.
+type shellState struct {
+	q      byte // 0 (unquoted), '\'', '"' or '$' (inside $'…')
+	escape bool // the previous character was an unquoted backslash
+}
+
+// scan advances the state over literal command text.
+func (s *shellState) scan(text string) {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if s.escape {
+			s.escape = false
+			continue
+		}
+		switch s.q {
+		case 0:
+			switch {
+			case c == '\\':
+				s.escape = true
+			case c == '\'':
+				s.q = '\''
+			case c == '"':
+				s.q = '"'
+			case c == '$' && i+1 < len(text) && text[i+1] == '\'':
+				s.q = '$'
+				i++
+			}
+		case '\'':
+			if c == '\'' {
+				s.q = 0
+			}
+		case '"', '$':
+			if c == '\\' {
+				s.escape = true
+			} else if (c == '"' && s.q == '"') || (c == '\'' && s.q == '$') {
+				s.q = 0
+			}
+		}
+	}
+}
+
+// quote renders v for the current state; the state after the quoted value
+// is the state before it.
+func (s *shellState) quote(v string) string {
+	prefix := ""
+	if s.escape {
+		// A backslash right before the expression escapes the first
+		// character of whatever follows: give it a second backslash to
+		// escape, so the value's own first character keeps its quoting.
+		s.escape = false
+		prefix = `\`
+	}
+	switch s.q {
+	case '\'':
+		return prefix + strings.ReplaceAll(v, "'", `'\''`)
+	case '"':
+		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`")
+		return prefix + r.Replace(v)
+	case '$':
+		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+		return prefix + r.Replace(v)
+	}
+	return prefix + Quote(v)
+}
+
+// Quote returns v as one POSIX shell word: unchanged when it holds only
+// characters the shell never treats specially (letters, digits and
+// _ @ % + = : , . / -), else in single quotes with any single quote
+// written as '\''. The empty string is ''.
+func Quote(v string) string {
+	if v != "" && strings.IndexFunc(v, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_@%+=:,./-", c))
+	}) < 0 {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}
