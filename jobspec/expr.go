@@ -269,8 +269,9 @@ func (s *shellState) quote(v string) string {
 
 // Quote returns v as one POSIX shell word: unchanged when it holds only
 // characters the shell never treats specially (letters, digits and
-// _ @ % + = : , . / -), else in single quotes with any single quote
-// written as '\''. The empty string is ''.
+// _ @ % + = : , . / -), else wrapped in single quotes, each single quote
+// inside written as quote, backslash, quote, quote. The empty string is a
+// pair of single quotes, so it stays one (empty) word.
 func Quote(v string) string {
 	if v != "" && strings.IndexFunc(v, func(c rune) bool {
 		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_@%+=:,./-", c))
