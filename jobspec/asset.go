@@ -1,7 +1,6 @@
 package jobspec
 
 import (
-	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -37,6 +36,8 @@ type Environment struct {
 	// InferenceConfig is recorded for custom serving containers.
 	InferenceConfig map[string]any
 	Line            int
+
+	condaLine, buildLine int
 }
 
 // Build is a Docker build context of an environment.
@@ -84,11 +85,11 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		"description":      func(v *yaml.Node) { d.str(v, join(path, "description"), &env.Description) },
 		"tags":             func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &env.Tags) },
 		"image":            func(v *yaml.Node) { d.str(v, join(path, "image"), &env.Image) },
-		"conda_file":       func(v *yaml.Node) { conda = v },
+		"conda_file":       func(v *yaml.Node) { conda, env.condaLine = v, v.Line },
 		"os_type":          func(v *yaml.Node) { osType = v; d.str(v, join(path, "os_type"), &env.OSType) },
 		"inference_config": func(v *yaml.Node) { d.raw(v, join(path, "inference_config"), &env.InferenceConfig) },
 		"build": func(v *yaml.Node) {
-			env.Build = &Build{}
+			env.Build, env.buildLine = &Build{}, v.Line
 			d.fields(v, join(path, "build"), map[string]func(*yaml.Node){
 				"path":            func(v *yaml.Node) { d.str(v, join(path, "build.path"), &env.Build.Path) },
 				"dockerfile_path": func(v *yaml.Node) { d.str(v, join(path, "build.dockerfile_path"), &env.Build.DockerfilePath) },
@@ -171,7 +172,7 @@ func ParseData(file string, b []byte) (*Data, error) {
 		"path":        func(v *yaml.Node) { pathNode = v; d.str(v, "path", &data.Path) },
 	})
 	if typ != "" {
-		if !slices.Contains([]string{"uri_file", "uri_folder", "mltable"}, typ) {
+		if !listed("uri_file, uri_folder, mltable", typ) {
 			d.errorf(typeNode, "type %q is not a data asset type (uri_file, uri_folder, mltable)", typ)
 		}
 		data.Type = Type(typ)

@@ -37,6 +37,8 @@ type Component struct {
 	// Distribution and Resources are accepted and recorded, not applied:
 	// the local executor runs one process per step.
 	Distribution, Resources map[string]any
+
+	codeLine int
 }
 
 var componentName = regexp.MustCompile(`^[a-z_][a-z0-9_.\-]{0,254}$`)
@@ -74,7 +76,7 @@ func (d *decoder) component(n *yaml.Node, path string, top bool) *Component {
 		"tags":                func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &c.Tags) },
 		"is_deterministic":    func(v *yaml.Node) { d.boolean(v, join(path, "is_deterministic"), &c.IsDeterministic) },
 		"command":             func(v *yaml.Node) { cmd = v; d.str(v, join(path, "command"), &c.Command) },
-		"code":                func(v *yaml.Node) { d.code(v, join(path, "code"), &c.Code) },
+		"code":                func(v *yaml.Node) { c.codeLine = v.Line; d.code(v, join(path, "code"), &c.Code) },
 		"additional_includes": func(v *yaml.Node) { d.strList(v, join(path, "additional_includes"), &c.AdditionalIncludes) },
 		"environment":         func(v *yaml.Node) { c.Environment = d.environment(v, join(path, "environment"), false) },
 		"inputs":              func(v *yaml.Node) { inputs = v },

@@ -45,10 +45,21 @@ func (t Type) IsLiteral() bool {
 	return false
 }
 
-var (
-	inputTypes  = []string{"uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model", "integer", "number", "string", "boolean"}
-	outputTypes = []string{"uri_folder", "uri_file", "mltable", "mlflow_model", "custom_model", "triton_model"}
+// The names of valid types and modes, for membership tests and messages.
+const (
+	inputTypes  = "uri_file, uri_folder, mltable, mlflow_model, custom_model, triton_model, integer, number, string, boolean"
+	outputTypes = "uri_folder, uri_file, mltable, mlflow_model, custom_model, triton_model"
+	inputModes  = "ro_mount, download, direct, eval_mount, eval_download, rw_mount"
+	outputModes = "rw_mount, upload, direct"
+	// reservedIO are names Azure refuses for inputs and outputs: they
+	// would shadow environment variables of the step.
+	reservedIO = "path, ld_library_path, user, logname, home, pwd, shell"
 )
+
+// listed reports whether s is one of the names of a ", "-separated list.
+func listed(list, s string) bool {
+	return s != "" && slices.Contains(strings.Split(list, ", "), s)
+}
 
 // Mode is how a data input or output reaches the step (reference §2.2).
 //
@@ -76,10 +87,6 @@ const (
 // as a local path (every mode but direct).
 func (m Mode) Staged() bool { return m != Direct }
 
-var (
-	inputModes  = []string{"ro_mount", "download", "direct", "eval_mount", "eval_download", "rw_mount"}
-	outputModes = []string{"rw_mount", "upload", "direct"}
-)
 
 // Input is one input: declared by a component (Type, Default, Optional,
 // Min, Max, Enum) or given by a job (a literal Value, a data Path, or a
@@ -141,17 +148,14 @@ const (
 	inStep                       // a step of a pipeline job
 )
 
-// reservedIO are names Azure refuses for inputs and outputs: they would
-// shadow environment variables of the step.
-var reservedIO = []string{"path", "ld_library_path", "user", "logname", "home", "pwd", "shell"}
 
 func (d *decoder) ioName(k *yaml.Node, path string) bool {
 	switch {
 	case !isIdent(k.Value):
 		d.errorf(k, "%s: %q is not a valid name (a letter or _, then letters, digits, _ or -)", path, k.Value)
 		return false
-	case slices.Contains(reservedIO, strings.ToLower(k.Value)):
-		d.errorf(k, "%s: %q is a reserved name (%s)", path, k.Value, strings.Join(reservedIO, ", "))
+	case listed(reservedIO, strings.ToLower(k.Value)):
+		d.errorf(k, "%s: %q is a reserved name (%s)", path, k.Value, reservedIO)
 		return false
 	}
 	return true
@@ -235,15 +239,15 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 		return nil
 	}
 	if typ != "" {
-		if !slices.Contains(inputTypes, typ) {
-			d.errorf(n, "%s.type %q is not an input type (%s)", path, typ, strings.Join(inputTypes, ", "))
+		if !listed(inputTypes, typ) {
+			d.errorf(n, "%s.type %q is not an input type (%s)", path, typ, inputTypes)
 			return nil
 		}
 		in.Type = Type(typ)
 	}
 	if mode != "" {
-		if !slices.Contains(inputModes, mode) {
-			d.errorf(n, "%s.mode %q is not an input mode (%s)", path, mode, strings.Join(inputModes, ", "))
+		if !listed(inputModes, mode) {
+			d.errorf(n, "%s.mode %q is not an input mode (%s)", path, mode, inputModes)
 		}
 		in.Mode = Mode(mode)
 		if (in.Mode == EvalMount || in.Mode == EvalDownload) && in.Type != MLTable {
@@ -433,15 +437,15 @@ func (d *decoder) output(n *yaml.Node, path string, ctx ioContext) *Output {
 	}
 	out.Type = URIFolder
 	if typ != "" {
-		if !slices.Contains(outputTypes, typ) {
-			d.errorf(n, "%s.type %q is not an output type (%s)", path, typ, strings.Join(outputTypes, ", "))
+		if !listed(outputTypes, typ) {
+			d.errorf(n, "%s.type %q is not an output type (%s)", path, typ, outputTypes)
 			return nil
 		}
 		out.Type = Type(typ)
 	}
 	if mode != "" {
-		if !slices.Contains(outputModes, mode) {
-			d.errorf(n, "%s.mode %q is not an output mode (%s)", path, mode, strings.Join(outputModes, ", "))
+		if !listed(outputModes, mode) {
+			d.errorf(n, "%s.mode %q is not an output mode (%s)", path, mode, outputModes)
 		}
 		out.Mode = Mode(mode)
 	}

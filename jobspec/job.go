@@ -61,6 +61,8 @@ type Job struct {
 	Jobs     map[string]*Job
 	JobOrder []string
 	Settings Settings
+
+	codeLine int
 }
 
 // Settings are a pipeline job's settings.
@@ -152,7 +154,7 @@ func (d *decoder) job(n *yaml.Node, path string, kind jobKind) *Job {
 	fs := d.commonJob(j, path)
 	for k, f := range map[string]func(*yaml.Node){
 		"command":        func(v *yaml.Node) { cmd = v; d.str(v, join(path, "command"), &j.Command) },
-		"code":           func(v *yaml.Node) { d.code(v, join(path, "code"), &j.Code) },
+		"code":           func(v *yaml.Node) { j.codeLine = v.Line; d.code(v, join(path, "code"), &j.Code) },
 		"environment":    func(v *yaml.Node) { j.Environment = d.environment(v, join(path, "environment"), false) },
 		"inputs":         func(v *yaml.Node) { inputs = v },
 		"outputs":        func(v *yaml.Node) { outputs = v },
@@ -341,6 +343,9 @@ func (d *decoder) applySets(root *yaml.Node, sets []string) {
 		}
 		var mark func(*yaml.Node)
 		mark = func(n *yaml.Node) {
+			// Lines of the override's own little document mean nothing
+			// in the file; errors found now name the --set instead.
+			n.Line, n.Column = 0, 0
 			d.sets[n] = s
 			for _, c := range n.Content {
 				mark(c)

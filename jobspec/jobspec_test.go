@@ -412,8 +412,8 @@ func TestParseAssets(t *testing.T) {
 	}
 	wantEnv := &Environment{Name: "churn-train-env", Version: "3", Description: "Image plus the training conda environment.",
 		Tags: map[string]string{"python": "3.11"}, Image: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest",
-		CondaFile: "prep-train-eval/conda.yml", Line: 1}
-	if diff := cmp.Diff(wantEnv, env); diff != "" {
+		CondaFile: "prep-train-eval/conda.yml", Line: 1, condaLine: 5}
+	if diff := cmp.Diff(wantEnv, env, cmp.AllowUnexported(Environment{})); diff != "" {
 		t.Errorf("environment (-want +got):\n%s", diff)
 	}
 	env, err = ParseEnvironment("environment-build.yml", readFixture(t, "testdata/environment-build.yml"))
@@ -510,6 +510,51 @@ func TestParseRef(t *testing.T) {
 		}
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("ParseRef(%q) (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
+func TestLocalPaths(t *testing.T) {
+	const name = "testdata/prep-train-eval/pipeline.yml"
+	j, err := ParseJob(name, readFixture(t, name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LocalPath{
+		{"inputs.raw.path", "./data/churn.csv", 12},
+		{"jobs.prepare.code", "./src/prep", 27},
+		{"jobs.prepare.environment.conda_file", "./conda.yml", 36},
+		{"jobs.train.code", "./src/train", 46},
+		{"jobs.train.environment.conda_file", "./conda.yml", 50},
+		{"jobs.evaluate.code", "./src/evaluate", 61},
+		{"jobs.evaluate.environment.conda_file", "./conda.yml", 65},
+	}
+	if diff := cmp.Diff(want, j.LocalPaths()); diff != "" {
+		t.Errorf("local paths (-want +got):\n%s", diff)
+	}
+	if err := CheckLocalPaths(name, j.LocalPaths()); err != nil {
+		t.Errorf("CheckLocalPaths: %v", err)
+	}
+	j, err = ParseJob(name, readFixture(t, name), []string{"jobs.train.code=./src/nope", "inputs.raw.path=../missing.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := hangar.ErrorMessage(CheckLocalPaths(name, j.LocalPaths()))
+	wantMsg := name + ":12: inputs.raw.path: ../missing.csv does not exist\n" +
+		name + ": jobs.train.code: ./src/nope does not exist"
+	if got != wantMsg {
+		t.Errorf("CheckLocalPaths\n got %q\nwant %q", got, wantMsg)
+	}
+	for _, tt := range []struct {
+		p    string
+		want bool
+	}{
+		{"./src", true}, {"data/x.csv", true}, {"/abs/x", true}, {`C:\data`, true},
+		{"azureml:data:1", false}, {"azureml://datastores/ws/paths/x", false}, {"https://h/x.csv", false},
+		{"wasbs://c@a.blob.core.windows.net/x", false}, {"runs:/abc/model", false}, {"", false},
+	} {
+		if got := IsLocal(tt.p); got != tt.want {
+			t.Errorf("IsLocal(%q) = %v, want %v", tt.p, got, tt.want)
 		}
 	}
 }
