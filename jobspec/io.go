@@ -87,7 +87,6 @@ const (
 // as a local path (every mode but direct).
 func (m Mode) Staged() bool { return m != Direct }
 
-
 // Input is one input: declared by a component (Type, Default, Optional,
 // Min, Max, Enum) or given by a job (a literal Value, a data Path, or a
 // Bind to the parent pipeline's inputs or another step's outputs).
@@ -147,7 +146,6 @@ const (
 	inJob                        // a command job or a pipeline's own inputs
 	inStep                       // a step of a pipeline job
 )
-
 
 func (d *decoder) ioName(k *yaml.Node, path string) bool {
 	switch {
