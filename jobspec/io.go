@@ -201,7 +201,11 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 			return nil
 		}
 		// A plain value: a binding (steps), or a literal.
-		if ctx == inStep && strings.Contains(n.Value, "${{") {
+		if strings.Contains(n.Value, "${{") {
+			if ctx != inStep {
+				d.errorf(n, "%s: %s: ${{…}} bindings are for the inputs of a pipeline's steps", path, n.Value)
+				return nil
+			}
 			in.Bind = d.binding(n, path, false)
 			return in
 		}
