@@ -77,7 +77,7 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		}
 		return &Environment{Ref: &r, Line: n.Line}
 	}
-	env := &Environment{Line: n.Line, Build: nil}
+	env := &Environment{Line: n.Line}
 	var conda, osType *yaml.Node
 	fs := map[string]func(*yaml.Node){
 		"name":             func(v *yaml.Node) { d.str(v, join(path, "name"), &env.Name) },
@@ -100,7 +100,7 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		},
 	}
 	if top {
-		fs["$schema"] = d.schema(n, "environment")
+		fs["$schema"] = d.schema("environment")
 	}
 	if !d.fields(n, path, fs) {
 		return nil
@@ -163,7 +163,7 @@ func ParseData(file string, b []byte) (*Data, error) {
 	var typ string
 	var pathNode, typeNode *yaml.Node
 	d.fields(root, "", map[string]func(*yaml.Node){
-		"$schema":     d.schema(root, "data asset"),
+		"$schema":     d.schema("data asset"),
 		"name":        func(v *yaml.Node) { d.str(v, "name", &data.Name) },
 		"version":     func(v *yaml.Node) { d.str(v, "version", &data.Version) },
 		"description": func(v *yaml.Node) { d.str(v, "description", &data.Description) },

@@ -67,7 +67,7 @@ func (d *decoder) component(n *yaml.Node, path string, top bool) *Component {
 	var typ string
 	var cmd, inputs, outputs *yaml.Node
 	fs := map[string]func(*yaml.Node){
-		"$schema":             d.schema(n, "command component"),
+		"$schema":             d.schema("command component"),
 		"type":                func(v *yaml.Node) { d.str(v, join(path, "type"), &typ) },
 		"name":                func(v *yaml.Node) { d.str(v, join(path, "name"), &c.Name) },
 		"version":             func(v *yaml.Node) { d.str(v, join(path, "version"), &c.Version) },

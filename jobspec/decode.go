@@ -236,7 +236,7 @@ func suggest(key string, known []string) string {
 			best, bestD = k, dist
 		}
 	}
-	if best == "" || bestD > len(key)/2 {
+	if best == "" || bestD > len(key)/3 {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
@@ -416,7 +416,7 @@ func (d *decoder) raw(n *yaml.Node, path string, dst *map[string]any) {
 // schema naming another kind of spec is an error (a component handed to
 // `job create`, say), since that mistake otherwise surfaces as a list of
 // puzzling unknown keys.
-func (d *decoder) schema(n *yaml.Node, want ...string) func(*yaml.Node) {
+func (d *decoder) schema(want ...string) func(*yaml.Node) {
 	return func(v *yaml.Node) {
 		var s string
 		d.str(v, "$schema", &s)

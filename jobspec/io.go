@@ -204,7 +204,10 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 		if strings.Contains(n.Value, "${{") {
 			if ctx != inStep {
 				d.errorf(n, "%s: %s: ${{…}} bindings are for the inputs of a pipeline's steps", path, n.Value)
-				return nil
+				// Kept as a value so the command's use of it is not
+				// reported too.
+				in.Type, in.Value, in.HasValue = String, n.Value, true
+				return in
 			}
 			in.Bind = d.binding(n, path, false)
 			return in

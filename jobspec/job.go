@@ -167,7 +167,7 @@ func (d *decoder) job(n *yaml.Node, path string, kind jobKind) *Job {
 		fs[k] = f
 	}
 	if kind == jobTop {
-		fs["$schema"] = d.schema(n, "command job", "pipeline job")
+		fs["$schema"] = d.schema("command job", "pipeline job")
 		fs["experiment_name"] = func(v *yaml.Node) { d.str(v, "experiment_name", &j.ExperimentName) }
 	} else {
 		fs["component"] = func(v *yaml.Node) { component = v }
@@ -273,7 +273,7 @@ func (d *decoder) pipeline(n *yaml.Node) *Job {
 	j := &Job{Type: PipelineJob, Line: n.Line, Jobs: map[string]*Job{}}
 	var inputs, outputs, jobs *yaml.Node
 	fs := d.commonJob(j, "")
-	fs["$schema"] = d.schema(n, "pipeline job", "command job")
+	fs["$schema"] = d.schema("pipeline job", "command job")
 	fs["experiment_name"] = func(v *yaml.Node) { d.str(v, "experiment_name", &j.ExperimentName) }
 	fs["inputs"] = func(v *yaml.Node) { inputs = v }
 	fs["outputs"] = func(v *yaml.Node) { outputs = v }

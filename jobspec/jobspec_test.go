@@ -2,6 +2,7 @@ package jobspec
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -556,5 +557,57 @@ func TestLocalPaths(t *testing.T) {
 		if got := IsLocal(tt.p); got != tt.want {
 			t.Errorf("IsLocal(%q) = %v, want %v", tt.p, got, tt.want)
 		}
+	}
+}
+
+// TestLoadErrors covers what is wrong with a file as a whole.
+func TestLoadErrors(t *testing.T) {
+	var bomb strings.Builder // one step with 200 inputs, aliased 1000 times
+	bomb.WriteString("type: pipeline\nx: &s\n  command: echo\n  inputs:\n")
+	for i := range 200 {
+		fmt.Fprintf(&bomb, "    i%d: 1\n", i)
+	}
+	bomb.WriteString("jobs:\n")
+	for i := range 1000 {
+		fmt.Fprintf(&bomb, "  s%d: *s\n", i)
+	}
+	var many strings.Builder
+	many.WriteString("command: echo\n")
+	for i := range 25 {
+		fmt.Fprintf(&many, "k%d: 1\n", i)
+	}
+	var manyWant []string
+	for i := range MaxErrors {
+		manyWant = append(manyWant, fmt.Sprintf("x.yml:%d: unknown key \"k%d\"", i+2, i))
+	}
+	manyWant = append(manyWant, "... and 5 more")
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"empty", "", []string{"x.yml: the file is empty"}},
+		{"comment only", "# nothing\n", []string{"x.yml: the file is empty"}},
+		{"two documents", "command: a\n---\ncommand: b\n", []string{"x.yml:2: a second YAML document; one file holds one spec"}},
+		{"a list", "- command: a\n", []string{"x.yml:1: the spec must be a mapping of keys, not a list"}},
+		{"duplicate key", "command: a\ncommand: b\n", []string{`x.yml:2: duplicate key "command"`}},
+		{"merge key", "command: a\ntags: &t {a: b}\nlimits:\n  <<: *t\n", []string{
+			"x.yml:4: merge keys (<<) are not supported in limits"}},
+		{"too many problems", many.String(), manyWant},
+		{"alias bomb", bomb.String(), []string{
+			`x.yml:2: unknown key "x"`,
+			"x.yml: the document has more than 100000 nodes (aliases included)"}},
+		{"binding outside a step", "command: echo ${{inputs.a}}\ninputs:\n  a: ${{parent.inputs.a}}\n", []string{
+			"x.yml:3: inputs.a: ${{parent.inputs.a}}: ${{…}} bindings are for the inputs of a pipeline's steps"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseJob("x.yml", []byte(tt.doc), nil)
+			if !hangar.IsCode(err, hangar.EINVALID) {
+				t.Fatalf("error %v, want code %s", err, hangar.EINVALID)
+			}
+			if diff := cmp.Diff(tt.want, strings.Split(hangar.ErrorMessage(err), "\n")); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
