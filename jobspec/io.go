@@ -91,6 +91,9 @@ func (m Mode) Staged() bool { return m != Direct }
 // Min, Max, Enum) or given by a job (a literal Value, a data Path, or a
 // Bind to the parent pipeline's inputs or another step's outputs).
 type Input struct {
+	// Type is the declared or given type; empty for a step's input given
+	// a path without a type, which takes the type its component declares
+	// (uri_folder for an inline step).
 	Type        Type
 	Description string
 	// Value is a literal's value as written in the YAML (true/false for
@@ -269,6 +272,9 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 			in.Type = literalType(d.deref(value))
 		case def != nil:
 			in.Type = literalType(d.deref(def))
+		case ctx == inStep:
+			// The component's declared type applies; an inline step's
+			// path is a uri_folder (Type left empty).
 		default:
 			in.Type = URIFolder // Azure's default input type
 		}

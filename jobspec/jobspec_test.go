@@ -154,6 +154,9 @@ func TestInvalid(t *testing.T) {
 		{"schema-mismatch.yml", "job", []string{
 			"schema-mismatch.yml:1: $schema commandComponent.schema.json is a command component spec; this command reads command job or pipeline job",
 		}},
+		{"step-path-types.yml", "job", []string{
+			`step-path-types.yml:8: jobs.score.inputs.test_data: the path ./test.csv is a uri_file input; input "test_data" of component score_churn:2 takes a uri_folder`,
+		}},
 		{"sweep.yml", "job", []string{
 			"sweep.yml:1: type \"sweep\": sweep jobs are not supported; Hangar runs command and pipeline jobs",
 		}},

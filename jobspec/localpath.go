@@ -53,7 +53,7 @@ func (j *Job) localPaths(prefix string, out *[]LocalPath) {
 		j.Settings.DefaultEnvironment.localPaths("settings.environment.", out)
 	}
 	for _, name := range j.InputOrder {
-		if in := j.Inputs[name]; IsLocal(in.Path) && in.Type.IsData() {
+		if in := j.Inputs[name]; IsLocal(in.Path) {
 			*out = append(*out, LocalPath{prefix + "inputs." + name + ".path", in.Path, in.Line})
 		}
 	}
