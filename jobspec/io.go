@@ -464,8 +464,14 @@ func (d *decoder) output(n *yaml.Node, path string, ctx ioContext) *Output {
 		d.errorf(n, "%s: version without name; name the data asset to register the output as", path)
 	}
 	if out.Path != "" {
-		if _, err := ParseTemplate(out.Path); err != nil {
+		t, err := ParseTemplate(out.Path)
+		if err != nil {
 			d.errorf(n, "%s.path: %s", path, msgOf(err))
+		}
+		for _, e := range t.Exprs() {
+			if len(e) != 1 || !listed("name, output_name, default_datastore", e[0]) {
+				d.errorf(n, "%s.path: %s is not a path template; use ${{name}}, ${{output_name}} or ${{default_datastore}}", path, e)
+			}
 		}
 	}
 	return out

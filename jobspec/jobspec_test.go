@@ -101,6 +101,7 @@ func TestInvalid(t *testing.T) {
 			"bad-io.yml:8: inputs.data.mode eval_mount is for mltable inputs only",
 			"bad-io.yml:14: inputs.count: an integer input takes a value, not a path or mode",
 			"bad-io.yml:18: outputs.out.mode \"stream\" is not an output mode (rw_mount, upload, direct)",
+			"bad-io.yml:20: outputs.report.path: ${{inputs.x}} is not a path template; use ${{name}}, ${{output_name}} or ${{default_datastore}}",
 			"bad-io.yml:1: command: ${{inputs.home}} names no input (known: count, data, table)",
 			"bad-io.yml:11: inputs.table has no value; give it a value or path, or mark it optional: true",
 		}},
