@@ -206,12 +206,14 @@ func lookup(e Expr, inputs, outputs map[string]string) (string, error) {
 type shellState struct {
 	q      byte // 0 (unquoted), '\'', '"' or '$' (inside $'…')
 	escape bool // the previous character was an unquoted backslash
+	dollar bool // the previous character was an unquoted, unescaped $
 }
 
 // scan advances the state over literal command text.
 func (s *shellState) scan(text string) {
 	for i := 0; i < len(text); i++ {
 		c := text[i]
+		s.dollar = false
 		if s.escape {
 			s.escape = false
 			continue
@@ -228,6 +230,8 @@ func (s *shellState) scan(text string) {
 			case c == '$' && i+1 < len(text) && text[i+1] == '\'':
 				s.q = '$'
 				i++
+			case c == '$':
+				s.dollar = true
 			}
 		case '\'':
 			if c == '\'' {
@@ -264,7 +268,14 @@ func (s *shellState) quote(v string) string {
 		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 		return prefix + r.Replace(v)
 	}
-	return prefix + Quote(v)
+	q := Quote(v)
+	if s.dollar && strings.HasPrefix(q, "'") {
+		// "$" then "'…'" would read as bash's $'…', where backslashes
+		// are escapes: an empty quoted string keeps them apart.
+		prefix = "''"
+	}
+	s.dollar = false
+	return prefix + q
 }
 
 // Quote returns v as one POSIX shell word: unchanged when it holds only

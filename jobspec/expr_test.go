@@ -62,6 +62,8 @@ func TestRender(t *testing.T) {
 		{`echo "a\${{inputs.q}}"`, `echo "a\\it's \"x\" \$HOME"`, ""},
 		{`echo x ${{inputs.empty}} y`, `echo x '' y`, ""},
 		{`echo \"${{inputs.name}}`, `echo \"'my model'`, ""},
+		{`echo $${{inputs.q}}`, `echo $'''it'\''s "x" $HOME'`, ""},
+		{`echo $${{inputs.lr}}`, `echo $0.1`, ""},
 		{"echo ${{inputs.seed}}", "", "${{inputs.seed}} has no value: give the input, or wrap its use in $[[…]] if it is optional"},
 		{"echo ${{outputs.report}}", "", "${{outputs.report}}: no such output"},
 		{"echo ${{search_space.lr}}", "", "${{search_space.lr}} cannot be used in a command: only ${{inputs.<name>}} and ${{outputs.<name>}}"},
@@ -98,16 +100,21 @@ func TestRenderShell(t *testing.T) {
 		"optional":    `printf '%s|' $[[--v ${{inputs.v}}]]`,
 		"double mix":  `printf '%s|' "pre ${{inputs.v}} post" ${{inputs.v}}`,
 		"ansi (bash)": `printf '%s|' $'<${{inputs.v}}>'`,
+		// After a bare $ a value that needs quoting must stay data, not
+		// join the $ into $'…' (plain values expand as variables, as on
+		// Azure, and are skipped).
+		"after $ (bash)": `printf '%s|' $${{inputs.v}}`,
 	}
 	want := map[string]func(v string) string{
-		"bare":        func(v string) string { return v + "|" },
-		"double":      func(v string) string { return v + "|" },
-		"single":      func(v string) string { return "<" + v + ">|" },
-		"glued":       func(v string) string { return "--v=" + v + "/x|" },
-		"after \\":    func(v string) string { return `a\` + v + "|" },
-		"optional":    func(v string) string { return "--v|" + v + "|" },
-		"double mix":  func(v string) string { return "pre " + v + " post|" + v + "|" },
-		"ansi (bash)": func(v string) string { return "<" + v + ">|" },
+		"bare":           func(v string) string { return v + "|" },
+		"double":         func(v string) string { return v + "|" },
+		"single":         func(v string) string { return "<" + v + ">|" },
+		"glued":          func(v string) string { return "--v=" + v + "/x|" },
+		"after \\":       func(v string) string { return `a\` + v + "|" },
+		"optional":       func(v string) string { return "--v|" + v + "|" },
+		"double mix":     func(v string) string { return "pre " + v + " post|" + v + "|" },
+		"ansi (bash)":    func(v string) string { return "<" + v + ">|" },
+		"after $ (bash)": func(v string) string { return v + "|" },
 	}
 	for name, src := range templates {
 		shell := "sh"
@@ -124,6 +131,9 @@ func TestRenderShell(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range values {
+			if strings.HasPrefix(name, "after $") && Quote(v) == v {
+				continue
+			}
 			cmd, err := tmpl.Render(map[string]string{"v": v}, nil)
 			if err != nil {
 				t.Fatal(err)
