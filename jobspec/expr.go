@@ -202,17 +202,66 @@ func lookup(e Expr, inputs, outputs map[string]string) (string, error) {
 }
 
 // shellState tracks the POSIX shell's quoting state across command text,
-// so a value can be quoted for the place it lands in.
+// so a value can be quoted for the place it lands in. Command
+// substitutions ($(…) and `…`) open a fresh context inside any quoting;
+// the enclosing states wait on a stack.
 type shellState struct {
 	q      byte // 0 (unquoted), '\'', '"' or '$' (inside $'…')
-	escape bool // the previous character was an unquoted backslash
-	dollar bool // the previous character was an unquoted, unescaped $
+	escape bool // the previous character was a backslash that escapes the next
+	dollar bool // the previous character was a $ that may start an expansion
+	subst  byte // 0 at the top, '(' inside $(…), '`' inside `…`
+	parens int  // open parentheses inside the current $(…)
+	outer  []shellState
+}
+
+func (s *shellState) push(kind byte) {
+	s.outer = append(s.outer, shellState{q: s.q, subst: s.subst, parens: s.parens})
+	s.q, s.subst, s.parens = 0, kind, 0
+}
+
+// inBackquotes reports whether the state is inside a `…`, at any depth.
+func (s *shellState) inBackquotes() bool {
+	if s.subst == '`' {
+		return true
+	}
+	for _, o := range s.outer {
+		if o.subst == '`' {
+			return true
+		}
+	}
+	return false
+}
+
+// closeBackquote pops the states up to and including the innermost `…`:
+// a bare backquote ends it whatever was opened inside.
+func (s *shellState) closeBackquote() {
+	for s.subst != '`' {
+		s.pop()
+	}
+	s.pop()
+}
+
+func (s *shellState) pop() {
+	o := s.outer[len(s.outer)-1]
+	s.outer = s.outer[:len(s.outer)-1]
+	s.q, s.subst, s.parens = o.q, o.subst, o.parens
 }
 
 // scan advances the state over literal command text.
 func (s *shellState) scan(text string) {
 	for i := 0; i < len(text); i++ {
 		c := text[i]
+		if c == '\\' && i+1 < len(text) && strings.IndexByte("\\`$", text[i+1]) >= 0 && s.inBackquotes() {
+			// Inside `…` the shell removes this backslash before
+			// parsing the inner command; an escaped backquote (a
+			// nested substitution) is taken as plain text.
+			i++
+			if c = text[i]; c == '`' {
+				s.escape, s.dollar = false, false
+				continue
+			}
+		}
+		dollar := s.dollar
 		s.dollar = false
 		if s.escape {
 			s.escape = false
@@ -227,6 +276,18 @@ func (s *shellState) scan(text string) {
 				s.q = '\''
 			case c == '"':
 				s.q = '"'
+			case c == '`' && s.inBackquotes():
+				s.closeBackquote()
+			case c == '`':
+				s.push('`')
+			case c == '(' && dollar:
+				s.push('(')
+			case c == '(' && s.subst == '(':
+				s.parens++
+			case c == ')' && s.subst == '(' && s.parens > 0:
+				s.parens--
+			case c == ')' && s.subst == '(':
+				s.pop()
 			case c == '$' && i+1 < len(text) && text[i+1] == '\'':
 				s.q = '$'
 				i++
@@ -237,10 +298,25 @@ func (s *shellState) scan(text string) {
 			if c == '\'' {
 				s.q = 0
 			}
-		case '"', '$':
+		case '"':
+			switch {
+			case c == '\\':
+				s.escape = true
+			case c == '"':
+				s.q = 0
+			case c == '`' && s.inBackquotes():
+				s.closeBackquote()
+			case c == '`':
+				s.push('`')
+			case c == '(' && dollar:
+				s.push('(')
+			case c == '$':
+				s.dollar = true
+			}
+		case '$':
 			if c == '\\' {
 				s.escape = true
-			} else if (c == '"' && s.q == '"') || (c == '\'' && s.q == '$') {
+			} else if c == '\'' {
 				s.q = 0
 			}
 		}
@@ -255,27 +331,44 @@ func (s *shellState) quote(v string) string {
 		// A backslash right before the expression escapes the first
 		// character of whatever follows: give it a second backslash to
 		// escape, so the value's own first character keeps its quoting.
-		s.escape = false
 		prefix = `\`
 	}
+	var q string
 	switch s.q {
 	case '\'':
-		return prefix + strings.ReplaceAll(v, "'", `'\''`)
+		q = strings.ReplaceAll(v, "'", `'\''`)
 	case '"':
-		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`")
-		return prefix + r.Replace(v)
+		q = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(v)
+		if s.dollar && !s.escape && v != "" && !isNameByte(v[0]) {
+			// "$" then "(" or "{" would start an expansion: close and
+			// reopen the quotes so the $ stands alone.
+			prefix = `""`
+		}
 	case '$':
-		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-		return prefix + r.Replace(v)
+		q = strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v)
+	default:
+		q = Quote(v)
+		if s.dollar && !s.escape && strings.HasPrefix(q, "'") {
+			// "$" then "'…'" would read as bash's $'…', where
+			// backslashes are escapes: an empty quoted string keeps
+			// them apart.
+			prefix = "''"
+		}
 	}
-	q := Quote(v)
-	if s.dollar && strings.HasPrefix(q, "'") {
-		// "$" then "'…'" would read as bash's $'…', where backslashes
-		// are escapes: an empty quoted string keeps them apart.
-		prefix = "''"
+	s.escape, s.dollar = false, false
+	out := prefix + q
+	// Inside `…` the shell first removes one level of backslashes before
+	// \, ` and $; add that level so the inner command sees the quoted
+	// value.
+	if s.inBackquotes() {
+		out = strings.NewReplacer(`\`, `\\`, "`", "\\`", "$", `\$`).Replace(out)
 	}
-	s.dollar = false
-	return prefix + q
+	return out
+}
+
+// isNameByte reports whether c may continue a $name expansion.
+func isNameByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // Quote returns v as one POSIX shell word: unchanged when it holds only
