@@ -166,6 +166,25 @@ func (d *decoder) command(n *yaml.Node, path string, inputs map[string]*Input, o
 		}
 	}
 	check(t, false)
+	// Values are quoted where they land; refuse the places where no
+	// quoting can work, now rather than when the step runs.
+	var sh shellState
+	var walk func(segs []Segment)
+	walk = func(segs []Segment) {
+		for _, s := range segs {
+			switch {
+			case s.Optional != nil:
+				walk(s.Optional)
+			case s.Expr != nil && sh.heredoc:
+				d.errorf(n, "%s: %s", path, msgOf(errHeredoc(s.Expr)))
+			case s.Expr != nil:
+				sh.quote("x")
+			default:
+				sh.scan(s.Text)
+			}
+		}
+	}
+	walk(t)
 	return t
 }
 

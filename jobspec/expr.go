@@ -169,6 +169,9 @@ func (t Template) Render(inputs, outputs map[string]string) (string, error) {
 				if err != nil {
 					return err
 				}
+				if sh.heredoc {
+					return errHeredoc(s.Expr)
+				}
 				b.WriteString(sh.quote(v))
 			default:
 				b.WriteString(s.Text)
@@ -210,8 +213,11 @@ type shellState struct {
 	escape bool // the previous character was a backslash that escapes the next
 	dollar bool // the previous character was a $ that may start an expansion
 	subst  byte // 0 at the top, '(' inside $(…), '`' inside `…`
-	parens int  // open parentheses inside the current $(…)
-	outer  []shellState
+	// heredoc is set once an unquoted << has been seen: what follows may
+	// be a here-document body, where no quoting keeps a value data.
+	heredoc bool
+	parens  int // open parentheses inside the current $(…)
+	outer   []shellState
 }
 
 func (s *shellState) push(kind byte) {
@@ -293,6 +299,11 @@ func (s *shellState) scan(text string) {
 				i++
 			case c == '$':
 				s.dollar = true
+			case c == '<' && strings.HasPrefix(text[i:], "<<") && !strings.HasPrefix(text[i:], "<<<"):
+				s.heredoc = true
+				i++
+			case c == '<' && strings.HasPrefix(text[i:], "<<<"):
+				i += 2
 			}
 		case '\'':
 			if c == '\'' {
@@ -364,6 +375,13 @@ func (s *shellState) quote(v string) string {
 		out = strings.NewReplacer(`\`, `\\`, "`", "\\`", "$", `\$`).Replace(out)
 	}
 	return out
+}
+
+// errHeredoc refuses an expression that may sit in a here-document: its
+// body expands $ and backquotes but removes no quotes, and a line equal
+// to the delimiter ends it, so no quoting keeps a value data there.
+func errHeredoc(e Expr) error {
+	return hangar.Errorf(hangar.EINVALID, "%s comes after a here-document (<<), where a value cannot be quoted safely; pass it as an argument or through an environment variable", e)
 }
 
 // isNameByte reports whether c may continue a $name expansion.

@@ -67,6 +67,8 @@ func TestRender(t *testing.T) {
 		{"echo ${{inputs.seed}}", "", "${{inputs.seed}} has no value: give the input, or wrap its use in $[[…]] if it is optional"},
 		{"echo ${{outputs.report}}", "", "${{outputs.report}}: no such output"},
 		{"echo ${{search_space.lr}}", "", "${{search_space.lr}} cannot be used in a command: only ${{inputs.<name>}} and ${{outputs.<name>}}"},
+		{"cat <<EOF\n${{inputs.name}}\nEOF", "", "${{inputs.name}} comes after a here-document (<<), where a value cannot be quoted safely; pass it as an argument or through an environment variable"},
+		{"cat <<< ${{inputs.name}}", "cat <<< 'my model'", ""},
 	}
 	for _, tt := range tests {
 		tmpl, err := ParseTemplate(tt.tmpl)

@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
@@ -55,8 +56,9 @@ func renderAll(t *testing.T, tmpl Template, inputs map[string]*Input, outputs ma
 
 // FuzzTemplate parses any command and renders it with any value for every
 // input and output: rendering succeeds whenever the command uses only
-// inputs and outputs, and a value never changes the shell's quoting state
-// (it can only ever be data, never syntax).
+// inputs and outputs (and places none after a here-document), and a value
+// never changes the shell's quoting state (it can only ever be data, never
+// syntax).
 func FuzzTemplate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src, value []byte) {
 		tmpl, err := ParseTemplate(string(src))
@@ -79,6 +81,9 @@ func FuzzTemplate(f *testing.F) {
 			}
 		}
 		got, err := tmpl.Render(in, out)
+		if err != nil && strings.Contains(hangar.ErrorMessage(err), "here-document") {
+			return // refused on purpose: see errHeredoc
+		}
 		if plain != (err == nil) {
 			t.Fatalf("Render error %v for a template with only inputs and outputs = %v", err, plain)
 		}

@@ -125,6 +125,9 @@ func TestInvalid(t *testing.T) {
 			"duplicate-writer.yml:12: jobs.b.outputs.m: ${{parent.outputs.model}} is written by step a already",
 			"duplicate-writer.yml:16: jobs.c.inputs.x: ${{parent.outputs.missing}}: the pipeline has no output \"missing\" (known: model)",
 		}},
+		{"heredoc.yml", "job", []string{
+			"heredoc.yml:1: command: ${{inputs.greeting}} comes after a here-document (<<), where a value cannot be quoted safely; pass it as an argument or through an environment variable",
+		}},
 		{"missing-component.yml", "job", []string{
 			"missing-component.yml:3: jobs.train.component: component azureml:train_churn:9 not found",
 			"missing-component.yml:5: jobs.score.component: component file testdata/invalid/no-such-score.yml does not exist",
