@@ -216,7 +216,9 @@ type shellState struct {
 	// heredoc is set once an unquoted << has been seen: what follows may
 	// be a here-document body, where no quoting keeps a value data.
 	heredoc bool
-	parens  int // open parentheses inside the current $(…)
+	comment bool // inside a # comment, up to the end of the line
+	prev    byte // the last character scanned, 0 at the start
+	parens  int  // open parentheses inside the current $(…)
 	outer   []shellState
 }
 
@@ -257,6 +259,12 @@ func (s *shellState) pop() {
 func (s *shellState) scan(text string) {
 	for i := 0; i < len(text); i++ {
 		c := text[i]
+		prev := s.prev
+		s.prev = c
+		if s.comment {
+			s.comment = c != '\n'
+			continue
+		}
 		if c == '\\' && i+1 < len(text) && strings.IndexByte("\\`$", text[i+1]) >= 0 && s.inBackquotes() {
 			// Inside `…` the shell removes this backslash before
 			// parsing the inner command; an escaped backquote (a
@@ -271,11 +279,14 @@ func (s *shellState) scan(text string) {
 		s.dollar = false
 		if s.escape {
 			s.escape = false
+			s.prev = 'x' // an escaped character is part of a word
 			continue
 		}
 		switch s.q {
 		case 0:
 			switch {
+			case c == '#' && wordStart(prev):
+				s.comment = true
 			case c == '\\':
 				s.escape = true
 			case c == '\'':
@@ -337,6 +348,11 @@ func (s *shellState) scan(text string) {
 // quote renders v for the current state; the state after the quoted value
 // is the state before it.
 func (s *shellState) quote(v string) string {
+	if s.comment {
+		// Never run, but a newline would end the comment early.
+		return strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
+	}
+	s.prev = 'x' // a value is part of a word
 	prefix := ""
 	if s.escape {
 		// A backslash right before the expression escapes the first
@@ -382,6 +398,12 @@ func (s *shellState) quote(v string) string {
 // to the delimiter ends it, so no quoting keeps a value data there.
 func errHeredoc(e Expr) error {
 	return hangar.Errorf(hangar.EINVALID, "%s comes after a here-document (<<), where a value cannot be quoted safely; pass it as an argument or through an environment variable", e)
+}
+
+// wordStart reports whether a character after c starts a word (where #
+// starts a comment).
+func wordStart(c byte) bool {
+	return c == 0 || strings.IndexByte(" \t\n;&|()<>", c) >= 0
 }
 
 // isNameByte reports whether c may continue a $name expansion.

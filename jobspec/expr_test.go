@@ -107,6 +107,7 @@ func TestRenderShell(t *testing.T) {
 		// Azure, and are skipped).
 		"after $ (bash)": `printf '%s|' $${{inputs.v}}`,
 		"after $ in \"":  `printf '%s|' "$${{inputs.v}}"`,
+		"comment":        "# it's ${{inputs.v}}\nprintf '%s|' ${{inputs.v}} #${{inputs.v}}",
 		"backquotes":     "printf '%s|' \"`printf '%s' ${{inputs.v}}`\" \"`printf '%s' \"${{inputs.v}}\"`\"",
 		"$(…) in \"":     `printf '%s|' "$(printf '%s' ${{inputs.v}})" "$(printf '%s' "$(printf '%s' '${{inputs.v}}')")"`,
 	}
@@ -121,6 +122,7 @@ func TestRenderShell(t *testing.T) {
 		"ansi (bash)":    func(v string) string { return "<" + v + ">|" },
 		"after $ (bash)": func(v string) string { return v + "|" },
 		"after $ in \"":  func(v string) string { return "$" + v + "|" },
+		"comment":        func(v string) string { return v + "|" },
 		"backquotes":     func(v string) string { return strings.TrimRight(v, "\n") + "|" + strings.TrimRight(v, "\n") + "|" },
 		"$(…) in \"":     func(v string) string { return strings.TrimRight(v, "\n") + "|" + strings.TrimRight(v, "\n") + "|" },
 	}

@@ -106,7 +106,7 @@ func FuzzTemplate(f *testing.F) {
 		var want, have shellState
 		want.scan(text(tmpl))
 		have.scan(got)
-		if want.q != have.q || want.subst != have.subst || len(want.outer) != len(have.outer) {
+		if want.q != have.q || want.subst != have.subst || len(want.outer) != len(have.outer) || want.comment != have.comment {
 			t.Fatalf("quoting state after %q is %q in %q (depth %d), with plain values %q in %q (depth %d)",
 				got, have.q, have.subst, len(have.outer), want.q, want.subst, len(want.outer))
 		}
