@@ -29,6 +29,7 @@ var outside = map[string][]string{
 	"tabular":  {"github.com/parquet-go/parquet-go"},
 	"mlmodel":  {"go.yaml.in/yaml/v3"},
 	"quality":  {"go.yaml.in/yaml/v3"},
+	"jobspec":  {"go.yaml.in/yaml/v3"},
 }
 
 // databaseDrivers may be imported by sqlstore (and cmd/, internal/) only:
