@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hangar-ml/hangar/tabular"
 )
@@ -72,21 +73,21 @@ func (c *column) addText(s string) {
 			c.missing++
 			return
 		}
-	} else if tabular.IsMissing(s) {
-		c.missing++
+	} else if tabular.IsMissing(s) || isNaNText(s) {
+		c.missing++ // "NAN", "+nan": ReadCSV reads them as NaN in a numeric column
 		return
 	}
 	if !c.text {
 		if v, isInt, ok := parseNumber(s, c.cand&candInteger != 0); ok {
 			if math.IsNaN(v) {
-				c.missing++ // "NAN", "+nan": ReadCSV reads them as NaN, i.e. missing
+				c.missing++ // isNaNText caught it already; kept for safety
 				return
 			}
 			if !isInt {
 				c.cand &^= candInteger
 			}
 			c.count++
-			c.addNumber(v)
+			c.addNumber(v, s)
 			return
 		}
 		c.toText()
@@ -127,11 +128,12 @@ func (c *column) addFloat(v float64) {
 		c.cand &^= candInteger
 	}
 	c.count++
-	c.addNumber(v)
+	c.addNumber(v, "")
 }
 
-func (c *column) addNumber(v float64) {
-	if c.values != nil && !c.values.add(v, 1) {
+// addNumber counts a number, written as text ("" when it was not text).
+func (c *column) addNumber(v float64, text string) {
+	if c.values != nil && !c.values.add(v, text, 1) {
 		c.needHLL()
 		c.spillValues()
 	}
@@ -176,7 +178,7 @@ func (c *column) spillValues() {
 	t := c.values
 	c.values = nil
 	if c.finite <= rawCap {
-		t.each(func(v float64, n int64) {
+		t.each(func(v float64, n int64, _ string, _ bool) {
 			if !math.IsInf(v, 0) {
 				for range n {
 					c.raw = append(c.raw, v)
@@ -186,7 +188,7 @@ func (c *column) spillValues() {
 		return
 	}
 	c.spill()
-	t.each(func(v float64, n int64) {
+	t.each(func(v float64, n int64, _ string, _ bool) {
 		if !math.IsInf(v, 0) {
 			c.kll.addWeighted(v, n)
 		}
@@ -211,7 +213,7 @@ func (c *column) needHLL() {
 	c.hll = new(hll)
 	switch {
 	case c.values != nil:
-		c.values.each(func(v float64, _ int64) { c.hll.add(hashFloat(v)) })
+		c.values.each(func(v float64, _ int64, _ string, _ bool) { c.hll.add(hashFloat(v)) })
 	case c.freq != nil:
 		for s := range c.freq.counts {
 			c.hll.add(hashString(s))
@@ -219,10 +221,10 @@ func (c *column) needHLL() {
 	}
 }
 
-// toText moves the column to text mode. The numbers counted so far become
-// their shortest text, as tabular.ReadCSV keeps them, when their exact
-// counts are still held; otherwise they are counted as lost, which widens
-// the stated error of the category counts.
+// toText moves the column to text mode. The numbers counted so far are
+// counted by how they were written when their exact counts are still held
+// and each was written one way; the others are counted as lost, which
+// widens the stated error of the category counts.
 func (c *column) toText() {
 	if c.text {
 		return
@@ -234,7 +236,18 @@ func (c *column) toText() {
 	}
 	c.freq = newFrequent()
 	if c.values != nil {
-		c.values.each(func(v float64, n int64) { c.freq.counts[tabular.FormatFloat(v)] += n })
+		var lost int64
+		c.values.each(func(v float64, n int64, text string, mixed bool) {
+			if mixed || text == "" {
+				lost += n
+				return
+			}
+			c.freq.counts[text] += n
+		})
+		if lost > 0 {
+			c.needHLL() // the exact counts no longer hold every value
+			c.lost += lost
+		}
 	} else {
 		c.lost = c.count
 	}
@@ -350,6 +363,22 @@ func fastInt(s string) (int64, bool) {
 	return n, true
 }
 
+// isNaNText reports whether s reads as a NaN ("NAN", " nan "): ReadCSV
+// reads it as a missing number in a numeric column; the profile counts it
+// as missing in every column, so that what is missing does not depend on
+// the order of the rows.
+func isNaNText(s string) bool {
+	if len(s) < 3 {
+		return false
+	}
+	t := strings.TrimSpace(s)
+	if len(t) < 3 || len(t) > 4 || !strings.ContainsAny(t[:1], "nN+-") {
+		return false
+	}
+	v, ok := tabular.ParseNumber(t)
+	return ok && math.IsNaN(v)
+}
+
 func isBool(s string) bool {
 	switch s {
 	case "true", "false", "True", "False", "TRUE", "FALSE":
@@ -459,7 +488,7 @@ func (c *column) result() Column {
 	out.Numeric = c.numeric()
 	if c.values != nil && c.values.n <= maxCategories {
 		cat := &Categories{}
-		c.values.each(func(v float64, n int64) {
+		c.values.each(func(v float64, n int64, _ string, _ bool) {
 			cat.Values = append(cat.Values, Category{Value: tabular.FormatFloat(v), Count: n})
 		})
 		sortCategories(cat.Values)
@@ -475,7 +504,7 @@ func (c *column) result() Column {
 // the value counts when they are held, from the sketch otherwise.
 func (c *column) items() (items []weighted, exact bool) {
 	if c.values != nil {
-		c.values.each(func(v float64, n int64) {
+		c.values.each(func(v float64, n int64, _ string, _ bool) {
 			if !math.IsInf(v, 0) {
 				items = append(items, weighted{v, n})
 			}
@@ -579,8 +608,27 @@ func bin(edges []float64, v float64) int {
 func (c *column) categories() *Categories {
 	cat := &Categories{MaxError: c.freq.err + c.lost}
 	all := make([]Category, 0, len(c.freq.counts))
+	var fold map[string]int64 // values that are not UTF-8, as JSON will write them
 	for v, n := range c.freq.counts {
+		if !utf8.ValidString(v) {
+			if fold == nil {
+				fold = map[string]int64{}
+			}
+			fold[strings.ToValidUTF8(v, "\uFFFD")] += n
+			continue
+		}
 		all = append(all, Category{Value: v, Count: n})
+	}
+	if fold != nil {
+		for i := range all {
+			if n, ok := fold[all[i].Value]; ok {
+				all[i].Count += n
+				delete(fold, all[i].Value)
+			}
+		}
+		for v, n := range fold {
+			all = append(all, Category{Value: v, Count: n})
+		}
 	}
 	sortCategories(all)
 	if len(all) > maxCategories {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/tabular"
@@ -58,6 +59,17 @@ func File(ctx context.Context, path string, opt Options) (*Profile, error) {
 		}
 	}
 	return p, nil
+}
+
+// utf8Names refuses column names that are not UTF-8: JSON would write
+// them otherwise than they are, and two of them could become one.
+func utf8Names(names []string) error {
+	for i, n := range names {
+		if !utf8.ValidString(n) {
+			return hangar.Errorf(hangar.EINVALID, "column %d: name %q is not UTF-8", i+1, n)
+		}
+	}
+	return nil
 }
 
 // table is the per-worker state: one accumulator per column.
@@ -122,8 +134,24 @@ func CSV(ctx context.Context, r io.Reader, opt Options) (*Profile, error) {
 		return nil, fmt.Errorf("read CSV: %w", err)
 	}
 	data := bytes.TrimPrefix(first.data, []byte("\ufeff"))
-	hr := csv.NewReader(bytes.NewReader(data))
-	header, err := hr.Read()
+	var (
+		hr     *csv.Reader
+		header []string
+	)
+	for {
+		hr = csv.NewReader(bytes.NewReader(data))
+		header, err = hr.Read()
+		if err != io.EOF || first.last {
+			break
+		}
+		// Only blank lines so far: the header is in a later chunk.
+		more, err := sp.next(nil)
+		if err != nil {
+			return nil, fmt.Errorf("read CSV: %w", err)
+		}
+		data = append(data, more.data...)
+		first.last = more.last
+	}
 	if err == io.EOF {
 		return nil, hangar.Errorf(hangar.EINVALID, "empty CSV: no header row")
 	}
@@ -136,7 +164,7 @@ func CSV(ctx context.Context, r io.Reader, opt Options) (*Profile, error) {
 	}
 	off := int(hr.InputOffset())
 	first.line = bytes.Count(data[:off], []byte("\n"))
-	first.data = data[off:]
+	first.data, first.buf = data[off:], data
 
 	var (
 		errSeq  atomic.Int64 // the lowest chunk that failed; later ones need not be read
@@ -208,6 +236,10 @@ func CSV(ctx context.Context, r io.Reader, opt Options) (*Profile, error) {
 	wg.Wait()
 	if s := errSeq.Load(); s < 1<<62-1 {
 		return nil, errs[int(s)]
+	}
+	// Checked last, so that a malformed file gets ReadCSV's error first.
+	if err := utf8Names(names); err != nil {
+		return nil, err
 	}
 	for _, t := range tables[1:] {
 		tables[0].merge(t)

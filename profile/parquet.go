@@ -18,6 +18,9 @@ func Parquet(ctx context.Context, r io.ReaderAt, size int64) (*Profile, error) {
 	var t *table
 	err := tabular.ScanParquet(ctx, r, size, 4096, func(f *tabular.Frame) error {
 		if t == nil {
+			if err := utf8Names(f.Names()); err != nil {
+				return err
+			}
 			t = &table{cols: make([]*column, len(f.Columns))}
 			for i, c := range f.Columns {
 				if c.Kind == tabular.String {
@@ -50,6 +53,9 @@ func Parquet(ctx context.Context, r io.ReaderAt, size int64) (*Profile, error) {
 		// back only with rows, so read the schema from an empty read.
 		names, kinds, err := parquetColumns(r, size)
 		if err != nil {
+			return nil, err
+		}
+		if err := utf8Names(names); err != nil {
 			return nil, err
 		}
 		t = &table{cols: make([]*column, len(names))}

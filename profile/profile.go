@@ -38,9 +38,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hangar-ml/hangar"
 )
@@ -174,6 +176,9 @@ func (p *Profile) Validate() error {
 		if c.Name == "" {
 			return hangar.Errorf(hangar.EINVALID, "profile: column %d has no name", i+1)
 		}
+		if !utf8.ValidString(c.Name) {
+			return hangar.Errorf(hangar.EINVALID, "profile: column %d: name %q is not UTF-8", i+1, c.Name)
+		}
 		if seen[c.Name] {
 			return hangar.Errorf(hangar.EINVALID, "profile: duplicate column %q", c.Name)
 		}
@@ -295,7 +300,7 @@ func (cat *Categories) validate(count int64) error {
 	seen := make(map[string]bool, len(cat.Values))
 	sum := cat.Other
 	for _, v := range cat.Values {
-		if v.Count <= 0 || seen[v.Value] || sum+v.Count < sum {
+		if v.Count <= 0 || seen[v.Value] || sum+v.Count < sum || !utf8.ValidString(v.Value) {
 			return errorf("category %q counted %d", v.Value, v.Count)
 		}
 		seen[v.Value] = true
@@ -307,6 +312,8 @@ func (cat *Categories) validate(count int64) error {
 	return nil
 }
 
+// errorf words what is wrong inside a column; Validate adds the code and
+// the column's name.
 func errorf(format string, args ...any) error {
-	return hangar.Errorf(hangar.EINVALID, format, args...)
+	return fmt.Errorf(format, args...)
 }

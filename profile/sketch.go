@@ -170,10 +170,14 @@ const valueCap = 1024
 
 // valueTable counts up to valueCap distinct numbers exactly: open
 // addressing on the float's bits, cheaper than a Go map on the hot path.
-// -0 is counted as 0; NaN never enters.
+// -0 is counted as 0; NaN never enters. It also keeps how each number was
+// written (the first spelling, and whether another one was seen), so that
+// a column that turns out to be text can count its values by their text.
 type valueTable struct {
 	keys   [2 * valueCap]uint64
 	counts [2 * valueCap]int64 // 0: empty slot
+	texts  [2 * valueCap]string
+	mixed  [2 * valueCap]bool // written in more than one way ("1" and "1.0")
 	n      int
 }
 
@@ -186,9 +190,9 @@ func (t *valueTable) slot(bits uint64) int {
 	return i
 }
 
-// add counts v weight w times, or returns false, changing nothing, when v
-// is new and the table holds valueCap values already.
-func (t *valueTable) add(v float64, w int64) bool {
+// add counts v, written as text, w times, or returns false, changing
+// nothing, when v is new and the table holds valueCap values already.
+func (t *valueTable) add(v float64, text string, w int64) bool {
 	if v == 0 {
 		v = 0
 	}
@@ -198,18 +202,21 @@ func (t *valueTable) add(v float64, w int64) bool {
 		if t.n == valueCap {
 			return false
 		}
-		t.keys[i] = bits
+		t.keys[i], t.texts[i] = bits, text
 		t.n++
+	} else if t.texts[i] != text {
+		t.mixed[i] = true
 	}
 	t.counts[i] += w
 	return true
 }
 
-// each calls fn for every value and its count.
-func (t *valueTable) each(fn func(v float64, n int64)) {
+// each calls fn for every value, its count, its spelling and whether it
+// had others.
+func (t *valueTable) each(fn func(v float64, n int64, text string, mixed bool)) {
 	for i, n := range t.counts {
 		if n != 0 {
-			fn(math.Float64frombits(t.keys[i]), n)
+			fn(math.Float64frombits(t.keys[i]), n, t.texts[i], t.mixed[i])
 		}
 	}
 }
@@ -218,7 +225,7 @@ func (t *valueTable) each(fn func(v float64, n int64)) {
 // union would hold more than valueCap values.
 func (t *valueTable) merge(o *valueTable) bool {
 	fresh := 0
-	o.each(func(v float64, _ int64) {
+	o.each(func(v float64, _ int64, _ string, _ bool) {
 		if t.counts[t.slot(math.Float64bits(v))] == 0 {
 			fresh++
 		}
@@ -226,6 +233,11 @@ func (t *valueTable) merge(o *valueTable) bool {
 	if t.n+fresh > valueCap {
 		return false
 	}
-	o.each(func(v float64, n int64) { t.add(v, n) })
+	o.each(func(v float64, n int64, text string, mixed bool) {
+		t.add(v, text, n)
+		if mixed {
+			t.mixed[t.slot(math.Float64bits(v))] = true
+		}
+	})
 	return true
 }
