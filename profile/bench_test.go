@@ -150,3 +150,24 @@ func peakHeap(t *testing.T, path string) uint64 {
 	}
 	return peak
 }
+
+// TestMemoryIndependentOfRows profiles 100,000 and 1,000,000 rows of the
+// same kind and compares the peak heap while each runs: ten times the rows
+// may not take noticeably more memory. (Not a timed test: only memory.)
+func TestMemoryIndependentOfRows(t *testing.T) {
+	small, large := 100_000, 1_000_000
+	if testing.Short() || raceEnabled {
+		small, large = 20_000, 200_000
+	}
+	dir := t.TempDir()
+	var peaks []uint64
+	for _, rows := range []int{small, large} {
+		path := filepath.Join(dir, "t.csv")
+		writeSynthetic(t, path, rows)
+		peaks = append(peaks, peakHeap(t, path))
+	}
+	t.Logf("peak heap: %d rows %.1f MiB, %d rows %.1f MiB", small, float64(peaks[0])/(1<<20), large, float64(peaks[1])/(1<<20))
+	if limit := peaks[0] + peaks[0]/4 + 4<<20; peaks[1] > limit {
+		t.Errorf("peak heap grew from %d to %d bytes with 10× the rows, want at most %d", peaks[0], peaks[1], limit)
+	}
+}
