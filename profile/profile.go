@@ -10,8 +10,9 @@
 //
 // The rules (see ARCHITECTURE.md, "Profiles"):
 //   - Missing: the cells tabular.ReadCSV reads as missing ("", NA, NaN,
-//     nan, null, NULL, None, N/A, na, and any number that parses as NaN);
-//     for Parquet, nulls. Missing cells count in missing and nowhere else.
+//     nan, null, NULL, None, N/A, na) and any text that parses as NaN, in
+//     every column, so that nothing depends on the order of the rows; for
+//     Parquet, nulls. Missing cells count in missing and nowhere else.
 //   - Types: integer or number exactly when tabular reads the column as
 //     numeric (integer when every value parses with strconv.ParseInt);
 //     otherwise boolean (true/false in three casings), datetime (every value
@@ -20,9 +21,10 @@
 //   - Infinite numbers are counted (numeric.infinite) but kept out of the
 //     moments, quantiles and histogram.
 //   - Exact where it is cheap: value counts are kept exactly while a
-//     numeric column has at most 1024 distinct values, and then distinct,
-//     quantiles and histogram are exact; text columns are counted exactly
-//     while they have at most 1024 distinct values.
+//     numeric column has at most 1024 distinct values, and its first 16,384
+//     finite values as they are; then quantiles and histogram are exact.
+//     Text columns are counted exactly, by their values as written, while
+//     they have at most 1024 distinct values.
 //   - Beyond that: quantiles from a KLL sketch (k = 1024, rank error ≤
 //     0.28 % of the count, stated as numeric.rank_error), distinct values
 //     from HyperLogLog (2^14 registers, ≈ 0.8 % standard error), categories
