@@ -371,6 +371,9 @@ func isNaNText(s string) bool {
 	if len(s) < 3 {
 		return false
 	}
+	if len(s) > 4 && s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+		return false // no space to trim, too long for [+-]nan
+	}
 	t := strings.TrimSpace(s)
 	if len(t) < 3 || len(t) > 4 || !strings.ContainsAny(t[:1], "nN+-") {
 		return false

@@ -204,7 +204,7 @@ func (t *valueTable) add(v float64, text string, w int64) bool {
 		}
 		t.keys[i], t.texts[i] = bits, text
 		t.n++
-	} else if t.texts[i] != text {
+	} else if !t.mixed[i] && t.texts[i] != text {
 		t.mixed[i] = true
 	}
 	t.counts[i] += w
