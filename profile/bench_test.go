@@ -95,7 +95,9 @@ func writeSynthetic(tb testing.TB, path string, rows int) {
 }
 
 // BenchmarkProfileCSV profiles a 1,000,000 × 20 CSV table written once to
-// a temporary folder, with the default options (one worker per core).
+// a temporary folder: with the default options (one worker per core,
+// "workers=max") and with one worker, to show what the parallel reading
+// buys.
 func BenchmarkProfileCSV(b *testing.B) {
 	const rows = 1_000_000
 	path := filepath.Join(b.TempDir(), "synthetic.csv")
@@ -104,18 +106,24 @@ func BenchmarkProfileCSV(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(st.Size())
-	b.ResetTimer()
-	for b.Loop() {
-		p, err := File(b.Context(), path, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if p.Rows != rows {
-			b.Fatalf("got %d rows, want %d", p.Rows, rows)
-		}
+	for _, bc := range []struct {
+		name string
+		opt  Options
+	}{{"workers=max", Options{}}, {"workers=1", Options{Workers: 1}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(st.Size())
+			for b.Loop() {
+				p, err := File(b.Context(), path, bc.opt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if p.Rows != rows {
+					b.Fatalf("got %d rows, want %d", p.Rows, rows)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
 }
 
 // peakHeap profiles path while sampling the heap's live bytes every
