@@ -23,7 +23,8 @@ import (
 type Options struct {
 	// Workers is how many goroutines parse and profile chunks of a CSV
 	// file; 0 means GOMAXPROCS. The same data read with the same Workers
-	// and ChunkSize gives the same profile.
+	// and ChunkSize gives the same profile; with other settings, only the
+	// estimates (within their stated bounds) may differ.
 	Workers int
 	// ChunkSize is about how many bytes of CSV a worker takes at a time;
 	// 0 means 1 MiB. A chunk always ends at the end of a record.
@@ -286,23 +287,26 @@ type splitter struct {
 	lines   int
 }
 
-// next returns the next chunk, at least size bytes unless the input ends,
-// in buf (or a new buffer when buf is nil).
+// next returns the next chunk in buf (or a new buffer when buf is nil):
+// the records up to the first one that ends at or past size bytes, or the
+// rest of the input. Where a chunk ends depends only on the data, not on
+// how many bytes each Read returned.
 func (s *splitter) next(buf []byte) (chunk, error) {
 	dst := append(buf[:0], s.pending...)
-	quoted, last, i := false, -1, 0
+	quoted, cut, i := false, -1, 0
 	for {
-		// Jump from quote to quote; outside quotes, the last newline of
-		// each stretch is the latest place a record ends.
-		for i < len(dst) {
+		// Jump from quote to quote; outside quotes, the first newline at
+		// or past size ends the chunk.
+		for cut < 0 && i < len(dst) {
 			q := bytes.IndexByte(dst[i:], '"')
 			end := len(dst)
 			if q >= 0 {
 				end = i + q
 			}
-			if !quoted {
-				if nl := bytes.LastIndexByte(dst[i:end], '\n'); nl >= 0 {
-					last = i + nl
+			if from := max(i, s.size-1); !quoted && from < end {
+				if nl := bytes.IndexByte(dst[from:end], '\n'); nl >= 0 {
+					cut = from + nl + 1
+					break
 				}
 			}
 			if q < 0 {
@@ -312,7 +316,7 @@ func (s *splitter) next(buf []byte) (chunk, error) {
 			quoted = !quoted
 			i = end + 1
 		}
-		if s.eof || (last >= 0 && len(dst) >= s.size) {
+		if cut >= 0 || s.eof {
 			break
 		}
 		if cap(dst)-len(dst) < s.size/2+512 {
@@ -328,9 +332,8 @@ func (s *splitter) next(buf []byte) (chunk, error) {
 			return chunk{}, err
 		}
 	}
-	cut := len(dst)
-	if !s.eof {
-		cut = last + 1
+	if cut < 0 {
+		cut = len(dst)
 	}
 	s.pending = append(s.pending[:0], dst[cut:]...)
 	ch := chunk{data: dst[:cut], buf: dst, line: s.lines, last: s.eof && len(s.pending) == 0}

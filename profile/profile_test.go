@@ -2,8 +2,10 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -537,5 +540,38 @@ func TestHugeValuesStayValid(t *testing.T) {
 	}
 	if _, err := json.Marshal(p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSameProfileWhateverTheReads: chunks end where the data says, not
+// where a Read stopped, so a reader that returns a few bytes at a time
+// gives the very same profile, estimates included.
+func TestSameProfileWhateverTheReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.csv")
+	writeSynthetic(t, path, 30_000)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Workers: 2, ChunkSize: 64 << 10}
+	want, err := CSV(t.Context(), bytes.NewReader(data), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := CSV(t.Context(), iotest.HalfReader(bytes.NewReader(data)), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("profile depends on the reads (-whole +halves):\n%s", d)
+	}
+}
+
+func TestCSVCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := CSV(ctx, bytes.NewReader(chicago(t)), Options{ChunkSize: 4096})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
