@@ -319,12 +319,15 @@ func (s *splitter) next(buf []byte) (chunk, error) {
 		if cut >= 0 || s.eof {
 			break
 		}
-		if cap(dst)-len(dst) < s.size/2+512 {
-			grown := make([]byte, len(dst), 2*cap(dst)+s.size+512)
+		// Read up to the chunk size, then in small steps to the record's
+		// end, so that little is read past the cut and copied back.
+		want := max(s.size-len(dst), 64<<10)
+		if cap(dst)-len(dst) < want {
+			grown := make([]byte, len(dst), len(dst)+want+cap(dst)/2)
 			copy(grown, dst)
 			dst = grown
 		}
-		n, err := s.r.Read(dst[len(dst):cap(dst)])
+		n, err := s.r.Read(dst[len(dst) : len(dst)+want])
 		dst = dst[:len(dst)+n]
 		if errors.Is(err, io.EOF) {
 			s.eof = true
