@@ -33,6 +33,9 @@ type Options struct {
 
 const defaultChunk = 1 << 20
 
+// noError is the failed-chunk number while no chunk has failed.
+const noError = 1<<62 - 1
+
 // File profiles a table by its file extension: .parquet (or .pq) as
 // Parquet, anything else as CSV, as tabular.ReadFile reads it. Errors:
 // EINVALID for malformed content, with the path.
@@ -187,7 +190,7 @@ func CSV(ctx context.Context, r io.Reader, opt Options) (*Profile, error) {
 			}
 		}
 	)
-	errSeq.Store(1<<62 - 1)
+	errSeq.Store(noError)
 	for w := range workers {
 		queues[w] = make(chan chunk, 1)
 		tables[w] = newTable(names)
@@ -213,7 +216,7 @@ func CSV(ctx context.Context, r io.Reader, opt Options) (*Profile, error) {
 	for seq := 0; ; seq++ {
 		ch.seq = seq
 		queues[seq%workers] <- ch
-		if ch.last || errSeq.Load() < 1<<62-1 {
+		if ch.last || errSeq.Load() < noError {
 			break
 		}
 		if err := ctx.Err(); err != nil {
@@ -235,7 +238,7 @@ func CSV(ctx context.Context, r io.Reader, opt Options) (*Profile, error) {
 		close(q)
 	}
 	wg.Wait()
-	if s := errSeq.Load(); s < 1<<62-1 {
+	if s := errSeq.Load(); s < noError {
 		return nil, errs[int(s)]
 	}
 	// Checked last, so that a malformed file gets ReadCSV's error first.

@@ -9,7 +9,7 @@ import (
 // items and each level below holds 2/3 of the one above (at least
 // kllMinWidth), so a sketch keeps at most about 3k values whatever it has
 // seen. For k = 1024 the normalised rank error of a single quantile is
-// below KLLRankError with 99 % confidence.
+// below kllRankError with 99 % confidence.
 const (
 	kllK        = 1024
 	kllMinWidth = 8
