@@ -30,6 +30,7 @@ var outside = map[string][]string{
 	"mlmodel":  {"go.yaml.in/yaml/v3"},
 	"quality":  {"go.yaml.in/yaml/v3"},
 	"jobspec":  {"go.yaml.in/yaml/v3"},
+	"profile":  nil, // the standard library, the root and tabular only
 }
 
 // databaseDrivers may be imported by sqlstore (and cmd/, internal/) only:
@@ -136,6 +137,8 @@ func TestLayoutRules(t *testing.T) {
 		{"httpapi imports a driver", "httpapi", []string{"modernc.org/sqlite"}, "only sqlstore talks to databases"},
 		{"engine imports an unlisted module", "trees", []string{"gonum.org/v1/gonum/stat"}, "not in its allowed list"},
 		{"package imports its listed module", "tabular", []string{"github.com/parquet-go/parquet-go/format"}, ""},
+		{"profile reads through tabular", "profile", []string{module + "/tabular", "encoding/csv"}, ""},
+		{"profile imports Parquet itself", "profile", []string{"github.com/parquet-go/parquet-go"}, "not in its allowed list"},
 		{"listed prefix is a whole module path", "httpapi", []string{"github.com/prometheus/client_golang_fork"}, "not in its allowed list"},
 	}
 	for _, tt := range tests {
