@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -66,7 +67,12 @@ func newRunCmd(cli *clientConfig) *cobra.Command {
 			return err
 		}
 		files, err := artifactTree(cmd.Context(), mc, "runs:/"+id, maxTreeEntries)
-		if err != nil {
+		switch {
+		case hangar.IsCode(err, hangar.ENOTIMPLEMENTED) || err != nil && !strings.HasPrefix(r.Info.ArtifactURI, "mlflow-artifacts:"):
+			// A server without an artifact store, or a run whose
+			// artifacts live elsewhere: the run without its tree.
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: no artifact tree: %s\n", hangar.ErrorMessage(err))
+		case err != nil:
 			return err
 		}
 		return cli.printResult(cmd.OutOrStdout(), runView{Run: r, Artifacts: files}, cols...)
@@ -82,7 +88,7 @@ func newRunCmd(cli *clientConfig) *cobra.Command {
 // runView is what `run show` prints: the run and its artifact tree.
 type runView struct {
 	*hangar.Run
-	Artifacts []artifactEntry `json:"artifacts"`
+	Artifacts []artifactEntry `json:"artifacts,omitempty"`
 }
 
 // artifactEntry is one file of a run's artifact tree.
