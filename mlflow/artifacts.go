@@ -224,8 +224,12 @@ func (c *Client) modelVersion(ctx context.Context, mu hangar.ModelURI) (string, 
 // version; a models:/ URI passes as it is. Errors: EINVALID.
 func ModelRefURI(ref string) (string, error) {
 	if strings.HasPrefix(ref, "models:") {
-		if _, err := hangar.ParseModelURI(ref); err != nil {
+		mu, err := hangar.ParseModelURI(ref)
+		if err != nil {
 			return "", err
+		}
+		if mu.Name == "" || mu.ModelID != "" {
+			return "", hangar.Errorf(hangar.EINVALID, "model reference %q names no registered model: want models:/NAME/VERSION, models:/NAME@ALIAS or models:/NAME/latest", ref)
 		}
 		return ref, nil
 	}

@@ -32,7 +32,7 @@ func TestModelRefURI(t *testing.T) {
 			t.Errorf("ModelRefURI(%q): got %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "churn:", "churn:x", "churn:1.5", ":3", "@a", "a/b:1", "churn@", "models:/", "azureml:", "a:1:2"} {
+	for _, bad := range []string{"", "churn:", "churn:x", "churn:1.5", ":3", "@a", "a/b:1", "churn@", "models:/", "azureml:", "a:1:2", "models:/0", "models:/m-0123456789abcdef0123456789abcdef"} {
 		if got, err := ModelRefURI(bad); !hangar.IsCode(err, hangar.EINVALID) {
 			t.Errorf("ModelRefURI(%q): got %q, %v; want EINVALID", bad, got, err)
 		}
