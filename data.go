@@ -211,18 +211,15 @@ func ValidateDataVersion(v string) error {
 }
 
 // DataVersionNumber returns the number a version string stands for when it
-// is a positive decimal integer without leading zeros that fits an int64:
+// is a positive decimal integer of at most 18 digits without leading zeros:
 // auto-numbering gives a new version the greatest such number of its name
 // plus one, and ignores the other versions ("v2", "2024.1", "007").
 func DataVersionNumber(v string) (int64, bool) {
-	if v == "" || v[0] == '0' || len(v) > 18 {
+	if v == "" || v[0] == '0' || len(v) > 18 || strings.Trim(v, "0123456789") != "" {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, false
-	}
-	return n, true
+	n, err := strconv.ParseInt(v, 10, 64) // 18 digits always fit
+	return n, err == nil
 }
 
 // ValidateDataProfile checks a profile's text: empty, or a JSON document of
