@@ -186,6 +186,17 @@ func testDataNumbering(t *testing.T, s *Store) {
 	if !slices.Equal(got, want) {
 		t.Errorf("versions: got %v, want %v (the greatest number plus one; other versions ignored)", got, want)
 	}
+	// @latest is the newest version created, not the highest number.
+	if latest, err := s.Data.LatestDataVersion(t.Context(), ws, "n"); err != nil || latest.Version != "12" {
+		t.Errorf("latest: got %+v, %v; want 12", latest, err)
+	}
+	newDataVersion(t, s, ws, uploaded("n", "v8", 'y'))
+	if latest, err := s.Data.LatestDataVersion(t.Context(), ws, "n"); err != nil || latest.Version != "v8" {
+		t.Errorf("latest after v8: got %+v, %v; want v8 (created last)", latest, err)
+	}
+	if _, err := s.Data.SetDataVersionArchived(actorCtx(t), ws, "n", "v8", true); err != nil {
+		t.Fatal(err)
+	}
 	// Another name counts from 1; archived versions still count.
 	if _, err := s.Data.SetDataVersionArchived(actorCtx(t), ws, "n", "12", true); err != nil {
 		t.Fatal(err)
