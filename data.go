@@ -288,8 +288,9 @@ type DataService interface {
 	// audit event (data/write on data/<name>/versions/<version>) and gives
 	// the workspace its manifest blob, in one transaction. An empty
 	// Version is numbered (the greatest DataVersionNumber of the name plus
-	// one, 1 for the first). It sets Workspace, Version, CreatedAt and
-	// CreatedBy and returns the version as stored. Errors: EINVALID
+	// one, 1 for the first). It returns the version as stored, with
+	// Workspace, Version, CreatedAt and CreatedBy set; a itself is left as
+	// it was. Errors: EINVALID
 	// (DataAsset.Validate), ENOTFOUND (workspace, or the datastore of the
 	// path), ECONFLICT (the version exists: versions are immutable).
 	CreateDataVersion(ctx context.Context, workspace string, a *DataAsset) (*DataAsset, error)
