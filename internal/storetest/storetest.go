@@ -36,6 +36,7 @@ type Store struct {
 	Tracking    hangar.TrackingService
 	// LoggedModels stores MLflow 3.x logged models (loggedmodel.go).
 	LoggedModels hangar.LoggedModelService
+	Data         hangar.DataService // datastores and data assets (data.go)
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -87,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Tracking", func(t *testing.T) { testTracking(t, open) })
 	t.Run("TrackingSearch", func(t *testing.T) { testTrackingSearch(t, open) })
 	t.Run("LoggedModels", func(t *testing.T) { testLoggedModels(t, open) })
+	t.Run("Data", func(t *testing.T) { testData(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
