@@ -36,6 +36,10 @@ type Store struct {
 	Tracking    hangar.TrackingService
 	// LoggedModels stores MLflow 3.x logged models (loggedmodel.go).
 	LoggedModels hangar.LoggedModelService
+	// Environments and Components store versioned environments and
+	// command components (environment.go, component.go).
+	Environments hangar.EnvironmentService
+	Components   hangar.ComponentService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -87,6 +91,8 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Tracking", func(t *testing.T) { testTracking(t, open) })
 	t.Run("TrackingSearch", func(t *testing.T) { testTrackingSearch(t, open) })
 	t.Run("LoggedModels", func(t *testing.T) { testLoggedModels(t, open) })
+	t.Run("Environments", func(t *testing.T) { testEnvironments(t, open) })
+	t.Run("Components", func(t *testing.T) { testComponents(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
