@@ -68,13 +68,21 @@ func (s *ComponentService) CreateComponent(ctx context.Context, in *hangar.Compo
 	if err != nil {
 		return nil, err
 	}
-	var existing string
+	var existing *hangar.Component
 	err = s.db.write(ctx, func(tx *wtx) error {
 		c.CreatedAt = tx.now.UTC().Truncate(time.Microsecond)
 		next, have, err := componentKind.prepareCreate(ctx, tx, c.Workspace, c.Name, c.Version, c.Hash, c.Code, "code snapshot")
-		if err != nil || have != "" {
-			existing = have
+		if err != nil {
 			return err
+		}
+		if have != "" {
+			r, err := scanComponent(tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+componentColumns+` FROM component_versions
+				WHERE workspace = ? AND name = ? AND version = ?`), c.Workspace, c.Name, have))
+			if err != nil {
+				return fmt.Errorf("read version %s: %w", have, err)
+			}
+			existing = r.c
+			return nil
 		}
 		c.Version = next
 		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO component_versions
@@ -93,8 +101,8 @@ func (s *ComponentService) CreateComponent(ctx context.Context, in *hangar.Compo
 	if err != nil {
 		return nil, fmt.Errorf("create component %s in workspace %q: %w", c.Name, c.Workspace, err)
 	}
-	if existing != "" {
-		return s.Component(ctx, c.Workspace, c.Name, existing)
+	if existing != nil {
+		return existing, nil
 	}
 	return &c, nil
 }

@@ -211,13 +211,21 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 	if err != nil {
 		return nil, err
 	}
-	var existing string
+	var existing *hangar.Environment
 	err = s.db.write(ctx, func(tx *wtx) error {
 		e.CreatedAt = tx.now.UTC().Truncate(time.Microsecond)
 		next, have, err := environmentKind.prepareCreate(ctx, tx, e.Workspace, e.Name, e.Version, e.Hash, e.BuildContext, "build context")
-		if err != nil || have != "" {
-			existing = have
+		if err != nil {
 			return err
+		}
+		if have != "" {
+			r, err := scanEnvironment(tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+environmentColumns+` FROM environment_versions
+				WHERE workspace = ? AND name = ? AND version = ?`), e.Workspace, e.Name, have))
+			if err != nil {
+				return fmt.Errorf("read version %s: %w", have, err)
+			}
+			existing = r.e
+			return nil
 		}
 		e.Version = next
 		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO environment_versions
@@ -236,8 +244,8 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 	if err != nil {
 		return nil, fmt.Errorf("create environment %s in workspace %q: %w", e.Name, e.Workspace, err)
 	}
-	if existing != "" {
-		return s.Environment(ctx, e.Workspace, e.Name, existing)
+	if existing != nil {
+		return existing, nil
 	}
 	return &e, nil
 }
