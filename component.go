@@ -40,7 +40,7 @@ type Component struct {
 type ComponentService interface {
 	// CreateComponent stores a new version of c.Name in c.Workspace and
 	// returns it, with Version (when empty), Hash, CreatedBy and CreatedAt
-	// set. Without a version, when the latest version of the name has the
+	// set. Without a version, when the latest version not archived has the
 	// same hash, that version is returned and nothing is created. Errors:
 	// EINVALID (Validate), ENOTFOUND (workspace, or a code snapshot the
 	// workspace does not own), ECONFLICT (the version exists).

@@ -7,7 +7,7 @@ package hangar
 // @latest, still usable by name and version) and restored. Each version
 // carries a content hash of its defining fields, so that identical
 // definitions are recognized: creating a version without an explicit
-// version whose hash equals the latest version's returns that version
+// version whose hash equals the latest (not archived) version's returns that version
 // instead of adding an identical one (as Azure does for anonymous
 // environments and components); an explicit version is always created, or
 // refused (ECONFLICT) when it exists.
@@ -60,7 +60,7 @@ type Environment struct {
 type EnvironmentService interface {
 	// CreateEnvironment stores a new version of e.Name in e.Workspace and
 	// returns it, with Version (when empty), Hash, CreatedBy and CreatedAt
-	// set. Without a version, when the latest version of the name has the
+	// set. Without a version, when the latest version not archived has the
 	// same hash, that version is returned and nothing is created. Errors:
 	// EINVALID (Validate), ENOTFOUND (workspace, or a build context the
 	// workspace does not own), ECONFLICT (the version exists).
