@@ -37,6 +37,10 @@ type Store struct {
 	// LoggedModels stores MLflow 3.x logged models (loggedmodel.go).
 	LoggedModels hangar.LoggedModelService
 	Data         hangar.DataService // datastores and data assets (data.go)
+	// Environments and Components store versioned environments and
+	// command components (environment.go, component.go).
+	Environments hangar.EnvironmentService
+	Components   hangar.ComponentService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -89,6 +93,8 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("TrackingSearch", func(t *testing.T) { testTrackingSearch(t, open) })
 	t.Run("LoggedModels", func(t *testing.T) { testLoggedModels(t, open) })
 	t.Run("Data", func(t *testing.T) { testData(t, open) })
+	t.Run("Environments", func(t *testing.T) { testEnvironments(t, open) })
+	t.Run("Components", func(t *testing.T) { testComponents(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
