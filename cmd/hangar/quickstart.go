@@ -152,7 +152,6 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err != nil {
 		return err
 	}
-	mc.HTTP = nil // no per-request timeout: the artifact calls stream
 	step.start("Starting an MLflow run in experiment %q (the MLflow REST API, /w/demo)", quickstartExperiment)
 	expID, err := mc.CreateExperiment(ctx, quickstartExperiment)
 	if hangar.IsCode(err, hangar.ECONFLICT) { // a second quickstart on the same data dir
