@@ -302,6 +302,11 @@ func parseModelRef(s string) (modelRef, error) {
 			return modelRef{}, invalidf("model reference %q names an MLflow logged model, not a registered one: %s", s, forms)
 		}
 		ref := modelRef{Name: u.Name, Version: u.Version, Alias: u.Alias, Stage: u.Stage, Latest: u.Latest}
+		if ref.Alias != "" {
+			if err := hangar.ValidateModelAlias(ref.Alias); err != nil {
+				return modelRef{}, invalidf("model reference %q: %s", s, hangar.ErrorMessage(err))
+			}
+		}
 		return ref, checkModelRef(s, ref)
 	}
 	rest := s
