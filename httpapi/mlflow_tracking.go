@@ -769,7 +769,7 @@ func (p *batchParser) number() ([]byte, bool) {
 		p.i++
 	}
 	tok := p.buf[start:p.i]
-	return tok, plainJSONNumber(tok)
+	return tok, mlflow.PlainNumber(tok)
 }
 
 func (p *batchParser) metrics() ([]hangar.Metric, bool) {
@@ -849,46 +849,6 @@ func (p *batchParser) metric() (hangar.Metric, bool) {
 		seen[field] = true
 	}
 	return m, seen[0] && seen[1] && seen[2]
-}
-
-// plainJSONNumber reports whether b is a JSON number of at most 32 bytes.
-func plainJSONNumber(b []byte) bool {
-	if len(b) == 0 || len(b) > 32 {
-		return false
-	}
-	i := 0
-	if b[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	start := i
-	n := digits()
-	if n == 0 || (n > 1 && b[start] == '0') {
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(b)
 }
 
 func (s *Server) mlflowLogInputs(w http.ResponseWriter, r *http.Request, c *caller) error {

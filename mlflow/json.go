@@ -36,7 +36,7 @@ func (d *Double) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
-	if plainNumber(b) { // the common case, without the reflection of json.Unmarshal
+	if PlainNumber(b) { // the common case, without the reflection of json.Unmarshal
 		f, err := strconv.ParseFloat(string(b), 64)
 		if err != nil {
 			return hangar.Errorf(hangar.EINVALID, "MLflow double %s is out of range", clip(b))
@@ -92,7 +92,7 @@ func (i *Int64) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
-	if plainNumber(b) {
+	if PlainNumber(b) {
 		if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 			*i = Int64(v)
 			return nil
@@ -171,10 +171,10 @@ func (id *ExperimentID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// plainNumber reports whether b is a JSON number literal of at most 32
+// PlainNumber reports whether b is a JSON number literal of at most 32
 // bytes: an optional minus, digits, an optional fraction and exponent, as
 // JSON's grammar has them (no leading zeros, no plus, no bare dot).
-func plainNumber(b []byte) bool {
+func PlainNumber(b []byte) bool {
 	if len(b) == 0 || len(b) > 32 {
 		return false
 	}

@@ -187,19 +187,19 @@ func FuzzLogBatchJSON(f *testing.F) {
 }
 
 // FuzzPlainNumber holds the fast path of Double and Int64 to encoding/json:
-// what plainNumber takes is a JSON number, and decodes to the same value
+// what PlainNumber takes is a JSON number, and decodes to the same value
 // both ways.
 func FuzzPlainNumber(f *testing.F) {
 	for _, s := range []string{"0", "-0", "1.5", "1e3", "-2E-7", "01", "1.", ".5", "+1", "1e", "NaN", `"1"`, "9223372036854775808"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if !plainNumber(b) {
+		if !PlainNumber(b) {
 			return
 		}
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			t.Fatalf("plainNumber(%q) but encoding/json refuses it: %v", b, err)
+			t.Fatalf("PlainNumber(%q) but encoding/json refuses it: %v", b, err)
 		}
 		var d Double
 		if err := d.UnmarshalJSON(b); err == nil {
