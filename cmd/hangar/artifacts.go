@@ -93,7 +93,7 @@ func newRunDownloadCmd(cli *clientConfig) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--path: %s", hangar.ErrorMessage(err))
 			}
-			c, err := cli.registry()
+			c, err := cli.mlflowClient()
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ func newModelDownloadCmd(cli *clientConfig) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := cli.registry()
+			c, err := cli.mlflowClient()
 			if err != nil {
 				return err
 			}

@@ -16,11 +16,11 @@ import (
 	"github.com/hangar-ml/hangar/mlflow"
 )
 
-// registry returns an MLflow client of the configured server's model
-// registry: the MLflow routes of the workspace (<url>/w/<ws>/api/2.0/…),
-// with the CLI's token and CA. `hangar model` reads and writes through the
+// mlflowClient returns an MLflow client of the configured server's
+// workspace: its MLflow routes (<url>/w/<ws>/api/2.0/…), with the CLI's
+// token and CA. `hangar model`, `run show` and the downloads go through the
 // same routes as MLflow's Python client, so both see one registry.
-func (c *clientConfig) registry() (*mlflow.Client, error) {
+func (c *clientConfig) mlflowClient() (*mlflow.Client, error) {
 	hc, err := c.client() // resolves the configuration and checks the URL
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 		Short: "List registered models with their latest version and aliases",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cli.registry()
+			c, err := cli.mlflowClient()
 			if err != nil {
 				return err
 			}
@@ -98,7 +98,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 			if err != nil {
 				return err
 			}
-			c, err := cli.registry()
+			c, err := cli.mlflowClient()
 			if err != nil {
 				return err
 			}
@@ -178,7 +178,7 @@ the version's source becomes the run's artifact URI joined with it) or by
 			case source == "" && runID == "":
 				return invalidf("model create needs --run-id RUN_ID (with --artifact-path) or --source URI")
 			}
-			c, err := cli.registry()
+			c, err := cli.mlflowClient()
 			if err != nil {
 				return err
 			}

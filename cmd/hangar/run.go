@@ -62,7 +62,7 @@ func newRunCmd(cli *clientConfig) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		mc, err := cli.registry()
+		mc, err := cli.mlflowClient()
 		if err != nil {
 			return err
 		}
