@@ -25,11 +25,15 @@ const (
 	RoleDataScientist   = "Data Scientist"
 	RoleComputeOperator = "Compute Operator"
 	RoleApprover        = "Approver"
+	// RoleJobRunner is Hangar's own (Azure has none): the role of the
+	// short-lived credential a running job receives, enough to track its
+	// run, read its inputs and register a model, nothing more.
+	RoleJobRunner = "Job Runner"
 )
 
 // roleNames are the built-in roles in the order BuiltinRoles lists them.
 func roleNames() []string {
-	return []string{RoleOwner, RoleContributor, RoleReader, RoleDataScientist, RoleComputeOperator, RoleApprover}
+	return []string{RoleOwner, RoleContributor, RoleReader, RoleDataScientist, RoleComputeOperator, RoleApprover, RoleJobRunner}
 }
 
 // BuiltinRoles returns the roles every server has, Owner first, after Azure
@@ -97,6 +101,19 @@ func builtinRole(name string) (Role, bool) {
 			Description: "Approve or reject model promotions; read models, approvals, the workspace and the role definitions; nothing else.",
 			Actions:     []string{ActWorkspaceRead, ActRoleDefinitionRead, ActModelRead, ActApprovalRead, ActApprovalApprove},
 		}, true
+	case RoleJobRunner:
+		return Role{
+			Name:        RoleJobRunner,
+			Description: "What a running job's short-lived credential may do: report its step, track runs, read data, components and environments, read and write artifacts, register models.",
+			Actions: []string{
+				ActWorkspaceRead, ActRoleDefinitionRead,
+				ActJobRead, ActJobWrite,
+				ActExperimentRead, ActExperimentWrite, ActRunRead, ActRunWrite,
+				ActArtifactRead, ActArtifactWrite,
+				ActDataRead, ActDatastoreRead, ActComponentRead, ActEnvironmentRead,
+				ActModelRead, ActModelWrite,
+			},
+		}, true
 	}
 	return Role{}, false
 }
@@ -126,6 +143,8 @@ func canonicalRole(lower string) string {
 		return RoleComputeOperator
 	case "approver":
 		return RoleApprover
+	case "job runner", "job-runner", "jobrunner":
+		return RoleJobRunner
 	}
 	return ""
 }

@@ -64,6 +64,15 @@ func TestRoleAllows(t *testing.T) {
 		{"Compute Operator", hangar.ActJobRead, false},
 		{"Approver", hangar.ActRegistryWrite, false},
 		{"Approver", hangar.ActArtifactRead, false},
+		{"Job Runner", hangar.ActRunWrite, true},
+		{"job-runner", hangar.ActJobWrite, true},
+		{"Job Runner", hangar.ActModelWrite, true},
+		{"Job Runner", hangar.ActDataWrite, false},
+		{"Job Runner", hangar.ActExperimentDelete, false},
+		{"Job Runner", hangar.ActSecretRead, false},
+		{"Job Runner", hangar.ActTokenWrite, false},
+		{"Job Runner", hangar.ActRoleAssignmentWrite, false},
+		{"Job Runner", hangar.ActApprovalApprove, false},
 	}
 	for _, tt := range tests {
 		r, err := hangar.LookupRole(tt.role)
@@ -84,7 +93,7 @@ func TestBuiltinRolesAreCopies(t *testing.T) {
 	for _, r := range roles {
 		names = append(names, r.Name)
 	}
-	want := []string{hangar.RoleOwner, hangar.RoleContributor, hangar.RoleReader, hangar.RoleDataScientist, hangar.RoleComputeOperator, hangar.RoleApprover}
+	want := []string{hangar.RoleOwner, hangar.RoleContributor, hangar.RoleReader, hangar.RoleDataScientist, hangar.RoleComputeOperator, hangar.RoleApprover, hangar.RoleJobRunner}
 	if !slices.Equal(names, want) {
 		t.Fatalf("BuiltinRoles = %v, want %v", names, want)
 	}
