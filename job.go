@@ -21,6 +21,7 @@ package hangar
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"time"
@@ -299,7 +300,7 @@ func validateJobSpec(name, spec string) error {
 	if err := CheckJSONText([]byte(spec)); err != nil {
 		return Errorf(EINVALID, "job %s: spec: %v", name, err)
 	}
-	if len(spec) == 0 || spec[0] != '{' {
+	if len(spec) == 0 || spec[0] != '{' || !json.Valid([]byte(spec)) {
 		return Errorf(EINVALID, "job %s: spec is not a JSON object", name)
 	}
 	return nil
