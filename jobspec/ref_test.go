@@ -53,3 +53,30 @@ func TestParseRefHangar(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseRef parses any string as a reference, with and without file
+// references allowed: it fails with EINVALID or succeeds, and a parsed
+// reference other than a file reads back to itself from its String form.
+func FuzzParseRef(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, files := range []bool{false, true} {
+			r, err := ParseRef(s, files)
+			if err != nil {
+				if !hangar.IsCode(err, hangar.EINVALID) {
+					t.Fatalf("ParseRef(%q, %v): error %v, want code %s", s, files, err, hangar.EINVALID)
+				}
+				continue
+			}
+			if r.IsFile() {
+				continue
+			}
+			back, err := ParseRef(r.String(), files)
+			if err != nil {
+				t.Fatalf("ParseRef(%q, %v) = %+v, whose String %q does not parse: %v", s, files, r, r.String(), err)
+			}
+			if back != r {
+				t.Fatalf("ParseRef(%q, %v) = %+v; its String %q reads back as %+v", s, files, r, r.String(), back)
+			}
+		}
+	})
+}
