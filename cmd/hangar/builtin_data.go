@@ -21,9 +21,11 @@ holding one table file; the output files' folders are created.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The flag's default 0.8 applies to a random split only: a
-			// date split refuses an explicit --ratio.
+			// date split refuses an explicit --ratio, even --ratio 0.
 			if byDate := o.DateColumn != "" || o.Before != ""; byDate && !cmd.Flags().Changed("ratio") {
 				o.Ratio = 0
+			} else if byDate && o.Ratio == 0 {
+				return invalidf("use either --ratio or --date-column with --before, not both")
 			}
 			res, err := dataprep.Split(cmd.Context(), o)
 			if err != nil {
