@@ -237,7 +237,11 @@ func TestRunPipelines(t *testing.T) {
 					t.Fatalf("%s: %s\n%v\n%s", step, line, err, out)
 				}
 				for name, dir := range outs[step] {
-					for _, f := range files[c.Name+"."+name] {
+					want, ok := files[c.Name+"."+name]
+					if !ok {
+						t.Errorf("%s: the test does not know what output %s.%s holds", step, c.Name, name)
+					}
+					for _, f := range want {
 						if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 							t.Errorf("%s: output %s lacks %s (%v)", step, name, f, err)
 						}
