@@ -21,8 +21,10 @@ package hangar
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -299,7 +301,7 @@ func validateJobSpec(name, spec string) error {
 	if err := CheckJSONText([]byte(spec)); err != nil {
 		return Errorf(EINVALID, "job %s: spec: %v", name, err)
 	}
-	if len(spec) == 0 || spec[0] != '{' {
+	if len(spec) == 0 || spec[0] != '{' || !json.Valid([]byte(spec)) {
 		return Errorf(EINVALID, "job %s: spec is not a JSON object", name)
 	}
 	return nil
@@ -374,4 +376,96 @@ func (t *JobTransition) Validate() error {
 // JobNotFound is the error for a job that does not exist.
 func JobNotFound(name string) error {
 	return Errorf(ENOTFOUND, "Job %s not found.", name)
+}
+
+// Limits of a job submission.
+const (
+	MaxJobSubmissionSize  = 4 << 20 // bytes of all YAML text of one submission
+	MaxJobSubmissionFiles = 200     // YAML files besides File
+	MaxJobSubmissionSets  = 100     // --set overrides
+	MaxJobUploads         = 1000    // local paths uploaded
+)
+
+// JobSubmission is what `hangar job create` sends: the job's YAML and what
+// it refers to on the submitter's machine, resolved there (the server
+// cannot read the submitter's files).
+type JobSubmission struct {
+	// File is the YAML file's base name, for messages.
+	File string `json:"file"`
+	// YAML is the job's YAML text.
+	YAML string `json:"yaml"`
+	// Sets are the --set overrides, "path=value", in order.
+	Sets []string `json:"sets,omitempty"`
+	// Files are other YAML files the job names (component files, say),
+	// by their path as written, relative to File's folder.
+	Files map[string]string `json:"files,omitempty"`
+	// Uploads maps each local path the job names, as written (relative
+	// to File's folder), to the manifest digest of its uploaded content.
+	Uploads map[string]Digest `json:"uploads,omitempty"`
+}
+
+// Validate checks a submission's sizes, names, paths and digests.
+// Errors: EINVALID.
+func (s *JobSubmission) Validate() error {
+	if s.File == "" || len(s.File) > jobNameMaxLength || strings.ContainsAny(s.File, `/\`) || s.File == "." || s.File == ".." {
+		return Errorf(EINVALID, "invalid job file name %q: want the YAML file's base name", s.File)
+	}
+	if err := ValidateText("file", s.File, jobNameMaxLength); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s.YAML) == "" {
+		return Errorf(EINVALID, "%s: the job's YAML is empty", s.File)
+	}
+	size := len(s.YAML)
+	if err := ValidateText("yaml", s.YAML, MaxJobSubmissionSize); err != nil {
+		return err
+	}
+	if len(s.Sets) > MaxJobSubmissionSets {
+		return Errorf(EINVALID, "%d --set overrides; the limit is %d", len(s.Sets), MaxJobSubmissionSets)
+	}
+	for _, set := range s.Sets {
+		if err := ValidateText("set", set, MaxAssetDescriptionLength); err != nil {
+			return err
+		}
+		if k, _, ok := strings.Cut(set, "="); !ok || k == "" {
+			return Errorf(EINVALID, "invalid --set %q: want path=value", truncateText(set, 64))
+		}
+	}
+	if len(s.Files) > MaxJobSubmissionFiles {
+		return Errorf(EINVALID, "%d YAML files; the limit is %d", len(s.Files), MaxJobSubmissionFiles)
+	}
+	for p, text := range s.Files {
+		if err := validateSubmissionPath(p); err != nil {
+			return err
+		}
+		if err := ValidateText("file "+p, text, MaxJobSubmissionSize); err != nil {
+			return err
+		}
+		size += len(text)
+	}
+	if size > MaxJobSubmissionSize {
+		return Errorf(EINVALID, "the job's YAML files hold %d bytes; the limit is %d", size, MaxJobSubmissionSize)
+	}
+	if len(s.Uploads) > MaxJobUploads {
+		return Errorf(EINVALID, "%d uploaded paths; the limit is %d", len(s.Uploads), MaxJobUploads)
+	}
+	for p, d := range s.Uploads {
+		if err := validateSubmissionPath(p); err != nil {
+			return err
+		}
+		if _, err := ParseDigest(string(d)); err != nil {
+			return Errorf(EINVALID, "upload of %s: %v", p, err)
+		}
+	}
+	return nil
+}
+
+// validateSubmissionPath checks a path as the job's YAML writes it: any
+// text (relative paths may climb with ".."), not empty, at most
+// MaxDataPathLength bytes.
+func validateSubmissionPath(p string) error {
+	if p == "" {
+		return Errorf(EINVALID, "an empty path in the submission")
+	}
+	return ValidateText("path", p, MaxDataPathLength)
 }

@@ -161,6 +161,16 @@ type Server struct {
 	// (logged-models/…, runs/outputs); when nil those routes answer 501.
 	// sqlstore.LoggedModelService implements it.
 	LoggedModels hangar.LoggedModelService
+	// Jobs stores jobs and their logs, for the job routes (job.go); when
+	// nil they answer 501. sqlstore.JobService implements it.
+	Jobs hangar.JobService
+	// JobSubmitter turns a submitted job's YAML into jobs (package
+	// jobrun); when nil, submitting answers 501.
+	JobSubmitter JobSubmitter
+	// JobEvents, when set, is called after a job was created, its cancel
+	// requested, or a runner moved or finished it, so that an in-process
+	// scheduler wakes at once rather than at its next poll.
+	JobEvents func(workspace, name string)
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -277,6 +287,19 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/workspaces/{ws}/runs", hangar.ActRunRead, scopeWorkspace, s.listRuns, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunRead, scopeWorkspace, s.getRun, nativeErrors},
 		{"DELETE /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunDelete, scopeWorkspace, s.deleteRun, nativeErrors},
+
+		// Jobs (job.go); the runner's lease, finish and log appends are
+		// jobs/write, as what it does is changing the job.
+		{"POST /api/v1/workspaces/{ws}/jobs", hangar.ActJobWrite, scopeWorkspace, s.submitJob, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/jobs", hangar.ActJobRead, scopeWorkspace, s.listJobs, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/jobs/{name}", hangar.ActJobRead, scopeWorkspace, s.getJob, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/jobs/{name}/cancel", hangar.ActJobWrite, scopeWorkspace, s.cancelJob, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/jobs/{name}/archive", hangar.ActJobWrite, scopeWorkspace, s.archiveJob, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/jobs/{name}/restore", hangar.ActJobWrite, scopeWorkspace, s.restoreJob, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/jobs/{name}/logs", hangar.ActJobRead, scopeWorkspace, s.readJobLog, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/jobs/{name}/logs", hangar.ActJobWrite, scopeWorkspace, s.appendJobLog, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/jobs/{name}/lease", hangar.ActJobWrite, scopeWorkspace, s.leaseJob, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/jobs/{name}/finish", hangar.ActJobWrite, scopeWorkspace, s.finishJob, nativeErrors},
 	}
 	// MLflow's REST API: each endpoint, with its action, under every MLflow
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.

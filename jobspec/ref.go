@@ -17,6 +17,9 @@ import (
 //	azureml://registries/<r>/<kind>/<name>/versions/<v>   (or /labels/<l>)
 //	azureml:/subscriptions/…/<kind>/<name>/versions/<v>   long-hand ARM id
 //	./train.yml, file:./train.yml     a YAML file, relative to the referring file
+//	hangar:<name>:<version>, hangar:<name>@<label>, hangar:<name>
+//	                                  short for azureml://registries/hangar/components/…
+//	                                  (component: only; no version means @latest)
 type Ref struct {
 	// Registry is set for azureml://registries/<registry>/… references,
 	// with the kind of asset its path names ("components", "environments",
@@ -52,6 +55,11 @@ func (r Ref) String() string {
 	return "azureml:" + r.Name
 }
 
+// HangarRegistry is the registry of Hangar's built-in components:
+// azureml://registries/hangar/components/<name>/versions/<v>, or
+// hangar:<name>:<v> for short.
+const HangarRegistry = "hangar"
+
 var (
 	assetName    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$`)
 	assetVersion = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$`)
@@ -60,9 +68,10 @@ var (
 )
 
 // ParseRef parses an asset reference. With files true (the component: key
-// of a pipeline step), unprefixed name:version and name@label forms and
-// file paths are references too; elsewhere a string without "azureml:"
-// is not a reference (ParseRef returns EINVALID).
+// of a pipeline step), unprefixed name:version and name@label forms, file
+// paths and the hangar: short form of a built-in component are references
+// too; elsewhere a string without "azureml:" is not a reference (ParseRef
+// returns EINVALID).
 func ParseRef(s string, files bool) (Ref, error) {
 	switch {
 	case strings.HasPrefix(s, "azureml://registries/"):
@@ -90,6 +99,8 @@ func ParseRef(s string, files bool) (Ref, error) {
 		return nameRef(s, strings.TrimPrefix(s, "azureml:"))
 	case !files:
 		return Ref{}, hangar.Errorf(hangar.EINVALID, "%q is not a reference: want azureml:<name>:<version> or azureml:<name>@latest", s)
+	case strings.HasPrefix(s, HangarRegistry+":"):
+		return hangarRef(s)
 	case strings.HasPrefix(s, "file:"):
 		p := strings.TrimPrefix(s, "file:")
 		if p == "" {
@@ -127,6 +138,21 @@ func nameRef(orig, s string) (Ref, error) {
 	if err := checkRef(orig, r); err != nil {
 		return Ref{}, err
 	}
+	return r, nil
+}
+
+// hangarRef parses the short form of a built-in component reference,
+// hangar:<name>[:<version>|@<label>], into the registry reference it
+// stands for; a bare name means the latest version.
+func hangarRef(s string) (Ref, error) {
+	r, err := nameRef(s, strings.TrimPrefix(s, HangarRegistry+":"))
+	if err != nil {
+		return Ref{}, err
+	}
+	if r.Version == "" && r.Label == "" {
+		r.Label = "latest"
+	}
+	r.Registry, r.Kind = HangarRegistry, "components"
 	return r, nil
 }
 

@@ -200,13 +200,23 @@ func (f *Frame) Drop(names ...string) *Frame {
 }
 
 // ReadFile reads a table by its file extension: .parquet (or .pq) as
-// Parquet, anything else as CSV.
+// Parquet, anything else as CSV. A folder (a pipeline step's uri_folder
+// or mltable input) stands for the one table file in it: its only file
+// named *.csv, *.parquet or *.pq, hidden files and an MLTable file aside.
+// Errors: EINVALID for a folder without exactly one table file.
 func ReadFile(path string) (*Frame, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read table: %w", err)
 	}
 	defer fh.Close()
+	if st, err := fh.Stat(); err == nil && st.IsDir() {
+		file, err := TableInFolder(path)
+		if err != nil {
+			return nil, err
+		}
+		return ReadFile(file)
+	}
 	var f *Frame
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".parquet", ".pq":
@@ -225,6 +235,33 @@ func ReadFile(path string) (*Frame, error) {
 		}
 	}
 	return f, nil
+}
+
+// TableInFolder returns the path of the one table file in folder dir: its
+// only regular file named *.csv, *.parquet or *.pq (hidden files aside).
+// Errors: EINVALID when there is none or more than one.
+func TableInFolder(dir string) (string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("read table: %w", err)
+	}
+	var tables []string
+	for _, e := range ents {
+		name := e.Name()
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".csv", ".parquet", ".pq":
+			if e.Type().IsRegular() && !strings.HasPrefix(name, ".") {
+				tables = append(tables, name)
+			}
+		}
+	}
+	switch len(tables) {
+	case 0:
+		return "", hangar.Errorf(hangar.EINVALID, "folder %s holds no table file (*.csv, *.parquet)", dir)
+	case 1:
+		return filepath.Join(dir, tables[0]), nil
+	}
+	return "", hangar.Errorf(hangar.EINVALID, "folder %s holds %d table files (%s): name one", dir, len(tables), strings.Join(tables, ", "))
 }
 
 // ParseTime reads a date or time in one of the usual forms: 2006-01-02,

@@ -341,3 +341,46 @@ func TestReadCSVBOMBeforeQuotedField(t *testing.T) {
 		t.Errorf("names = %q, want [first name b]", got)
 	}
 }
+
+// TestReadFileFolder: a folder (a pipeline step's uri_folder input) reads
+// as the one table file in it.
+func TestReadFileFolder(t *testing.T) {
+	for name, tc := range map[string]struct {
+		files map[string]string
+		want  string // the first column's name, or the error's message part
+		err   bool
+	}{
+		"one csv":         {files: map[string]string{"train.csv": "a,b\n1,2\n"}, want: "a"},
+		"mltable aside":   {files: map[string]string{"MLTable": "paths: []\n", "data.CSV": "z\n1\n", ".hidden.csv": "h\n"}, want: "z"},
+		"no table":        {files: map[string]string{"notes.txt": "x"}, want: "holds no table file", err: true},
+		"two tables":      {files: map[string]string{"a.csv": "a\n1\n", "b.parquet": ""}, want: "holds 2 table files (a.csv, b.parquet): name one", err: true},
+		"empty folder":    {files: nil, want: "holds no table file", err: true},
+		"sub-folder only": {files: map[string]string{"sub.csv/x": "a\n1\n"}, want: "holds no table file", err: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for p, content := range tc.files {
+				p = filepath.Join(dir, p)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := ReadFile(dir)
+			if tc.err {
+				if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), tc.want) {
+					t.Fatalf("got %v, want EINVALID containing %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Names()[0]; got != tc.want {
+				t.Errorf("got column %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

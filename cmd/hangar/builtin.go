@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/mlflow"
-	"github.com/hangar-ml/hangar/tabular"
 )
 
 const trackingHelp = `
@@ -27,7 +23,8 @@ $MLFLOW_TRACKING_TOKEN" when that is set). When either is unset, tracking is
 skipped silently.`
 
 // newBuiltinCmd is `hangar builtin`: the built-in components. Their logic
-// lives in packages train, score, quality and tabular; the verbs parse
+// lives in packages train, batchscore and dataprep, which pipeline steps
+// share (package builtin declares them as components); the verbs parse
 // flags, call them and print. getenv supplies the MLflow tracking variables.
 func newBuiltinCmd(getenv env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -35,7 +32,10 @@ func newBuiltinCmd(getenv env) *cobra.Command {
 		Short: "Built-in trainers and data tools that need no Python",
 		Long: `Built-in trainers and data tools that run in the hangar binary itself:
 train-gbdt (XGBoost-compatible gradient boosting), train-linear, predict,
-evaluate, split and validate. Tables are CSV (header row) or Parquet.`,
+evaluate, split and validate. Tables are CSV (header row) or Parquet.
+
+Each is also a pipeline component, version 1, named with underscores:
+component: hangar:train_gbdt:1 (or azureml://registries/hangar/components/train_gbdt/versions/1).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -81,39 +81,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// readTable reads a CSV or Parquet file with the path in its errors.
-func readTable(path, flag string) (*tabular.Frame, error) {
-	if path == "" {
-		return nil, invalidf("--%s is required", flag)
-	}
-	f, err := tabular.ReadFile(path)
-	if err != nil {
-		return nil, cliError(err, "--%s", flag)
-	}
-	return f, nil
-}
-
-func writeCSVFile(path string, f *tabular.Frame) error {
-	return cliError(tabular.WriteCSVFile(path, f), "")
-}
-
-// distinctPaths refuses flags that name the same file, where writing one
-// would overwrite another (or the input) without a word.
-func distinctPaths(flags map[string]string) error {
-	seen := map[string]string{}
-	for _, flag := range slices.Sorted(maps.Keys(flags)) {
-		abs, err := filepath.Abs(flags[flag])
-		if err != nil {
-			return cliError(err, "%s", flag)
-		}
-		if other, ok := seen[abs]; ok {
-			return invalidf("%s and %s name the same file %s", other, flag, flags[flag])
-		}
-		seen[abs] = flag
-	}
-	return nil
 }
 
 // trackingEnv reads the MLflow tracking variables.

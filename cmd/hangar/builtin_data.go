@@ -2,87 +2,53 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hangar-ml/hangar/quality"
-	"github.com/hangar-ml/hangar/tabular"
+	"github.com/hangar-ml/hangar/dataprep"
 )
 
 func newSplitCmd() *cobra.Command {
-	var input, outTrain, outTest, dateCol, before string
-	var ratio float64
-	var seed uint64
+	var o dataprep.SplitOptions
 	cmd := &cobra.Command{
 		Use:   "split",
 		Short: "Split a table into training and test files, at random or by date",
 		Long: `Split a table into two CSV files, either at random (--ratio of the rows to
 the training file, reproducible with --seed) or by date (rows whose
 --date-column is before --before go to the training file, the rest to the
-test file). Row order is kept within each file.`,
+test file). Row order is kept within each file. The input may be a folder
+holding one table file; the output files' folders are created.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if outTrain == "" || outTest == "" {
-				return invalidf("--output-train and --output-test are required")
-			}
-			if err := distinctPaths(map[string]string{"--input": input, "--output-train": outTrain, "--output-test": outTest}); err != nil {
-				return err
-			}
-			byDate := dateCol != "" || before != ""
-			ratioSet := cmd.Flags().Changed("ratio")
-			switch {
-			case byDate && ratioSet:
+			// The flag's default 0.8 applies to a random split only: a
+			// date split refuses an explicit --ratio, even --ratio 0.
+			if byDate := o.DateColumn != "" || o.Before != ""; byDate && !cmd.Flags().Changed("ratio") {
+				o.Ratio = 0
+			} else if byDate && o.Ratio == 0 {
 				return invalidf("use either --ratio or --date-column with --before, not both")
-			case byDate && (dateCol == "" || before == ""):
-				return invalidf("a date split needs both --date-column and --before")
-			case !byDate && !(ratio > 0 && ratio < 1):
-				return invalidf("--ratio %v: want a fraction between 0 and 1 (exclusive)", ratio)
 			}
-			f, err := readTable(input, "input")
+			res, err := dataprep.Split(cmd.Context(), o)
 			if err != nil {
-				return err
+				return cliError(err, "")
 			}
-			var tr, te []int
-			if byDate {
-				cut, err := tabular.ParseTime(before)
-				if err != nil {
-					return cliError(err, "--before")
-				}
-				if f.Column(dateCol) == nil {
-					return invalidf("--date-column %q not found (columns: %s)", dateCol, strings.Join(f.Names(), ", "))
-				}
-				if tr, te, err = tabular.SplitByDate(f, dateCol, cut); err != nil {
-					return cliError(err, "")
-				}
-			} else {
-				tr, te = tabular.SplitRandom(f.NumRows(), ratio, seed)
-			}
-			if err := writeCSVFile(outTrain, f.Take(tr)); err != nil {
-				return err
-			}
-			if err := writeCSVFile(outTest, f.Take(te)); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows to %s, %d rows to %s\n", len(tr), outTrain, len(te), outTest)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows to %s, %d rows to %s\n", res.TrainRows, o.Train, res.TestRows, o.Test)
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&input, "input", "", "table to split (CSV or Parquet)")
-	fl.StringVar(&outTrain, "output-train", "", "CSV file for the training rows")
-	fl.StringVar(&outTest, "output-test", "", "CSV file for the test rows")
-	fl.Float64Var(&ratio, "ratio", 0.8, "fraction of rows for training (random split)")
-	fl.Uint64Var(&seed, "seed", 0, "random seed (random split)")
-	fl.StringVar(&dateCol, "date-column", "", "date column (date split)")
-	fl.StringVar(&before, "before", "", "rows dated before this go to training, e.g. 2014-01-01 (date split)")
+	fl.StringVar(&o.Input, "input", "", "table to split (CSV or Parquet, or a folder holding one)")
+	fl.StringVar(&o.Train, "output-train", "", "CSV file for the training rows")
+	fl.StringVar(&o.Test, "output-test", "", "CSV file for the test rows")
+	fl.Float64Var(&o.Ratio, "ratio", 0.8, "fraction of rows for training (random split)")
+	fl.Uint64Var(&o.Seed, "seed", 0, "random seed (random split)")
+	fl.StringVar(&o.DateColumn, "date-column", "", "date column (date split)")
+	fl.StringVar(&o.Before, "before", "", "rows dated before this go to training, e.g. 2014-01-01 (date split)")
 	return cmd
 }
 
 func newValidateCmd() *cobra.Command {
-	var input, schemaPath string
-	var expects []string
+	var o dataprep.ValidateOptions
+	var expectList string
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check a table against a schema and data-quality expectations",
@@ -90,6 +56,7 @@ func newValidateCmd() *cobra.Command {
 presence, types (numeric, string, date), missing values (not_null,
 max_null_fraction), numeric ranges (min, max) and allowed values. Every
 failed expectation is listed on stdout and the exit status is non-zero.
+--report FILE also writes the outcome as JSON (ok, rows, checks, failures).
 
 --schema FILE (YAML):
   columns:
@@ -100,48 +67,32 @@ failed expectation is listed on stdout and the exit status is non-zero.
   allow_extra_columns: true
 
 --expect COL:CHECK,CHECK,… (repeatable), checks as above:
-  --expect ridership:numeric,not_null,min=0,max=50 --expect date:date --expect weather:allowed=rain|snow,max_null=0.05`,
+  --expect ridership:numeric,not_null,min=0,max=50 --expect date:date --expect weather:allowed=rain|snow,max_null=0.05
+
+--expect-list takes several expectations separated by semicolons:
+  --expect-list 'ridership:numeric,min=0; date:date'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s := &quality.Schema{}
-			if schemaPath != "" {
-				b, err := os.ReadFile(schemaPath)
-				if err != nil {
-					return cliError(err, "--schema")
-				}
-				if s, err = quality.ParseSchema(b); err != nil {
-					return cliError(err, "--schema %s", schemaPath)
-				}
-			}
-			for _, x := range expects {
-				e, err := quality.ParseExpect(x)
-				if err != nil {
-					return err
-				}
-				s.Columns = append(s.Columns, e)
-			}
-			if len(s.Columns) == 0 {
-				return invalidf("nothing to check: give --schema or --expect")
-			}
-			f, err := readTable(input, "input")
-			if err != nil {
-				return err
-			}
-			r := quality.Check(f, s)
+			o.Expect = append(o.Expect, dataprep.SplitExpectations(expectList)...)
+			res, err := dataprep.Validate(cmd.Context(), o)
 			out := cmd.OutOrStdout()
-			for _, msg := range r.Failures {
-				fmt.Fprintln(out, "FAIL", msg)
+			if res != nil {
+				for _, msg := range res.Failures {
+					fmt.Fprintln(out, "FAIL", msg)
+				}
 			}
-			if !r.OK() {
-				return invalidf("%s: %d of %d expectations failed", input, len(r.Failures), r.Checks)
+			if err != nil {
+				return cliError(err, "")
 			}
-			fmt.Fprintf(out, "ok: %s passed %d expectations (%d rows)\n", input, r.Checks, f.NumRows())
+			fmt.Fprintf(out, "ok: %s passed %d expectations (%d rows)\n", o.Input, res.Checks, res.Rows)
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&input, "input", "", "table to check (CSV or Parquet)")
-	fl.StringVar(&schemaPath, "schema", "", "YAML schema file")
-	fl.StringArrayVar(&expects, "expect", nil, "column expectation COL:CHECK,… (repeatable)")
+	fl.StringVar(&o.Input, "input", "", "table to check (CSV or Parquet, or a folder holding one)")
+	fl.StringVar(&o.Schema, "schema", "", "YAML schema file")
+	fl.StringArrayVar(&o.Expect, "expect", nil, "column expectation COL:CHECK,… (repeatable)")
+	fl.StringVar(&expectList, "expect-list", "", "column expectations separated by semicolons")
+	fl.StringVar(&o.Report, "report", "", "also write the outcome to this JSON file")
 	return cmd
 }

@@ -41,6 +41,8 @@ type Store struct {
 	// command components (environment.go, component.go).
 	Environments hangar.EnvironmentService
 	Components   hangar.ComponentService
+	// Jobs stores jobs, pipeline steps and job logs (job.go).
+	Jobs hangar.JobService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -95,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Data", func(t *testing.T) { testData(t, open) })
 	t.Run("Environments", func(t *testing.T) { testEnvironments(t, open) })
 	t.Run("Components", func(t *testing.T) { testComponents(t, open) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
