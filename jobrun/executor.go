@@ -23,6 +23,9 @@ type Local struct {
 	// WorkDir is where runners make working folders ("" = the system's
 	// temporary folder).
 	WorkDir string
+	// Env is added to the runners' environment (HANGAR_CA_CERT for a
+	// server with its own certificate).
+	Env []string
 	// Output receives what the runner processes themselves print (their
 	// own errors; the commands' output goes to the job logs).
 	Output io.Writer
@@ -69,10 +72,10 @@ func (l *Local) Start(ctx context.Context, d Dispatch) error {
 		// own job (and the server's restart leaves it to finish or to
 		// lose its lease).
 		cmd := exec.Command(l.Binary, args...)
-		cmd.Env = append(os.Environ(), "HANGAR_URL="+l.ServerURL, "HANGAR_TOKEN="+d.Token)
-		if d.Token == "" {
-			cmd.Env = append(os.Environ(), "HANGAR_URL="+l.ServerURL)
-		}
+		// argv[0] is the command's name whatever the file is called (a
+		// test binary that serves as hangar dispatches on it).
+		cmd.Args[0] = "hangar"
+		cmd.Env = append(append(os.Environ(), l.Env...), "HANGAR_URL="+l.ServerURL, "HANGAR_TOKEN="+d.Token)
 		out := l.Output
 		if out == nil {
 			out = io.Discard

@@ -342,13 +342,14 @@ func (r *resolution) command(ctx context.Context, j *jobspec.Job, c *jobspec.Com
 	declaredIn := j.Inputs
 	declaredOut := j.Outputs
 	inputOrder, outputOrder := j.InputOrder, j.OutputOrder
+	envFrom := from
 	if c != nil {
 		st.Command = c.Command
 		st.IsDeterministic = j.IsDeterministic && c.IsDeterministic
 		declaredIn, declaredOut = c.Inputs, c.Outputs
 		inputOrder, outputOrder = c.InputOrder, c.OutputOrder
 		if env == nil {
-			env = c.Environment
+			env, envFrom = c.Environment, c.File
 		}
 		switch hc, ok := r.registered(ctx, c); {
 		case ok:
@@ -379,7 +380,7 @@ func (r *resolution) command(ctx context.Context, j *jobspec.Job, c *jobspec.Com
 	if len(j.Distribution) > 0 || len(j.Resources) > 0 || len(j.Services) > 0 || len(j.QueueSettings) > 0 {
 		st.Notes = append(st.Notes, "distribution, resources, services and queue_settings were recorded, not applied: compute local runs one process per step, now")
 	}
-	st.Environment = r.environment(ctx, env, from, at+"environment")
+	st.Environment = r.environment(ctx, env, envFrom, at+"environment")
 	if e := st.Environment; e != nil && (e.Image != "" || e.CondaFile != "" || e.Build != "") {
 		what := []string{}
 		if e.Image != "" {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/hangar-ml/hangar/httpapi"
@@ -33,6 +35,8 @@ type serverConfig struct {
 	// Timeouts bound slow and idle connections; zero fields are
 	// httpapi.DefaultTimeouts. Tests shorten them.
 	Timeouts httpapi.Timeouts `yaml:"-"`
+	// JobParallel bounds the step runners the local compute runs at once.
+	JobParallel string `yaml:"job_parallel"`
 	// Demo creates a "demo" workspace at start (used by quickstart).
 	Demo bool `yaml:"-"`
 }
@@ -48,6 +52,7 @@ func serverSettings(c *serverConfig) []setting {
 		{"tls-cert", "HANGAR_TLS_CERT", &c.TLSCert, "TLS certificate file (PEM); serve HTTPS with --tls-key"},
 		{"tls-key", "HANGAR_TLS_KEY", &c.TLSKey, "TLS private key file (PEM)"},
 		{"kek-file", "HANGAR_KEK_FILE", &c.KEKFile, "key-encryption key for secrets (default <data-dir>/kek, generated on first start)"},
+		{"job-parallel", "HANGAR_JOB_PARALLEL", &c.JobParallel, "job steps the local compute runs at once (default: the number of CPUs, at least 2)"},
 	}
 }
 
@@ -130,7 +135,22 @@ func (c *serverConfig) validate() error {
 	if c.DisableAuth && !isLoopback(host) {
 		return fmt.Errorf("disable-auth is for local use only; addr %q is not a loopback address", c.Addr)
 	}
+	if _, err := c.jobParallel(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// jobParallel is JobParallel as a number: the CPUs (at least 2) when unset.
+func (c *serverConfig) jobParallel() (int, error) {
+	if c.JobParallel == "" {
+		return max(2, runtime.NumCPU()), nil
+	}
+	n, err := strconv.Atoi(c.JobParallel)
+	if err != nil || n < 1 || n > 1024 {
+		return 0, fmt.Errorf("job-parallel %q: want a number from 1 to 1024", c.JobParallel)
+	}
+	return n, nil
 }
 
 func isLoopback(host string) bool {

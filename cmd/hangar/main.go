@@ -96,7 +96,7 @@ func newRootCmd(getenv env) *cobra.Command {
 		newExperimentCmd(cli),
 		runCmd,
 	)
-	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv, newLogArtifactCmd), newModelCmd(cli), newJobCmd(cli))
+	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv, newLogArtifactCmd), newModelCmd(cli), newJobCmd(cli, newJobCreateCmd(cli)), newRunStepCmd(getenv))
 	return root
 }
 

@@ -20,8 +20,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/builtin"
 	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/jobrun"
 	"github.com/hangar-ml/hangar/seal"
 	"github.com/hangar-ml/hangar/sqlstore"
 )
@@ -139,6 +141,26 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	// MLflow 3.x logged models and runs/outputs.
 	api.LoggedModels = sqlstore.NewLoggedModelService(db)
 	api.Jobs = sqlstore.NewJobService(db) // jobs, steps and their logs: the job routes
+	// Jobs run on compute "local": the scheduler queues them and hands
+	// each to a `hangar run-step` process of this binary, which reaches
+	// this server at its own address (set once listening).
+	dataSvc := sqlstore.NewDataService(db)
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the hangar binary for job steps: %w", err)
+	}
+	parallel, _ := cfg.jobParallel()
+	local := &jobrun.Local{Binary: exe, Parallel: parallel, Output: os.Stderr, Logger: logger}
+	sched := &jobrun.Scheduler{Jobs: api.Jobs, Tracking: api.Tracking, Data: dataSvc, Executor: local, Logger: logger,
+		Register: func(ctx context.Context, ws string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
+			return dataSvc.CreateDataVersion(ctx, ws, a)
+		}}
+	if !cfg.DisableAuth {
+		sched.Tokens = jobrun.IdentityTokens{Identities: identities}
+	}
+	api.JobSubmitter = &jobrun.Submitter{Jobs: api.Jobs, Data: dataSvc, Environments: sqlstore.NewEnvironmentService(db),
+		Components: sqlstore.NewComponentService(db), Builtin: builtin.Resolver{}, Submitted: sched.Changed}
+	api.JobEvents = sched.Changed
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
@@ -186,8 +208,19 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	url := scheme + "://" + ln.Addr().String()
 	logger.Info("hangar server listening", "url", url, "db", redactDSN(cfg.DB), "artifacts", cfg.Artifacts, "data_dir", cfg.DataDir)
 
+	local.ServerURL = scheme + "://" + loopbackAddr(ln.Addr())
+	if cfg.TLSCert != "" {
+		local.Env = []string{"HANGAR_CA_CERT=" + cfg.TLSCert}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSched()
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		sched.Run(schedCtx)
+	}()
 	if started != nil {
 		started(running{URL: url, OwnerToken: ownerToken, TokenPath: tokenPath})
 	}
@@ -197,6 +230,8 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	case <-ctx.Done():
 	}
 	draining.Store(true)
+	stopSched()
+	<-schedDone
 	logger.Info("shutting down: draining in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -209,6 +244,19 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	logCheckpoint(shutdownCtx, logger, audit, "shutdown")
 	logger.Info("server stopped")
 	return nil
+}
+
+// loopbackAddr is how a process on this machine reaches a listener: its
+// port on the loopback address when it listens on every address.
+func loopbackAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // logCheckpoint logs a signed checkpoint of the audit chain head: a copy
