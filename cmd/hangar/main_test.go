@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +31,12 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("HANGAR_HOME", e.WorkDir+"/home")
 			e.Setenv("HOME", e.WorkDir+"/userhome")
+			// Scripts copy larger fixtures (job folders) from here.
+			td, err := filepath.Abs("testdata")
+			if err != nil {
+				return err
+			}
+			e.Setenv("HANGAR_TESTDATA", td)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
