@@ -67,6 +67,7 @@ type Scheduler struct {
 	dispatched map[string]time.Time // workspace/job → when handed to the executor
 	tokens     map[string]string    // workspace/job → token id
 	settled    map[string]bool      // workspace/job whose end was processed
+	changed    map[string][2]string // workspace/job reported changed, to settle if it ended
 }
 
 func (s *Scheduler) init() {
@@ -75,6 +76,7 @@ func (s *Scheduler) init() {
 		s.dispatched = map[string]time.Time{}
 		s.tokens = map[string]string{}
 		s.settled = map[string]bool{}
+		s.changed = map[string][2]string{}
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.DiscardHandler)
 		}
@@ -99,7 +101,33 @@ func (s *Scheduler) Wake() {
 
 // Changed is called when a job changed (httpapi's JobEvents): a job that
 // ended has its run ended and its token revoked, and the scheduler wakes.
-func (s *Scheduler) Changed(workspace, name string) { s.Wake() }
+func (s *Scheduler) Changed(workspace, name string) {
+	s.init()
+	s.mu.Lock()
+	s.changed[key(workspace, name)] = [2]string{workspace, name}
+	s.mu.Unlock()
+	s.Wake()
+}
+
+// settleChanged settles the reported jobs that ended.
+func (s *Scheduler) settleChanged(ctx context.Context) {
+	s.mu.Lock()
+	changed := s.changed
+	s.changed = map[string][2]string{}
+	s.mu.Unlock()
+	for _, c := range changed {
+		j, err := s.Jobs.Job(ctx, c[0], c[1])
+		if err != nil || !j.Status.Terminal() {
+			continue
+		}
+		s.settle(ctx, c[0], c[1])
+		if j.Parent == "" && j.Type == hangar.JobTypeCommand {
+			s.mu.Lock()
+			delete(s.settled, key(c[0], c[1]))
+			s.mu.Unlock()
+		}
+	}
+}
 
 // Run ticks until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
@@ -122,6 +150,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // Tick looks at every active job once.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	s.init()
+	s.settleChanged(ctx)
 	jobs, err := s.Jobs.ActiveJobs(ctx, 10000)
 	if err != nil {
 		return fmt.Errorf("list active jobs: %w", err)
@@ -186,9 +215,11 @@ func (s *Scheduler) tend(ctx context.Context, j *hangar.Job, parent *hangar.Job)
 			if j.Status == hangar.JobCancelRequested {
 				to, msg = hangar.JobCanceled, "canceled by request ("+msg+")"
 			}
+			// The log says why before the job ends, so whoever reads
+			// the ended job's log finds the reason.
+			s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, []byte("[hangar] "+msg+"\n"))
 			_, err := s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, hangar.JobTransition{From: []hangar.JobStatus{j.Status}, To: to, Error: msg, Release: true})
 			if err == nil {
-				s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, []byte("[hangar] "+msg+"\n"))
 				s.settle(ctx, j.Workspace, j.Name)
 			}
 			return err
@@ -319,6 +350,9 @@ func (s *Scheduler) endRun(ctx context.Context, ws, runID string, status hangar.
 		rs = hangar.RunFailed
 	case hangar.JobCanceled:
 		rs = hangar.RunKilled
+	}
+	if run, err := s.Tracking.Run(ctx, ws, runID); err != nil || run.Info.Status != hangar.RunRunning {
+		return
 	}
 	end := time.Now().UnixMilli()
 	if _, err := s.Tracking.UpdateRun(ctx, ws, runID, hangar.RunUpdate{Status: rs, EndTime: &end}); err != nil && hangar.ErrorCode(err) != hangar.ENOTFOUND {
@@ -561,6 +595,12 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 		return err
 	}
 	s.settle(ctx, pj.Workspace, pj.Name)
+	s.mu.Lock()
+	for _, sj := range page.Items {
+		delete(s.settled, key(sj.Workspace, sj.Name))
+	}
+	delete(s.settled, key(pj.Workspace, pj.Name))
+	s.mu.Unlock()
 	return nil
 }
 
@@ -655,4 +695,3 @@ func ReuseKey(st *Step) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
-

@@ -30,9 +30,9 @@ type Step struct {
 	Component     string `json:"component,omitempty"`
 	ComponentHash string `json:"component_hash,omitempty"`
 	// Environment is recorded; the local compute does not apply it.
-	Environment          *Environment      `json:"environment,omitempty"`
-	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
-	Inputs               map[string]*Input `json:"inputs,omitempty"`
+	Environment          *Environment       `json:"environment,omitempty"`
+	EnvironmentVariables map[string]string  `json:"environment_variables,omitempty"`
+	Inputs               map[string]*Input  `json:"inputs,omitempty"`
 	Outputs              map[string]*Output `json:"outputs,omitempty"`
 	// TimeoutSeconds is limits.timeout; 0 for none.
 	TimeoutSeconds  int64 `json:"timeout_seconds,omitempty"`

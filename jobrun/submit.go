@@ -93,7 +93,9 @@ func (s *Submitter) SubmitJob(ctx context.Context, workspace string, sub *hangar
 // all at once.
 type problems struct{ list []string }
 
-func (p *problems) add(format string, args ...any) { p.list = append(p.list, fmt.Sprintf(format, args...)) }
+func (p *problems) add(format string, args ...any) {
+	p.list = append(p.list, fmt.Sprintf(format, args...))
+}
 
 func (p *problems) err() error {
 	if len(p.list) == 0 {
@@ -601,4 +603,3 @@ func (r *resolution) input(ctx context.Context, in *jobspec.Input, d *jobspec.In
 	}
 	return out
 }
-

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -125,7 +124,7 @@ HANGAR_TOKEN; a job another runner claimed first is left alone.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return jobrun.RunStep(ctx, remoteControl{c}, opt)
+			return jobrun.RunStep(ctx, jobrun.Remote{Client: c}, opt)
 		},
 	}
 	f := cmd.Flags()
@@ -138,20 +137,3 @@ HANGAR_TOKEN; a job another runner claimed first is left alone.`,
 	cmd.MarkFlagRequired("job")
 	return cmd
 }
-
-// remoteControl is the step runner's jobrun.Control over the native API.
-type remoteControl struct{ c *httpapi.Client }
-
-func (r remoteControl) LeaseJob(ctx context.Context, ws, name string, req jobrun.LeaseRequest) (*hangar.Job, error) {
-	return r.c.LeaseJob(ctx, ws, name, httpapi.JobLeaseRequest{Holder: req.Holder, LeaseSeconds: int(req.Lease / time.Second), From: req.From, To: req.To})
-}
-
-func (r remoteControl) FinishJob(ctx context.Context, ws, name string, req jobrun.FinishRequest) (*hangar.Job, error) {
-	return r.c.FinishJob(ctx, ws, name, httpapi.JobFinishRequest{Holder: req.Holder, Status: req.Status, Error: req.Error, Outputs: req.Outputs})
-}
-
-func (r remoteControl) AppendJobLog(ctx context.Context, ws, name, holder string, data []byte) error {
-	return r.c.AppendJobLog(ctx, ws, name, holder, data)
-}
-
-func (r remoteControl) BlobStore(ws string) hangar.BlobStore { return r.c.BlobStore(ws) }

@@ -1,0 +1,302 @@
+package jobrun_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/jobrun"
+)
+
+// TestCommandJob runs a command job end to end on each backend: its
+// MLflow run, the tracking environment, the log, its output, and the
+// short-lived token revoked at the end.
+func TestCommandJob(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b.dsn(t), nil)
+			j := e.submit(`
+command: >-
+  echo "run=$MLFLOW_RUN_ID exp=$MLFLOW_EXPERIMENT_ID greeting=${{inputs.greeting}}" &&
+  test -n "$MLFLOW_TRACKING_TOKEN" && test -z "$HANGAR_TOKEN" &&
+  echo "$MLFLOW_TRACKING_URI" &&
+  echo result > ${{outputs.out}}/result.txt
+inputs:
+  greeting: hello world
+outputs:
+  out:
+    type: uri_folder
+experiment_name: lifecycle
+`, nil)
+			if j.Status != hangar.JobNotStarted || j.Type != hangar.JobTypeCommand {
+				t.Fatalf("created %s %s", j.Type, j.Status)
+			}
+			j = e.wait(j.Name)
+			log := e.log(j.Name)
+			if j.Status != hangar.JobCompleted {
+				t.Fatalf("job %s: %s\n%s", j.Status, j.Error, log)
+			}
+			if j.RunID == "" || !strings.Contains(log, "run="+j.RunID+" exp="+j.ExperimentID+" greeting=hello world") {
+				t.Errorf("log lacks the run's variables (run %s):\n%s", j.RunID, log)
+			}
+			if !strings.Contains(log, e.srv.URL+"/w/default") {
+				t.Errorf("MLFLOW_TRACKING_URI is not the workspace's MLflow URL:\n%s", log)
+			}
+			out := j.Outputs["out"]
+			if out.Manifest == "" || out.URI != "azureml://jobs/"+j.Name+"/outputs/out" || out.Size != int64(len("result\n")) {
+				t.Errorf("output %+v", out)
+			}
+			e.waitRun(j.RunID, hangar.RunFinished)
+			// Every token the job had is revoked (when its end is settled,
+			// as its run's).
+			page, err := e.ids.ListTokens(t.Context(), hangar.TokenFilter{Workspace: hangar.DefaultWorkspace}, hangar.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, tok := range page.Items {
+				if tok.IdentityName == jobrun.JobRunnerIdentity(hangar.DefaultWorkspace) {
+					n++
+					if tok.RevokedAt == nil || tok.ExpiresAt == nil {
+						t.Errorf("job token %s: revoked %v, expires %v", tok.ID, tok.RevokedAt, tok.ExpiresAt)
+					}
+				}
+			}
+			if n == 0 {
+				t.Error("no job token was minted")
+			}
+		})
+	}
+}
+
+// TestJobTokenIsNarrow checks what a job's credential may do: its own
+// workspace's runs, not secrets, not deletes, not other workspaces.
+func TestJobTokenIsNarrow(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	if err := e.admin.CreateWorkspace(t.Context(), &hangar.Workspace{Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	secret, id, err := jobrun.IdentityTokens{Identities: e.ids}.MintJobToken(t.Context(), hangar.DefaultWorkspace, "j", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := httpapi.NewClient(e.srv.URL, secret)
+	if _, err := c.ListJobs(t.Context(), hangar.DefaultWorkspace, hangar.JobFilter{}, hangar.ListOptions{}); err != nil {
+		t.Errorf("list jobs: %v", err)
+	}
+	if _, err := c.ListSecrets(t.Context(), hangar.DefaultWorkspace, hangar.ListOptions{}); hangar.ErrorCode(err) != hangar.EFORBIDDEN {
+		t.Errorf("list secrets: %v, want forbidden", err)
+	}
+	if _, err := c.ListJobs(t.Context(), "other", hangar.JobFilter{}, hangar.ListOptions{}); err == nil {
+		t.Error("a job token read another workspace's jobs")
+	}
+	if err := c.DeleteWorkspace(t.Context(), hangar.DefaultWorkspace); err == nil {
+		t.Error("a job token deleted its workspace")
+	}
+	if err := (jobrun.IdentityTokens{Identities: e.ids}).RevokeJobToken(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListJobs(t.Context(), hangar.DefaultWorkspace, hangar.JobFilter{}, hangar.ListOptions{}); err == nil {
+		t.Error("a revoked job token still works")
+	}
+}
+
+// pidsAlive reports which of the pids in file are still running.
+func pidsAlive(t *testing.T, file string) []int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alive []int
+	for _, f := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if syscall.Kill(pid, 0) == nil {
+			// A zombie is gone for our purpose: check its state.
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if fields := strings.Fields(string(st)); len(fields) > 2 && fields[2] == "Z" {
+				continue
+			}
+			alive = append(alive, pid)
+		}
+	}
+	return alive
+}
+
+// waitFile waits for a file to have content.
+func waitFile(t *testing.T, file string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(file); err == nil && len(strings.Fields(string(b))) >= 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never written", file)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCancelEndsProcessTree cancels a running job whose command started a
+// background process: the job ends Canceled and both processes are gone.
+func TestCancelEndsProcessTree(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	pids := filepath.Join(t.TempDir(), "pids")
+	j := e.submit(`
+command: sleep 300 & echo $! > ${{inputs.pids}}.tmp; echo $$ >> ${{inputs.pids}}.tmp; mv ${{inputs.pids}}.tmp ${{inputs.pids}}; wait
+inputs:
+  pids:
+    type: string
+    default: `+pids+`
+`, nil)
+	waitFile(t, pids)
+	if alive := pidsAlive(t, pids); len(alive) != 2 {
+		t.Fatalf("before cancel: %d processes alive, want 2", len(alive))
+	}
+	if _, err := e.admin.CancelJob(t.Context(), hangar.DefaultWorkspace, j.Name); err != nil {
+		t.Fatal(err)
+	}
+	j = e.wait(j.Name)
+	if j.Status != hangar.JobCanceled {
+		t.Fatalf("status %s (%s), want Canceled", j.Status, j.Error)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(pidsAlive(t, pids)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("processes %v outlived the canceled job", pidsAlive(t, pids))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.waitRun(j.RunID, hangar.RunKilled)
+}
+
+// TestTimeout stops a command at limits.timeout and fails the job.
+func TestTimeout(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	j := e.submit("command: sleep 60\nlimits:\n  timeout: 1\n", nil)
+	start := time.Now()
+	j = e.wait(j.Name)
+	if j.Status != hangar.JobFailed || !strings.Contains(j.Error, "limits.timeout of 1s reached") {
+		t.Fatalf("status %s error %q", j.Status, j.Error)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
+
+// nothing is an executor that starts no runner: jobs stay queued, or
+// whatever the test makes of them.
+type nothing struct{}
+
+func (nothing) Start(ctx context.Context, d jobrun.Dispatch) error { return nil }
+
+// TestLeaseExpiredFailsJob is what a server restart finds: a job left
+// Running by a runner that stopped (its lease expired) is failed with the
+// reason, never left Running.
+func TestLeaseExpiredFailsJob(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b.dsn(t), nothing{})
+			j := e.submit("command: echo hi\n", nil)
+			e.waitStatus(j.Name, hangar.JobQueued)
+			if _, err := e.api.Jobs.TransitionJob(t.Context(), hangar.DefaultWorkspace, j.Name, hangar.JobTransition{
+				From: []hangar.JobStatus{hangar.JobQueued}, To: hangar.JobPreparing, Holder: "gone:1", Lease: time.Second,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.api.Jobs.TransitionJob(t.Context(), hangar.DefaultWorkspace, j.Name, hangar.JobTransition{
+				From: []hangar.JobStatus{hangar.JobPreparing}, To: hangar.JobRunning, Holder: "gone:1", Lease: time.Second,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			j = e.wait(j.Name)
+			if j.Status != hangar.JobFailed || !strings.Contains(j.Error, "stopped renewing its lease") || !strings.Contains(j.Error, "Running") {
+				t.Fatalf("status %s error %q", j.Status, j.Error)
+			}
+			if log := e.log(j.Name); !strings.Contains(log, "stopped renewing its lease") {
+				t.Errorf("log does not say why:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestPipelineReuse runs a pipeline whose steps pass a folder along, then
+// the same pipeline again: every step is reused from the first run, with
+// the same outputs; then a changed input reruns the steps it reaches.
+func TestPipelineReuse(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b.dsn(t), nil)
+			yaml := `
+type: pipeline
+inputs:
+  n: 3
+outputs:
+  final:
+    type: uri_folder
+jobs:
+  make:
+    command: seq ${{inputs.n}} > ${{outputs.nums}}/nums.txt
+    inputs:
+      n: ${{parent.inputs.n}}
+    outputs:
+      nums:
+        type: uri_folder
+  sum:
+    command: awk '{s+=$1} END {print s}' ${{inputs.nums}}/nums.txt > ${{outputs.total}}/total.txt; cat ${{outputs.total}}/total.txt
+    inputs:
+      nums: ${{parent.jobs.make.outputs.nums}}
+    outputs:
+      total: ${{parent.outputs.final}}
+`
+			first := e.wait(e.submit(yaml, nil, "name=first").Name)
+			if first.Status != hangar.JobCompleted {
+				t.Fatalf("first: %s %s", first.Status, first.Error)
+			}
+			if log := e.log("first.sum"); !strings.Contains(log, "\n6\n") {
+				t.Errorf("sum's log:\n%s", log)
+			}
+			if first.Outputs["final"].Manifest == "" {
+				t.Errorf("pipeline outputs %+v", first.Outputs)
+			}
+			second := e.wait(e.submit(yaml, nil, "name=second").Name)
+			if second.Status != hangar.JobCompleted {
+				t.Fatalf("second: %s %s", second.Status, second.Error)
+			}
+			for _, step := range []string{"make", "sum"} {
+				sj, err := e.admin.Job(t.Context(), hangar.DefaultWorkspace, "second."+step)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sj.ReusedFrom != "first."+step {
+					t.Errorf("second.%s reused from %q, want first.%s", step, sj.ReusedFrom, step)
+				}
+			}
+			if second.Outputs["final"].Manifest != first.Outputs["final"].Manifest {
+				t.Errorf("reused output %s, want %s", second.Outputs["final"].Manifest, first.Outputs["final"].Manifest)
+			}
+			third := e.wait(e.submit(yaml, nil, "name=third", "inputs.n=4").Name)
+			if third.Status != hangar.JobCompleted {
+				t.Fatalf("third: %s %s", third.Status, third.Error)
+			}
+			if sj, _ := e.admin.Job(t.Context(), hangar.DefaultWorkspace, "third.sum"); sj.ReusedFrom != "" {
+				t.Errorf("third.sum reused from %s though its input changed", sj.ReusedFrom)
+			}
+			if log := e.log("third.sum"); !strings.Contains(log, "\n10\n") {
+				t.Errorf("third sum's log:\n%s", log)
+			}
+		})
+	}
+}
