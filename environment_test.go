@@ -98,7 +98,9 @@ func TestEnvironmentValidate(t *testing.T) {
 		{"bad digest", func(e *hangar.Environment) { e.Image, e.BuildContext = "", "sha256:A" }, "build context"},
 		{"NUL in image", func(e *hangar.Environment) { e.Image = "a\x00" }, "image contains a NUL"},
 		{"long description", func(e *hangar.Environment) { e.Description = strings.Repeat("d", 4097) }, "description is 4097 bytes"},
-		{"variables", func(e *hangar.Environment) { e.Variables = map[string]string{"OMP_NUM_THREADS": "1", "_x9": "", "a": "ü"} }, ""},
+		{"variables", func(e *hangar.Environment) {
+			e.Variables = map[string]string{"OMP_NUM_THREADS": "1", "_x9": "", "a": "ü"}
+		}, ""},
 		{"variable named with a digit first", func(e *hangar.Environment) { e.Variables = map[string]string{"1A": "x"} }, `environment variable name "1A"`},
 		{"variable named with a dash", func(e *hangar.Environment) { e.Variables = map[string]string{"A-B": "x"} }, `environment variable name "A-B"`},
 		{"variable named with =", func(e *hangar.Environment) { e.Variables = map[string]string{"A=B": "x"} }, `environment variable name "A=B"`},

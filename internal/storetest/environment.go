@@ -605,7 +605,9 @@ func testEnvironmentBadInput(t *testing.T, s *Store) {
 		{"empty tag key", with(func(e *hangar.Environment) { e.Tags = map[string]string{"": "v"} }), "tag key is empty"},
 		{"bad variable name", with(func(e *hangar.Environment) { e.Variables = map[string]string{"A B": "v"} }), `environment variable name "A B"`},
 		{"NUL in a variable", with(func(e *hangar.Environment) { e.Variables = map[string]string{"A": "\x00"} }), "environment variable A contains a NUL"},
-		{"long variable", with(func(e *hangar.Environment) { e.Variables = map[string]string{"A": strings.Repeat("v", hangar.MaxEnvironmentVariableLen+1)} }), "environment variable A is"},
+		{"long variable", with(func(e *hangar.Environment) {
+			e.Variables = map[string]string{"A": strings.Repeat("v", hangar.MaxEnvironmentVariableLen+1)}
+		}), "environment variable A is"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := s.Environments.CreateEnvironment(ctx, tt.e)
