@@ -253,6 +253,7 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 		return nil, fmt.Errorf("create environment %s in workspace %q: %w", e.Name, e.Workspace, err)
 	}
 	if existing != nil {
+		existing.Existing = true
 		return existing, nil
 	}
 	return &e, nil

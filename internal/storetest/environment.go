@@ -28,6 +28,7 @@ func testEnvironments(t *testing.T, open func(t *testing.T) *Store) {
 type versioned struct {
 	Workspace, Name, Version, Hash, CreatedBy string
 	Archived                                  bool
+	Existing                                  bool // the create returned an existing version
 }
 
 // versionedOps adapts one of the versioned services to the shared tests.
@@ -44,7 +45,7 @@ type versionedOps struct {
 }
 
 func envVersioned(e *hangar.Environment) versioned {
-	return versioned{e.Workspace, e.Name, e.Version, e.Hash, e.CreatedBy, e.Archived}
+	return versioned{e.Workspace, e.Name, e.Version, e.Hash, e.CreatedBy, e.Archived, e.Existing}
 }
 
 func envPage(p *hangar.Page[*hangar.Environment], err error) ([]versioned, string, error) {
@@ -163,8 +164,10 @@ func testVersions(t *testing.T, s *Store, ops versionedOps) {
 	// and nothing written.
 	events := len(allEvents(t, s))
 	again := mustVersion(t, s, ops, ws, "train", "", 0)
-	if again != v1 {
-		t.Errorf("same definition again: got %+v, want the existing %+v", again, v1)
+	existing := v1
+	existing.Existing = true
+	if again != existing {
+		t.Errorf("same definition again: got %+v, want the existing %+v marked existing", again, existing)
 	}
 	if n := len(allEvents(t, s)); n != events {
 		t.Errorf("same definition again: %d events, want %d (nothing created)", n, events)
