@@ -136,7 +136,7 @@ func (e *Environment) Validate() error {
 		return err
 	}
 	if err := ValidateEnvironmentVariables(e.Variables); err != nil {
-		return Errorf(EINVALID, "environment %q: %v", e.Name, err)
+		return Errorf(EINVALID, "environment %q: %s", e.Name, ErrorMessage(err))
 	}
 	return validateTags(e.Tags)
 }

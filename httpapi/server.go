@@ -161,6 +161,16 @@ type Server struct {
 	// (logged-models/…, runs/outputs); when nil those routes answer 501.
 	// sqlstore.LoggedModelService implements it.
 	LoggedModels hangar.LoggedModelService
+	// Environments and Components store versioned environments and
+	// command components (environment.go, component.go); when nil their
+	// routes answer 501.
+	Environments hangar.EnvironmentService
+	Components   hangar.ComponentService
+	// CheckComponentSpec, when set, checks a component's normalized spec
+	// before a version is stored (cmd wires jobspec.ComponentFromSpec), so
+	// that every stored spec reads back; without it the spec need only be
+	// a JSON object.
+	CheckComponentSpec func(name, version string, spec []byte) error
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -277,6 +287,22 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/workspaces/{ws}/runs", hangar.ActRunRead, scopeWorkspace, s.listRuns, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunRead, scopeWorkspace, s.getRun, nativeErrors},
 		{"DELETE /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunDelete, scopeWorkspace, s.deleteRun, nativeErrors},
+
+		{"GET /api/v1/workspaces/{ws}/environments", hangar.ActEnvironmentRead, scopeWorkspace, s.listEnvironments, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/versions", hangar.ActEnvironmentRead, scopeWorkspace, s.listEnvironmentVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions", hangar.ActEnvironmentWrite, scopeWorkspace, s.createEnvironment, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/versions/{version}", hangar.ActEnvironmentRead, scopeWorkspace, s.getEnvironment, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/latest", hangar.ActEnvironmentRead, scopeWorkspace, s.latestEnvironment, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions/{version}/archive", hangar.ActEnvironmentWrite, scopeWorkspace, s.archiveEnvironment, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions/{version}/restore", hangar.ActEnvironmentWrite, scopeWorkspace, s.restoreEnvironment, nativeErrors},
+
+		{"GET /api/v1/workspaces/{ws}/components", hangar.ActComponentRead, scopeWorkspace, s.listComponents, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/versions", hangar.ActComponentRead, scopeWorkspace, s.listComponentVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions", hangar.ActComponentWrite, scopeWorkspace, s.createComponent, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/versions/{version}", hangar.ActComponentRead, scopeWorkspace, s.getComponent, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/latest", hangar.ActComponentRead, scopeWorkspace, s.latestComponent, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/archive", hangar.ActComponentWrite, scopeWorkspace, s.archiveComponent, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/restore", hangar.ActComponentWrite, scopeWorkspace, s.restoreComponent, nativeErrors},
 	}
 	// MLflow's REST API: each endpoint, with its action, under every MLflow
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.
