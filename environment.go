@@ -52,6 +52,9 @@ type Environment struct {
 	// BuildContext is the manifest digest of the Docker build context, which
 	// the workspace must own; empty for none.
 	BuildContext Digest `json:"build_context,omitempty"`
+	// DockerfilePath is the Dockerfile's path in the build context; empty
+	// for Azure's default, "Dockerfile". Only with a build context.
+	DockerfilePath string `json:"dockerfile_path,omitempty"`
 	// Variables are environment variables a step run in the environment
 	// gets (the YAML's environment_variables), by name.
 	Variables   map[string]string `json:"variables,omitempty"`
@@ -132,6 +135,14 @@ func (e *Environment) Validate() error {
 			return Errorf(EINVALID, "environment %q: build context: %v", e.Name, err)
 		}
 	}
+	if e.DockerfilePath != "" {
+		if e.BuildContext == "" {
+			return Errorf(EINVALID, "environment %q: a Dockerfile path needs a build context", e.Name)
+		}
+		if err := ValidateManifestPath(e.DockerfilePath); err != nil {
+			return Errorf(EINVALID, "environment %q: Dockerfile path: %s", e.Name, ErrorMessage(err))
+		}
+	}
 	if err := ValidateText("description", e.Description, MaxAssetDescriptionLength); err != nil {
 		return err
 	}
@@ -165,17 +176,18 @@ func ValidateEnvironmentVariables(vars map[string]string) error {
 
 // EnvironmentHash is the content hash of an environment's definition:
 // "sha256:" and the hex SHA-256 of a canonical encoding of the image, the
-// conda file, the build context digest and the variables (each name and
-// value, by name), each length-prefixed after a format label. Identical
-// definitions have the same hash whatever their name, version, description
-// or tags. An environment without variables hashes as before variables
-// existed (format hangar-environment-v1), so the versions stored then are
-// still recognized.
+// conda file, the build context digest, the Dockerfile path and the
+// variables (each name and value, by name), each length-prefixed after a
+// format label. Identical definitions have the same hash whatever their
+// name, version, description or tags. An environment without variables
+// and Dockerfile path hashes as before those existed (format
+// hangar-environment-v1), so the versions stored then are still
+// recognized.
 func EnvironmentHash(e *Environment) string {
-	if len(e.Variables) == 0 {
+	if len(e.Variables) == 0 && e.DockerfilePath == "" {
 		return contentHash("hangar-environment-v1", e.Image, e.CondaFile, string(e.BuildContext))
 	}
-	fields := []string{e.Image, e.CondaFile, string(e.BuildContext)}
+	fields := []string{e.Image, e.CondaFile, string(e.BuildContext), e.DockerfilePath}
 	for _, k := range slices.Sorted(maps.Keys(e.Variables)) {
 		fields = append(fields, k, e.Variables[k])
 	}

@@ -37,6 +37,7 @@ func TestEnvironmentHash(t *testing.T) {
 		{"image as conda file", hangar.Environment{CondaFile: "python:3.12"}},
 		{"variables", hangar.Environment{Image: base.Image, CondaFile: base.CondaFile, Variables: map[string]string{"A": "1"}}},
 		{"variable as conda file", hangar.Environment{Image: base.Image, Variables: map[string]string{"name": " x\n"}}},
+		{"Dockerfile path", hangar.Environment{Image: base.Image, CondaFile: base.CondaFile, DockerfilePath: "Dockerfile"}},
 	} {
 		if got := hangar.EnvironmentHash(&tt.e); got == h {
 			t.Errorf("%s: hash %s equals the base's", tt.name, got)
@@ -51,7 +52,7 @@ func TestEnvironmentHash(t *testing.T) {
 	// format label; the golden value is again Python's.
 	vars := base
 	vars.Variables = map[string]string{"B_2": "two", "A": "1"}
-	const goldenVars = "sha256:eb3d19b4ebe14a078882e4487029d270af1027386c92194cd66a69bbf8adda17"
+	const goldenVars = "sha256:e35135bb990abd7b8b807ed717d767e3c078714c5cea445e7de36fe9f588ae81"
 	if got := hangar.EnvironmentHash(&vars); got != goldenVars {
 		t.Errorf("hash with variables: got %s, want %s", got, goldenVars)
 	}

@@ -31,6 +31,7 @@ type environmentBody struct {
 	Image        string            `json:"image,omitempty"`
 	CondaFile    string            `json:"conda_file,omitempty"`
 	BuildContext hangar.Digest     `json:"build_context,omitempty"`
+	Dockerfile   string            `json:"dockerfile_path,omitempty"`
 	Variables    map[string]string `json:"variables,omitempty"`
 	Description  string            `json:"description,omitempty"`
 	Tags         map[string]string `json:"tags,omitempty"`
@@ -104,7 +105,7 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	e, err := svc.CreateEnvironment(r.Context(), &hangar.Environment{
 		Workspace: c.workspace, Name: r.PathValue("name"), Version: b.Version,
-		Image: b.Image, CondaFile: b.CondaFile, BuildContext: b.BuildContext, Variables: b.Variables,
+		Image: b.Image, CondaFile: b.CondaFile, BuildContext: b.BuildContext, DockerfilePath: b.Dockerfile, Variables: b.Variables,
 		Description: b.Description, Tags: b.Tags,
 	})
 	if err != nil {
@@ -166,7 +167,7 @@ var _ hangar.EnvironmentService = (*Client)(nil)
 func (c *Client) CreateEnvironment(ctx context.Context, e *hangar.Environment) (*hangar.Environment, error) {
 	var out hangar.Environment
 	err := c.call(ctx, http.MethodPost, pathf("/api/v1/workspaces/%s/environments/%s/versions", e.Workspace, e.Name), nil,
-		environmentBody{Version: e.Version, Image: e.Image, CondaFile: e.CondaFile, BuildContext: e.BuildContext,
+		environmentBody{Version: e.Version, Image: e.Image, CondaFile: e.CondaFile, BuildContext: e.BuildContext, Dockerfile: e.DockerfilePath,
 			Variables: e.Variables, Description: e.Description, Tags: e.Tags}, &out)
 	if err != nil {
 		return nil, err

@@ -97,8 +97,11 @@ func TestEnvironments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := ds.CreateEnvironment(ctx, &hangar.Environment{Workspace: ws, Name: "docker", BuildContext: info.Digest}); err != nil || b.BuildContext != info.Digest {
+	if b, err := ds.CreateEnvironment(ctx, &hangar.Environment{Workspace: ws, Name: "docker", BuildContext: info.Digest, DockerfilePath: "Dockerfile"}); err != nil || b.BuildContext != info.Digest {
 		t.Errorf("build context: got %+v, %v", b, err)
+	}
+	if b, err := ds.Environment(ctx, ws, "docker", "1"); err != nil || b.BuildContext != info.Digest || b.DockerfilePath != "Dockerfile" {
+		t.Errorf("show build context: got %+v, %v", b, err)
 	}
 	e.createWorkspace("other")
 	if _, err := e.admin.CreateEnvironment(ctx, &hangar.Environment{Workspace: "other", Name: "docker", BuildContext: info.Digest}); hangar.ErrorCode(err) != hangar.ENOTFOUND {

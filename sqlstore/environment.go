@@ -12,8 +12,8 @@ import (
 )
 
 // EnvironmentService stores environment versions in the table
-// environment_versions (migrations 00011 and 00013, its variables). It implements
-// hangar.EnvironmentService.
+// environment_versions (migration 00011; 00013 added the variables and the
+// Dockerfile path). It implements hangar.EnvironmentService.
 //
 // A create is one write transaction: the workspace must exist and own the
 // build context manifest (workspace_blobs), the version is numbered (the
@@ -165,7 +165,7 @@ func ecDecodeTags(s string) (map[string]string, error) {
 	return tags, nil
 }
 
-const environmentColumns = `id, workspace, name, version, image, conda_file, build_context, variables, description, tags, hash, archived, created_by, created_at`
+const environmentColumns = `id, workspace, name, version, image, conda_file, build_context, dockerfile_path, variables, description, tags, hash, archived, created_by, created_at`
 
 // environmentRow is an environment version with its row id, the key of
 // its lists.
@@ -184,7 +184,7 @@ func scanEnvironment(sc rowScanner) (environmentRow, error) {
 		archived int64
 		created  dbTime
 	)
-	if err := sc.Scan(&r.id, &e.Workspace, &e.Name, &e.Version, &e.Image, &e.CondaFile, &build, &vars, &e.Description, &tags,
+	if err := sc.Scan(&r.id, &e.Workspace, &e.Name, &e.Version, &e.Image, &e.CondaFile, &build, &e.DockerfilePath, &vars, &e.Description, &tags,
 		&e.Hash, &archived, &e.CreatedBy, &created); err != nil {
 		return r, err
 	}
@@ -237,9 +237,9 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 		}
 		e.Version = next
 		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO environment_versions
-			(workspace, name, version, version_num, image, conda_file, build_context, variables, description, tags, hash, archived, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`),
-			e.Workspace, e.Name, e.Version, ecVersionNum(e.Version), e.Image, e.CondaFile, string(e.BuildContext), vars, e.Description, tags,
+			(workspace, name, version, version_num, image, conda_file, build_context, dockerfile_path, variables, description, tags, hash, archived, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`),
+			e.Workspace, e.Name, e.Version, ecVersionNum(e.Version), e.Image, e.CondaFile, string(e.BuildContext), e.DockerfilePath, vars, e.Description, tags,
 			e.Hash, e.CreatedBy, tx.db.tv(tx.now))
 		if isUniqueViolation(err) {
 			return environmentKind.conflict(e.Workspace, e.Name, e.Version)

@@ -22,6 +22,7 @@ import (
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/jobspec"
 	"github.com/hangar-ml/hangar/seal"
 	"github.com/hangar-ml/hangar/sqlstore"
 )
@@ -138,6 +139,14 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Registry = sqlstore.NewRegistryService(db) // the model registry: the MLflow registry routes
 	// MLflow 3.x logged models and runs/outputs.
 	api.LoggedModels = sqlstore.NewLoggedModelService(db)
+	// Versioned environments and command components; a component's spec
+	// must read back as jobspec reads it, for the job runner.
+	api.Environments = sqlstore.NewEnvironmentService(db)
+	api.Components = sqlstore.NewComponentService(db)
+	api.CheckComponentSpec = func(name, version string, spec []byte) error {
+		_, err := jobspec.ComponentFromSpec(name, version, spec)
+		return err
+	}
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg

@@ -606,6 +606,7 @@ func testEnvironmentBadInput(t *testing.T, s *Store) {
 		{"bad UTF-8 description", with(func(e *hangar.Environment) { e.Description = "\xff" }), "description is not valid UTF-8"},
 		{"too many tags", with(func(e *hangar.Environment) { e.Tags = many }), "51 tags; the limit is 50"},
 		{"empty tag key", with(func(e *hangar.Environment) { e.Tags = map[string]string{"": "v"} }), "tag key is empty"},
+		{"Dockerfile path without build context", with(func(e *hangar.Environment) { e.DockerfilePath = "Dockerfile" }), "a Dockerfile path needs a build context"},
 		{"bad variable name", with(func(e *hangar.Environment) { e.Variables = map[string]string{"A B": "v"} }), `environment variable name "A B"`},
 		{"NUL in a variable", with(func(e *hangar.Environment) { e.Variables = map[string]string{"A": "\x00"} }), "environment variable A contains a NUL"},
 		{"long variable", with(func(e *hangar.Environment) {
