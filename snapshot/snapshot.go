@@ -185,6 +185,9 @@ func Component(ctx context.Context, store hangar.BlobStore, c *jobspec.Component
 		return "", hangar.Errorf(hangar.EINVALID, "%s: additional_includes without code: give the code folder they are copied into", c.File)
 	}
 	seen := map[string]string{}
+	if fi, err := os.Stat(code); code != "" && err == nil && !fi.IsDir() {
+		seen[filepath.Base(code)] = "code " + c.Code
+	}
 	for _, inc := range c.AdditionalIncludes {
 		p, err := Path(c.File, "additional_includes", inc)
 		if err != nil {
@@ -258,7 +261,8 @@ func Code(ctx context.Context, store hangar.BlobStore, code string, includes []s
 	}
 	for _, inc := range includes {
 		dst := filepath.Join(tmp, filepath.Base(inc))
-		if fi, err := os.Stat(inc); err == nil && fi.IsDir() {
+		var err error
+		if fi, serr := os.Stat(inc); serr == nil && fi.IsDir() {
 			err = os.CopyFS(dst, os.DirFS(inc))
 		} else {
 			err = copyFile(dst, inc)

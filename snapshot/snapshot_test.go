@@ -117,6 +117,7 @@ func TestComponent(t *testing.T) {
 		"comp/ctx/Dockerfile": "FROM python\n",
 		"shared/helpers.py":   "h = 2\n",
 		"shared/pkg/m.py":     "m = 3\n",
+		"shared/train.py":     "t = 4\n",
 	})
 	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
 		t.Fatal(err)
@@ -182,6 +183,14 @@ command: python train.py
 		t.Errorf("one changed file: %d uploads, want 2 (the file and the manifest)", n)
 	}
 
+	file1, err := snapshot.Component(ctx, store, parse(t, "name: a\ncommand: x\ncode: src/train.py\nadditional_includes: [../shared/helpers.py]\n"))
+	if err != nil {
+		t.Fatalf("code file with an include: %v", err)
+	}
+	if _, err := store.Stat(ctx, file1); err != nil {
+		t.Errorf("code file snapshot %s: %v", file1, err)
+	}
+
 	build := parse(t, "name: b\ncommand: x\nenvironment: {build: {path: ctx}}\n")
 	if d, err := snapshot.Component(ctx, store, build); err != nil || d != "" {
 		t.Fatalf("build context: %s, %v", d, err)
@@ -197,6 +206,7 @@ command: python train.py
 		{"include twice", strings.Replace(good, "../shared/pkg", "../shared/helpers.py", 1), "both land at helpers.py"},
 		{"include clashing with code", strings.Replace(good, "../shared/pkg", "src/lib", 1), "the code folder already has lib"},
 		{"missing conda file", strings.Replace(good, "conda.yml", "gone.yml", 1), "environment.conda_file gone.yml does not exist"},
+		{"include clashing with a code file", "name: a\ncommand: x\ncode: src/train.py\nadditional_includes: [../shared/train.py]\n", "code src/train.py and ../shared/train.py both land at train.py"},
 		{"includes without code", "name: a\ncommand: x\nadditional_includes: [src]\n", "additional_includes without code"},
 		{"missing build context", "name: b\ncommand: x\nenvironment: {build: {path: nope}}\n", "environment.build.path nope does not exist"},
 	} {
