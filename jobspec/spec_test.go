@@ -360,3 +360,25 @@ func FuzzComponentFromSpec(f *testing.F) {
 		renderAll(t, c.Template, c.Inputs, c.Outputs)
 	})
 }
+
+// TestEnvironmentVariables: environment_variables of an environment file
+// are read as text and checked as the store checks them, with the line.
+func TestEnvironmentVariables(t *testing.T) {
+	env, err := ParseEnvironment("env.yml", []byte("name: e\nimage: python\nenvironment_variables:\n  OMP_NUM_THREADS: 1\n  FLAG: true\n  EMPTY:\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"OMP_NUM_THREADS": "1", "FLAG": "true", "EMPTY": ""}, env.Variables); diff != "" {
+		t.Errorf("variables (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct{ yml, want string }{
+		{"name: e\nimage: python\nenvironment_variables:\n  A-B: 1\n", `env.yml:4: environment_variables: environment variable name "A-B"`},
+		{"name: e\nimage: python\nenvironment_variables: [A]\n", "env.yml:3: environment_variables"},
+		{"name: e\nimage: python\nenvironment_variables:\n  A: {b: c}\n", "env.yml:4: environment_variables.A"},
+	} {
+		_, err := ParseEnvironment("env.yml", []byte(tt.yml))
+		if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), tt.want) {
+			t.Errorf("ParseEnvironment(%q) = %v, want EINVALID containing %q", tt.yml, err, tt.want)
+		}
+	}
+}
