@@ -71,7 +71,7 @@ func (s *Server) createComponent(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	if s.CheckComponentSpec != nil {
-		if err := s.CheckComponentSpec(in.Name, in.Version, []byte(in.Spec)); err != nil {
+		if err := s.CheckComponentSpec(in); err != nil {
 			return err
 		}
 	}

@@ -16,10 +16,10 @@ import (
 func TestComponents(t *testing.T) {
 	var checked []string
 	e := newEnvWith(t, func(s *httpapi.Server) {
-		s.CheckComponentSpec = func(name, version string, spec []byte) error {
-			checked = append(checked, name+":"+version)
-			if strings.Contains(string(spec), "bad") {
-				return hangar.Errorf(hangar.EINVALID, "component %s: spec: command names no input", name)
+		s.CheckComponentSpec = func(c *hangar.Component) error {
+			checked = append(checked, c.Name+":"+c.Version)
+			if strings.Contains(c.Spec, "bad") {
+				return hangar.Errorf(hangar.EINVALID, "component %s: spec: command names no input", c.Name)
 			}
 			return nil
 		}

@@ -166,11 +166,11 @@ type Server struct {
 	// routes answer 501.
 	Environments hangar.EnvironmentService
 	Components   hangar.ComponentService
-	// CheckComponentSpec, when set, checks a component's normalized spec
-	// before a version is stored (cmd wires jobspec.ComponentFromSpec), so
-	// that every stored spec reads back; without it the spec need only be
-	// a JSON object.
-	CheckComponentSpec func(name, version string, spec []byte) error
+	// CheckComponentSpec, when set, checks a component version before it
+	// is stored, after Validate: cmd wires jobspec's check that its spec
+	// reads back (and agrees with the version's fields), so that every
+	// stored spec does; without it the spec need only be a JSON object.
+	CheckComponentSpec func(c *hangar.Component) error
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger

@@ -252,6 +252,20 @@ func ComponentFromSpec(name, version string, spec []byte) (*Component, error) {
 	return c, nil
 }
 
+// CheckComponent checks a component version before it is stored: its
+// spec reads back (ComponentFromSpec) and says what the version's own
+// is_deterministic says, which reuse decisions read. Errors: EINVALID.
+func CheckComponent(v *hangar.Component) error {
+	c, err := ComponentFromSpec(v.Name, v.Version, []byte(v.Spec))
+	if err != nil {
+		return err
+	}
+	if c.IsDeterministic != v.IsDeterministic {
+		return hangar.Errorf(hangar.EINVALID, "component %s: is_deterministic is %t but its spec says %t", v.Name, v.IsDeterministic, c.IsDeterministic)
+	}
+	return nil
+}
+
 func (d *decoder) specName(path, name string) bool {
 	switch {
 	case !isIdent(name):

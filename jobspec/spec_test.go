@@ -382,3 +382,21 @@ func TestEnvironmentVariables(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckComponent(t *testing.T) {
+	const spec = `{"type":"command","command":"x","is_deterministic":true}`
+	for _, tt := range []struct {
+		name string
+		c    hangar.Component
+		want string
+	}{
+		{"fine", hangar.Component{Name: "a", Spec: spec, IsDeterministic: true}, ""},
+		{"determinism differs", hangar.Component{Name: "a", Spec: spec}, "component a: is_deterministic is false but its spec says true"},
+		{"spec does not read", hangar.Component{Name: "a", Version: "2", Spec: `{"type":"command"}`, IsDeterministic: true}, "component a:2: command is required"},
+	} {
+		err := CheckComponent(&tt.c)
+		if tt.want == "" && err != nil || tt.want != "" && (!hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), tt.want)) {
+			t.Errorf("%s: CheckComponent = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -89,6 +89,15 @@ says "existing": true). An explicit version that exists is refused.`,
 				case image != "" && buildContext != "":
 					return fmt.Errorf("give --image or --build-context, not both")
 				}
+				// Flags name paths relative to the current folder; check
+				// them here to name the flag in a message.
+				for flag, p := range map[string]string{"--conda-file": condaFile, "--build-context": buildContext} {
+					if p != "" {
+						if _, err := snapshot.Path(specFile, flag, p); err != nil {
+							return err
+						}
+					}
+				}
 				env = &jobspec.Environment{Image: image, CondaFile: condaFile}
 				if buildContext != "" {
 					env.Build = &jobspec.Build{Path: buildContext, DockerfilePath: dockerfile}

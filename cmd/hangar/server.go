@@ -143,10 +143,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	// must read back as jobspec reads it, for the job runner.
 	api.Environments = sqlstore.NewEnvironmentService(db)
 	api.Components = sqlstore.NewComponentService(db)
-	api.CheckComponentSpec = func(name, version string, spec []byte) error {
-		_, err := jobspec.ComponentFromSpec(name, version, spec)
-		return err
-	}
+	api.CheckComponentSpec = jobspec.CheckComponent
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
