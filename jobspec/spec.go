@@ -2,7 +2,9 @@ package jobspec
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -321,4 +323,60 @@ func (d *decoder) specEnvironment(raw json.RawMessage) *Environment {
 		d.errorAt(d.file, "environment.environment_variables: "+msgOf(err))
 	}
 	return env
+}
+
+// ComponentStore is what Registered reads of registered components:
+// hangar.ComponentService's reads (the HTTP client and the SQL store
+// implement it).
+type ComponentStore interface {
+	Component(ctx context.Context, workspace, name, version string) (*hangar.Component, error)
+	LatestComponent(ctx context.Context, workspace, name string) (*hangar.Component, error)
+}
+
+// Registered is a ComponentResolver of a workspace's registered
+// components: azureml:<name>:<version>, azureml:<name>@latest and
+// azureml:<name> (the latest version, as Azure resolves it), and their
+// unprefixed forms. The component it returns is read from the stored spec
+// (ComponentFromSpec) with the version's resolved Version, display name,
+// description and tags; its Code is the code snapshot's manifest digest
+// (not a local path: IsLocal is false for it) and File is the canonical
+// reference, for messages. Registry references are not its (ENOTFOUND:
+// put a resolver of them, e.g. the built-ins, in front).
+type Registered struct {
+	Store     ComponentStore
+	Workspace string
+}
+
+var _ ComponentResolver = Registered{}
+
+// ResolveComponent implements ComponentResolver. Errors: ENOTFOUND for no
+// such component or version, EINVALID for a file reference or a label
+// other than latest, and a stored spec that does not read back.
+func (r Registered) ResolveComponent(ctx context.Context, _ string, ref Ref) (*Component, error) {
+	switch {
+	case ref.IsFile():
+		return nil, hangar.Errorf(hangar.EINVALID, "component %s is a file, not a registered component", ref)
+	case ref.Registry != "":
+		return nil, hangar.Errorf(hangar.ENOTFOUND, "component %s not found: registry %s is not known here", ref, ref.Registry)
+	case ref.Label != "" && ref.Label != hangar.LatestLabel:
+		return nil, hangar.Errorf(hangar.EINVALID, "component %s: the only label is %s", ref, hangar.LatestLabel)
+	}
+	var v *hangar.Component
+	var err error
+	if ref.Version != "" {
+		v, err = r.Store.Component(ctx, r.Workspace, ref.Name, ref.Version)
+	} else {
+		v, err = r.Store.LatestComponent(ctx, r.Workspace, ref.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve component %s: %w", ref, err)
+	}
+	c, err := ComponentFromSpec(v.Name, v.Version, []byte(v.Spec))
+	if err != nil {
+		return nil, err
+	}
+	c.DisplayName, c.Description, c.Tags = v.DisplayName, v.Description, v.Tags
+	c.Code = string(v.Code)
+	c.File = Ref{Name: v.Name, Version: v.Version}.String()
+	return c, nil
 }

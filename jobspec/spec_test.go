@@ -2,6 +2,7 @@ package jobspec
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -398,5 +399,81 @@ func TestCheckComponent(t *testing.T) {
 		if tt.want == "" && err != nil || tt.want != "" && (!hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), tt.want)) {
 			t.Errorf("%s: CheckComponent = %v, want %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// storeOf is a ComponentStore of a few versions; the last of a name is
+// its latest.
+type storeOf []*hangar.Component
+
+func (s storeOf) Component(_ context.Context, ws, name, version string) (*hangar.Component, error) {
+	for _, c := range s {
+		if c.Workspace == ws && c.Name == name && c.Version == version {
+			return c, nil
+		}
+	}
+	return nil, hangar.Errorf(hangar.ENOTFOUND, "Component %s:%s not found", name, version)
+}
+
+func (s storeOf) LatestComponent(_ context.Context, ws, name string) (*hangar.Component, error) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i].Workspace == ws && s[i].Name == name {
+			return s[i], nil
+		}
+	}
+	return nil, hangar.Errorf(hangar.ENOTFOUND, "Component %s:latest not found", name)
+}
+
+func TestRegistered(t *testing.T) {
+	spec := func(cmd string) string {
+		return `{"type":"command","command":"` + cmd + ` ${{inputs.n}}","is_deterministic":true,"inputs":{"n":{"type":"integer","default":"3"}}}`
+	}
+	store := storeOf{
+		{Workspace: "default", Name: "train", Version: "1", Spec: spec("one"), Code: testDigest, DisplayName: "Train", Tags: map[string]string{"k": "v"}, IsDeterministic: true},
+		{Workspace: "default", Name: "train", Version: "2", Spec: spec("two"), IsDeterministic: true},
+		{Workspace: "other", Name: "train", Version: "9", Spec: spec("other"), IsDeterministic: true},
+		{Workspace: "default", Name: "broken", Version: "1", Spec: `{"type":"command"}`},
+	}
+	r := Registered{Store: store, Workspace: "default"}
+	for _, tt := range []struct {
+		ref, version, command, code, err string
+	}{
+		{ref: "azureml:train:1", version: "1", command: "one ${{inputs.n}}", code: testDigest},
+		{ref: "azureml:train@latest", version: "2", command: "two ${{inputs.n}}"},
+		{ref: "azureml:train", version: "2", command: "two ${{inputs.n}}"},
+		{ref: "train:1", version: "1", command: "one ${{inputs.n}}", code: testDigest},
+		{ref: "azureml:train:9", err: "Component train:9 not found"},
+		{ref: "azureml:nope@latest", err: "Component nope:latest not found"},
+		{ref: "azureml:train@prod", err: "the only label is latest"},
+		{ref: "./train.yml", err: "is a file"},
+		{ref: "azureml://registries/azureml/components/train/versions/1", err: "registry azureml is not known here"},
+		{ref: "azureml:broken:1", err: "command is required"},
+	} {
+		t.Run(tt.ref, func(t *testing.T) {
+			ref, err := ParseRef(tt.ref, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := r.ResolveComponent(t.Context(), "pipeline.yml", ref)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(hangar.ErrorMessage(err), tt.err) {
+					t.Fatalf("ResolveComponent = %+v, %v; want an error containing %q", c, err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Name != "train" || c.Version != tt.version || c.Command != tt.command || c.Code != tt.code ||
+				c.File != "azureml:train:"+tt.version || c.Inputs["n"].Default != "3" || !c.IsDeterministic {
+				t.Errorf("ResolveComponent = %+v, want train:%s running %q with code %q", c, tt.version, tt.command, tt.code)
+			}
+			if tt.version == "1" && (c.DisplayName != "Train" || c.Tags["k"] != "v") {
+				t.Errorf("display name %q, tags %v: want the version's", c.DisplayName, c.Tags)
+			}
+			if len(c.LocalPaths()) != 0 {
+				t.Errorf("local paths of a registered component: %v, want none", c.LocalPaths())
+			}
+		})
 	}
 }
