@@ -171,6 +171,16 @@ type Server struct {
 	// requested, or a runner moved or finished it, so that an in-process
 	// scheduler wakes at once rather than at its next poll.
 	JobEvents func(workspace, name string)
+	// Environments and Components store versioned environments and
+	// command components (environment.go, component.go); when nil their
+	// routes answer 501.
+	Environments hangar.EnvironmentService
+	Components   hangar.ComponentService
+	// CheckComponentSpec, when set, checks a component version before it
+	// is stored, after Validate: cmd wires jobspec's check that its spec
+	// reads back (and agrees with the version's fields), so that every
+	// stored spec does; without it the spec need only be a JSON object.
+	CheckComponentSpec func(c *hangar.Component) error
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -300,6 +310,21 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/workspaces/{ws}/jobs/{name}/logs", hangar.ActJobWrite, scopeWorkspace, s.appendJobLog, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/jobs/{name}/lease", hangar.ActJobWrite, scopeWorkspace, s.leaseJob, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/jobs/{name}/finish", hangar.ActJobWrite, scopeWorkspace, s.finishJob, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments", hangar.ActEnvironmentRead, scopeWorkspace, s.listEnvironments, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/versions", hangar.ActEnvironmentRead, scopeWorkspace, s.listEnvironmentVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions", hangar.ActEnvironmentWrite, scopeWorkspace, s.createEnvironment, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/versions/{version}", hangar.ActEnvironmentRead, scopeWorkspace, s.getEnvironment, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/latest", hangar.ActEnvironmentRead, scopeWorkspace, s.latestEnvironment, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions/{version}/archive", hangar.ActEnvironmentWrite, scopeWorkspace, s.archiveEnvironment, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions/{version}/restore", hangar.ActEnvironmentWrite, scopeWorkspace, s.restoreEnvironment, nativeErrors},
+
+		{"GET /api/v1/workspaces/{ws}/components", hangar.ActComponentRead, scopeWorkspace, s.listComponents, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/versions", hangar.ActComponentRead, scopeWorkspace, s.listComponentVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions", hangar.ActComponentWrite, scopeWorkspace, s.createComponent, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/versions/{version}", hangar.ActComponentRead, scopeWorkspace, s.getComponent, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/latest", hangar.ActComponentRead, scopeWorkspace, s.latestComponent, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/archive", hangar.ActComponentWrite, scopeWorkspace, s.archiveComponent, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/restore", hangar.ActComponentWrite, scopeWorkspace, s.restoreComponent, nativeErrors},
 	}
 	// MLflow's REST API: each endpoint, with its action, under every MLflow
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.

@@ -97,6 +97,7 @@ func newRootCmd(getenv env) *cobra.Command {
 		runCmd,
 	)
 	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv, newLogArtifactCmd), newModelCmd(cli), newJobCmd(cli))
+	root.AddCommand(newEnvironmentCmd(cli), newComponentCmd(cli)) // environment.go, component.go
 	return root
 }
 

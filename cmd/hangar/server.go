@@ -22,6 +22,7 @@ import (
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/jobspec"
 	"github.com/hangar-ml/hangar/seal"
 	"github.com/hangar-ml/hangar/sqlstore"
 )
@@ -139,6 +140,11 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	// MLflow 3.x logged models and runs/outputs.
 	api.LoggedModels = sqlstore.NewLoggedModelService(db)
 	api.Jobs = sqlstore.NewJobService(db) // jobs, steps and their logs: the job routes
+	// Versioned environments and command components; a component's spec
+	// must read back as jobspec reads it, for the job runner.
+	api.Environments = sqlstore.NewEnvironmentService(db)
+	api.Components = sqlstore.NewComponentService(db)
+	api.CheckComponentSpec = jobspec.CheckComponent
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
