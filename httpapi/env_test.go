@@ -79,6 +79,7 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	s.Tracking = sqlstore.NewTrackingService(db)
 	s.Registry = sqlstore.NewRegistryService(db)
 	s.LoggedModels = sqlstore.NewLoggedModelService(db)
+	s.Data = sqlstore.NewDataService(db)
 	s.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s.Ready = db.Ping
 	s.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }

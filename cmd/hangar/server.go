@@ -138,6 +138,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Registry = sqlstore.NewRegistryService(db) // the model registry: the MLflow registry routes
 	// MLflow 3.x logged models and runs/outputs.
 	api.LoggedModels = sqlstore.NewLoggedModelService(db)
+	api.Data = sqlstore.NewDataService(db) // datastores and data assets
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
