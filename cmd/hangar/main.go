@@ -97,6 +97,7 @@ func newRootCmd(getenv env) *cobra.Command {
 		runCmd,
 	)
 	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv, newLogArtifactCmd), newModelCmd(cli))
+	root.AddCommand(newDataCmd(cli), newDatastoreCmd(cli)) // data.go, datastore.go
 	return root
 }
 
