@@ -69,7 +69,7 @@ func (r *Resolver) Snapshot(ctx context.Context, workspace, uri, typ string) (*S
 	}
 	var m *hangar.Manifest
 	if ds == hangar.DefaultDatastore {
-		m, err = r.artifactManifest(ctx, workspace, p, typ)
+		m, _, err = r.artifactManifest(ctx, workspace, p, typ)
 	} else {
 		m, err = r.localSnapshot(ctx, workspace, ds, p, typ)
 	}
@@ -146,9 +146,11 @@ func statLocal(root *os.Root, ds, p string) (fs.FileInfo, error) {
 	return fi, nil
 }
 
-// checkKind refuses a file for a folder type and a folder for uri_file.
+// checkKind refuses a file for a folder type and a folder for uri_file;
+// an empty type takes either.
 func checkKind(ds, p, typ string, dir bool) error {
 	switch {
+	case typ == "":
 	case typ == hangar.DataURIFile && dir:
 		return hangar.Errorf(hangar.EINVALID, "path %q on datastore %s is a folder; a %s data asset is one file (use type %s)", p, ds, hangar.DataURIFile, hangar.DataURIFolder)
 	case typ != hangar.DataURIFile && !dir:
@@ -203,22 +205,22 @@ func (r *Resolver) localSnapshot(ctx context.Context, workspace, ds, p, typ stri
 // artifactManifest lists the artifact files at p (a file, or every file
 // under the directory p) as a manifest, without copying anything: their
 // content is in the blob store already, owned by the workspace.
-func (r *Resolver) artifactManifest(ctx context.Context, workspace, p, typ string) (*hangar.Manifest, error) {
+func (r *Resolver) artifactManifest(ctx context.Context, workspace, p, typ string) (m *hangar.Manifest, file bool, err error) {
 	if r.Artifacts == nil {
-		return nil, hangar.Errorf(hangar.ENOTIMPLEMENTED, "this server has no artifact index: paths on datastore %s cannot be read", hangar.DefaultDatastore)
+		return nil, false, hangar.Errorf(hangar.ENOTIMPLEMENTED, "this server has no artifact index: paths on datastore %s cannot be read", hangar.DefaultDatastore)
 	}
-	m := &hangar.Manifest{Version: hangar.ManifestVersion, Files: []hangar.ManifestEntry{}}
+	m = &hangar.Manifest{Version: hangar.ManifestVersion, Files: []hangar.ManifestEntry{}}
 	if p != "" {
 		e, err := r.Artifacts.Artifact(ctx, workspace, p)
 		if err == nil {
 			if err := checkKind(hangar.DefaultDatastore, p, typ, false); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			m.Files = append(m.Files, hangar.ManifestEntry{Path: path.Base(p), Digest: e.Digest, Size: e.Size})
-			return m, nil
+			return m, true, nil
 		}
 		if !hangar.IsCode(err, hangar.ENOTFOUND) {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	var walk func(dir string) error
@@ -243,16 +245,16 @@ func (r *Resolver) artifactManifest(ctx context.Context, workspace, p, typ strin
 		return nil
 	}
 	if err := walk(p); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(m.Files) == 0 {
-		return nil, notThere(hangar.DefaultDatastore, p)
+		return nil, false, notThere(hangar.DefaultDatastore, p)
 	}
 	if err := checkKind(hangar.DefaultDatastore, p, typ, true); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	slices.SortFunc(m.Files, func(a, b hangar.ManifestEntry) int { return strings.Compare(a.Path, b.Path) })
-	return m, nil
+	return m, false, nil
 }
 
 // ResolveVersion returns the version a reference names: NAME:VERSION,
@@ -345,7 +347,7 @@ func (r *Resolver) StageURI(ctx context.Context, workspace, uri, dst string) (st
 		return "", err
 	}
 	if ds == hangar.DefaultDatastore {
-		m, err := r.artifactManifest(ctx, workspace, p, "")
+		m, file, err := r.artifactManifest(ctx, workspace, p, "")
 		if err != nil {
 			return "", fmt.Errorf("stage %s: %w", uri, err)
 		}
@@ -360,10 +362,8 @@ func (r *Resolver) StageURI(ctx context.Context, workspace, uri, dst string) (st
 		if err := artifact.GetDir(ctx, r.Blobs, info.Digest, dst); err != nil {
 			return "", fmt.Errorf("stage %s: %w", uri, err)
 		}
-		if len(m.Files) == 1 && m.Files[0].Path == path.Base(p) {
-			if e, err := r.Artifacts.Artifact(ctx, workspace, p); err == nil && !e.IsDir {
-				return stagedPath(dst, hangar.DataURIFile, m), nil
-			}
+		if file {
+			return stagedPath(dst, hangar.DataURIFile, m), nil
 		}
 		return dst, nil
 	}
