@@ -99,7 +99,7 @@ func newDataCreateCmd(cli *clientConfig, cols []string) *cobra.Command {
 				spec.Type = jobspec.Type(typ)
 			}
 			if path != "" {
-				spec.Path = path
+				spec.Path, base = path, "." // a path given on the command line is the shell's
 			}
 			if description != "" {
 				spec.Description = description
