@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
@@ -215,6 +216,11 @@ func (s *Server) createDataVersion(w http.ResponseWriter, r *http.Request, c *ca
 	if err := s.decodeBody(w, r, &body); err != nil {
 		return err
 	}
+	// Snapshotting a datastore and profiling a table are the server's own
+	// work, proportional to the data rather than to the client's pace:
+	// they get maxDataWork instead of the ordinary write timeout. The
+	// request's context still ends it when the client goes.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(maxDataWork))
 	ctx := r.Context()
 	a := &hangar.DataAsset{Name: r.PathValue("name"), Version: body.Version, Type: body.Type, Path: body.Path,
 		Description: body.Description, Tags: body.Tags}
@@ -290,6 +296,10 @@ func (s *Server) createDataVersion(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	return writeJSON(w, http.StatusCreated, out)
 }
+
+// maxDataWork bounds the time a data version's creation may take on the
+// server (snapshot and profile).
+const maxDataWork = time.Hour
 
 // versionExists is the error of a version created twice.
 func versionExists(name, version string) error {
