@@ -389,7 +389,7 @@ func (r *Resolver) StageURI(ctx context.Context, workspace, uri, dst string) (st
 			return "", fmt.Errorf("stage %s: %w", uri, err)
 		}
 		defer sub.Close()
-		if err := os.CopyFS(dst, sub.FS()); err != nil {
+		if err := copyTree(ctx, sub, dst); err != nil {
 			return "", fmt.Errorf("stage %s: %w", uri, err)
 		}
 		return dst, nil
@@ -401,6 +401,39 @@ func (r *Resolver) StageURI(ctx context.Context, workspace, uri, dst string) (st
 	return out, nil
 }
 
+// copyTree copies the regular files below root into dst, as PutDir would
+// store them: a symbolic link is copied as the file it points to, which
+// os.Root keeps inside root; links out of it, links to folders and
+// irregular files are refused (EINVALID).
+func copyTree(ctx context.Context, root *os.Root, dst string) error {
+	return fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		out := filepath.Join(dst, filepath.FromSlash(name))
+		if d.IsDir() {
+			return os.MkdirAll(out, 0o755)
+		}
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+			return hangar.Errorf(hangar.EINVALID, "%q is not a regular file (mode %v)", name, d.Type())
+		}
+		fi, err := root.Stat(name) // follows links, inside root only
+		if err != nil {
+			if strings.Contains(err.Error(), "escapes") {
+				return hangar.Errorf(hangar.EINVALID, "symbolic link %q leaves the datastore's folder", name)
+			}
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return hangar.Errorf(hangar.EINVALID, "%q is a symbolic link to a folder or an irregular file; only links to files are copied", name)
+		}
+		return copyFile(root, name, out)
+	})
+}
+
 // copyFile copies the file p of root to the path out.
 func copyFile(root *os.Root, p, out string) (err error) {
 	in, err := root.Open(p)
@@ -408,7 +441,7 @@ func copyFile(root *os.Root, p, out string) (err error) {
 		return err
 	}
 	defer in.Close()
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,9 @@ func newResolver(t *testing.T) (*dataset.Resolver, string) {
 	if err := os.Symlink(dir, filepath.Join(root, "escape")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Symlink("n.txt", filepath.Join(root, "sub", "link.txt")); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Data.CreateDatastore(t.Context(), hangar.DefaultWorkspace, &hangar.Datastore{Name: "files", Type: hangar.DatastoreLocal, Root: root}); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +84,7 @@ func TestStage(t *testing.T) {
 		{"azureml:t:1", "t.csv", "t.csv", "a,b\n1,x\n2,y\n"},
 		{"t@latest", "t.csv", "t.csv", "a,b\n1,x\n2,y\n"},
 		{"azureml://datastores/files/paths/sub", ".", "MLTable", "paths: []"},
+		{"azureml://datastores/files/paths/sub", ".", "link.txt", "n"}, // a link inside the root: its file
 		{"azureml://datastores/files/paths/t.csv", "t.csv", "t.csv", "a,b\n1,x\n2,y\n"},
 		{"azureml://datastores/workspaceblobstore/paths/azureml/job1", ".", "out/model.txt", "logged"},
 		{"azureml://datastores/workspaceblobstore/paths/azureml/job1/out/model.txt", "model.txt", "model.txt", "logged"},
@@ -106,6 +110,7 @@ func TestStage(t *testing.T) {
 		src, code string
 	}{
 		{"azureml://datastores/files/paths/escape", hangar.EINVALID},
+		{"azureml://datastores/files/paths/", hangar.EINVALID}, // the root holds the escaping link
 		{"azureml://datastores/files/paths/escape/hangar.db", hangar.EINVALID},
 		{"azureml://datastores/files/paths/../x", hangar.EINVALID},
 		{"azureml://datastores/files/paths/none", hangar.ENOTFOUND},
@@ -130,8 +135,8 @@ func TestSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(snap.Files.Files); got != 2 || len(snap.Blobs) != 2 {
-		t.Errorf("snapshot of sub: %d files, %d blobs; want 2 and 2", got, len(snap.Blobs))
+	if got := len(snap.Files.Files); got != 3 || len(snap.Blobs) != 2 {
+		t.Errorf("snapshot of sub: %d files, %d blobs; want 3 (link.txt is n.txt) and 2", got, len(snap.Blobs))
 	}
 	// Later edits do not change a snapshot, and the same content hashes
 	// the same.
