@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/hangar-ml/hangar"
@@ -164,29 +165,34 @@ func TestSnapshot(t *testing.T) {
 	}
 }
 
-func TestTableFile(t *testing.T) {
-	e := func(p string) hangar.ManifestEntry { return hangar.ManifestEntry{Path: p} }
+func TestTableFiles(t *testing.T) {
 	tests := []struct {
 		typ   string
 		files []string
-		want  string
+		want  []string
 	}{
-		{hangar.DataURIFile, []string{"a.csv"}, "a.csv"},
-		{hangar.DataURIFile, []string{"a.PARQUET"}, "a.PARQUET"},
-		{hangar.DataURIFile, []string{"a.json"}, ""},
-		{hangar.DataURIFolder, []string{"README.md", "data/a.pq"}, "data/a.pq"},
-		{hangar.DataURIFolder, []string{".hidden.csv", "a.csv"}, "a.csv"},
-		{hangar.DataURIFolder, []string{"a.csv", "b.csv"}, ""},
-		{hangar.DataMLTable, []string{"MLTable", "train.csv"}, "train.csv"},
+		{hangar.DataURIFile, []string{"a.csv"}, []string{"a.csv"}},
+		{hangar.DataURIFile, []string{"a.PARQUET"}, []string{"a.PARQUET"}},
+		{hangar.DataURIFile, []string{"a.json"}, nil},
+		{hangar.DataURIFolder, []string{"README.md", "data/a.pq"}, []string{"data/a.pq"}},
+		{hangar.DataURIFolder, []string{".hidden.csv", "a.csv"}, []string{"a.csv"}},
+		{hangar.DataURIFolder, []string{"a.csv", "b.csv"}, []string{"a.csv", "b.csv"}},
+		{hangar.DataURIFolder, []string{"a.csv", "b.parquet"}, nil},
+		{hangar.DataURIFolder, []string{"a.parquet", "b.parquet"}, nil},
+		{hangar.DataMLTable, []string{"MLTable", "train.csv"}, []string{"train.csv"}},
 	}
 	for _, tt := range tests {
 		m := &hangar.Manifest{}
 		for _, f := range tt.files {
-			m.Files = append(m.Files, e(f))
+			m.Files = append(m.Files, hangar.ManifestEntry{Path: f})
 		}
-		got, ok := dataset.TableFile(tt.typ, m)
-		if got.Path != tt.want || ok != (tt.want != "") {
-			t.Errorf("TableFile(%s, %v) = %q, %v; want %q", tt.typ, tt.files, got.Path, ok, tt.want)
+		got, ok := dataset.TableFiles(tt.typ, m)
+		var paths []string
+		for _, e := range got {
+			paths = append(paths, e.Path)
+		}
+		if !slices.Equal(paths, tt.want) || ok != (tt.want != nil) {
+			t.Errorf("TableFiles(%s, %v) = %q, %v; want %q", tt.typ, tt.files, paths, ok, tt.want)
 		}
 	}
 }

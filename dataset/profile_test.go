@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
@@ -55,5 +57,46 @@ func TestProfileParquet(t *testing.T) {
 	none := &hangar.Manifest{Files: []hangar.ManifestEntry{{Path: "a.txt"}}}
 	if got, err := dataset.Profile(ctx, store, hangar.DataURIFolder, none); got != "" || err != nil {
 		t.Errorf("Profile of a folder without a table = %q, %v; want nothing", got, err)
+	}
+}
+
+// TestProfileCSVParts: the CSV parts of a folder are one table when their
+// header lines agree (a part without a final newline included), and no
+// table when they do not.
+func TestProfileCSVParts(t *testing.T) {
+	ctx := t.Context()
+	store := disk.New(t.TempDir())
+	upload := func(files fstest.MapFS) *hangar.Manifest {
+		t.Helper()
+		_, m, err := artifact.UploadDir(ctx, store, files, artifact.UploadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	whole, err := profile.CSV(ctx, strings.NewReader("x,s\n1,a\n2,b\n3,a\n4,c\n"), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(whole)
+	parts := upload(fstest.MapFS{
+		"part-0.csv": {Data: []byte("x,s\n1,a\n2,b")}, // no final newline
+		"part-1.csv": {Data: []byte("x,s\r\n3,a\n")},
+		"part-2.csv": {Data: []byte("x,s\n4,c\n")},
+	})
+	got, err := dataset.Profile(ctx, store, hangar.DataURIFolder, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("profile of the parts\n%s\nwant that of the whole table\n%s", got, want)
+	}
+	mixed := upload(fstest.MapFS{"a.csv": {Data: []byte("x,s\n1,a\n")}, "b.csv": {Data: []byte("y,s\n1,a\n")}})
+	if got, err := dataset.Profile(ctx, store, hangar.DataURIFolder, mixed); got != "" || err != nil {
+		t.Errorf("parts with different headers: profile %q, %v; want none", got, err)
+	}
+	bad := upload(fstest.MapFS{"a.csv": {Data: []byte("x,s\n1,\"a\n")}})
+	if _, err := dataset.Profile(ctx, store, hangar.DataURIFile, bad); !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(err.Error(), "a.csv") {
+		t.Errorf("a malformed CSV: got %v, want EINVALID naming a.csv", err)
 	}
 }
