@@ -1,8 +1,10 @@
 package dataset_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -99,4 +101,37 @@ func TestProfileCSVParts(t *testing.T) {
 	if _, err := dataset.Profile(ctx, store, hangar.DataURIFile, bad); !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(err.Error(), "a.csv") {
 		t.Errorf("a malformed CSV: got %v, want EINVALID naming a.csv", err)
 	}
+}
+
+// FuzzProfileCSVParts: two CSV parts profile as one table, as no table
+// (their headers differ), or fail EINVALID; never a panic, and a profile
+// is one profile.Decode accepts.
+func FuzzProfileCSVParts(f *testing.F) {
+	f.Add([]byte("x,s\n1,a\n"), []byte("x,s\n2,b\n"))
+	f.Add([]byte("x\n1"), []byte("x\r\n2\r\n"))
+	f.Add([]byte("a,b\n"), []byte("c\n\"\n"))
+	store := disk.New(f.TempDir())
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		ctx := t.Context()
+		m := &hangar.Manifest{Version: hangar.ManifestVersion}
+		for i, part := range [][]byte{a, b} {
+			info, err := store.Put(ctx, bytes.NewReader(part))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Files = append(m.Files, hangar.ManifestEntry{Path: fmt.Sprintf("part-%d.csv", i), Digest: info.Digest, Size: info.Size})
+		}
+		got, err := dataset.Profile(ctx, store, hangar.DataURIFolder, m)
+		if err != nil {
+			if !hangar.IsCode(err, hangar.EINVALID) {
+				t.Fatalf("error %v, want EINVALID", err)
+			}
+			return
+		}
+		if got != "" {
+			if _, err := profile.Decode([]byte(got)); err != nil {
+				t.Fatalf("profile %s does not decode: %v", got, err)
+			}
+		}
+	})
 }
