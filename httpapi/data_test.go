@@ -131,6 +131,15 @@ func TestShareDataVersion(t *testing.T) {
 	if out.Workspace != "dst" || out.Name != "shared" || out.Version != "1" || out.Manifest != info || out.Path != string(info.Digest) {
 		t.Errorf("shared version %+v: want dst/shared:1 with manifest %v", out, info)
 	}
+	audited := false
+	for _, ev := range e.events() {
+		if ev.Action == hangar.ActDataWrite && ev.Target == "data/shared/versions/1" && ev.Workspace == "dst" && ev.Actor == "admin" {
+			audited = true
+		}
+	}
+	if !audited {
+		t.Error("no data/write event on data/shared/versions/1 in dst by admin: the share is not audited")
+	}
 	dir := filepath.Join(t.TempDir(), "got")
 	if err := artifact.GetDir(ctx, dstOwner.BlobStore("dst"), out.Manifest.Digest, dir); err != nil {
 		t.Fatalf("dst reads the shared files: %v", err)
