@@ -181,6 +181,11 @@ type Server struct {
 	// reads back (and agrees with the version's fields), so that every
 	// stored spec does; without it the spec need only be a JSON object.
 	CheckComponentSpec func(c *hangar.Component) error
+	// Data stores datastores and data asset versions (data.go); when nil
+	// those routes answer 501. sqlstore.DataService implements it, and the
+	// optional CreateDataVersionOwning that sharing and datastore
+	// snapshots need.
+	Data hangar.DataService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -291,6 +296,20 @@ func (s *Server) routes() []route {
 
 		{"PUT /api/v1/workspaces/{ws}/blobs", hangar.ActArtifactWrite, scopeWorkspace, s.putBlob, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", hangar.ActArtifactRead, scopeWorkspace, s.getBlob, nativeErrors},
+
+		{"GET /api/v1/workspaces/{ws}/datastores", hangar.ActDatastoreRead, scopeWorkspace, s.listDatastores, nativeErrors},
+		// Creating a local datastore also takes datastores/write server-wide (data.go).
+		{"POST /api/v1/workspaces/{ws}/datastores", hangar.ActDatastoreWrite, scopeWorkspace, s.createDatastore, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/datastores/{name}", hangar.ActDatastoreRead, scopeWorkspace, s.getDatastore, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}/datastores/{name}", hangar.ActDatastoreDelete, scopeWorkspace, s.deleteDatastore, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/data", hangar.ActDataRead, scopeWorkspace, s.listData, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/data/{name}/versions", hangar.ActDataRead, scopeWorkspace, s.listDataVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions", hangar.ActDataWrite, scopeWorkspace, s.createDataVersion, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/data/{name}/versions/{version}", hangar.ActDataRead, scopeWorkspace, s.getDataVersion, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions/{version}/archive", hangar.ActDataWrite, scopeWorkspace, s.archiveDataVersion, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions/{version}/restore", hangar.ActDataWrite, scopeWorkspace, s.restoreDataVersion, nativeErrors},
+		// Sharing also takes artifacts/read here and data/write on the target (data.go).
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions/{version}/share", hangar.ActDataRead, scopeWorkspace, s.shareDataVersion, nativeErrors},
 
 		{"GET /api/v1/workspaces/{ws}/experiments", hangar.ActExperimentRead, scopeWorkspace, s.listExperiments, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/experiments/{id}", hangar.ActExperimentRead, scopeWorkspace, s.getExperiment, nativeErrors},

@@ -145,6 +145,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Environments = sqlstore.NewEnvironmentService(db)
 	api.Components = sqlstore.NewComponentService(db)
 	api.CheckComponentSpec = jobspec.CheckComponent
+	api.Data = sqlstore.NewDataService(db) // datastores and data assets
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
