@@ -33,6 +33,10 @@ type Component struct {
 	Archived  bool      `json:"archived"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// Existing is set on the version CreateComponent returned when it created
+	// nothing: no version was given and the latest version not archived
+	// had the same hash. It is not stored.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // ComponentService stores component versions, as EnvironmentService stores

@@ -17,7 +17,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -29,6 +31,9 @@ const (
 	MaxComponentSpecSize      = 1 << 20   // bytes of a component's normalized spec
 	MaxAssetDescriptionLength = 4096      // bytes of a description, as a workspace's
 	MaxAssetDisplayNameLength = 256       // bytes of a display name, as a workspace's
+	MaxEnvironmentVariables   = 100       // variables of an environment
+	MaxEnvironmentVariableLen = 32 << 10  // bytes of one variable's value
+	maxEnvironmentVarNameLen  = 256
 	maxEnvComponentVersionLen = 64
 )
 
@@ -46,14 +51,24 @@ type Environment struct {
 	CondaFile string `json:"conda_file,omitempty"`
 	// BuildContext is the manifest digest of the Docker build context, which
 	// the workspace must own; empty for none.
-	BuildContext Digest            `json:"build_context,omitempty"`
-	Description  string            `json:"description,omitempty"`
-	Tags         map[string]string `json:"tags,omitempty"`
+	BuildContext Digest `json:"build_context,omitempty"`
+	// DockerfilePath is the Dockerfile's path in the build context; empty
+	// for Azure's default, "Dockerfile". Only with a build context.
+	DockerfilePath string `json:"dockerfile_path,omitempty"`
+	// Variables are environment variables a step run in the environment
+	// gets (the YAML's environment_variables), by name.
+	Variables   map[string]string `json:"variables,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
 	// Hash is EnvironmentHash of the version, set by the store.
 	Hash      string    `json:"hash"`
 	Archived  bool      `json:"archived"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// Existing is set on the version CreateEnvironment returned when it created
+	// nothing: no version was given and the latest version not archived
+	// had the same hash. It is not stored.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // EnvironmentService stores environment versions.
@@ -86,7 +101,8 @@ type EnvironmentService interface {
 // Validate checks the fields a client supplies: the workspace, the name
 // (ValidateName), the version when given, at least an image or a build
 // context, the text fields' limits, a conda file only on top of an image,
-// the build context digest and the tags.
+// the build context digest, the variables (ValidateEnvironmentVariables)
+// and the tags.
 func (e *Environment) Validate() error {
 	if err := ValidateWorkspaceName(e.Workspace); err != nil {
 		return err
@@ -119,19 +135,63 @@ func (e *Environment) Validate() error {
 			return Errorf(EINVALID, "environment %q: build context: %v", e.Name, err)
 		}
 	}
+	if e.DockerfilePath != "" {
+		if e.BuildContext == "" {
+			return Errorf(EINVALID, "environment %q: a Dockerfile path needs a build context", e.Name)
+		}
+		if err := ValidateManifestPath(e.DockerfilePath); err != nil {
+			return Errorf(EINVALID, "environment %q: Dockerfile path: %s", e.Name, ErrorMessage(err))
+		}
+	}
 	if err := ValidateText("description", e.Description, MaxAssetDescriptionLength); err != nil {
 		return err
+	}
+	if err := ValidateEnvironmentVariables(e.Variables); err != nil {
+		return Errorf(EINVALID, "environment %q: %s", e.Name, ErrorMessage(err))
 	}
 	return validateTags(e.Tags)
 }
 
+var envVarNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ValidateEnvironmentVariables checks environment variables: at most
+// MaxEnvironmentVariables, each named as a POSIX shell variable (a letter
+// or '_', then letters, digits or '_'; at most 256 bytes) and with a value
+// of at most MaxEnvironmentVariableLen bytes of UTF-8 without NUL, which
+// no process environment can carry.
+func ValidateEnvironmentVariables(vars map[string]string) error {
+	if len(vars) > MaxEnvironmentVariables {
+		return Errorf(EINVALID, "%d environment variables; the limit is %d", len(vars), MaxEnvironmentVariables)
+	}
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if len(k) > maxEnvironmentVarNameLen || !envVarNameRE.MatchString(k) {
+			return Errorf(EINVALID, "environment variable name %q: use a letter or _, then letters, digits or _ (at most %d bytes)", clipValue(k), maxEnvironmentVarNameLen)
+		}
+		if err := ValidateText("environment variable "+k, vars[k], MaxEnvironmentVariableLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EnvironmentHash is the content hash of an environment's definition:
 // "sha256:" and the hex SHA-256 of a canonical encoding of the image, the
-// conda file and the build context digest, each length-prefixed after a
+// conda file, the build context digest, the Dockerfile path and the
+// variables (each name and value, by name), each length-prefixed after a
 // format label. Identical definitions have the same hash whatever their
-// name, version, description or tags.
+// name, version, description or tags. An environment without variables
+// and Dockerfile path hashes as before those existed (format
+// hangar-environment-v1), so the versions stored then are still
+// recognized.
 func EnvironmentHash(e *Environment) string {
-	return contentHash("hangar-environment-v1", e.Image, e.CondaFile, string(e.BuildContext))
+	if len(e.Variables) == 0 && e.DockerfilePath == "" {
+		return contentHash("hangar-environment-v1", e.Image, e.CondaFile, string(e.BuildContext))
+	}
+	fields := []string{e.Image, e.CondaFile, string(e.BuildContext), e.DockerfilePath}
+	for _, k := range slices.Sorted(maps.Keys(e.Variables)) {
+		fields = append(fields, k, e.Variables[k])
+	}
+	return contentHash("hangar-environment-v2", fields...)
 }
 
 // contentHash hashes a label and fields, each prefixed with its length in

@@ -35,6 +35,9 @@ func TestEnvironmentHash(t *testing.T) {
 		// Field boundaries are part of the encoding.
 		{"shifted boundary", hangar.Environment{Image: "python:3.12n", CondaFile: "ame: x\n"}},
 		{"image as conda file", hangar.Environment{CondaFile: "python:3.12"}},
+		{"variables", hangar.Environment{Image: base.Image, CondaFile: base.CondaFile, Variables: map[string]string{"A": "1"}}},
+		{"variable as conda file", hangar.Environment{Image: base.Image, Variables: map[string]string{"name": " x\n"}}},
+		{"Dockerfile path", hangar.Environment{Image: base.Image, CondaFile: base.CondaFile, DockerfilePath: "Dockerfile"}},
 	} {
 		if got := hangar.EnvironmentHash(&tt.e); got == h {
 			t.Errorf("%s: hash %s equals the base's", tt.name, got)
@@ -44,6 +47,26 @@ func TestEnvironmentHash(t *testing.T) {
 	b := hangar.Environment{Image: "python:3.12"}
 	if hangar.EnvironmentHash(&a) == hangar.EnvironmentHash(&b) {
 		t.Error("image and conda file of the same text hash alike")
+	}
+	// Variables are hashed by name, whatever the map's order, after a new
+	// format label; the golden value is again Python's.
+	vars := base
+	vars.Variables = map[string]string{"B_2": "two", "A": "1"}
+	const goldenVars = "sha256:e35135bb990abd7b8b807ed717d767e3c078714c5cea445e7de36fe9f588ae81"
+	if got := hangar.EnvironmentHash(&vars); got != goldenVars {
+		t.Errorf("hash with variables: got %s, want %s", got, goldenVars)
+	}
+	for _, tt := range []map[string]string{{"A": "1", "B_2": "tw"}, {"A": "1", "B_": "2two"}, {"A": "1"}, {"A": "1", "B_2": "two", "C": ""}} {
+		v := base
+		v.Variables = tt
+		if got := hangar.EnvironmentHash(&v); got == goldenVars {
+			t.Errorf("variables %v hash as %v", tt, vars.Variables)
+		}
+	}
+	empty := base
+	empty.Variables = map[string]string{}
+	if got := hangar.EnvironmentHash(&empty); got != h {
+		t.Errorf("hash with empty variables: got %s, want the v1 hash %s", got, h)
 	}
 	c := hangar.Component{Spec: "python:3.12"}
 	if hangar.ComponentHash(&c) == hangar.EnvironmentHash(&b) {
@@ -76,6 +99,24 @@ func TestEnvironmentValidate(t *testing.T) {
 		{"bad digest", func(e *hangar.Environment) { e.Image, e.BuildContext = "", "sha256:A" }, "build context"},
 		{"NUL in image", func(e *hangar.Environment) { e.Image = "a\x00" }, "image contains a NUL"},
 		{"long description", func(e *hangar.Environment) { e.Description = strings.Repeat("d", 4097) }, "description is 4097 bytes"},
+		{"variables", func(e *hangar.Environment) {
+			e.Variables = map[string]string{"OMP_NUM_THREADS": "1", "_x9": "", "a": "ü"}
+		}, ""},
+		{"variable named with a digit first", func(e *hangar.Environment) { e.Variables = map[string]string{"1A": "x"} }, `environment variable name "1A"`},
+		{"variable named with a dash", func(e *hangar.Environment) { e.Variables = map[string]string{"A-B": "x"} }, `environment variable name "A-B"`},
+		{"variable named with =", func(e *hangar.Environment) { e.Variables = map[string]string{"A=B": "x"} }, `environment variable name "A=B"`},
+		{"variable with an empty name", func(e *hangar.Environment) { e.Variables = map[string]string{"": "x"} }, `environment variable name ""`},
+		{"variable name too long", func(e *hangar.Environment) { e.Variables = map[string]string{strings.Repeat("A", 257): "x"} }, "environment variable name"},
+		{"longest variable name", func(e *hangar.Environment) { e.Variables = map[string]string{strings.Repeat("A", 256): "x"} }, ""},
+		{"NUL in a variable", func(e *hangar.Environment) { e.Variables = map[string]string{"A": "a\x00"} }, "environment variable A contains a NUL"},
+		{"variable too long", func(e *hangar.Environment) { e.Variables = map[string]string{"A": strings.Repeat("v", 32<<10+1)} }, "environment variable A is 32769 bytes"},
+		{"longest variable", func(e *hangar.Environment) { e.Variables = map[string]string{"A": strings.Repeat("v", 32<<10)} }, ""},
+		{"too many variables", func(e *hangar.Environment) {
+			e.Variables = map[string]string{}
+			for i := range 101 {
+				e.Variables["V"+strconv.Itoa(i)] = ""
+			}
+		}, "101 environment variables; the limit is 100"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := ok()

@@ -35,7 +35,25 @@ import (
 // changes size while it is stored is an error (ECONFLICT).
 func PutDir(ctx context.Context, store hangar.BlobStore, fsys fs.FS) (hangar.BlobInfo, *hangar.Manifest, error) {
 	m := &hangar.Manifest{Version: hangar.ManifestVersion, Files: []hangar.ManifestEntry{}}
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+	err := walkFiles(ctx, fsys, func(name, src string) error {
+		e, err := putFile(ctx, store, fsys, name, src)
+		if err != nil {
+			return err
+		}
+		m.Files = append(m.Files, e)
+		return nil
+	})
+	if err != nil {
+		return hangar.BlobInfo{}, nil, fmt.Errorf("put folder: %w", err)
+	}
+	return putManifest(ctx, store, m)
+}
+
+// walkFiles calls fn with the manifest path and the path to read of every
+// regular file of fsys, symbolic links resolved and irregular files
+// refused as PutDir says.
+func walkFiles(ctx context.Context, fsys fs.FS, fn func(name, src string) error) error {
+	return fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("read folder: %w", err)
 		}
@@ -65,16 +83,12 @@ func PutDir(ctx context.Context, store hangar.BlobStore, fsys fs.FS) (hangar.Blo
 			// Checked before opening: opening a FIFO blocks.
 			return checkRegular(name, typ)
 		}
-		e, err := putFile(ctx, store, fsys, name, src)
-		if err != nil {
-			return err
-		}
-		m.Files = append(m.Files, e)
-		return nil
+		return fn(name, src)
 	})
-	if err != nil {
-		return hangar.BlobInfo{}, nil, fmt.Errorf("put folder: %w", err)
-	}
+}
+
+// putManifest sorts m's files, stores its encoding and returns the blob.
+func putManifest(ctx context.Context, store hangar.BlobStore, m *hangar.Manifest) (hangar.BlobInfo, *hangar.Manifest, error) {
 	// WalkDir visits in lexical order per directory, which is not byte order
 	// of whole paths ("a/b" vs "a-b"), so sort.
 	slices.SortFunc(m.Files, func(a, b hangar.ManifestEntry) int { return strings.Compare(a.Path, b.Path) })

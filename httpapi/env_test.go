@@ -80,6 +80,9 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	s.Registry = sqlstore.NewRegistryService(db)
 	s.LoggedModels = sqlstore.NewLoggedModelService(db)
 	s.Jobs = sqlstore.NewJobService(db)
+	s.Environments = sqlstore.NewEnvironmentService(db)
+	s.Components = sqlstore.NewComponentService(db)
+	s.Data = sqlstore.NewDataService(db)
 	s.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s.Ready = db.Ping
 	s.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }

@@ -171,6 +171,21 @@ type Server struct {
 	// requested, or a runner moved or finished it, so that an in-process
 	// scheduler wakes at once rather than at its next poll.
 	JobEvents func(workspace, name string)
+	// Environments and Components store versioned environments and
+	// command components (environment.go, component.go); when nil their
+	// routes answer 501.
+	Environments hangar.EnvironmentService
+	Components   hangar.ComponentService
+	// CheckComponentSpec, when set, checks a component version before it
+	// is stored, after Validate: cmd wires jobspec's check that its spec
+	// reads back (and agrees with the version's fields), so that every
+	// stored spec does; without it the spec need only be a JSON object.
+	CheckComponentSpec func(c *hangar.Component) error
+	// Data stores datastores and data asset versions (data.go); when nil
+	// those routes answer 501. sqlstore.DataService implements it, and the
+	// optional CreateDataVersionOwning that sharing and datastore
+	// snapshots need.
+	Data hangar.DataService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -282,6 +297,20 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/workspaces/{ws}/blobs", hangar.ActArtifactWrite, scopeWorkspace, s.putBlob, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/blobs/{digest}", hangar.ActArtifactRead, scopeWorkspace, s.getBlob, nativeErrors},
 
+		{"GET /api/v1/workspaces/{ws}/datastores", hangar.ActDatastoreRead, scopeWorkspace, s.listDatastores, nativeErrors},
+		// Creating a local datastore also takes datastores/write server-wide (data.go).
+		{"POST /api/v1/workspaces/{ws}/datastores", hangar.ActDatastoreWrite, scopeWorkspace, s.createDatastore, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/datastores/{name}", hangar.ActDatastoreRead, scopeWorkspace, s.getDatastore, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}/datastores/{name}", hangar.ActDatastoreDelete, scopeWorkspace, s.deleteDatastore, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/data", hangar.ActDataRead, scopeWorkspace, s.listData, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/data/{name}/versions", hangar.ActDataRead, scopeWorkspace, s.listDataVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions", hangar.ActDataWrite, scopeWorkspace, s.createDataVersion, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/data/{name}/versions/{version}", hangar.ActDataRead, scopeWorkspace, s.getDataVersion, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions/{version}/archive", hangar.ActDataWrite, scopeWorkspace, s.archiveDataVersion, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions/{version}/restore", hangar.ActDataWrite, scopeWorkspace, s.restoreDataVersion, nativeErrors},
+		// Sharing also takes artifacts/read here and data/write on the target (data.go).
+		{"POST /api/v1/workspaces/{ws}/data/{name}/versions/{version}/share", hangar.ActDataRead, scopeWorkspace, s.shareDataVersion, nativeErrors},
+
 		{"GET /api/v1/workspaces/{ws}/experiments", hangar.ActExperimentRead, scopeWorkspace, s.listExperiments, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/experiments/{id}", hangar.ActExperimentRead, scopeWorkspace, s.getExperiment, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/runs", hangar.ActRunRead, scopeWorkspace, s.listRuns, nativeErrors},
@@ -300,6 +329,21 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/workspaces/{ws}/jobs/{name}/logs", hangar.ActJobWrite, scopeWorkspace, s.appendJobLog, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/jobs/{name}/lease", hangar.ActJobWrite, scopeWorkspace, s.leaseJob, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/jobs/{name}/finish", hangar.ActJobWrite, scopeWorkspace, s.finishJob, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments", hangar.ActEnvironmentRead, scopeWorkspace, s.listEnvironments, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/versions", hangar.ActEnvironmentRead, scopeWorkspace, s.listEnvironmentVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions", hangar.ActEnvironmentWrite, scopeWorkspace, s.createEnvironment, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/versions/{version}", hangar.ActEnvironmentRead, scopeWorkspace, s.getEnvironment, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/environments/{name}/latest", hangar.ActEnvironmentRead, scopeWorkspace, s.latestEnvironment, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions/{version}/archive", hangar.ActEnvironmentWrite, scopeWorkspace, s.archiveEnvironment, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions/{version}/restore", hangar.ActEnvironmentWrite, scopeWorkspace, s.restoreEnvironment, nativeErrors},
+
+		{"GET /api/v1/workspaces/{ws}/components", hangar.ActComponentRead, scopeWorkspace, s.listComponents, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/versions", hangar.ActComponentRead, scopeWorkspace, s.listComponentVersions, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions", hangar.ActComponentWrite, scopeWorkspace, s.createComponent, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/versions/{version}", hangar.ActComponentRead, scopeWorkspace, s.getComponent, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/components/{name}/latest", hangar.ActComponentRead, scopeWorkspace, s.latestComponent, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/archive", hangar.ActComponentWrite, scopeWorkspace, s.archiveComponent, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/restore", hangar.ActComponentWrite, scopeWorkspace, s.restoreComponent, nativeErrors},
 	}
 	// MLflow's REST API: each endpoint, with its action, under every MLflow
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.

@@ -33,7 +33,7 @@ var backends = []struct {
 // RunStep as `hangar run-step`, reaching the server over HTTP with the
 // job's own token.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	api   *httpapi.Server
 	db    *sqlstore.DB
@@ -43,7 +43,7 @@ type env struct {
 	ids   *sqlstore.IdentityService
 }
 
-func newEnv(t *testing.T, dsn string, executor jobrun.Executor) *env {
+func newEnv(t testing.TB, dsn string, executor jobrun.Executor) *env {
 	t.Helper()
 	ctx := t.Context()
 	db := sqlstore.New(dsn)

@@ -65,7 +65,7 @@ type Scheduler struct {
 	wake       chan struct{}
 	mu         sync.Mutex
 	dispatched map[string]time.Time // workspace/job → when handed to the executor
-	tokens     map[string]string    // workspace/job → token id
+	tokens     map[string]jobToken  // workspace/top-level job → its credential
 	settled    map[string]bool      // workspace/job whose end was processed
 	changed    map[string][2]string // workspace/job reported changed, to settle if it ended
 }
@@ -74,7 +74,7 @@ func (s *Scheduler) init() {
 	s.once.Do(func() {
 		s.wake = make(chan struct{}, 1)
 		s.dispatched = map[string]time.Time{}
-		s.tokens = map[string]string{}
+		s.tokens = map[string]jobToken{}
 		s.settled = map[string]bool{}
 		s.changed = map[string][2]string{}
 		if s.Logger == nil {
@@ -360,31 +360,47 @@ func (s *Scheduler) endRun(ctx context.Context, ws, runID string, status hangar.
 	}
 }
 
-// dispatch hands a queued job to the executor with a fresh credential.
+// dispatch hands a queued job to the executor with the credential of its
+// top-level job: a command job's own, or its pipeline's, shared by the
+// pipeline's steps and revoked when the pipeline ends.
 func (s *Scheduler) dispatch(ctx context.Context, j *hangar.Job) error {
 	d := Dispatch{Workspace: j.Workspace, Job: j.Name}
 	if s.Tokens != nil {
-		ttl := 24 * time.Hour
-		if st, err := StepOf(j); err == nil && st.TimeoutSeconds > 0 {
-			ttl = time.Duration(st.TimeoutSeconds)*time.Second + time.Hour
+		top := j.Name
+		if j.Parent != "" {
+			top = j.Parent
 		}
-		secret, id, err := s.Tokens.MintJobToken(ctx, j.Workspace, j.Name, ttl)
-		if err != nil {
-			return fmt.Errorf("job %s: credential: %w", j.Name, err)
-		}
-		d.Token = secret
+		k := key(j.Workspace, top)
 		s.mu.Lock()
-		if old := s.tokens[key(j.Workspace, j.Name)]; old != "" {
-			s.Tokens.RevokeJobToken(ctx, old)
-		}
-		s.tokens[key(j.Workspace, j.Name)] = id
+		tok, ok := s.tokens[k]
 		s.mu.Unlock()
+		if !ok || j.Parent == "" {
+			ttl := 24 * time.Hour
+			if st, err := StepOf(j); err == nil && j.Parent == "" && st.TimeoutSeconds > 0 {
+				ttl = time.Duration(st.TimeoutSeconds)*time.Second + time.Hour
+			}
+			secret, id, err := s.Tokens.MintJobToken(ctx, j.Workspace, top, ttl)
+			if err != nil {
+				return fmt.Errorf("job %s: credential: %w", j.Name, err)
+			}
+			s.mu.Lock()
+			if old, ok := s.tokens[k]; ok {
+				s.Tokens.RevokeJobToken(ctx, old.id)
+			}
+			tok = jobToken{secret: secret, id: id}
+			s.tokens[k] = tok
+			s.mu.Unlock()
+		}
+		d.Token = tok.secret
 	}
 	s.mu.Lock()
 	s.dispatched[key(j.Workspace, j.Name)] = time.Now()
 	s.mu.Unlock()
 	return s.Executor.Start(ctx, d)
 }
+
+// jobToken is a minted credential of a top-level job.
+type jobToken struct{ secret, id string }
 
 // settle finishes what follows a job's end once: its MLflow run ends, its
 // credential is revoked, outputs asked for are registered as data assets.
@@ -397,7 +413,7 @@ func (s *Scheduler) settle(ctx context.Context, ws, name string) {
 	}
 	s.settled[k] = true
 	delete(s.dispatched, k)
-	tok := s.tokens[k]
+	tok := s.tokens[k].id
 	delete(s.tokens, k)
 	s.mu.Unlock()
 	if tok != "" && s.Tokens != nil {

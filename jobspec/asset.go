@@ -35,7 +35,11 @@ type Environment struct {
 	OSType string
 	// InferenceConfig is recorded for custom serving containers.
 	InferenceConfig map[string]any
-	Line            int
+	// Variables are the environment_variables a step run in the
+	// environment gets (a Hangar extension of the v2 schema, with the key
+	// Azure's jobs and v1 environments use).
+	Variables map[string]string
+	Line      int
 
 	condaLine, buildLine int
 }
@@ -88,6 +92,12 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		"conda_file":       func(v *yaml.Node) { conda, env.condaLine = v, v.Line },
 		"os_type":          func(v *yaml.Node) { osType = v; d.str(v, join(path, "os_type"), &env.OSType) },
 		"inference_config": func(v *yaml.Node) { d.raw(v, join(path, "inference_config"), &env.InferenceConfig) },
+		"environment_variables": func(v *yaml.Node) {
+			d.strMap(v, join(path, "environment_variables"), &env.Variables)
+			if err := hangar.ValidateEnvironmentVariables(env.Variables); err != nil {
+				d.errorf(v, "%s: %s", join(path, "environment_variables"), msgOf(err))
+			}
+		},
 		"build": func(v *yaml.Node) {
 			env.Build, env.buildLine = &Build{}, v.Line
 			d.fields(v, join(path, "build"), map[string]func(*yaml.Node){

@@ -102,6 +102,7 @@ func (s *ComponentService) CreateComponent(ctx context.Context, in *hangar.Compo
 		return nil, fmt.Errorf("create component %s in workspace %q: %w", c.Name, c.Workspace, err)
 	}
 	if existing != nil {
+		existing.Existing = true
 		return existing, nil
 	}
 	return &c, nil

@@ -58,6 +58,23 @@ func decodeDataTags(s string) (map[string]string, error) {
 // transaction. Errors: EINVALID, ENOTFOUND (workspace, datastore),
 // ECONFLICT (the version exists).
 func (s *DataService) CreateDataVersion(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
+	return s.CreateDataVersionOwning(ctx, workspace, a, nil)
+}
+
+// CreateDataVersionOwning is CreateDataVersion that also gives the
+// workspace the blobs (the files of the version's manifest) in the same
+// transaction: a version shared from another workspace, or snapshotted
+// from a datastore, brings its content's ownership with it, or none of it.
+// Errors: as CreateDataVersion; EINVALID for a bad blob.
+func (s *DataService) CreateDataVersionOwning(ctx context.Context, workspace string, a *hangar.DataAsset, blobs []hangar.BlobInfo) (*hangar.DataAsset, error) {
+	for _, b := range blobs {
+		if _, err := hangar.ParseDigest(string(b.Digest)); err != nil {
+			return nil, err
+		}
+		if b.Size < 0 {
+			return nil, hangar.Errorf(hangar.EINVALID, "blob %s has negative size %d", b.Digest, b.Size)
+		}
+	}
 	if err := hangar.ValidateWorkspaceName(workspace); err != nil {
 		return nil, err
 	}
@@ -110,10 +127,14 @@ func (s *DataService) CreateDataVersion(ctx context.Context, workspace string, a
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
+		owned := blobs
 		if out.Manifest.Digest != "" {
+			owned = append([]hangar.BlobInfo{out.Manifest}, blobs...)
+		}
+		for _, b := range owned {
 			if _, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO workspace_blobs (workspace, digest, size, created_at)
 				VALUES (?, ?, ?, ?) ON CONFLICT (workspace, digest) DO NOTHING`),
-				workspace, string(out.Manifest.Digest), out.Manifest.Size, tx.db.tv(tx.now)); err != nil {
+				workspace, string(b.Digest), b.Size, tx.db.tv(tx.now)); err != nil {
 				return fmt.Errorf("record blob ownership: %w", err)
 			}
 		}

@@ -12,8 +12,8 @@ import (
 )
 
 // EnvironmentService stores environment versions in the table
-// environment_versions (migration 00011). It implements
-// hangar.EnvironmentService.
+// environment_versions (migration 00011; 00013 added the variables and the
+// Dockerfile path). It implements hangar.EnvironmentService.
 //
 // A create is one write transaction: the workspace must exist and own the
 // build context manifest (workspace_blobs), the version is numbered (the
@@ -165,7 +165,7 @@ func ecDecodeTags(s string) (map[string]string, error) {
 	return tags, nil
 }
 
-const environmentColumns = `id, workspace, name, version, image, conda_file, build_context, description, tags, hash, archived, created_by, created_at`
+const environmentColumns = `id, workspace, name, version, image, conda_file, build_context, dockerfile_path, variables, description, tags, hash, archived, created_by, created_at`
 
 // environmentRow is an environment version with its row id, the key of
 // its lists.
@@ -179,17 +179,21 @@ func scanEnvironment(sc rowScanner) (environmentRow, error) {
 		r        environmentRow
 		e        hangar.Environment
 		build    string
+		vars     string
 		tags     string
 		archived int64
 		created  dbTime
 	)
-	if err := sc.Scan(&r.id, &e.Workspace, &e.Name, &e.Version, &e.Image, &e.CondaFile, &build, &e.Description, &tags,
+	if err := sc.Scan(&r.id, &e.Workspace, &e.Name, &e.Version, &e.Image, &e.CondaFile, &build, &e.DockerfilePath, &vars, &e.Description, &tags,
 		&e.Hash, &archived, &e.CreatedBy, &created); err != nil {
 		return r, err
 	}
 	var err error
 	if e.Tags, err = ecDecodeTags(tags); err != nil {
 		return r, fmt.Errorf("environment %s:%s: %w", e.Name, e.Version, err)
+	}
+	if e.Variables, err = ecDecodeTags(vars); err != nil {
+		return r, fmt.Errorf("environment %s:%s: variables: %w", e.Name, e.Version, err)
 	}
 	e.BuildContext = hangar.Digest(build)
 	e.Archived = archived == 1
@@ -211,6 +215,10 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 	if err != nil {
 		return nil, err
 	}
+	vars, err := ecEncodeTags(e.Variables)
+	if err != nil {
+		return nil, err
+	}
 	var existing *hangar.Environment
 	err = s.db.write(ctx, func(tx *wtx) error {
 		e.CreatedAt = tx.now.UTC().Truncate(time.Microsecond)
@@ -229,9 +237,9 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 		}
 		e.Version = next
 		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO environment_versions
-			(workspace, name, version, version_num, image, conda_file, build_context, description, tags, hash, archived, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`),
-			e.Workspace, e.Name, e.Version, ecVersionNum(e.Version), e.Image, e.CondaFile, string(e.BuildContext), e.Description, tags,
+			(workspace, name, version, version_num, image, conda_file, build_context, dockerfile_path, variables, description, tags, hash, archived, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`),
+			e.Workspace, e.Name, e.Version, ecVersionNum(e.Version), e.Image, e.CondaFile, string(e.BuildContext), e.DockerfilePath, vars, e.Description, tags,
 			e.Hash, e.CreatedBy, tx.db.tv(tx.now))
 		if isUniqueViolation(err) {
 			return environmentKind.conflict(e.Workspace, e.Name, e.Version)
@@ -245,6 +253,7 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 		return nil, fmt.Errorf("create environment %s in workspace %q: %w", e.Name, e.Workspace, err)
 	}
 	if existing != nil {
+		existing.Existing = true
 		return existing, nil
 	}
 	return &e, nil

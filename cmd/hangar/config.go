@@ -52,7 +52,7 @@ func serverSettings(c *serverConfig) []setting {
 		{"tls-cert", "HANGAR_TLS_CERT", &c.TLSCert, "TLS certificate file (PEM); serve HTTPS with --tls-key"},
 		{"tls-key", "HANGAR_TLS_KEY", &c.TLSKey, "TLS private key file (PEM)"},
 		{"kek-file", "HANGAR_KEK_FILE", &c.KEKFile, "key-encryption key for secrets (default <data-dir>/kek, generated on first start)"},
-		{"job-parallel", "HANGAR_JOB_PARALLEL", &c.JobParallel, "job steps the local compute runs at once (default: the number of CPUs, at least 2)"},
+		{"job-parallel", "HANGAR_JOB_PARALLEL", &c.JobParallel, "job steps the local compute runs at once (default: the number of CPUs, at least 4)"},
 	}
 }
 
@@ -141,10 +141,11 @@ func (c *serverConfig) validate() error {
 	return nil
 }
 
-// jobParallel is JobParallel as a number: the CPUs (at least 2) when unset.
+// jobParallel is JobParallel as a number; when unset, the CPUs, at least 4:
+// steps wait on files and the network as much as they compute.
 func (c *serverConfig) jobParallel() (int, error) {
 	if c.JobParallel == "" {
-		return max(2, runtime.NumCPU()), nil
+		return max(4, runtime.NumCPU()), nil
 	}
 	n, err := strconv.Atoi(c.JobParallel)
 	if err != nil || n < 1 || n > 1024 {

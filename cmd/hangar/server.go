@@ -24,6 +24,7 @@ import (
 	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/jobrun"
+	"github.com/hangar-ml/hangar/jobspec"
 	"github.com/hangar-ml/hangar/seal"
 	"github.com/hangar-ml/hangar/sqlstore"
 )
@@ -141,10 +142,16 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	// MLflow 3.x logged models and runs/outputs.
 	api.LoggedModels = sqlstore.NewLoggedModelService(db)
 	api.Jobs = sqlstore.NewJobService(db) // jobs, steps and their logs: the job routes
+	// Versioned environments and command components; a component's spec
+	// must read back as jobspec reads it, for the job runner.
+	api.Environments = sqlstore.NewEnvironmentService(db)
+	api.Components = sqlstore.NewComponentService(db)
+	api.CheckComponentSpec = jobspec.CheckComponent
+	api.Data = sqlstore.NewDataService(db) // datastores and data assets
 	// Jobs run on compute "local": the scheduler queues them and hands
 	// each to a `hangar run-step` process of this binary, which reaches
 	// this server at its own address (set once listening).
-	dataSvc := sqlstore.NewDataService(db)
+	dataSvc := api.Data
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the hangar binary for job steps: %w", err)
@@ -158,8 +165,8 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	if !cfg.DisableAuth {
 		sched.Tokens = jobrun.IdentityTokens{Identities: identities}
 	}
-	api.JobSubmitter = &jobrun.Submitter{Jobs: api.Jobs, Data: dataSvc, Environments: sqlstore.NewEnvironmentService(db),
-		Components: sqlstore.NewComponentService(db), Builtin: builtin.Resolver{}, Submitted: sched.Changed}
+	api.JobSubmitter = &jobrun.Submitter{Jobs: api.Jobs, Data: dataSvc, Environments: api.Environments,
+		Components: api.Components, Builtin: builtin.Resolver{}, Submitted: sched.Changed}
 	api.JobEvents = sched.Changed
 	api.Logger = logger
 	api.Registerer = reg

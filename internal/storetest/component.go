@@ -19,7 +19,7 @@ func testComponents(t *testing.T, open func(t *testing.T) *Store) {
 }
 
 func compVersioned(c *hangar.Component) versioned {
-	return versioned{c.Workspace, c.Name, c.Version, c.Hash, c.CreatedBy, c.Archived}
+	return versioned{c.Workspace, c.Name, c.Version, c.Hash, c.CreatedBy, c.Archived, c.Existing}
 }
 
 func compPage(p *hangar.Page[*hangar.Component], err error) ([]versioned, string, error) {

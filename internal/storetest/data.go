@@ -25,6 +25,7 @@ func testData(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Pages", func(t *testing.T) { testDataPages(t, open(t)) })
 	t.Run("BadInput", func(t *testing.T) { testDataBadInput(t, open(t)) })
 	t.Run("Workspaces", func(t *testing.T) { testDataWorkspaces(t, open(t)) })
+	t.Run("Owning", func(t *testing.T) { testDataOwning(t, open(t)) })
 }
 
 // dataDigest is a made-up manifest digest: the digest of c, one digest

@@ -28,6 +28,7 @@ func testEnvironments(t *testing.T, open func(t *testing.T) *Store) {
 type versioned struct {
 	Workspace, Name, Version, Hash, CreatedBy string
 	Archived                                  bool
+	Existing                                  bool // the create returned an existing version
 }
 
 // versionedOps adapts one of the versioned services to the shared tests.
@@ -44,7 +45,7 @@ type versionedOps struct {
 }
 
 func envVersioned(e *hangar.Environment) versioned {
-	return versioned{e.Workspace, e.Name, e.Version, e.Hash, e.CreatedBy, e.Archived}
+	return versioned{e.Workspace, e.Name, e.Version, e.Hash, e.CreatedBy, e.Archived, e.Existing}
 }
 
 func envPage(p *hangar.Page[*hangar.Environment], err error) ([]versioned, string, error) {
@@ -163,8 +164,10 @@ func testVersions(t *testing.T, s *Store, ops versionedOps) {
 	// and nothing written.
 	events := len(allEvents(t, s))
 	again := mustVersion(t, s, ops, ws, "train", "", 0)
-	if again != v1 {
-		t.Errorf("same definition again: got %+v, want the existing %+v", again, v1)
+	existing := v1
+	existing.Existing = true
+	if again != existing {
+		t.Errorf("same definition again: got %+v, want the existing %+v marked existing", again, existing)
 	}
 	if n := len(allEvents(t, s)); n != events {
 		t.Errorf("same definition again: %d events, want %d (nothing created)", n, events)
@@ -499,7 +502,7 @@ func testEnvironmentFields(t *testing.T, s *Store) {
 	ws := hangar.DefaultWorkspace
 	in := &hangar.Environment{Workspace: ws, Name: "sklearn", Image: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04",
 		CondaFile: "name: sk\ndependencies:\n  - python=3.12\n  - scikit-learn\n", Description: "scikit-learn on Ubuntu ✓",
-		Tags: map[string]string{"team": "ml", "empty": ""}}
+		Tags: map[string]string{"team": "ml", "empty": ""}, Variables: map[string]string{"OMP_NUM_THREADS": "1", "GREETING": "héllo wörld", "EMPTY": ""}}
 	e, err := s.Environments.CreateEnvironment(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -527,6 +530,26 @@ func testEnvironmentFields(t *testing.T, s *Store) {
 	in2.Description, in2.Tags = "other", nil
 	if again, err := s.Environments.CreateEnvironment(ctx, &in2); err != nil || again.Version != "1" || again.Description != in.Description {
 		t.Errorf("same definition, other description: got %+v, %v, want version 1 unchanged", again, err)
+	}
+	// Variables are part of the definition: another value, or none, is a
+	// new version, and each reads back as it was created.
+	for i, vars := range []map[string]string{{"OMP_NUM_THREADS": "2", "GREETING": "héllo wörld", "EMPTY": ""}, nil} {
+		in3 := *in
+		in3.Variables = vars
+		v, err := s.Environments.CreateEnvironment(ctx, &in3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint(i + 2); v.Version != want {
+			t.Errorf("variables %v: got version %s, want %s", vars, v.Version, want)
+		}
+		got, err := s.Environments.Environment(ctx, ws, "sklearn", v.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !mapsEqual(got.Variables, vars) || (vars == nil && got.Variables != nil) {
+			t.Errorf("variables %v: read back %#v", vars, got.Variables)
+		}
 	}
 }
 
@@ -583,6 +606,12 @@ func testEnvironmentBadInput(t *testing.T, s *Store) {
 		{"bad UTF-8 description", with(func(e *hangar.Environment) { e.Description = "\xff" }), "description is not valid UTF-8"},
 		{"too many tags", with(func(e *hangar.Environment) { e.Tags = many }), "51 tags; the limit is 50"},
 		{"empty tag key", with(func(e *hangar.Environment) { e.Tags = map[string]string{"": "v"} }), "tag key is empty"},
+		{"Dockerfile path without build context", with(func(e *hangar.Environment) { e.DockerfilePath = "Dockerfile" }), "a Dockerfile path needs a build context"},
+		{"bad variable name", with(func(e *hangar.Environment) { e.Variables = map[string]string{"A B": "v"} }), `environment variable name "A B"`},
+		{"NUL in a variable", with(func(e *hangar.Environment) { e.Variables = map[string]string{"A": "\x00"} }), "environment variable A contains a NUL"},
+		{"long variable", with(func(e *hangar.Environment) {
+			e.Variables = map[string]string{"A": strings.Repeat("v", hangar.MaxEnvironmentVariableLen+1)}
+		}), "environment variable A is"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := s.Environments.CreateEnvironment(ctx, tt.e)

@@ -1,0 +1,108 @@
+package jobrun_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/jobrun"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// hangarBinary builds cmd/hangar once for the benchmarks: the local
+// executor runs `hangar run-step` processes, as the server does.
+func hangarBinary(b testing.TB) string {
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hangar-bench-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "hangar")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/hangar").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		b.Fatal(binErr)
+	}
+	return binPath
+}
+
+// pipelineYAML is a pipeline of n no-op steps (each `true`); chain makes
+// each step wait for the one before it. tag makes the steps' inputs
+// unique, so nothing is reused across runs with different tags.
+func pipelineYAML(n int, chain bool, tag string) string {
+	var b strings.Builder
+	b.WriteString("type: pipeline\njobs:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  s%d:\n    command: true ${{inputs.tag}}\n    inputs:\n      tag: %s\n", i, tag)
+		if chain && i > 0 {
+			fmt.Fprintf(&b, "      after: ${{parent.jobs.s%d.outputs.done}}\n", i-1)
+		}
+		b.WriteString("    outputs:\n      done:\n        type: uri_folder\n")
+	}
+	return b.String()
+}
+
+func benchEnv(b *testing.B) *env {
+	bin := hangarBinary(b)
+	local := &jobrun.Local{Binary: bin, Parallel: benchParallel()}
+	e := newEnv(b, backends[0].dsn(b), local)
+	local.ServerURL = e.srv.URL
+	return e
+}
+
+// BenchmarkPipeline100 runs a pipeline of 100 independent no-op steps on
+// the local executor (one `hangar run-step` process per step, at most
+// NumCPU at once), from submission to Completed. Target: ≤ 5 s.
+func BenchmarkPipeline100(b *testing.B) {
+	e := benchEnv(b)
+	for i := 0; b.Loop(); i++ {
+		j := e.submit(pipelineYAML(100, false, fmt.Sprintf("run%d", i)), nil)
+		if j = e.wait(j.Name); j.Status != hangar.JobCompleted {
+			b.Fatalf("%s: %s", j.Status, j.Error)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pipeline")
+}
+
+// BenchmarkPipeline100Reused submits, again and again, a pipeline of 100
+// no-op steps that already ran: every step is reused. Target: ≤ 1 s.
+func BenchmarkPipeline100Reused(b *testing.B) {
+	e := benchEnv(b)
+	yaml := pipelineYAML(100, false, "once")
+	if j := e.wait(e.submit(yaml, nil).Name); j.Status != hangar.JobCompleted {
+		b.Fatalf("%s: %s", j.Status, j.Error)
+	}
+	for b.Loop() {
+		j := e.submit(yaml, nil)
+		if j = e.wait(j.Name); j.Status != hangar.JobCompleted {
+			b.Fatalf("%s: %s", j.Status, j.Error)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pipeline")
+}
+
+
+// benchParallel is the local executor's bound: HANGAR_BENCH_PARALLEL, or
+// the server's default.
+func benchParallel() int {
+	if n, err := strconv.Atoi(os.Getenv("HANGAR_BENCH_PARALLEL")); err == nil && n > 0 {
+		return n
+	}
+	return max(4, runtime.NumCPU())
+}
