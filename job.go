@@ -225,7 +225,9 @@ type JobService interface {
 	// ListJobs lists jobs (JobFilter). Errors: EINVALID.
 	ListJobs(ctx context.Context, workspace string, f JobFilter, opt ListOptions) (*Page[*Job], error)
 	// TransitionJob applies t to a job and returns it as changed; a change
-	// of status is audited (jobs/write). Errors: ENOTFOUND, EINVALID (t),
+	// of status is audited (jobs/write). A terminal job takes one change
+	// only: a Completed job's Outputs alone (the data assets they were
+	// registered as). Errors: ENOTFOUND, EINVALID (t),
 	// ECONFLICT naming the job's status or holder when t's conditions do
 	// not hold (nothing changes then).
 	TransitionJob(ctx context.Context, workspace, name string, t JobTransition) (*Job, error)

@@ -97,7 +97,6 @@ func BenchmarkPipeline100Reused(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pipeline")
 }
 
-
 // benchParallel is the local executor's bound: HANGAR_BENCH_PARALLEL, or
 // the server's default.
 func benchParallel() int {

@@ -65,17 +65,20 @@ func newEnv(t testing.TB, dsn string, executor jobrun.Executor) *env {
 	s.Roles = sqlstore.NewRoleService(db)
 	s.Audit = sqlstore.NewAuditService(db)
 	s.Secrets = sqlstore.NewSecretService(db)
-	s.Blobs = disk.New(filepath.Join(t.TempDir(), "blobs"))
+	blobs := disk.New(filepath.Join(t.TempDir(), "blobs"))
+	s.Blobs = blobs
 	s.BlobIndex = sqlstore.NewBlobIndex(db)
 	s.Artifacts = sqlstore.NewArtifactIndex(db)
 	s.Tracking = sqlstore.NewTrackingService(db)
 	s.Registry = sqlstore.NewRegistryService(db)
 	s.Jobs = sqlstore.NewJobService(db)
+	s.Data = sqlstore.NewDataService(db)
 	s.Logger = slog.New(slog.DiscardHandler)
 	s.Ready = db.Ping
 	e := &env{t: t, api: s, db: db, ids: ids}
 	data := sqlstore.NewDataService(db)
-	e.sched = &jobrun.Scheduler{Jobs: s.Jobs, Tracking: s.Tracking, Data: data, Tokens: jobrun.IdentityTokens{Identities: ids}, Poll: 50 * time.Millisecond}
+	e.sched = &jobrun.Scheduler{Jobs: s.Jobs, Tracking: s.Tracking, Data: data, Tokens: jobrun.IdentityTokens{Identities: ids}, Poll: 50 * time.Millisecond,
+		Register: jobrun.DataRegistrar{Data: data, Blobs: blobs}.Register}
 	s.JobSubmitter = &jobrun.Submitter{Jobs: s.Jobs, Data: data, Environments: sqlstore.NewEnvironmentService(db),
 		Components: sqlstore.NewComponentService(db), Builtin: builtin.Resolver{}, Submitted: e.sched.Changed}
 	s.JobEvents = e.sched.Changed

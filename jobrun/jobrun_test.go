@@ -28,12 +28,13 @@ command: >-
   echo "run=$MLFLOW_RUN_ID exp=$MLFLOW_EXPERIMENT_ID greeting=${{inputs.greeting}}" &&
   test -n "$MLFLOW_TRACKING_TOKEN" && test -z "$HANGAR_TOKEN" &&
   echo "$MLFLOW_TRACKING_URI" &&
-  echo result > ${{outputs.out}}/result.txt
+  printf 'x,y\n1,2\n3,4\n' > ${{outputs.out}}/result.csv
 inputs:
   greeting: hello world
 outputs:
   out:
     type: uri_folder
+    name: lifecycle-result
 experiment_name: lifecycle
 `, nil)
 			if j.Status != hangar.JobNotStarted || j.Type != hangar.JobTypeCommand {
@@ -51,10 +52,21 @@ experiment_name: lifecycle
 				t.Errorf("MLFLOW_TRACKING_URI is not the workspace's MLflow URL:\n%s", log)
 			}
 			out := j.Outputs["out"]
-			if out.Manifest == "" || out.URI != "azureml://jobs/"+j.Name+"/outputs/out" || out.Size != int64(len("result\n")) {
+			if out.Manifest == "" || out.URI != "azureml://jobs/"+j.Name+"/outputs/out" || out.Size != int64(len("x,y\n1,2\n3,4\n")) {
 				t.Errorf("output %+v", out)
 			}
 			e.waitRun(j.RunID, hangar.RunFinished)
+			// The output asked to be a data asset is one, with a profile.
+			a, err := e.api.Data.DataVersion(t.Context(), hangar.DefaultWorkspace, "lifecycle-result", "1")
+			if err != nil {
+				t.Fatalf("registered output: %v", err)
+			}
+			if a.Manifest.Digest != out.Manifest || a.FileCount != 1 || !strings.Contains(a.Profile, `"rows":2`) {
+				t.Errorf("registered output %+v", a)
+			}
+			if j, _ = e.admin.Job(t.Context(), hangar.DefaultWorkspace, j.Name); j.Outputs["out"].Asset != "lifecycle-result:1" {
+				t.Errorf("job output %+v does not name its data asset", j.Outputs["out"])
+			}
 			// Every token the job had is revoked (when its end is settled,
 			// as its run's).
 			page, err := e.ids.ListTokens(t.Context(), hangar.TokenFilter{Workspace: hangar.DefaultWorkspace}, hangar.ListOptions{})

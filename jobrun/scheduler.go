@@ -425,11 +425,13 @@ func (s *Scheduler) settle(ctx context.Context, ws, name string) {
 	if err != nil {
 		return
 	}
-	if j.ReusedFrom == "" {
-		s.endRun(ctx, ws, j.RunID, j.Status)
-	}
+	// Outputs are registered before the run ends: whoever sees the run
+	// ended finds the data assets.
 	if j.Status == hangar.JobCompleted && j.Type == hangar.JobTypeCommand {
 		s.register(ctx, j)
+	}
+	if j.ReusedFrom == "" {
+		s.endRun(ctx, ws, j.RunID, j.Status)
 	}
 }
 
@@ -453,8 +455,11 @@ func (s *Scheduler) register(ctx context.Context, j *hangar.Job) {
 			continue
 		}
 		typ := spec.Type
-		if typ != hangar.DataURIFile && typ != hangar.DataMLTable {
-			typ = hangar.DataURIFolder
+		switch typ {
+		case hangar.DataURIFile, hangar.DataURIFolder, hangar.DataMLTable:
+		default:
+			s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, fmt.Appendf(nil, "[hangar] output %s is a %s: it was not registered as %s (models are registered through the model registry)\n", name, typ, spec.Name))
+			continue
 		}
 		a, err := s.Register(ctx, j.Workspace, &hangar.DataAsset{
 			Name: spec.Name, Version: spec.Version, Type: typ, Path: string(o.Manifest),

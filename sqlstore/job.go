@@ -310,6 +310,12 @@ func (s *JobService) ListJobs(ctx context.Context, workspace string, f hangar.Jo
 // job whose runner's lease expired again, for instance).
 func transitionAllowed(status hangar.JobStatus, t *hangar.JobTransition) string {
 	if status.Terminal() {
+		// One change only: the scheduler records, on a completed job's
+		// outputs, the data asset versions they were registered as.
+		if status == hangar.JobCompleted && t.To == "" && t.Outputs != nil && t.Holder == "" && t.Lease == 0 && !t.Release &&
+			t.Spec == "" && t.ReuseKey == "" && t.ReusedFrom == "" && t.RunID == "" && t.ExperimentID == "" && t.Error == "" {
+			return ""
+		}
 		return "it is final"
 	}
 	if t.To == "" || t.To == status {

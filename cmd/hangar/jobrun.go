@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/dataset"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/jobrun"
 )
@@ -119,6 +121,12 @@ HANGAR_TOKEN; a job another runner claimed first is left alone.`,
 				c.HTTPClient = hc
 			}
 			opt.TrackingURI, opt.Token = url, token
+			// Datastore URIs stage from the datastore (a local one is a
+			// folder of this machine, as the runner of compute local is).
+			opt.Stage = func(ctx context.Context, ws, uri string, _ bool, dst string) (string, error) {
+				r := &dataset.Resolver{Data: c, Blobs: c.BlobStore(ws)}
+				return r.StageURI(ctx, ws, uri, dst)
+			}
 			if bin, err := os.Executable(); err == nil {
 				opt.BinDir = filepath.Dir(bin)
 			}

@@ -159,9 +159,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	parallel, _ := cfg.jobParallel()
 	local := &jobrun.Local{Binary: exe, Parallel: parallel, Output: os.Stderr, Logger: logger}
 	sched := &jobrun.Scheduler{Jobs: api.Jobs, Tracking: api.Tracking, Data: dataSvc, Executor: local, Logger: logger,
-		Register: func(ctx context.Context, ws string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
-			return dataSvc.CreateDataVersion(ctx, ws, a)
-		}}
+		Register: jobrun.DataRegistrar{Data: dataSvc, Blobs: blobs}.Register}
 	if !cfg.DisableAuth {
 		sched.Tokens = jobrun.IdentityTokens{Identities: identities}
 	}

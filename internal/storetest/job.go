@@ -23,6 +23,7 @@ func testJobs(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Transition", func(t *testing.T) { testJobTransition(t, open(t)) })
 	t.Run("TransitionErrors", func(t *testing.T) { testJobTransitionErrors(t, open(t)) })
 	t.Run("Leases", func(t *testing.T) { testJobLeases(t, open(t)) })
+	t.Run("OutputAnnotation", func(t *testing.T) { testJobOutputAnnotation(t, open(t)) })
 	t.Run("ConcurrentClaims", func(t *testing.T) { testJobConcurrentClaims(t, open(t), nil) })
 	t.Run("ConcurrentClaimsTwoStores", func(t *testing.T) {
 		s := open(t)
@@ -435,6 +436,7 @@ func testJobTransitionErrors(t *testing.T, s *Store) {
 		{"back to NotStarted", "j", hangar.JobTransition{To: hangar.JobNotStarted}, hangar.ECONFLICT, "never goes back"},
 		{"terminal is final", "done", hangar.JobTransition{To: hangar.JobRunning}, hangar.ECONFLICT, "is Completed: it is final"},
 		{"no heartbeat on a terminal job", "done", hangar.JobTransition{Holder: "h", Lease: time.Minute}, hangar.ECONFLICT, "final"},
+		{"no error on a terminal job", "done", hangar.JobTransition{Error: "late", Outputs: map[string]hangar.JobOutput{}}, hangar.ECONFLICT, "final"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := s.Jobs.TransitionJob(ctx, ws, c.job, c.tr)
@@ -450,6 +452,25 @@ func testJobTransitionErrors(t *testing.T, s *Store) {
 	if n := len(allEvents(t, s)); n != events {
 		t.Errorf("events after failed transitions: got %d, want %d", n, events)
 	}
+}
+
+// testJobOutputAnnotation: the one change a completed job takes is the
+// scheduler recording the data asset its outputs were registered as.
+func testJobOutputAnnotation(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	ws := hangar.DefaultWorkspace
+	createJob(t, s, ws, &hangar.Job{Name: "done", Type: hangar.JobTypeCommand, Spec: jobSpec, Status: hangar.JobCompleted})
+	createJob(t, s, ws, &hangar.Job{Name: "failed", Type: hangar.JobTypeCommand, Spec: jobSpec, Status: hangar.JobFailed})
+	outs := map[string]hangar.JobOutput{"o": {Type: "uri_folder", URI: hangar.JobOutputURI("done", "o"), Asset: "d:1"}}
+	j, err := s.Jobs.TransitionJob(ctx, ws, "done", hangar.JobTransition{From: []hangar.JobStatus{hangar.JobCompleted}, Outputs: outs})
+	if err != nil {
+		t.Fatalf("annotate outputs: %v", err)
+	}
+	if j.Status != hangar.JobCompleted || j.Outputs["o"].Asset != "d:1" {
+		t.Errorf("annotated job: %s %+v", j.Status, j.Outputs)
+	}
+	_, err = s.Jobs.TransitionJob(ctx, ws, "failed", hangar.JobTransition{Outputs: outs})
+	wantCode(t, "annotate a failed job", err, hangar.ECONFLICT)
 }
 
 func testJobLeases(t *testing.T, s *Store) {
