@@ -92,7 +92,7 @@ func newEnv(t testing.TB, dsn string, executor jobrun.Executor) *env {
 	if executor == nil {
 		e.exec = &jobrun.InProcess{
 			NewControl: func(token string) jobrun.Control {
-				return jobrun.Remote{Client: httpapi.NewClient(e.srv.URL, token)}
+				return remote{httpapi.NewClient(e.srv.URL, token)}
 			},
 			Options: jobrun.RunOptions{TrackingURI: e.srv.URL, Lease: 3 * time.Second, KillGrace: time.Second},
 		}
@@ -196,3 +196,20 @@ func (e *env) log(name string) string {
 		off = c.Next
 	}
 }
+
+// remote is the runner's Control over HTTP, as cmd/hangar's remoteControl.
+type remote struct{ c *httpapi.Client }
+
+func (r remote) LeaseJob(ctx context.Context, ws, name string, req jobrun.LeaseRequest) (*hangar.Job, error) {
+	return r.c.LeaseJob(ctx, ws, name, httpapi.JobLeaseRequest{Holder: req.Holder, LeaseSeconds: int(req.Lease / time.Second), From: req.From, To: req.To})
+}
+
+func (r remote) FinishJob(ctx context.Context, ws, name string, req jobrun.FinishRequest) (*hangar.Job, error) {
+	return r.c.FinishJob(ctx, ws, name, httpapi.JobFinishRequest{Holder: req.Holder, Status: req.Status, Error: req.Error, Outputs: req.Outputs})
+}
+
+func (r remote) AppendJobLog(ctx context.Context, ws, name, holder string, data []byte) error {
+	return r.c.AppendJobLog(ctx, ws, name, holder, data)
+}
+
+func (r remote) BlobStore(ws string) hangar.BlobStore { return r.c.BlobStore(ws) }

@@ -132,7 +132,7 @@ HANGAR_TOKEN; a job another runner claimed first is left alone.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return jobrun.RunStep(ctx, jobrun.Remote{Client: c}, opt)
+			return jobrun.RunStep(ctx, remoteControl{c}, opt)
 		},
 	}
 	f := cmd.Flags()
