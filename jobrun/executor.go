@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"time"
 )
 
 // Local is the executor of compute "local": it runs each step runner as a
@@ -20,6 +21,8 @@ type Local struct {
 	ServerURL string
 	// Parallel bounds the runners at once (default 4).
 	Parallel int
+	// Lease is the runners' lease (their default when zero).
+	Lease time.Duration
 	// WorkDir is where runners make working folders ("" = the system's
 	// temporary folder).
 	WorkDir string
@@ -67,6 +70,9 @@ func (l *Local) Start(ctx context.Context, d Dispatch) error {
 		args := []string{"run-step", "--workspace", d.Workspace, "--job", d.Job}
 		if l.WorkDir != "" {
 			args = append(args, "--work-dir", l.WorkDir)
+		}
+		if l.Lease > 0 {
+			args = append(args, "--lease", l.Lease.String())
 		}
 		// The runner outlives a cancelled dispatch context: it ends its
 		// own job (and the server's restart leaves it to finish or to

@@ -214,28 +214,40 @@ type nothing struct{}
 
 func (nothing) Start(ctx context.Context, d jobrun.Dispatch) error { return nil }
 
-// TestLeaseExpiredFailsJob is what a server restart finds: a job left
-// Running by a runner that stopped (its lease expired) is failed with the
-// reason, never left Running.
-func TestLeaseExpiredFailsJob(t *testing.T) {
+// TestLeaseExpired is what a server restart finds: a job left Running by
+// a runner that stopped (its lease expired) is queued again once, then
+// failed with the reason; never left Running.
+func TestLeaseExpired(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b.dsn(t), nothing{})
 			j := e.submit("command: echo hi\n", nil)
 			e.waitStatus(j.Name, hangar.JobQueued)
-			if _, err := e.api.Jobs.TransitionJob(t.Context(), hangar.DefaultWorkspace, j.Name, hangar.JobTransition{
-				From: []hangar.JobStatus{hangar.JobQueued}, To: hangar.JobPreparing, Holder: "gone:1", Lease: time.Second,
-			}); err != nil {
-				t.Fatal(err)
+			claim := func() {
+				t.Helper()
+				for _, to := range []hangar.JobStatus{hangar.JobPreparing, hangar.JobRunning} {
+					from := hangar.JobQueued
+					if to == hangar.JobRunning {
+						from = hangar.JobPreparing
+					}
+					if _, err := e.api.Jobs.TransitionJob(t.Context(), hangar.DefaultWorkspace, j.Name, hangar.JobTransition{
+						From: []hangar.JobStatus{from}, To: to, Holder: "gone:1", Lease: time.Second,
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
-			if _, err := e.api.Jobs.TransitionJob(t.Context(), hangar.DefaultWorkspace, j.Name, hangar.JobTransition{
-				From: []hangar.JobStatus{hangar.JobPreparing}, To: hangar.JobRunning, Holder: "gone:1", Lease: time.Second,
-			}); err != nil {
-				t.Fatal(err)
+			claim()
+			// The first loss queues it again.
+			e.waitStatus(j.Name, hangar.JobQueued)
+			if log := e.log(j.Name); !strings.Contains(log, "queued again (attempt 2 of 2)") {
+				t.Errorf("log does not say it was queued again:\n%s", log)
 			}
+			claim()
 			j = e.wait(j.Name)
-			if j.Status != hangar.JobFailed || !strings.Contains(j.Error, "stopped renewing its lease") || !strings.Contains(j.Error, "Running") {
-				t.Fatalf("status %s error %q", j.Status, j.Error)
+			if j.Status != hangar.JobFailed || !strings.Contains(j.Error, "stopped renewing its lease") || !strings.Contains(j.Error, "Running") ||
+				!strings.Contains(j.Error, "attempt 2 of 2") || j.Attempt != 2 {
+				t.Fatalf("status %s attempt %d error %q", j.Status, j.Attempt, j.Error)
 			}
 			if log := e.log(j.Name); !strings.Contains(log, "stopped renewing its lease") {
 				t.Errorf("log does not say why:\n%s", log)

@@ -57,6 +57,10 @@ type Scheduler struct {
 	// Redispatch is how long a queued job waits for a runner to claim it
 	// before it is handed to the executor again (default 1 min).
 	Redispatch time.Duration
+	// MaxAttempts is how many times a job is started when its runner is
+	// lost (its lease expired) before it fails (default 2; 1 never
+	// retries). A command that fails is not retried.
+	MaxAttempts int
 	// Register registers a job output as a data asset version (nil: not
 	// registered, said in the job's log).
 	Register func(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error)
@@ -187,6 +191,13 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 
 func key(ws, name string) string { return ws + "/" + name }
 
+func (s *Scheduler) maxAttempts() int {
+	if s.MaxAttempts > 0 {
+		return s.MaxAttempts
+	}
+	return 2
+}
+
 // tend moves a command job or step that is ready (NotStarted, its needs
 // met) or under way. parentRun is the pipeline's MLflow run for a step.
 func (s *Scheduler) tend(ctx context.Context, j *hangar.Job, parent *hangar.Job) error {
@@ -211,6 +222,20 @@ func (s *Scheduler) tend(ctx context.Context, j *hangar.Job, parent *hangar.Job)
 		}
 		if j.LeaseExpires != nil && now.After(*j.LeaseExpires) {
 			msg := fmt.Sprintf("the step runner %s stopped renewing its lease (expired %s): the runner or the server was stopped while the job was %s", j.Holder, j.LeaseExpires.UTC().Format(time.RFC3339), j.Status)
+			if j.Status != hangar.JobCancelRequested && j.Attempt < s.maxAttempts() {
+				// A lost runner is the machine's failure, not the
+				// command's: the job runs again, from the start.
+				retry := fmt.Sprintf("%s; queued again (attempt %d of %d)", msg, j.Attempt+1, s.maxAttempts())
+				s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, []byte("[hangar] "+retry+"\n"))
+				q, err := s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, hangar.JobTransition{From: []hangar.JobStatus{j.Status}, To: hangar.JobQueued, Release: true})
+				if err != nil {
+					return err
+				}
+				return s.dispatch(ctx, q)
+			}
+			if j.Attempt > 1 {
+				msg += fmt.Sprintf(" (attempt %d of %d)", j.Attempt, s.maxAttempts())
+			}
 			to := hangar.JobFailed
 			if j.Status == hangar.JobCancelRequested {
 				to, msg = hangar.JobCanceled, "canceled by request ("+msg+")"

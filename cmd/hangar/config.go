@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/spf13/cobra"
@@ -37,6 +38,10 @@ type serverConfig struct {
 	Timeouts httpapi.Timeouts `yaml:"-"`
 	// JobParallel bounds the step runners the local compute runs at once.
 	JobParallel string `yaml:"job_parallel"`
+	// JobLease is how long a step runner's lease lasts without a
+	// heartbeat: a runner lost for longer has its job queued again or
+	// failed.
+	JobLease string `yaml:"job_lease"`
 	// Demo creates a "demo" workspace at start (used by quickstart).
 	Demo bool `yaml:"-"`
 }
@@ -52,6 +57,7 @@ func serverSettings(c *serverConfig) []setting {
 		{"tls-cert", "HANGAR_TLS_CERT", &c.TLSCert, "TLS certificate file (PEM); serve HTTPS with --tls-key"},
 		{"tls-key", "HANGAR_TLS_KEY", &c.TLSKey, "TLS private key file (PEM)"},
 		{"kek-file", "HANGAR_KEK_FILE", &c.KEKFile, "key-encryption key for secrets (default <data-dir>/kek, generated on first start)"},
+		{"job-lease", "HANGAR_JOB_LEASE", &c.JobLease, "how long a job step's runner may go without reporting before its step is retried or failed (default 30s)"},
 		{"job-parallel", "HANGAR_JOB_PARALLEL", &c.JobParallel, "job steps the local compute runs at once (default: the number of CPUs, at least 4)"},
 	}
 }
@@ -138,7 +144,22 @@ func (c *serverConfig) validate() error {
 	if _, err := c.jobParallel(); err != nil {
 		return err
 	}
+	if _, err := c.jobLease(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// jobLease is JobLease as a duration: 30 s when unset.
+func (c *serverConfig) jobLease() (time.Duration, error) {
+	if c.JobLease == "" {
+		return 30 * time.Second, nil
+	}
+	d, err := time.ParseDuration(c.JobLease)
+	if err != nil || d < time.Second || d > 10*time.Minute {
+		return 0, fmt.Errorf("job-lease %q: want a duration from 1s to 10m", c.JobLease)
+	}
+	return d, nil
 }
 
 // jobParallel is JobParallel as a number; when unset, the CPUs, at least 4:

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,16 +51,25 @@ func TestScripts(t *testing.T) {
 // cmdServer controls a real `hangar server` process for a script:
 //
 //	server start [flags...]   start on a free loopback port, wait for /readyz, set HANGAR_URL
+//	server restart [flags...] start again on the port of the last server started
 //	server kill9              SIGKILL it (no chance to flush or drain)
 //	server stop               SIGTERM it and require exit status 0
 func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: server start|kill9|stop")
+		ts.Fatalf("usage: server start|restart|kill9|stop")
 	}
 	switch args[0] {
-	case "start":
+	case "start", "restart":
 		port, err := freePort()
 		ts.Check(err)
+		if args[0] == "restart" {
+			// The address of the server that was stopped or killed.
+			port, err = strconv.Atoi(ts.Getenv("HANGAR_PORT"))
+			if err != nil {
+				ts.Fatalf("server restart: no server was started before")
+			}
+		}
+		ts.Setenv("HANGAR_PORT", strconv.Itoa(port))
 		url := fmt.Sprintf("http://127.0.0.1:%d", port)
 		cmd := exec.Command("hangar", append([]string{"server", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, args[1:]...)...)
 		cmd.Env = append(os.Environ(), "HANGAR_HOME="+ts.Getenv("HANGAR_HOME"), "HOME="+ts.Getenv("HOME"))

@@ -157,7 +157,8 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 		return fmt.Errorf("find the hangar binary for job steps: %w", err)
 	}
 	parallel, _ := cfg.jobParallel()
-	local := &jobrun.Local{Binary: exe, Parallel: parallel, Output: os.Stderr, Logger: logger}
+	lease, _ := cfg.jobLease()
+	local := &jobrun.Local{Binary: exe, Parallel: parallel, Lease: lease, Output: os.Stderr, Logger: logger}
 	sched := &jobrun.Scheduler{Jobs: api.Jobs, Tracking: api.Tracking, Data: dataSvc, Executor: local, Logger: logger,
 		Register: jobrun.DataRegistrar{Data: dataSvc, Blobs: blobs}.Register}
 	if !cfg.DisableAuth {
