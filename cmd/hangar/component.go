@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/builtin"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/jobspec"
 	"github.com/hangar-ml/hangar/snapshot"
@@ -32,6 +33,9 @@ created, only archived (hidden from lists and @latest) and restored.`
 		func(ctx context.Context, c *httpapi.Client, ws, name string, archived bool, opt hangar.ListOptions) (*hangar.Page[*hangar.Component], error) {
 			return c.ListComponentVersions(ctx, ws, name, archived, opt)
 		})
+	withRegistry(list, func(cmd *cobra.Command, comps []*hangar.Component) error {
+		return cli.printResult(cmd.OutOrStdout(), comps, "name", "version", "display_name", "is_deterministic")
+	})
 	cmd.AddCommand(newComponentCreateCmd(cli, cols), list, newComponentShowCmd(cli),
 		newComponentArchiveCmd(cli, cols, true), newComponentArchiveCmd(cli, cols, false))
 	return cmd
@@ -165,6 +169,17 @@ as tables; -o json prints everything, the spec as an object.`,
 		},
 	}
 	v.bind(cmd, true)
+	withRegistry(cmd, func(cmd *cobra.Command, comps []*hangar.Component) error {
+		for _, comp := range comps {
+			if comp.Name == v.name && (v.version == "" || v.version == comp.Version) {
+				if cli.output == "table" && cli.query == "" {
+					return printComponent(cmd.OutOrStdout(), comp)
+				}
+				return cli.printResult(cmd.OutOrStdout(), viewComponent(comp), "name", "version", "display_name", "is_deterministic", "created_at")
+			}
+		}
+		return hangar.Errorf(hangar.ENOTFOUND, "component %s not found in registry %s (it has %v)", v.name, jobspec.HangarRegistry, builtin.Names())
+	})
 	return cmd
 }
 
