@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,7 @@ func newJobCreateCmd(cli *clientConfig) *cobra.Command {
 	var file, name string
 	var sets []string
 	var stream bool
+	var progressMode string
 	cmd := &cobra.Command{
 		Use:   "create -f FILE",
 		Short: "Submit a command or pipeline job from Azure ML YAML",
@@ -45,10 +47,14 @@ non-zero when it did not complete.`,
 			if name != "" {
 				sets = append(sets, "name="+name)
 			}
+			if _, err := newProgressBar(io.Discard, progressMode); err != nil {
+				return err
+			}
 			js, job, err := newJobSubmission(file, sets, c.BlobStore(cli.Workspace), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			js.progressMode = progressMode
 			if job.ExperimentName == "" {
 				if wd, err := os.Getwd(); err == nil && filepath.Base(wd) != string(filepath.Separator) {
 					js.sub.Sets = append(js.sub.Sets, "experiment_name="+filepath.Base(wd))
@@ -91,6 +97,7 @@ non-zero when it did not complete.`,
 	cmd.Flags().StringVarP(&name, "name", "n", "", "the job's name (default: the YAML's name, or a new one)")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a field: PATH=VALUE (repeatable)")
 	cmd.Flags().BoolVar(&stream, "stream", false, "follow the job's log until it ends")
+	cmd.Flags().StringVar(&progressMode, "progress", "auto", "upload progress on stderr: auto (a bar on a terminal, a line per path otherwise), bar, line or none")
 	cmd.MarkFlagRequired("file")
 	return cmd
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,8 +23,9 @@ import (
 type jobSubmission struct {
 	file  string // the YAML, as given
 	blobs hangar.BlobStore
-	// progress, when set, is told about each upload.
-	progress io.Writer
+	// progress, when set, shows each upload; progressMode is --progress.
+	progress     io.Writer
+	progressMode string
 
 	sub  *hangar.JobSubmission
 	seen map[string]bool // upload keys done
@@ -151,48 +150,56 @@ func (js *jobSubmission) local(fromKey, dir string, p jobspec.LocalPath) (*local
 	return &localUpload{key: key, abs: abs}, nil
 }
 
-// upload stores each local path and records its manifest digest.
+// upload stores each local path and records its manifest digest: each
+// file is hashed first and only content the store lacks is sent, with
+// progress on js.progress (a bar on a terminal).
 func (js *jobSubmission) upload(ctx context.Context, ups []localUpload) error {
 	for _, u := range ups {
-		d, n, err := putLocal(ctx, js.blobs, u.abs, u.includes)
+		var bar *progressBar
+		if js.progress != nil {
+			var err error
+			if bar, err = newProgressBar(js.progress, js.progressMode); err != nil {
+				return err
+			}
+			if bar.mode == "bar" {
+				fmt.Fprintf(js.progress, "%s\n", u.key)
+			} else if bar.mode == "line" {
+				fmt.Fprintf(js.progress, "%s: ", u.key)
+			}
+		}
+		d, files, err := putLocal(ctx, js.blobs, u.abs, u.includes, bar)
 		if err != nil {
 			return fmt.Errorf("upload %s: %w", u.key, err)
 		}
+		bar.finish(files)
 		js.sub.Uploads[u.key] = d
-		if js.progress != nil {
-			fmt.Fprintf(js.progress, "uploaded %s (%d files, %s)\n", u.key, n.files, humanBytes(n.bytes))
-		}
 	}
 	return nil
 }
 
-type uploadCount struct {
-	files int
-	bytes int64
-}
-
 // putLocal stores a folder, or a file as a folder of that one file, plus
-// any includes copied into its root, and returns the manifest's digest.
-func putLocal(ctx context.Context, blobs hangar.BlobStore, abs string, includes []string) (hangar.Digest, uploadCount, error) {
+// any includes copied into its root, and returns the manifest's digest
+// and how many files it lists.
+func putLocal(ctx context.Context, blobs hangar.BlobStore, abs string, includes []string, bar *progressBar) (hangar.Digest, int, error) {
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return "", uploadCount{}, err
+		return "", 0, err
 	}
-	var fsys fs.FS
-	switch {
-	case len(includes) > 0:
+	opt := artifact.UploadOptions{Progress: bar.update}
+	dir := abs
+	if len(includes) > 0 {
 		tmp, err := os.MkdirTemp("", "hangar-code-")
 		if err != nil {
-			return "", uploadCount{}, err
+			return "", 0, err
 		}
 		defer os.RemoveAll(tmp)
 		if err := os.CopyFS(tmp, os.DirFS(abs)); err != nil {
-			return "", uploadCount{}, fmt.Errorf("copy the code folder: %w", err)
+			return "", 0, fmt.Errorf("copy the code folder: %w", err)
 		}
 		for _, inc := range includes {
 			ifi, err := os.Stat(inc)
 			if err != nil {
-				return "", uploadCount{}, fmt.Errorf("additional_includes: %w", err)
+				return "", 0, fmt.Errorf("additional_includes: %w", err)
 			}
 			dst := filepath.Join(tmp, filepath.Base(inc))
 			if ifi.IsDir() {
@@ -201,20 +208,22 @@ func putLocal(ctx context.Context, blobs hangar.BlobStore, abs string, includes 
 				err = copyFile(inc, dst)
 			}
 			if err != nil {
-				return "", uploadCount{}, fmt.Errorf("additional_includes %s: %w", inc, err)
+				return "", 0, fmt.Errorf("additional_includes %s: %w", inc, err)
 			}
 		}
-		fsys = os.DirFS(tmp)
-	case fi.IsDir():
-		fsys = os.DirFS(abs)
-	default:
-		fsys = singleFileFS{dir: filepath.Dir(abs), name: filepath.Base(abs)}
+		dir = tmp
 	}
-	info, m, err := artifact.PutDir(ctx, blobs, fsys)
+	var info hangar.BlobInfo
+	var m *hangar.Manifest
+	if fi.IsDir() || len(includes) > 0 {
+		info, m, err = artifact.UploadDir(ctx, blobs, os.DirFS(dir), opt)
+	} else {
+		info, m, err = artifact.UploadFile(ctx, blobs, os.DirFS(filepath.Dir(abs)), filepath.Base(abs), opt)
+	}
 	if err != nil {
-		return "", uploadCount{}, err
+		return "", 0, err
 	}
-	return info.Digest, uploadCount{len(m.Files), m.TotalSize()}, nil
+	return info.Digest, len(m.Files), nil
 }
 
 func copyFile(src, dst string) error {
@@ -223,69 +232,4 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o644)
-}
-
-// singleFileFS is a folder holding only one file of dir.
-type singleFileFS struct{ dir, name string }
-
-func (s singleFileFS) Open(name string) (fs.File, error) {
-	switch name {
-	case ".":
-		return &singleDir{s: s}, nil
-	case s.name:
-		return os.Open(filepath.Join(s.dir, s.name))
-	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-}
-
-func (s singleFileFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	if name != "." {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
-	}
-	fi, err := os.Stat(filepath.Join(s.dir, s.name))
-	if err != nil {
-		return nil, err
-	}
-	return []fs.DirEntry{fs.FileInfoToDirEntry(fi)}, nil
-}
-
-func (s singleFileFS) Stat(name string) (fs.FileInfo, error) {
-	if name == "." {
-		return os.Stat(s.dir)
-	}
-	if name == s.name {
-		return os.Stat(filepath.Join(s.dir, s.name))
-	}
-	return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
-}
-
-type singleDir struct {
-	s    singleFileFS
-	done bool
-}
-
-func (d *singleDir) Stat() (fs.FileInfo, error) { return os.Stat(d.s.dir) }
-func (d *singleDir) Read([]byte) (int, error)   { return 0, errors.New("is a directory") }
-func (d *singleDir) Close() error               { return nil }
-func (d *singleDir) ReadDir(n int) ([]fs.DirEntry, error) {
-	if d.done {
-		if n > 0 {
-			return nil, io.EOF
-		}
-		return nil, nil
-	}
-	d.done = true
-	return d.s.ReadDir(".")
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
