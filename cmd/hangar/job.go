@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -43,7 +44,11 @@ var jobColumns = []string{"name", "type", "status", "display_name", "experiment_
 // pipeline.
 type jobView struct {
 	*hangar.Job
-	Steps []jobStepView `json:"steps,omitempty"`
+	// Spec is the resolved definition as an object (the inputs with the
+	// data asset versions they resolved to, the environment recorded, the
+	// notes on what compute local did not apply), not a string of JSON.
+	Spec  json.RawMessage `json:"spec"`
+	Steps []jobStepView   `json:"steps,omitempty"`
 }
 
 // jobStepView is one step of a pipeline in `job show`.
@@ -80,7 +85,10 @@ func newJobShowCmd(cli *clientConfig) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v := jobView{Job: j}
+			v := jobView{Job: j, Spec: json.RawMessage(j.Spec)}
+			if !json.Valid(v.Spec) {
+				v.Spec, _ = json.Marshal(j.Spec)
+			}
 			if j.Type == hangar.JobTypePipeline {
 				steps, err := jobSteps(ctx, c, cli.Workspace, name)
 				if err != nil {
