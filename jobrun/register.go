@@ -18,9 +18,18 @@ type DataRegistrar struct {
 }
 
 // Register is Scheduler.Register: a carries the name, version, type,
-// description and tags, and Manifest.Digest the output's manifest.
+// description and tags, and Manifest.Digest the output's manifest. Without
+// a version, content equal to the latest version's is that version: a
+// reused or deterministic rerun step adds no version.
 func (r DataRegistrar) Register(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
 	d := a.Manifest.Digest
+	if a.Version == "" {
+		// The same content again (a reused or rerun step) is the
+		// version that holds it already, not one more version.
+		if latest, err := r.Data.LatestDataVersion(ctx, workspace, a.Name); err == nil && latest.Manifest.Digest == d && latest.Type == a.Type {
+			return latest, nil
+		}
+	}
 	m, err := artifact.ReadManifest(ctx, r.Blobs, d)
 	if err != nil {
 		return nil, fmt.Errorf("read the output's manifest: %w", err)

@@ -114,16 +114,27 @@ func (s *Scheduler) Changed(workspace, name string) {
 }
 
 // settleChanged settles the reported jobs that ended.
-func (s *Scheduler) settleChanged(ctx context.Context) {
+func (s *Scheduler) settleChanged(ctx context.Context) bool {
 	s.mu.Lock()
 	changed := s.changed
 	s.changed = map[string][2]string{}
 	s.mu.Unlock()
+	matters := false
 	for _, c := range changed {
 		j, err := s.Jobs.Job(ctx, c[0], c[1])
-		if err != nil || !j.Status.Terminal() {
+		if err != nil {
 			continue
 		}
+		switch j.Status {
+		case hangar.JobNotStarted, hangar.JobQueued, hangar.JobCancelRequested:
+			// Submitted, or to be cancelled: the scheduler acts.
+			matters = true
+		}
+		if !j.Status.Terminal() {
+			continue
+		}
+		// An ended job may free the steps after it, or end its pipeline.
+		matters = true
 		s.settle(ctx, c[0], c[1])
 		if j.Parent == "" && j.Type == hangar.JobTypeCommand {
 			s.mu.Lock()
@@ -131,22 +142,30 @@ func (s *Scheduler) settleChanged(ctx context.Context) {
 			s.mu.Unlock()
 		}
 	}
+	return matters
 }
 
-// Run ticks until ctx ends.
+// Run ticks until ctx ends: at once when a job is submitted, ends or is
+// to be cancelled (Changed), and every Poll otherwise. A runner's move
+// from Preparing to Running wakes it for nothing more than that check.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.init()
 	t := time.NewTicker(s.Poll)
 	defer t.Stop()
 	for {
-		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+		if err := s.tick(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Error("job scheduler", "err", err)
 		}
+	wait:
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.wake:
+			if !s.settleChanged(ctx) {
+				goto wait
+			}
 		case <-t.C:
+			s.settleChanged(ctx)
 		}
 	}
 }
@@ -155,6 +174,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) Tick(ctx context.Context) error {
 	s.init()
 	s.settleChanged(ctx)
+	return s.tick(ctx)
+}
+
+func (s *Scheduler) tick(ctx context.Context) error {
 	jobs, err := s.Jobs.ActiveJobs(ctx, 10000)
 	if err != nil {
 		return fmt.Errorf("list active jobs: %w", err)
@@ -538,6 +561,10 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 		}
 	}
 	stop := cancel || (len(failed) > 0 && !p.ContinueOnStepFailure)
+	// moved is set when this pass may have changed a step's status; when
+	// none did, the listing above says whether the pipeline has ended.
+	moved := false
+	ended := true
 	for _, name := range p.Steps {
 		sj := steps[name]
 		if sj == nil || sj.Status.Terminal() {
@@ -546,7 +573,9 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 			}
 			continue
 		}
+		ended = false
 		if stop {
+			moved = true
 			why := "the pipeline was canceled"
 			if !cancel {
 				why = "step " + failed[0] + " failed and the pipeline stops at the first failure (settings.continue_on_step_failure: false)"
@@ -564,6 +593,9 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 			continue
 		}
 		if sj.Status != hangar.JobNotStarted {
+			if sj.Status == hangar.JobCancelRequested || (sj.LeaseExpires != nil && time.Now().After(*sj.LeaseExpires)) {
+				moved = true
+			}
 			if err := s.tend(ctx, sj, pj); err != nil && hangar.ErrorCode(err) != hangar.ECONFLICT {
 				s.Logger.Error("job scheduler", "job", sj.Name, "err", err)
 			}
@@ -581,6 +613,7 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 			}
 		}
 		if blocked != "" {
+			moved = true
 			if _, err := s.Jobs.TransitionJob(ctx, sj.Workspace, sj.Name, hangar.JobTransition{From: []hangar.JobStatus{hangar.JobNotStarted}, To: hangar.JobCanceled, Error: "step " + blocked + " it needs did not complete"}); err == nil {
 				s.settle(ctx, sj.Workspace, sj.Name)
 			}
@@ -589,6 +622,7 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 		if !ready {
 			continue
 		}
+		moved = true
 		spec, err := bindSpec(sj, steps)
 		if err != nil {
 			s.Jobs.TransitionJob(ctx, sj.Workspace, sj.Name, hangar.JobTransition{From: []hangar.JobStatus{hangar.JobNotStarted}, To: hangar.JobFailed, Error: err.Error()})
@@ -599,6 +633,9 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 		}
 	}
 	// Ended when every step has.
+	if !moved && !ended {
+		return nil
+	}
 	page, err = s.Jobs.ListJobs(ctx, pj.Workspace, hangar.JobFilter{Parent: pj.Name, IncludeArchived: true}, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
 	if err != nil {
 		return err
