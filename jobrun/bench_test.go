@@ -105,3 +105,21 @@ func benchParallel() int {
 	}
 	return max(4, runtime.NumCPU())
 }
+
+// BenchmarkPipelineChain100Reused is BenchmarkPipeline100Reused with the
+// steps in a chain, each needing the one before: reuse must not wait for
+// the scheduler's poll between steps. Target: ≤ 1 s.
+func BenchmarkPipelineChain100Reused(b *testing.B) {
+	e := benchEnv(b)
+	yaml := pipelineYAML(100, true, "once")
+	if j := e.wait(e.submit(yaml, nil).Name); j.Status != hangar.JobCompleted {
+		b.Fatalf("%s: %s", j.Status, j.Error)
+	}
+	for b.Loop() {
+		j := e.submit(yaml, nil)
+		if j = e.wait(j.Name); j.Status != hangar.JobCompleted {
+			b.Fatalf("%s: %s", j.Status, j.Error)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pipeline")
+}

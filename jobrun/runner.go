@@ -114,12 +114,24 @@ func RunStep(ctx context.Context, ctl Control, opt RunOptions) error {
 	fin := FinishRequest{Holder: opt.Holder, Status: status, Error: msg, Outputs: outputs}
 	// The result must reach the server even when ctx ended (a cancelled
 	// runner reports Canceled).
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	// A server that is restarting gets the result when it is back: the
+	// runner tries for as long as its lease would have lasted, and more.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	if _, err := ctl.FinishJob(fctx, ws, name, fin); err != nil {
-		return fmt.Errorf("finish job %s: %w", name, err)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		_, err := ctl.FinishJob(fctx, ws, name, fin)
+		switch hangar.ErrorCode(err) {
+		case "":
+			return nil
+		case hangar.ECONFLICT, hangar.ENOTFOUND, hangar.EINVALID, hangar.EFORBIDDEN, hangar.EUNAUTHORIZED:
+			return fmt.Errorf("finish job %s: %w", name, err)
+		}
+		select {
+		case <-fctx.Done():
+			return fmt.Errorf("finish job %s: %w", name, err)
+		case <-time.After(wait):
+		}
 	}
-	return nil
 }
 
 type runner struct {
@@ -564,19 +576,32 @@ func (w *logWriter) Write(p []byte) (int, error) {
 }
 
 // Flush sends what is waiting.
-func (w *logWriter) Flush() {
+func (w *logWriter) Flush() { w.flush() }
+
+// flush sends what is waiting and reports whether all of it went. Bytes
+// the server could not take for a passing reason (it is down, it
+// restarts) stay waiting for the next flush; bytes it refuses (the job is
+// no longer this runner's) are dropped and counted.
+func (w *logWriter) flush() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.buf.Len() > 0 {
-		chunk := w.buf.Next(min(w.buf.Len(), hangar.MaxJobLogChunk))
+		chunk := w.buf.Bytes()[:min(w.buf.Len(), hangar.MaxJobLogChunk)]
 		ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
 		err := w.ctl.AppendJobLog(ctx, w.ws, w.name, w.holder, chunk)
 		cancel()
 		if err != nil {
 			w.sendErr = err
-			w.dropped += int64(len(chunk))
+			switch hangar.ErrorCode(err) {
+			case hangar.ECONFLICT, hangar.ENOTFOUND, hangar.EINVALID, hangar.EFORBIDDEN:
+				w.dropped += int64(len(chunk))
+			default:
+				return false // kept: sent again at the next flush
+			}
 		}
+		w.buf.Next(len(chunk))
 	}
+	return true
 }
 
 // Tail returns the last line or two the command wrote, for the failure
@@ -613,7 +638,10 @@ func (w *logWriter) Close() {
 	w.mu.Unlock()
 	close(w.done)
 	w.wg.Wait()
-	w.Flush()
+	// The server may be restarting: try for a while before giving up.
+	for wait := 250 * time.Millisecond; !w.flush() && wait < 30*time.Second; wait *= 2 {
+		time.Sleep(wait)
+	}
 }
 
 var _ io.Writer = (*logWriter)(nil)

@@ -227,7 +227,8 @@ func (s *Scheduler) tend(ctx context.Context, j *hangar.Job, parent *hangar.Job)
 	now := time.Now()
 	switch j.Status {
 	case hangar.JobNotStarted:
-		return s.queue(ctx, j, parent, "")
+		_, err := s.queue(ctx, j, parent, "")
+		return err
 	case hangar.JobQueued:
 		s.mu.Lock()
 		at, ok := s.dispatched[key(j.Workspace, j.Name)]
@@ -278,8 +279,9 @@ func (s *Scheduler) tend(ctx context.Context, j *hangar.Job, parent *hangar.Job)
 
 // queue creates the job's MLflow run and queues it (or, for a reusable
 // step, completes it with the outputs of the run it reuses). spec, when
-// set, is the step's spec with its bindings resolved.
-func (s *Scheduler) queue(ctx context.Context, j *hangar.Job, parent *hangar.Job, spec string) error {
+// set, is the step's spec with its bindings resolved. It returns the job
+// as it became.
+func (s *Scheduler) queue(ctx context.Context, j *hangar.Job, parent *hangar.Job, spec string) (*hangar.Job, error) {
 	t := hangar.JobTransition{From: []hangar.JobStatus{hangar.JobNotStarted}, To: hangar.JobQueued, Spec: spec}
 	if parent != nil {
 		if spec == "" {
@@ -287,11 +289,11 @@ func (s *Scheduler) queue(ctx context.Context, j *hangar.Job, parent *hangar.Job
 		}
 		p, err := PipelineOf(parent)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var st Step
 		if err := json.Unmarshal([]byte(spec), &st); err != nil {
-			return fmt.Errorf("step %s: %w", j.Name, err)
+			return nil, fmt.Errorf("step %s: %w", j.Name, err)
 		}
 		if st.IsDeterministic {
 			t.ReuseKey = ReuseKey(&st)
@@ -304,21 +306,21 @@ func (s *Scheduler) queue(ctx context.Context, j *hangar.Job, parent *hangar.Job
 	}
 	run, err := s.startRun(ctx, j, parent, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t.RunID, t.ExperimentID = run.Info.RunID, run.Info.ExperimentID
 	q, err := s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.dispatch(ctx, q)
+	return q, s.dispatch(ctx, q)
 }
 
 // reuse completes a step with the outputs of an identical earlier one.
-func (s *Scheduler) reuse(ctx context.Context, j, parent *hangar.Job, t hangar.JobTransition, src *hangar.Job) error {
+func (s *Scheduler) reuse(ctx context.Context, j, parent *hangar.Job, t hangar.JobTransition, src *hangar.Job) (*hangar.Job, error) {
 	run, err := s.startRun(ctx, j, parent, src.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	outs := map[string]hangar.JobOutput{}
 	for name, o := range src.Outputs {
@@ -333,12 +335,13 @@ func (s *Scheduler) reuse(ctx context.Context, j, parent *hangar.Job, t hangar.J
 	}
 	t.Outputs = outs
 	t.RunID, t.ExperimentID = run.Info.RunID, run.Info.ExperimentID
-	if _, err := s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, t); err != nil {
-		return err
+	done, err := s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, t)
+	if err != nil {
+		return nil, err
 	}
 	s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, fmt.Appendf(nil, "[hangar] reused the outputs of job %s: the component, code, command, environment and inputs are unchanged\n", t.ReusedFrom))
 	s.settle(ctx, j.Workspace, j.Name)
-	return nil
+	return done, nil
 }
 
 // startRun creates the job's MLflow run in its experiment (made when
@@ -628,7 +631,14 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 			s.Jobs.TransitionJob(ctx, sj.Workspace, sj.Name, hangar.JobTransition{From: []hangar.JobStatus{hangar.JobNotStarted}, To: hangar.JobFailed, Error: err.Error()})
 			continue
 		}
-		if err := s.queue(ctx, sj, pj, spec); err != nil && hangar.ErrorCode(err) != hangar.ECONFLICT {
+		// A step reused at once is Completed for the steps after it in
+		// this same pass (Steps is in dependency order): a chain of
+		// reused steps completes in one pass.
+		nj, err := s.queue(ctx, sj, pj, spec)
+		switch {
+		case err == nil:
+			steps[name] = nj
+		case hangar.ErrorCode(err) != hangar.ECONFLICT:
 			s.Logger.Error("job scheduler: queue a step", "job", sj.Name, "err", err)
 		}
 	}

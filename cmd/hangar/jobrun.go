@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -105,50 +106,79 @@ non-zero when it did not complete.`,
 // newRunStepCmd is `hangar run-step`: the step runner an executor starts.
 func newRunStepCmd(getenv env) *cobra.Command {
 	var opt jobrun.RunOptions
+	var serve bool
 	cmd := &cobra.Command{
-		Use:   "run-step --workspace WS --job NAME",
-		Short: "Run one queued job step (started by an executor)",
+		Use:   "run-step --workspace WS --job NAME | --serve",
+		Short: "Run one queued job step, or serve steps one at a time (started by an executor)",
 		Long: `Run one queued job or pipeline step: claim it under a lease, stage its code
 and inputs, run its command, stream its log, upload its outputs and report the
 result. Executors start it with HANGAR_URL and the job's short-lived
-HANGAR_TOKEN; a job another runner claimed first is left alone.`,
+HANGAR_TOKEN; a job another runner claimed first is left alone.
+
+With --serve it runs the steps handed to it on standard input, one JSON line
+each ({"workspace", "job", "token"}), one at a time, writing "done" after each,
+until its input ends: compute local keeps such runners rather than starting a
+process per step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			url := strings.TrimRight(getenv("HANGAR_URL"), "/")
 			if url == "" {
 				return invalidf("HANGAR_URL is not set: run-step is started by an executor, which sets it")
 			}
-			token := getenv("HANGAR_TOKEN")
-			c := httpapi.NewClient(url, token)
+			var httpc *http.Client
 			if ca := getenv("HANGAR_CA_CERT"); ca != "" {
 				hc, err := httpClientWithCA(ca)
 				if err != nil {
 					return err
 				}
-				c.HTTPClient = hc
+				httpc = hc
 			}
-			opt.TrackingURI, opt.Token = url, token
-			// Datastore URIs stage from the datastore (a local one is a
-			// folder of this machine, as the runner of compute local is).
-			opt.Stage = func(ctx context.Context, ws, uri string, _ bool, dst string) (string, error) {
-				r := &dataset.Resolver{Data: c, Blobs: c.BlobStore(ws)}
-				return r.StageURI(ctx, ws, uri, dst)
-			}
+			binDir := ""
 			if bin, err := os.Executable(); err == nil {
-				opt.BinDir = filepath.Dir(bin)
+				binDir = filepath.Dir(bin)
+			}
+			// prepare makes the client and options of one job, with its
+			// token.
+			prepare := func(a jobrun.Assignment) (jobrun.Control, jobrun.RunOptions) {
+				c := httpapi.NewClient(url, a.Token)
+				if httpc != nil {
+					c.HTTPClient = httpc
+				}
+				o := opt
+				o.TrackingURI, o.Token, o.BinDir = url, a.Token, binDir
+				// Datastore URIs stage from the datastore (a local one is
+				// a folder of this machine, as the runner of compute
+				// local is).
+				o.Stage = func(ctx context.Context, ws, uri string, _ bool, dst string) (string, error) {
+					r := &dataset.Resolver{Data: c, Blobs: c.BlobStore(ws)}
+					return r.StageURI(ctx, ws, uri, dst)
+				}
+				return remoteControl{c}, o
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return jobrun.RunStep(ctx, remoteControl{c}, opt)
+			if serve {
+				if opt.Workspace != "" || opt.Job != "" {
+					return invalidf("--serve takes its jobs on standard input: leave out --workspace and --job")
+				}
+				return jobrun.ServeSteps(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), prepare, func(format string, args ...any) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "run-step: "+format+"\n", args...)
+				})
+			}
+			if opt.Workspace == "" || opt.Job == "" {
+				return invalidf("give --workspace and --job (or --serve)")
+			}
+			ctl, o := prepare(jobrun.Assignment{Workspace: opt.Workspace, Job: opt.Job, Token: getenv("HANGAR_TOKEN")})
+			o.Workspace, o.Job = opt.Workspace, opt.Job
+			return jobrun.RunStep(ctx, ctl, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opt.Workspace, "workspace", "", "the job's workspace (required)")
-	f.StringVar(&opt.Job, "job", "", "the job's name (required)")
+	f.StringVar(&opt.Workspace, "workspace", "", "the job's workspace")
+	f.StringVar(&opt.Job, "job", "", "the job's name")
+	f.BoolVar(&serve, "serve", false, "run the jobs handed over on standard input, one at a time")
 	f.StringVar(&opt.WorkDir, "work-dir", "", "where to make the working folder (default: the system's temporary folder)")
 	f.DurationVar(&opt.Lease, "lease", 30*time.Second, "lease length; renewed every third of it")
 	f.BoolVar(&opt.Keep, "keep", false, "keep the working folder")
-	cmd.MarkFlagRequired("workspace")
-	cmd.MarkFlagRequired("job")
 	return cmd
 }
