@@ -72,7 +72,9 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("HANGAR_PORT", strconv.Itoa(port))
 		url := fmt.Sprintf("http://127.0.0.1:%d", port)
 		cmd := exec.Command("hangar", append([]string{"server", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, args[1:]...)...)
-		cmd.Env = append(os.Environ(), "HANGAR_HOME="+ts.Getenv("HANGAR_HOME"), "HOME="+ts.Getenv("HOME"))
+		// The script's PATH, so a script can start a server (and the job
+		// steps it runs) with a PATH it chose.
+		cmd.Env = append(os.Environ(), "HANGAR_HOME="+ts.Getenv("HANGAR_HOME"), "HOME="+ts.Getenv("HOME"), "PATH="+ts.Getenv("PATH"))
 		logf, err := os.Create(ts.MkAbs("server.log"))
 		ts.Check(err)
 		cmd.Stdout, cmd.Stderr = logf, logf

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,13 +14,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
-	"github.com/hangar-ml/hangar/gbdt"
+	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/internal/sampledata"
 	"github.com/hangar-ml/hangar/mlflow"
+	"github.com/hangar-ml/hangar/profile"
 	"github.com/hangar-ml/hangar/score"
 	"github.com/hangar-ml/hangar/tabular"
-	"github.com/hangar-ml/hangar/train"
 )
 
 func newQuickstartCmd(getenv env) *cobra.Command {
@@ -30,8 +32,12 @@ func newQuickstartCmd(getenv env) *cobra.Command {
 		Long: `Start an embedded server (SQLite and a local artifact folder under
 <data-dir>, default $HANGAR_HOME/quickstart or ~/.hangar/quickstart), create a
 demo workspace, and walk through what the server does so far: scoped tokens,
-role checks, an encrypted secret, content-addressed artifacts and the
-hash-chained audit log. It exits when done; --serve keeps the server running.`,
+role checks, an encrypted secret, a versioned and profiled data asset (the
+Chicago ridership table), a training pipeline of built-in components (no
+Python) run by the server with its steps tracked as MLflow runs, the model
+registered with @champion and used to score, and the hash-chained audit log.
+A second run on the same data dir reuses the data version and every step.
+It exits when done; --serve keeps the server running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
@@ -55,11 +61,115 @@ hash-chained audit log. It exits when done; --serve keeps the server running.`,
 	return cmd
 }
 
-// The quickstart's experiment and registered model in workspace demo.
+// The quickstart's data asset and registered model in workspace demo
+// (its pipeline's experiment is named in quickstart.yml).
 const (
-	quickstartExperiment = "chicago-ridership"
-	quickstartModel      = "chicago-ridership"
+	quickstartData  = "chicago"
+	quickstartModel = "chicago-ridership"
 )
+
+// quickstartPipeline is the quickstart's training pipeline: built-in
+// components on data asset chicago.
+//
+//go:embed quickstart.yml
+var quickstartPipeline string
+
+// registerQuickstartData uploads the table and makes it the latest version
+// of data asset chicago, unless that version holds the same content
+// already (a second quickstart): then it returns that one and true.
+func registerQuickstartData(ctx context.Context, c *httpapi.Client, file string) (*hangar.DataAsset, bool, error) {
+	info, _, err := artifact.UploadFile(ctx, c.BlobStore("demo"), os.DirFS(filepath.Dir(file)), filepath.Base(file), artifact.UploadOptions{})
+	if err != nil {
+		return nil, false, fmt.Errorf("upload %s: %w", file, err)
+	}
+	latest, err := c.LatestDataVersion(ctx, "demo", quickstartData)
+	switch {
+	case err == nil && latest.Manifest.Digest == info.Digest:
+		return latest, true, nil
+	case err != nil && !hangar.IsCode(err, hangar.ENOTFOUND):
+		return nil, false, err
+	}
+	a, err := c.CreateDataVersion(ctx, "demo", &hangar.DataAsset{Name: quickstartData, Type: hangar.DataURIFile,
+		Path: string(info.Digest), Description: "Daily CTA ridership at Clark/Lake, 2001–2016, with Chicago weather"})
+	if err != nil {
+		return nil, false, fmt.Errorf("create data asset %s: %w", quickstartData, err)
+	}
+	return a, false, nil
+}
+
+// waitPipeline waits for a pipeline job to end, calling progress with each
+// step's changes of status, and returns the ended job and its steps by
+// step name. A pipeline that did not complete is an error that names its
+// failed steps.
+func waitPipeline(ctx context.Context, c *httpapi.Client, ws, name string, progress func(format string, args ...any)) (*hangar.Job, map[string]*hangar.Job, error) {
+	seen := map[string]hangar.JobStatus{}
+	began := map[string]time.Time{}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		job, err := c.Job(ctx, ws, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		// The steps after the pipeline: a pipeline that has ended holds
+		// steps that have.
+		steps, err := jobSteps(ctx, c, ws, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		byStep := map[string]*hangar.Job{}
+		for _, st := range steps {
+			byStep[st.Step] = st
+			if seen[st.Step] == st.Status {
+				continue
+			}
+			seen[st.Step] = st.Status
+			switch {
+			case st.Status == hangar.JobRunning:
+				began[st.Step] = time.Now()
+				progress("%s: Running", st.Step)
+			case st.ReusedFrom != "":
+				progress("%s: %s (reused from %s)", st.Step, st.Status, st.ReusedFrom)
+			case st.Status.Terminal() && st.Error != "":
+				progress("%s: %s: %s", st.Step, st.Status, st.Error)
+			case st.Status.Terminal() && st.StartedAt != nil && st.EndedAt != nil:
+				progress("%s: %s in %s", st.Step, st.Status, st.EndedAt.Sub(*st.StartedAt).Round(time.Millisecond))
+			case st.Status.Terminal():
+				progress("%s: %s", st.Step, st.Status)
+			}
+		}
+		if job.Status.Terminal() {
+			if job.Status != hangar.JobCompleted {
+				return nil, nil, fmt.Errorf("pipeline %s %s: %s (see `hangar job show -n %s -w %s`)", name, job.Status, job.Error, name, ws)
+			}
+			return job, byStep, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// originJob is the job that produced a step's outputs: the step itself,
+// or the job it reused them from (and that one's, if it reused too).
+func originJob(ctx context.Context, c *httpapi.Client, ws string, st *hangar.Job) (*hangar.Job, error) {
+	if st == nil {
+		return nil, fmt.Errorf("the pipeline has no such step")
+	}
+	for range 100 {
+		if st.ReusedFrom == "" {
+			return st, nil
+		}
+		next, err := c.Job(ctx, ws, st.ReusedFrom)
+		if err != nil {
+			return nil, fmt.Errorf("job %s reused from %s: %w", st.Name, st.ReusedFrom, err)
+		}
+		st = next
+	}
+	return nil, fmt.Errorf("job %s: too long a chain of reused_from", st.Name)
+}
 
 func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -79,7 +189,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, logger, func(r running) { up <- r }) }()
 
-	step := newSteps(stdout, 12)
+	step := newSteps(stdout, 13)
 	step.start("Starting the embedded server (SQLite + local artifacts in %s)", cfg.DataDir)
 	var srv running
 	select {
@@ -128,23 +238,51 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("sealed with AES-256-GCM; the Data Scientist is refused the value and other workspaces")
 
-	// The model loop on real data, with the built-in components and no Python.
+	// The model loop on real data: a pipeline of built-in components (no
+	// Python) run by the server's scheduler, with the Data Scientist's
+	// token, as `hangar data create` and `hangar job create` would.
 	work := filepath.Join(cfg.DataDir, "work")
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return err
 	}
 	in := func(name string) string { return filepath.Join(work, name) }
-	step.start("Splitting the Chicago ridership table by date (train < 2012 ≤ valid < 2014 ≤ test)")
+	step.start("Registering the Chicago ridership table as data asset %q (profiled at creation)", quickstartData)
 	if err := sampledata.WriteChicago(in("chicago.csv")); err != nil {
 		return err
 	}
-	if err := splitByDate(in("chicago.csv"), time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC), in("history.csv"), in("test.csv")); err != nil {
+	asset, existed, err := registerQuickstartData(ctx, dc, in("chicago.csv"))
+	if err != nil {
 		return err
 	}
-	if err := splitByDate(in("history.csv"), time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC), in("train.csv"), in("valid.csv")); err != nil {
+	var prof profile.Profile
+	if err := json.Unmarshal([]byte(asset.Profile), &prof); err != nil {
+		return fmt.Errorf("read the profile of %s:%s: %w", asset.Name, asset.Version, err)
+	}
+	same := ""
+	if existed {
+		same = "; the same content as before, so the existing version"
+	}
+	step.ok("%s:%s, %d rows × %d columns, %s%s", asset.Name, asset.Version, prof.Rows, len(prof.Columns), asset.Manifest.Digest, same)
+
+	step.start("Submitting the training pipeline (split → split → train_gbdt → evaluate: built-in components, no Python)")
+	job, err := dc.SubmitJob(ctx, "demo", &hangar.JobSubmission{File: "quickstart.yml", YAML: quickstartPipeline})
+	if err != nil {
+		return fmt.Errorf("submit the training pipeline: %w", err)
+	}
+	step.ok("job %s on %s:%s, experiment %q", job.Name, asset.Name, asset.Version, job.ExperimentName)
+
+	step.start("Running it on compute local (each step a `hangar run-step` process)")
+	job, byStep, err := waitPipeline(ctx, dc, "demo", job.Name, step.detail)
+	if err != nil {
 		return err
 	}
-	step.ok("train.csv, valid.csv, test.csv in %s", work)
+	reused := 0
+	for _, st := range byStep {
+		if st.ReusedFrom != "" {
+			reused++
+		}
+	}
+	step.ok("%s, %d of %d steps reused from earlier jobs", job.Status, reused, len(byStep))
 
 	// Tracking and the registry through the MLflow REST API, with the
 	// Data Scientist's token: what an unchanged mlflow client does.
@@ -152,82 +290,77 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err != nil {
 		return err
 	}
-	step.start("Starting an MLflow run in experiment %q (the MLflow REST API, /w/demo)", quickstartExperiment)
-	expID, err := mc.CreateExperiment(ctx, quickstartExperiment)
-	if hangar.IsCode(err, hangar.ECONFLICT) { // a second quickstart on the same data dir
-		var exp *mlflow.Experiment
-		if exp, err = mc.ExperimentByName(ctx, quickstartExperiment); err == nil {
-			expID = exp.ExperimentID
+	// A reused step's own run records only that it was reused: the
+	// metrics and the model belong to the run of the job that trained.
+	trainJob, err := originJob(ctx, dc, "demo", byStep["train"])
+	if err != nil {
+		return err
+	}
+	evalJob, err := originJob(ctx, dc, "demo", byStep["evaluate"])
+	if err != nil {
+		return err
+	}
+	step.start("Reading the training over the MLflow API (the train step's run, a child of the pipeline's)")
+	trainRun, err := mc.GetRun(ctx, trainJob.RunID)
+	if err != nil {
+		return err
+	}
+	history, err := mc.MetricHistory(ctx, trainJob.RunID, "valid_rmse")
+	if err != nil {
+		return err
+	}
+	step.ok("run %s of job %s: %d params and %d rounds of valid_rmse", trainJob.RunID, trainJob.Name, len(trainRun.Data.Params), len(history))
+
+	step.start("Reading the evaluation on the 2014–2016 test years (the evaluate step's run)")
+	evalRun, err := mc.GetRun(ctx, evalJob.RunID)
+	if err != nil {
+		return err
+	}
+	metrics := map[string]float64{}
+	for _, m := range evalRun.Data.Metrics {
+		metrics[m.Key] = float64(m.Value)
+	}
+	for _, k := range []string{"test_rmse", "test_mae", "test_r2"} {
+		if _, ok := metrics[k]; !ok {
+			return fmt.Errorf("the evaluate step's run %s has no metric %s", evalJob.RunID, k)
 		}
 	}
-	if err != nil {
-		return err
-	}
-	run, err := mc.CreateRun(ctx, expID, "gbdt-quickstart",
-		mlflow.RunTag{Key: "mlflow.source.name", Value: "hangar quickstart"}, mlflow.RunTag{Key: "mlflow.source.type", Value: "LOCAL"})
-	if err != nil {
-		return err
-	}
-	runID := run.Info.RunID
-	step.ok("run %s, artifacts at %s", runID, run.Info.ArtifactURI)
+	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands)", metrics["test_rmse"], metrics["test_mae"], metrics["test_r2"])
 
-	step.start("Training gradient-boosted trees with the built-in trainer (early stopping on valid, logged to the run)")
+	step.start("Downloading the job's model output and logging it as artifacts of the train step's run")
+	modelOut, ok := job.Outputs["model"]
+	if !ok || modelOut.Manifest == "" {
+		return fmt.Errorf("job %s completed without its model output", job.Name)
+	}
 	modelDir := in("model")
-	p := gbdt.DefaultParams()
-	p.NEstimators, p.LearningRate, p.MaxDepth, p.EarlyStoppingRounds, p.Seed = 500, 0.1, 6, 25, 1
-	res, err := train.GBDT(ctx, train.Options{
-		Train: in("train.csv"), Valid: in("valid.csv"), Label: "ridership", Drop: []string{"date"},
-		Output: modelDir, Version: version, RunID: runID, Tracker: mc.Run(runID),
-	}, p, train.Progress{})
-	if err != nil {
-		return fmt.Errorf("train the model: %w", err)
+	if err := os.RemoveAll(modelDir); err != nil {
+		return err
 	}
-	history, err := mc.MetricHistory(ctx, runID, "valid_rmse")
+	if err := artifact.GetDir(ctx, dc.BlobStore("demo"), modelOut.Manifest, modelDir); err != nil {
+		return fmt.Errorf("download the model output: %w", err)
+	}
+	runURI := "runs:/" + trainJob.RunID
+	files, err := mc.ListArtifacts(ctx, runURI, "model")
 	if err != nil {
 		return err
 	}
-	step.ok("%d params and %d rounds of valid_rmse logged; model folder %s", len(res.Params), len(history), modelDir)
-
-	step.start("Evaluating on the 2014–2016 test years")
-	test, err := tabular.ReadFile(in("test.csv"))
-	if err != nil {
-		return err
+	logged := "already there (logged by an earlier quickstart)"
+	if len(files) == 0 {
+		if err := mc.LogArtifacts(ctx, runURI, modelDir, "model"); err != nil {
+			return err
+		}
+		if files, err = mc.ListArtifacts(ctx, runURI, "model"); err != nil {
+			return err
+		}
+		logged = "in the content-addressed store"
 	}
-	model, err := score.Load(modelDir, 0)
-	if err != nil {
-		return err
-	}
-	metrics, err := model.Evaluate(test, "ridership")
-	if err != nil {
-		return err
-	}
-	var logged []mlflow.Metric
-	for _, k := range []string{"rmse", "mae", "r2"} {
-		logged = append(logged, mlflow.Metric{Key: "test_" + k, Value: mlflow.Double(metrics[k]), Timestamp: mlflow.Int64(time.Now().UnixMilli())})
-	}
-	if err := mc.LogBatch(ctx, runID, logged, nil, nil); err != nil {
-		return err
-	}
-	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands), logged as test_*", metrics["rmse"], metrics["mae"], metrics["r2"])
-
-	step.start("Logging the model folder as run artifacts (streamed through the MLflow artifact proxy)")
-	if err := mc.LogArtifacts(ctx, "runs:/"+runID, modelDir, "model"); err != nil {
-		return err
-	}
-	files, err := mc.ListArtifacts(ctx, "runs:/"+runID, "model")
-	if err != nil {
-		return err
-	}
-	if err := mc.EndRun(ctx, runID, "FINISHED"); err != nil {
-		return err
-	}
-	step.ok("%d entries under runs:/%s/model in the content-addressed store; run FINISHED", len(files), runID)
+	step.ok("%s → %s; %d entries under %s/model %s", modelOut.URI, modelDir, len(files), runURI, logged)
 
 	step.start("Registering the model as %q and pointing its @champion alias at the new version", quickstartModel)
 	if _, err := mc.CreateRegisteredModel(ctx, &hangar.RegisteredModel{Name: quickstartModel, Description: "Daily CTA ridership at Clark/Lake, gradient-boosted trees"}); err != nil && !hangar.IsCode(err, hangar.ECONFLICT) {
 		return err
 	}
-	mv, err := mc.CreateModelVersion(ctx, &hangar.ModelVersion{Name: quickstartModel, Source: run.Info.ArtifactURI + "/model", RunID: runID})
+	mv, err := mc.CreateModelVersion(ctx, &hangar.ModelVersion{Name: quickstartModel, Source: trainRun.Info.ArtifactURI + "/model", RunID: trainJob.RunID})
 	if err != nil {
 		return err
 	}
@@ -236,6 +369,21 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("version %s from %s", mv.Version, mv.Source)
 
+	// The test years, as the pipeline's first split wrote them.
+	testOut, ok := byStep["split_test"].Outputs["test"]
+	if !ok || testOut.Manifest == "" {
+		return fmt.Errorf("step split_test completed without its test output")
+	}
+	if err := os.RemoveAll(in("test")); err != nil {
+		return err
+	}
+	if err := artifact.GetDir(ctx, dc.BlobStore("demo"), testOut.Manifest, in("test")); err != nil {
+		return fmt.Errorf("download the test table: %w", err)
+	}
+	test, err := tabular.ReadFile(in("test"))
+	if err != nil {
+		return err
+	}
 	champion := "models:/" + quickstartModel + "@champion"
 	step.start("Downloading %s and scoring the test table with it", champion)
 	fetched := in("model-from-registry")
@@ -245,7 +393,8 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if _, err := mc.DownloadArtifacts(ctx, champion, fetched); err != nil {
 		return err
 	}
-	if model, err = score.Load(fetched, 0); err != nil {
+	model, err := score.Load(fetched, 0)
+	if err != nil {
 		return err
 	}
 	pred, err := model.Predict(test)
@@ -277,34 +426,20 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
   go run ./cmd/hangar secret list -o table
   go run ./cmd/hangar audit list -o table
   go run ./cmd/hangar audit verify
+  go run ./cmd/hangar data show -n %s -o table
+  go run ./cmd/hangar job show -n %s -o table
+  go run ./cmd/hangar job list --parent-job-name %s -o table
   go run ./cmd/hangar run list -o table
   go run ./cmd/hangar model show %s@champion
   MLFLOW_TRACKING_URI=%s/w/demo MLFLOW_TRACKING_TOKEN=$HANGAR_TOKEN python3 -c 'import mlflow; print(mlflow.search_runs())'
 
 The server's log is %s.
 
-`, srv.URL, srv.TokenPath, quickstartModel, srv.URL, logPath)
+`, srv.URL, srv.TokenPath, quickstartData, job.Name, job.Name, quickstartModel, srv.URL, logPath)
 	if !keep {
 		cancel()
 		return <-done
 	}
 	fmt.Fprintln(stdout, "Serving until Ctrl-C.")
 	return <-done
-}
-
-// splitByDate splits a table by its date column: rows dated before
-// `before` to trainPath, the rest to testPath, as CSV.
-func splitByDate(input string, before time.Time, trainPath, testPath string) error {
-	f, err := tabular.ReadFile(input)
-	if err != nil {
-		return err
-	}
-	tr, te, err := tabular.SplitByDate(f, "date", before)
-	if err != nil {
-		return fmt.Errorf("split %s: %w", input, err)
-	}
-	if err := tabular.WriteCSVFile(trainPath, f.Take(tr)); err != nil {
-		return err
-	}
-	return tabular.WriteCSVFile(testPath, f.Take(te))
 }
