@@ -123,3 +123,17 @@ func BenchmarkPipelineChain100Reused(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pipeline")
 }
+
+// BenchmarkPipelineChain100 runs 100 no-op steps in a chain, each needing
+// the one before: the latency of one step, from the end of the one before
+// it to its own end, times 100.
+func BenchmarkPipelineChain100(b *testing.B) {
+	e := benchEnv(b)
+	for i := 0; b.Loop(); i++ {
+		j := e.submit(pipelineYAML(100, true, fmt.Sprintf("chain%d", i)), nil)
+		if j = e.wait(j.Name); j.Status != hangar.JobCompleted {
+			b.Fatalf("%s: %s", j.Status, j.Error)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pipeline")
+}
