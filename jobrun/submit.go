@@ -496,9 +496,9 @@ func (r *resolution) environment(ctx context.Context, e *jobspec.Environment, fr
 			r.errs.add("%s: %s: environment %s: %s", r.file, at, e.Ref, hangar.ErrorMessage(err))
 			return nil
 		}
-		return &Environment{Ref: "azureml:" + v.Name + ":" + v.Version, Image: v.Image, CondaFile: v.CondaFile, Build: string(v.BuildContext)}
+		return &Environment{Ref: "azureml:" + v.Name + ":" + v.Version, Image: v.Image, CondaFile: v.CondaFile, Build: string(v.BuildContext), Variables: v.Variables}
 	}
-	out := &Environment{Image: e.Image, CondaFile: e.CondaSpec}
+	out := &Environment{Image: e.Image, CondaFile: e.CondaSpec, Variables: e.Variables}
 	if e.CondaFile != "" {
 		text, ok := r.sub.Files[UploadKey(from, e.CondaFile)]
 		if !ok {
