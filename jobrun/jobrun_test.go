@@ -324,3 +324,83 @@ jobs:
 		})
 	}
 }
+
+// TestContinueOnStepFailure: with continue_on_step_failure a failed step
+// stops only the steps that need it; without, the pipeline stops at the
+// first failure. Either way the pipeline fails, naming the step.
+func TestContinueOnStepFailure(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	yaml := `
+type: pipeline
+settings:
+  continue_on_step_failure: %[1]s
+jobs:
+  bad:
+    command: exit 4
+    outputs:
+      o:
+        type: uri_folder
+  after_bad:
+    command: ls ${{inputs.i}}
+    inputs:
+      i: ${{parent.jobs.bad.outputs.o}}
+  independent:
+    command: sleep 1; echo fine %[1]s
+`
+	for _, c := range []struct {
+		cont            string
+		wantIndependent hangar.JobStatus
+	}{
+		{"true", hangar.JobCompleted},
+		{"false", hangar.JobCanceled},
+	} {
+		t.Run("continue="+c.cont, func(t *testing.T) {
+			j := e.wait(e.submit(fmt.Sprintf(yaml, c.cont), nil).Name)
+			if j.Status != hangar.JobFailed || !strings.Contains(j.Error, "step bad failed") {
+				t.Fatalf("pipeline %s: %s", j.Status, j.Error)
+			}
+			for step, want := range map[string]hangar.JobStatus{"bad": hangar.JobFailed, "after_bad": hangar.JobCanceled, "independent": c.wantIndependent} {
+				sj, err := e.admin.Job(t.Context(), hangar.DefaultWorkspace, jobrun.StepJobName(j.Name, step))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sj.Status != want {
+					t.Errorf("step %s: %s (%s), want %s", step, sj.Status, sj.Error, want)
+				}
+			}
+		})
+	}
+}
+
+// TestCancelPipeline cancels a running pipeline: its running step is
+// stopped, the steps not started are canceled, the pipeline ends Canceled.
+func TestCancelPipeline(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	j := e.submit(`
+type: pipeline
+jobs:
+  slow:
+    command: sleep 300
+    outputs:
+      o:
+        type: uri_folder
+  next:
+    command: ls ${{inputs.i}}
+    inputs:
+      i: ${{parent.jobs.slow.outputs.o}}
+`, nil)
+	e.waitStatus(jobrun.StepJobName(j.Name, "slow"), hangar.JobRunning)
+	if _, err := e.admin.CancelJob(t.Context(), hangar.DefaultWorkspace, j.Name); err != nil {
+		t.Fatal(err)
+	}
+	j = e.wait(j.Name)
+	if j.Status != hangar.JobCanceled {
+		t.Fatalf("pipeline %s: %s", j.Status, j.Error)
+	}
+	for _, step := range []string{"slow", "next"} {
+		sj := e.wait(jobrun.StepJobName(j.Name, step))
+		if sj.Status != hangar.JobCanceled {
+			t.Errorf("step %s: %s (%s), want Canceled", step, sj.Status, sj.Error)
+		}
+	}
+}
