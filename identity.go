@@ -55,6 +55,10 @@ type Token struct {
 	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
 	Workspace    string     `json:"workspace,omitempty"`
+	// Job, when set, is the job (of Workspace) the token is the
+	// credential of: among jobs it acts on that one and its pipeline's
+	// steps only, and submits none.
+	Job string `json:"job,omitempty"`
 }
 
 // TokenFilter narrows a list of tokens; empty fields match all.
@@ -76,6 +80,9 @@ type TokenRequest struct {
 	Role      string     `json:"role"`
 	Workspace string     `json:"workspace,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Job makes the token the credential of one job of Workspace
+	// (Token.Job).
+	Job string `json:"job,omitempty"`
 }
 
 // Validate checks the request against the roles and name rules.
@@ -88,6 +95,14 @@ func (r *TokenRequest) Validate(now time.Time) error {
 	}
 	if r.Workspace != "" {
 		if err := ValidateWorkspaceName(r.Workspace); err != nil {
+			return err
+		}
+	}
+	if r.Job != "" {
+		if r.Workspace == "" {
+			return Errorf(EINVALID, "a token for job %s must be scoped to the job's workspace", r.Job)
+		}
+		if err := ValidateJobName(r.Job); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,9 @@ type principal struct {
 	// scope is the workspace the caller's token is scoped to, "" for a
 	// server-wide token.
 	scope string
+	// job is the job the token is the credential of (hangar.Token.Job),
+	// "" for other tokens.
+	job string
 	// assignments are the identity's role assignments the token acts with:
 	// narrowed to scope (hangar.ScopeAssignments).
 	assignments []*hangar.RoleAssignment
@@ -74,7 +77,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 			if !v.tok.Active(s.Now()) {
 				return nil, hangar.Errorf(hangar.EUNAUTHORIZED, "token expired")
 			}
-			return &principal{id: v.tok.IdentityID, name: v.tok.IdentityName, scope: v.tok.Workspace, assignments: v.assignments, gen: gen, cached: true}, nil
+			return &principal{id: v.tok.IdentityID, name: v.tok.IdentityName, scope: v.tok.Workspace, job: v.tok.Job, assignments: v.assignments, gen: gen, cached: true}, nil
 		}
 	}
 	tok, err := s.Credentials.TokenBySecretHash(ctx, hash)
@@ -95,7 +98,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: role assignments of %s: %w", tok.IdentityName, err)
 	}
-	p := &principal{id: tok.IdentityID, name: tok.IdentityName, scope: tok.Workspace, assignments: hangar.ScopeAssignments(asg, tok.Workspace), gen: gen, cached: cached}
+	p := &principal{id: tok.IdentityID, name: tok.IdentityName, scope: tok.Workspace, job: tok.Job, assignments: hangar.ScopeAssignments(asg, tok.Workspace), gen: gen, cached: cached}
 	if cached {
 		// Read after gen: if anything changed since, the generation moved
 		// and the next request reads past this entry.

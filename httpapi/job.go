@@ -122,6 +122,9 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, c *caller) er
 	if s.JobSubmitter == nil {
 		return hangar.Errorf(hangar.ENOTIMPLEMENTED, "this server does not run jobs: it has no job submitter")
 	}
+	if c.principal != nil && c.principal.job != "" {
+		return hangar.Errorf(hangar.EFORBIDDEN, "this token is the credential of job %s: a job's token submits no jobs", c.principal.job)
+	}
 	var sub hangar.JobSubmission
 	if err := s.decodeBodyLimit(w, r, &sub, max(s.MaxBodyBytes, 2*hangar.MaxJobSubmissionSize)); err != nil {
 		return err
@@ -205,6 +208,9 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, c *caller) er
 		return err
 	}
 	ctx, name := r.Context(), r.PathValue("name")
+	if err := s.ownJob(ctx, js, c, name); err != nil {
+		return err
+	}
 	from := activeStatuses()
 	j, err := js.TransitionJob(ctx, c.workspace, name, hangar.JobTransition{From: from, To: hangar.JobCancelRequested})
 	if err != nil {
@@ -225,6 +231,9 @@ func (s *Server) restoreJob(w http.ResponseWriter, r *http.Request, c *caller) e
 func (s *Server) setJobArchived(w http.ResponseWriter, r *http.Request, c *caller, archived bool) error {
 	js, err := s.jobs()
 	if err != nil {
+		return err
+	}
+	if err := s.ownJob(r.Context(), js, c, r.PathValue("name")); err != nil {
 		return err
 	}
 	j, err := js.SetJobArchived(r.Context(), c.workspace, r.PathValue("name"), archived)
@@ -303,6 +312,9 @@ func (s *Server) appendJobLog(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	ctx, name := r.Context(), r.PathValue("name")
+	if err := s.ownJob(ctx, js, c, name); err != nil {
+		return err
+	}
 	holder := r.Header.Get(HeaderJobHolder)
 	if holder == "" {
 		return hangar.Errorf(hangar.EINVALID, "name the lease holder in the %s header", HeaderJobHolder)
@@ -344,6 +356,9 @@ func (s *Server) leaseJob(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
+	if err := s.ownJob(r.Context(), js, c, r.PathValue("name")); err != nil {
+		return err
+	}
 	var req JobLeaseRequest
 	if err := s.decodeBody(w, r, &req); err != nil {
 		return err
@@ -373,6 +388,9 @@ func (s *Server) leaseJob(w http.ResponseWriter, r *http.Request, c *caller) err
 func (s *Server) finishJob(w http.ResponseWriter, r *http.Request, c *caller) error {
 	js, err := s.jobs()
 	if err != nil {
+		return err
+	}
+	if err := s.ownJob(r.Context(), js, c, r.PathValue("name")); err != nil {
 		return err
 	}
 	var req JobFinishRequest
@@ -531,4 +549,21 @@ func (c *Client) JobLog(ctx context.Context, workspace, name string, offset int6
 	}
 	return &JobLogChunk{Data: data, Next: next, Status: hangar.JobStatus(resp.Header.Get(HeaderJobStatus)),
 		Terminal: resp.Header.Get(HeaderJobTerminal) == "true"}, nil
+}
+
+// ownJob refuses a job's token (hangar.Token.Job) acting on another job:
+// it acts on its own job and, for a pipeline, that pipeline's steps only.
+// Other callers pass. Errors: EFORBIDDEN, and those of reading the job.
+func (s *Server) ownJob(ctx context.Context, js hangar.JobService, c *caller, name string) error {
+	if c.principal == nil || c.principal.job == "" || name == c.principal.job {
+		return nil
+	}
+	j, err := js.Job(ctx, c.workspace, name)
+	if err != nil {
+		return err
+	}
+	if j.Parent != "" && j.Parent == c.principal.job {
+		return nil
+	}
+	return hangar.Errorf(hangar.EFORBIDDEN, "this token is the credential of job %s: it acts on that job and its steps only, not on job %s", c.principal.job, name)
 }

@@ -90,33 +90,56 @@ experiment_name: lifecycle
 }
 
 // TestJobTokenIsNarrow checks what a job's credential may do: its own
-// workspace's runs, not secrets, not deletes, not other workspaces.
+// workspace's runs, its own job only among jobs, no submitting, no
+// secrets, no deletes, no other workspace.
 func TestJobTokenIsNarrow(t *testing.T) {
-	e := newEnv(t, backends[0].dsn(t), nil)
+	e := newEnv(t, backends[0].dsn(t), nothing{})
 	if err := e.admin.CreateWorkspace(t.Context(), &hangar.Workspace{Name: "other"}); err != nil {
 		t.Fatal(err)
 	}
-	secret, id, err := jobrun.IdentityTokens{Identities: e.ids}.MintJobToken(t.Context(), hangar.DefaultWorkspace, "j", time.Hour)
+	mine := e.submit("command: echo mine\n", nil)
+	theirs := e.submit("command: echo theirs\n", nil)
+	e.waitStatus(mine.Name, hangar.JobQueued)
+	e.waitStatus(theirs.Name, hangar.JobQueued)
+	secret, id, err := jobrun.IdentityTokens{Identities: e.ids}.MintJobToken(t.Context(), hangar.DefaultWorkspace, mine.Name, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := httpapi.NewClient(e.srv.URL, secret)
-	if _, err := c.ListJobs(t.Context(), hangar.DefaultWorkspace, hangar.JobFilter{}, hangar.ListOptions{}); err != nil {
+	ctx := t.Context()
+	if _, err := c.ListJobs(ctx, hangar.DefaultWorkspace, hangar.JobFilter{}, hangar.ListOptions{}); err != nil {
 		t.Errorf("list jobs: %v", err)
 	}
-	if _, err := c.ListSecrets(t.Context(), hangar.DefaultWorkspace, hangar.ListOptions{}); hangar.ErrorCode(err) != hangar.EFORBIDDEN {
+	lease := httpapi.JobLeaseRequest{Holder: "r", LeaseSeconds: 30, From: []hangar.JobStatus{hangar.JobQueued}, To: hangar.JobPreparing}
+	if _, err := c.LeaseJob(ctx, hangar.DefaultWorkspace, theirs.Name, lease); hangar.ErrorCode(err) != hangar.EFORBIDDEN {
+		t.Errorf("lease another job: %v, want forbidden", err)
+	}
+	if _, err := c.CancelJob(ctx, hangar.DefaultWorkspace, theirs.Name); hangar.ErrorCode(err) != hangar.EFORBIDDEN {
+		t.Errorf("cancel another job: %v, want forbidden", err)
+	}
+	if _, err := c.SubmitJob(ctx, hangar.DefaultWorkspace, &hangar.JobSubmission{File: "j.yml", YAML: "command: echo\n"}); hangar.ErrorCode(err) != hangar.EFORBIDDEN {
+		t.Errorf("submit: %v, want forbidden", err)
+	}
+	if _, err := c.LeaseJob(ctx, hangar.DefaultWorkspace, mine.Name, lease); err != nil {
+		t.Errorf("lease its own job: %v", err)
+	}
+	if _, err := c.ListSecrets(ctx, hangar.DefaultWorkspace, hangar.ListOptions{}); hangar.ErrorCode(err) != hangar.EFORBIDDEN {
 		t.Errorf("list secrets: %v, want forbidden", err)
 	}
-	if _, err := c.ListJobs(t.Context(), "other", hangar.JobFilter{}, hangar.ListOptions{}); err == nil {
+	if _, err := c.ListJobs(ctx, "other", hangar.JobFilter{}, hangar.ListOptions{}); err == nil {
 		t.Error("a job token read another workspace's jobs")
 	}
-	if err := c.DeleteWorkspace(t.Context(), hangar.DefaultWorkspace); err == nil {
+	if err := c.DeleteWorkspace(ctx, hangar.DefaultWorkspace); err == nil {
 		t.Error("a job token deleted its workspace")
 	}
-	if err := (jobrun.IdentityTokens{Identities: e.ids}).RevokeJobToken(t.Context(), id); err != nil {
+	tok, err := e.ids.Token(ctx, id)
+	if err != nil || tok.Job != mine.Name || tok.Workspace != hangar.DefaultWorkspace {
+		t.Errorf("token %+v, %v: want the job's", tok, err)
+	}
+	if err := (jobrun.IdentityTokens{Identities: e.ids}).RevokeJobToken(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListJobs(t.Context(), hangar.DefaultWorkspace, hangar.JobFilter{}, hangar.ListOptions{}); err == nil {
+	if _, err := c.ListJobs(ctx, hangar.DefaultWorkspace, hangar.JobFilter{}, hangar.ListOptions{}); err == nil {
 		t.Error("a revoked job token still works")
 	}
 }

@@ -10,10 +10,12 @@ import (
 
 // IdentityTokens mints job credentials with an identity service: the jobs
 // of a workspace act as the service principal "job-runner.<workspace>",
-// which holds only hangar.RoleJobRunner, on that workspace only. Each job
-// gets its own token, which expires after the job's timeout (a day without
-// one) and is revoked when the job ends: no long-lived credential reaches
-// a step.
+// which holds only hangar.RoleJobRunner, on that workspace only, and each
+// token is the credential of its job (hangar.Token.Job): among jobs it
+// acts on that job and its pipeline's steps only, and submits none. Each
+// top-level job gets its own token, which expires after the job's timeout
+// (a day without one) and is revoked when the job ends: no long-lived
+// credential reaches a step.
 type IdentityTokens struct {
 	Identities hangar.IdentityService
 }
@@ -24,7 +26,7 @@ func JobRunnerIdentity(workspace string) string { return "job-runner." + workspa
 // MintJobToken implements TokenMinter.
 func (t IdentityTokens) MintJobToken(ctx context.Context, workspace, job string, ttl time.Duration) (string, string, error) {
 	exp := time.Now().Add(ttl).UTC().Truncate(time.Second)
-	it, err := t.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: JobRunnerIdentity(workspace), Role: hangar.RoleJobRunner, Workspace: workspace, ExpiresAt: &exp})
+	it, err := t.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: JobRunnerIdentity(workspace), Role: hangar.RoleJobRunner, Workspace: workspace, ExpiresAt: &exp, Job: job})
 	if err != nil {
 		return "", "", fmt.Errorf("mint the token of job %s: %w", job, err)
 	}

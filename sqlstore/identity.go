@@ -228,10 +228,11 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 			CreatedAt:    tx.now,
 			ExpiresAt:    expires,
 			Workspace:    r.Workspace,
+			Job:          r.Job,
 		}
 		_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO tokens
-			(id, name, identity_id, secret_hash, prefix, created_at, expires_at, workspace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			t.ID, t.Name, t.IdentityID, secretHash, t.Prefix, tx.db.tv(t.CreatedAt), tx.db.tvPtr(t.ExpiresAt), nullString(t.Workspace))
+			(id, name, identity_id, secret_hash, prefix, created_at, expires_at, workspace, job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.Name, t.IdentityID, secretHash, t.Prefix, tx.db.tv(t.CreatedAt), tx.db.tvPtr(t.ExpiresAt), nullString(t.Workspace), t.Job)
 		if isUniqueViolation(err) {
 			return hangar.Errorf(hangar.ECONFLICT, "a token with this secret already exists")
 		}
@@ -250,7 +251,7 @@ func (s *IdentityService) CreateToken(ctx context.Context, r *hangar.TokenReques
 	return tok, nil
 }
 
-const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, COALESCE(t.workspace, '')`
+const tokenColumns = `t.id, t.name, t.identity_id, i.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, COALESCE(t.workspace, ''), t.job`
 const tokenFrom = ` FROM tokens t JOIN identities i ON i.id = t.identity_id`
 
 func scanToken(sc rowScanner) (*hangar.Token, error) {
@@ -258,7 +259,7 @@ func scanToken(sc rowScanner) (*hangar.Token, error) {
 		t                         hangar.Token
 		created, expires, revoked dbTime
 	)
-	if err := sc.Scan(&t.ID, &t.Name, &t.IdentityID, &t.IdentityName, &t.Prefix, &created, &expires, &revoked, &t.Workspace); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &t.IdentityID, &t.IdentityName, &t.Prefix, &created, &expires, &revoked, &t.Workspace, &t.Job); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = created.T, expires.ptr(), revoked.ptr()

@@ -216,6 +216,8 @@ func testTokens(t *testing.T, open func(t *testing.T) *Store) {
 			{"short hash", hangar.TokenRequest{Name: "bot", Role: "Reader"}, hash[:16], prefix, hangar.EINVALID},
 			{"no prefix", hangar.TokenRequest{Name: "bot", Role: "Reader"}, hash, "", hangar.EINVALID},
 			{"unknown workspace", hangar.TokenRequest{Name: "bot", Role: "Reader", Workspace: "nowhere"}, hash, prefix, hangar.ENOTFOUND},
+			{"job without workspace", hangar.TokenRequest{Name: "bot", Role: "Job Runner", Job: "j"}, hash, prefix, hangar.EINVALID},
+			{"bad job name", hangar.TokenRequest{Name: "bot", Role: "Job Runner", Workspace: hangar.DefaultWorkspace, Job: "-j"}, hash, prefix, hangar.EINVALID},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := tc.r
@@ -267,6 +269,24 @@ func testIssueToken(t *testing.T, s *Store) {
 	wantCode(t, "a wider role for an existing identity", err, hangar.ECONFLICT)
 	_, err = s.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: "x y", Role: hangar.RoleOwner})
 	wantCode(t, "a bad name", err, hangar.EINVALID)
+
+	// A job's token keeps its job, read back by every lookup.
+	jt, err := s.Identities.IssueToken(ctx, &hangar.TokenRequest{Name: "job-runner.default", Role: hangar.RoleJobRunner, Workspace: hangar.DefaultWorkspace, ExpiresAt: &exp, Job: "calm_river_1"})
+	if err != nil {
+		t.Fatalf("issue a job token: %v", err)
+	}
+	if jt.Job != "calm_river_1" {
+		t.Errorf("issued job token: job %q", jt.Job)
+	}
+	if found, err := s.Credentials.TokenBySecretHash(ctx, hangar.HashTokenSecret(jt.Secret)); err != nil || found.Job != "calm_river_1" {
+		t.Errorf("job token by hash: %+v, %v", found, err)
+	}
+	if found, err := s.Identities.Token(ctx, jt.ID); err != nil || found.Job != "calm_river_1" {
+		t.Errorf("job token by id: %+v, %v", found, err)
+	}
+	if found, err := s.Credentials.TokenBySecretHash(ctx, hangar.HashTokenSecret(issued.Secret)); err != nil || found.Job != "" {
+		t.Errorf("a token that is no job's: %+v, %v", found, err)
+	}
 }
 
 // testTokenRotation: a token for an existing identity is allowed only when
