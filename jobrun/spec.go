@@ -50,6 +50,9 @@ type Environment struct {
 	CondaFile string            `json:"conda_file,omitempty"` // the file's text
 	Build     string            `json:"build,omitempty"`
 	Variables map[string]string `json:"variables,omitempty"`
+	// Curated marks a reference to one of Azure's curated environments
+	// (registry azureml, or an AzureML-… name), recorded as written.
+	Curated bool `json:"curated,omitempty"`
 }
 
 // Input is a resolved input of a step: a literal value, data, or (for a

@@ -383,7 +383,9 @@ func (r *resolution) command(ctx context.Context, j *jobspec.Job, c *jobspec.Com
 		st.Notes = append(st.Notes, "distribution, resources, services and queue_settings were recorded, not applied: compute local runs one process per step, now")
 	}
 	st.Environment = r.environment(ctx, env, envFrom, at+"environment")
-	if e := st.Environment; e != nil && (e.Image != "" || e.CondaFile != "" || e.Build != "") {
+	if e := st.Environment; e != nil && e.Curated {
+		st.Notes = append(st.Notes, fmt.Sprintf("environment %s is one of Azure's curated environments: recorded, not applied: compute local runs the command as a host process with the host's tools", e.Ref))
+	} else if e != nil && (e.Image != "" || e.CondaFile != "" || e.Build != "") {
 		what := []string{}
 		if e.Image != "" {
 			what = append(what, "image "+e.Image)
@@ -481,16 +483,26 @@ func (r *resolution) environment(ctx context.Context, e *jobspec.Environment, fr
 		return nil
 	}
 	if e.Ref != nil {
-		if e.Ref.Registry != "" {
-			r.errs.add("%s: %s: environment %s: registries are not supported yet; register the environment in the workspace", r.file, at, e.Ref)
+		// Azure's curated environments (registry azureml, or the
+		// AzureML-… names of the workspace-scoped ones) are images Hangar
+		// does not have; compute local applies no image anyway, so such a
+		// reference is recorded as written.
+		curated := e.Ref.Registry == "azureml" || (e.Ref.Registry == "" && strings.HasPrefix(e.Ref.Name, "AzureML-"))
+		if e.Ref.Registry != "" && !curated {
+			r.errs.add("%s: %s: environment %s: registry %q does not exist; register the environment in the workspace", r.file, at, e.Ref, e.Ref.Registry)
 			return nil
 		}
 		var v *hangar.Environment
 		var err error
-		if e.Ref.Version != "" {
+		if e.Ref.Registry != "" {
+			err = hangar.Errorf(hangar.ENOTFOUND, "curated")
+		} else if e.Ref.Version != "" {
 			v, err = r.s.Environments.Environment(ctx, r.ws, e.Ref.Name, e.Ref.Version)
 		} else {
 			v, err = r.s.Environments.LatestEnvironment(ctx, r.ws, e.Ref.Name)
+		}
+		if curated && hangar.ErrorCode(err) == hangar.ENOTFOUND {
+			return &Environment{Ref: e.Ref.String(), Curated: true}
 		}
 		if err != nil {
 			r.errs.add("%s: %s: environment %s: %s", r.file, at, e.Ref, hangar.ErrorMessage(err))
