@@ -87,6 +87,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 	list.Flags().StringArrayVar(&orderBy, "order-by", nil, `sort key: name, creation_timestamp or last_updated_timestamp, then ASC or DESC (repeatable)`)
 	list.Flags().IntVarP(&maxResults, "max-results", "r", 0, "return at most this many models (default all)")
 
+	var showLineage bool
 	show := &cobra.Command{
 		Use:   "show NAME[:VERSION|@ALIAS]",
 		Short: "Show a registered model, or one of its versions",
@@ -114,9 +115,13 @@ models:/NAME/latest, models:/NAME/STAGE.`
 				return err
 			}
 			v.Workspace = cli.Workspace
+			if showLineage {
+				return printLineage(cmd, cli, v.Name, v.Version)
+			}
 			return cli.printResult(cmd.OutOrStdout(), v, "name", "version", "current_stage", "aliases", "source")
 		},
 	}
+	show.Flags().BoolVar(&showLineage, "lineage", false, "print the version's lineage: its run, the job steps that made it, back to the data asset versions (-o json: the graph of nodes and edges)")
 
 	cmd.AddCommand(list, show, newModelCreateCmd(cli), newModelDownloadCmd(cli))
 	for _, sub := range cmd.Commands() {
@@ -424,4 +429,21 @@ func checkArtifactPath(p string) error {
 		return invalidf("artifact path %q: want a relative path inside the run's artifacts, without '..'", p)
 	}
 	return nil
+}
+
+// printLineage prints a model version's lineage: as a tree back to the
+// data (-o table, the default for a terminal reader), or the graph as JSON.
+func printLineage(cmd *cobra.Command, cli *clientConfig, name, version string) error {
+	c, err := cli.client()
+	if err != nil {
+		return err
+	}
+	g, err := c.ModelLineage(cmd.Context(), cli.Workspace, name, version)
+	if err != nil {
+		return err
+	}
+	if cli.output == "table" || cli.output == "tsv" {
+		return g.WriteText(cmd.OutOrStdout())
+	}
+	return cli.printResult(cmd.OutOrStdout(), g)
 }

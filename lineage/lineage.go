@@ -1,0 +1,293 @@
+// Package lineage traces a registered model version back to what made it:
+// the MLflow run it was registered from, the job or pipeline step that ran
+// it (its component, code snapshot, environment and input values), the
+// steps upstream whose outputs it read, and the data asset versions (with
+// their content digests) at the start of the chain. Every record it reads
+// is immutable once written — a version's run, a finished job's resolved
+// spec — so the lineage computed from them is the lineage at creation.
+package lineage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/jobrun"
+)
+
+// Sources are the records lineage reads: small interfaces of the stores.
+type Sources struct {
+	Models interface {
+		ModelVersion(ctx context.Context, ws, name, version string) (*hangar.ModelVersion, error)
+	}
+	Runs interface {
+		Run(ctx context.Context, ws, id string) (*hangar.Run, error)
+	}
+	Jobs interface {
+		Job(ctx context.Context, ws, name string) (*hangar.Job, error)
+	}
+}
+
+// Graph is a lineage as nodes and edges, for the UI and `--lineage`.
+type Graph struct {
+	// Root is the node the lineage is of (the model version).
+	Root  string `json:"root"`
+	Nodes []Node `json:"nodes"`
+	Edges []Edge `json:"edges"`
+}
+
+// Node kinds.
+const (
+	KindModelVersion = "model_version"
+	KindRun          = "run"
+	KindJob          = "job"
+	KindPipeline     = "pipeline"
+	KindData         = "data"    // a data asset version
+	KindContent      = "content" // uploaded content that is no data asset (a local path, a job output)
+	KindCode         = "code"
+	KindEnvironment  = "environment"
+)
+
+// Node is one thing in a lineage.
+type Node struct {
+	ID    string            `json:"id"`
+	Kind  string            `json:"kind"`
+	Label string            `json:"label"`
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// Edge says that From went into To: an input read, a run tracked, a model
+// registered, a step of a pipeline.
+type Edge struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Label string `json:"label"`
+}
+
+// maxNodes bounds a lineage: a pathological chain stops there, marked.
+const maxNodes = 2000
+
+// ModelVersion returns the lineage of a model version. Errors: those of
+// reading the version (ENOTFOUND); records further up that are gone
+// (a deleted run) become nodes marked missing.
+func ModelVersion(ctx context.Context, src Sources, ws, name, version string) (*Graph, error) {
+	mv, err := src.Models.ModelVersion(ctx, ws, name, version)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{ctx: ctx, src: src, ws: ws, nodes: map[string]*Node{}}
+	root := "model:" + mv.Name + ":" + mv.Version
+	b.node(root, KindModelVersion, mv.Name+":"+mv.Version, map[string]string{
+		"source": mv.Source, "created_by": mv.UserID, "created_at": mv.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+	})
+	if mv.RunID != "" {
+		b.run(mv.RunID, root)
+	}
+	return b.graph(root), nil
+}
+
+type builder struct {
+	ctx   context.Context
+	src   Sources
+	ws    string
+	nodes map[string]*Node
+	order []string
+	edges []Edge
+	full  bool
+}
+
+func (b *builder) node(id, kind, label string, attrs map[string]string) bool {
+	if _, ok := b.nodes[id]; ok {
+		return false
+	}
+	if len(b.nodes) >= maxNodes {
+		b.full = true
+		return false
+	}
+	for k, v := range attrs {
+		if v == "" {
+			delete(attrs, k)
+		}
+	}
+	b.nodes[id] = &Node{ID: id, Kind: kind, Label: label, Attrs: attrs}
+	b.order = append(b.order, id)
+	return true
+}
+
+func (b *builder) edge(from, to, label string) {
+	if _, ok := b.nodes[from]; !ok {
+		return
+	}
+	e := Edge{From: from, To: to, Label: label}
+	if !slices.Contains(b.edges, e) {
+		b.edges = append(b.edges, e)
+	}
+}
+
+func (b *builder) graph(root string) *Graph {
+	g := &Graph{Root: root, Nodes: []Node{}, Edges: b.edges}
+	for _, id := range b.order {
+		g.Nodes = append(g.Nodes, *b.nodes[id])
+	}
+	if g.Edges == nil {
+		g.Edges = []Edge{}
+	}
+	if b.full {
+		g.Nodes[0].Attrs["truncated"] = fmt.Sprintf("the lineage has more than %d nodes; the rest is left out", maxNodes)
+	}
+	return g
+}
+
+// run adds a run and what ran it, feeding into.
+func (b *builder) run(id, into string) {
+	nid := "run:" + id
+	run, err := b.src.Runs.Run(b.ctx, b.ws, id)
+	if err != nil {
+		b.node(nid, KindRun, id, map[string]string{"missing": hangar.ErrorMessage(err)})
+		b.edge(nid, into, "registered from")
+		return
+	}
+	attrs := map[string]string{"experiment_id": run.Info.ExperimentID, "status": run.Info.Status, "user": run.Info.UserID}
+	for _, p := range run.Data.Params {
+		attrs["param."+p.Key] = p.Value
+	}
+	job := ""
+	for _, t := range run.Data.Tags {
+		switch t.Key {
+		case "hangar.job":
+			job = t.Value
+		case "mlflow.source.git.commit":
+			attrs["git_commit"] = t.Value
+		}
+	}
+	added := b.node(nid, KindRun, orString(run.Info.RunName, id), attrs)
+	b.edge(nid, into, "registered from")
+	if added && job != "" {
+		b.job(job, nid, "tracked")
+	}
+}
+
+// job adds a job (a step or a command job) and its inputs, feeding into.
+func (b *builder) job(name, into, label string) {
+	nid := "job:" + name
+	j, err := b.src.Jobs.Job(b.ctx, b.ws, name)
+	if err != nil {
+		b.node(nid, KindJob, name, map[string]string{"missing": hangar.ErrorMessage(err)})
+		b.edge(nid, into, label)
+		return
+	}
+	st, serr := jobrun.StepOf(j)
+	attrs := map[string]string{"status": string(j.Status), "step": j.Step, "reused_from": j.ReusedFrom, "run_id": j.RunID}
+	if serr == nil {
+		attrs["component"] = st.Component
+		attrs["component_hash"] = st.ComponentHash
+		attrs["command"] = st.Command
+	}
+	added := b.node(nid, KindJob, name, attrs)
+	b.edge(nid, into, label)
+	if !added {
+		return
+	}
+	if j.ReusedFrom != "" {
+		// The outputs are the original's: trace it too.
+		b.job(j.ReusedFrom, nid, "reused the outputs of")
+	}
+	if j.Parent != "" {
+		b.pipeline(j.Parent, nid)
+	}
+	if serr != nil {
+		return
+	}
+	if st.Code != "" {
+		cid := "code:" + string(st.Code)
+		b.node(cid, KindCode, "code "+shortDigest(st.Code), map[string]string{"manifest": string(st.Code)})
+		b.edge(cid, nid, "code")
+	}
+	if e := st.Environment; e != nil {
+		label := orString(e.Ref, "inline environment")
+		eid := "environment:" + label
+		if e.Ref == "" {
+			eid = "environment:" + nid
+		}
+		b.node(eid, KindEnvironment, label, map[string]string{"image": e.Image, "conda_file": firstLine(e.CondaFile), "applied": "false"})
+		b.edge(eid, nid, "environment")
+	}
+	names := make([]string, 0, len(st.Inputs))
+	for k := range st.Inputs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, in := range names {
+		b.input(nid, in, st.Inputs[in])
+	}
+}
+
+// input adds what an input read.
+func (b *builder) input(into, name string, in *jobrun.Input) {
+	label := "input " + name
+	switch {
+	case in.HasValue:
+		b.nodes[into].Attrs["input."+name] = in.Value
+	case in.Asset != "":
+		id := "data:" + in.Asset
+		b.node(id, KindData, in.Asset, map[string]string{"manifest": string(in.Manifest), "uri": in.URI})
+		b.edge(id, into, label)
+	case strings.HasPrefix(in.URI, "azureml://jobs/"):
+		job, out, _ := strings.Cut(strings.TrimPrefix(in.URI, "azureml://jobs/"), "/outputs/")
+		b.job(job, into, label+" ← output "+out)
+	case in.Manifest != "":
+		id := "content:" + string(in.Manifest)
+		b.node(id, KindContent, orString(in.URI, shortDigest(in.Manifest)), map[string]string{"manifest": string(in.Manifest)})
+		b.edge(id, into, label)
+	case in.URI != "":
+		id := "content:" + in.URI
+		b.node(id, KindContent, in.URI, nil)
+		b.edge(id, into, label)
+	}
+}
+
+func (b *builder) pipeline(name, step string) {
+	pid := "job:" + name
+	if _, ok := b.nodes[pid]; !ok {
+		p, err := b.src.Jobs.Job(b.ctx, b.ws, name)
+		attrs := map[string]string{}
+		if err != nil {
+			attrs["missing"] = hangar.ErrorMessage(err)
+		} else {
+			attrs["status"] = string(p.Status)
+			attrs["experiment"] = p.ExperimentName
+			for k, v := range p.Properties {
+				if strings.HasPrefix(k, "azureml.git.") || strings.HasPrefix(k, "mlflow.source.git.") {
+					attrs[k] = v
+				}
+			}
+		}
+		b.node(pid, KindPipeline, name, attrs)
+	}
+	b.edge(pid, step, "step of pipeline")
+}
+
+func shortDigest(d hangar.Digest) string {
+	h := d.Hex()
+	if len(h) > 12 {
+		h = h[:12]
+	}
+	return "sha256:" + h
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
