@@ -133,6 +133,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 
 func newModelCreateCmd(cli *clientConfig) *cobra.Command {
 	var name, runID, artifactPath, source, description string
+	var path, modelType, file, wantVersion string
 	var tags, aliases []string
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -144,20 +145,83 @@ then the next version ("1", "2", …) is added. The files are named by
 the version's source becomes the run's artifact URI joined with it) or by
 --source (a URI such as mlflow-artifacts:/…, runs:/RUN_ID/PATH or s3://…).
 --description and --tag describe the version; --alias points aliases at it
-(moving them from another version).`,
+(moving them from another version). --path, as Azure's, names the files
+instead: a local folder or file (uploaded to the artifact store), a job's
+output azureml://jobs/<job>/outputs/<output> (logged as artifacts of the job's
+MLflow run, so the version's lineage leads to the job), or runs:/<run>/<path>.
+--type (custom_model, mlflow_model, triton_model) and what the folder says of
+itself (MLmodel flavors and signature, size, file count) become hangar.* tags
+of the version; an mlflow_model needs an MLmodel file.`,
 		Example: "  hangar model create --name churn --run-id $RUN --artifact-path model --tag team=risk\n" +
 			"  hangar model create --name churn --source runs:/$RUN/model",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var specTags map[string]string
+			if file != "" {
+				spec, err := readModelSpec(file)
+				if err != nil {
+					return err
+				}
+				name = firstNonEmpty(name, spec.Name)
+				if !cmd.Flags().Changed("path") {
+					path = spec.Path
+				}
+				if !cmd.Flags().Changed("type") && spec.Type != "" {
+					modelType = spec.Type
+				}
+				description = firstNonEmpty(description, spec.Description)
+				wantVersion = spec.Version
+				specTags = spec.Tags
+			}
 			if name == "" {
 				return invalidf("model create needs --name/-n")
 			}
 			if err := hangar.ValidateRegisteredModelName(name); err != nil {
 				return err
 			}
+			if !slices.Contains(modelTypes, modelType) {
+				return invalidf("--type %q: want %s", modelType, strings.Join(modelTypes, ", "))
+			}
 			tagMap, err := parseModelTags(tags)
 			if err != nil {
 				return err
+			}
+			for k, v := range specTags {
+				if _, ok := tagMap[k]; !ok {
+					if tagMap == nil {
+						tagMap = map[string]string{}
+					}
+					tagMap[k] = v
+				}
+			}
+			if path != "" && (runID != "" || source != "") {
+				return invalidf("give one of --path, --run-id or --source")
+			}
+			var staged *modelFiles
+			if path != "" && strings.HasPrefix(path, "runs:/") {
+				source = path
+			} else if path != "" {
+				if staged, err = stagePath(cmd.Context(), cli, path); err != nil {
+					return err
+				}
+				defer staged.clean()
+				meta, err := describeModel(staged.dir, modelType)
+				if err != nil {
+					return err
+				}
+				if tagMap == nil {
+					tagMap = map[string]string{}
+				}
+				for k, v := range meta {
+					if _, ok := tagMap[k]; !ok {
+						tagMap[k] = v
+					}
+				}
+			} else if cmd.Flags().Changed("type") || file != "" {
+				if tagMap == nil {
+					tagMap = map[string]string{}
+				}
+				tagMap["hangar.model_type"] = modelType
 			}
 			if err := hangar.ValidateModelDescription(description); err != nil {
 				return err
@@ -180,14 +244,34 @@ the version's source becomes the run's artifact URI joined with it) or by
 			switch {
 			case source != "" && pathSet:
 				return invalidf("give --artifact-path with --run-id, or --source, not both")
-			case source == "" && runID == "":
-				return invalidf("model create needs --run-id RUN_ID (with --artifact-path) or --source URI")
+			case source == "" && runID == "" && staged == nil:
+				return invalidf("model create needs --path PATH, --run-id RUN_ID (with --artifact-path) or --source URI")
 			}
 			c, err := cli.mlflowClient()
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
+			if wantVersion != "" {
+				// The registry numbers versions; a YAML's version must be
+				// the one it would get.
+				next := 1
+				if m, err := c.RegisteredModel(ctx, name); err == nil {
+					for _, lv := range m.LatestVersions {
+						if n, err := strconv.Atoi(lv.Version); err == nil && n >= next {
+							next = n + 1
+						}
+					}
+				}
+				if wantVersion != strconv.Itoa(next) {
+					return invalidf("version %s: the registry numbers versions and the next version of %s is %d; leave version out or set it to %d", wantVersion, name, next, next)
+				}
+			}
+			if staged != nil {
+				if source, runID, err = uploadModel(ctx, c, name, staged); err != nil {
+					return err
+				}
+			}
 			if source == "" {
 				if err := checkArtifactPath(artifactPath); err != nil {
 					return err
@@ -228,6 +312,9 @@ the version's source becomes the run's artifact URI joined with it) or by
 	f.StringVar(&runID, "run-id", "", "run whose artifacts hold the model")
 	f.StringVar(&artifactPath, "artifact-path", "model", "path of the model in the run's artifacts")
 	f.StringVar(&source, "source", "", "URI of the model files instead of --run-id (mlflow-artifacts:/…, runs:/RUN_ID/PATH, s3://…)")
+	f.StringVarP(&path, "path", "p", "", "the model's files, as az ml model create: a local folder or file (uploaded), azureml://jobs/<job>/outputs/<output> (logged to the job's run) or runs:/<run>/<path>")
+	f.StringVar(&modelType, "type", "custom_model", "model type: custom_model, mlflow_model (an MLmodel folder) or triton_model")
+	f.StringVarP(&file, "file", "f", "", "a model YAML (name, path, type, description, tags; version only as the next one)")
 	f.StringVarP(&description, "description", "d", "", "description of the version")
 	f.StringArrayVar(&tags, "tag", nil, "tag of the version as KEY=VALUE (repeatable)")
 	f.StringArrayVar(&aliases, "alias", nil, "alias to point at the new version, e.g. champion (repeatable)")
