@@ -124,6 +124,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 	show.Flags().BoolVar(&showLineage, "lineage", false, "print the version's lineage: its run, the job steps that made it, back to the data asset versions (-o json: the graph of nodes and edges)")
 
 	cmd.AddCommand(list, show, newModelCreateCmd(cli), newModelDownloadCmd(cli))
+	cmd.AddCommand(newModelVersionCmds(cli)...) // model_lifecycle.go: update, archive, restore
 	for _, sub := range cmd.Commands() {
 		run := sub.RunE
 		sub.RunE = func(cmd *cobra.Command, args []string) error { return registryError(run(cmd, args)) }
