@@ -317,6 +317,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunRead, scopeWorkspace, s.getRun, nativeErrors},
 		// A model version's lineage (lineage.go), over the registry, runs and jobs.
 		{"GET /api/v1/workspaces/{ws}/models/{name}/versions/{version}/lineage", hangar.ActModelRead, scopeWorkspace, s.getModelLineage, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/data/{name}/versions/{version}/models", hangar.ActModelRead, scopeWorkspace, s.getDataModels, nativeErrors},
 		{"DELETE /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunDelete, scopeWorkspace, s.deleteRun, nativeErrors},
 
 		// Jobs (job.go); the runner's lease, finish and log appends are

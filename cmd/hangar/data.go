@@ -63,6 +63,7 @@ numbered after the greatest one. CSV and Parquet data gets a profile.`
 		newDataArchiveCmd(cli, cols, true),
 		newDataArchiveCmd(cli, cols, false),
 		newDataShareCmd(cli, cols),
+		newDataUsedByCmd(cli), // data_usedby.go
 	)
 	return cmd
 }
