@@ -404,6 +404,11 @@ type JobSubmission struct {
 	// Uploads maps each local path the job names, as written (relative
 	// to File's folder), to the manifest digest of its uploaded content.
 	Uploads map[string]Digest `json:"uploads,omitempty"`
+	// Properties are added to the job's (the YAML's win): what the
+	// submitter knows of the code, as Azure records it —
+	// azureml.git.repository_uri, azureml.git.branch,
+	// azureml.git.commit, azureml.git.dirty.
+	Properties map[string]string `json:"properties,omitempty"`
 }
 
 // Validate checks a submission's sizes, names, paths and digests.
@@ -447,6 +452,9 @@ func (s *JobSubmission) Validate() error {
 	}
 	if size > MaxJobSubmissionSize {
 		return Errorf(EINVALID, "the job's YAML files hold %d bytes; the limit is %d", size, MaxJobSubmissionSize)
+	}
+	if err := validateTags(s.Properties); err != nil {
+		return Errorf(EINVALID, "properties: %v", ErrorMessage(err))
 	}
 	if len(s.Uploads) > MaxJobUploads {
 		return Errorf(EINVALID, "%d uploaded paths; the limit is %d", len(s.Uploads), MaxJobUploads)

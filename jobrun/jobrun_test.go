@@ -427,3 +427,32 @@ jobs:
 		}
 	}
 }
+
+// TestGitCommitTagsRuns: the code's git commit the CLI sends becomes the
+// job's property and, on every run of the job, MLflow's source tags.
+func TestGitCommitTagsRuns(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	j, err := e.admin.SubmitJob(t.Context(), hangar.DefaultWorkspace, &hangar.JobSubmission{
+		File: "p.yml", YAML: "type: pipeline\njobs:\n  a:\n    command: echo git\n",
+		Properties: map[string]string{"azureml.git.commit": "0123456789abcdef0123456789abcdef01234567", "azureml.git.branch": "main"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = e.wait(j.Name)
+	if j.Status != hangar.JobCompleted || j.Properties["azureml.git.commit"] == "" {
+		t.Fatalf("pipeline %s %v", j.Status, j.Properties)
+	}
+	step := e.wait(jobrun.StepJobName(j.Name, "a"))
+	run, err := e.api.Tracking.Run(t.Context(), hangar.DefaultWorkspace, step.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{}
+	for _, tg := range run.Data.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	if tags["mlflow.source.git.commit"] != "0123456789abcdef0123456789abcdef01234567" || tags["mlflow.source.git.branch"] != "main" {
+		t.Errorf("step run tags %v", tags)
+	}
+}

@@ -374,6 +374,16 @@ func (s *Scheduler) startRun(ctx context.Context, j, parent *hangar.Job, reusedF
 	if parent != nil {
 		tags = append(tags, hangar.RunTag{Key: "mlflow.parentRunId", Value: parent.RunID}, hangar.RunTag{Key: "hangar.step", Value: j.Step})
 	}
+	// The code's git commit, as MLflow's own clients tag it.
+	props := j.Properties
+	if parent != nil {
+		props = parent.Properties
+	}
+	for from, to := range map[string]string{"azureml.git.commit": "mlflow.source.git.commit", "azureml.git.branch": "mlflow.source.git.branch", "azureml.git.repository_uri": "mlflow.source.git.repoURL"} {
+		if v := props[from]; v != "" {
+			tags = append(tags, hangar.RunTag{Key: to, Value: v})
+		}
+	}
 	if reusedFrom != "" {
 		tags = append(tags, hangar.RunTag{Key: "hangar.reused_from", Value: reusedFrom})
 	}

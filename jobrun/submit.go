@@ -60,6 +60,14 @@ func (s *Submitter) SubmitJob(ctx context.Context, workspace string, sub *hangar
 	if job.Name == "" {
 		job.Name = hangar.NewJobName()
 	}
+	for k, v := range sub.Properties {
+		if _, ok := job.Properties[k]; !ok {
+			if job.Properties == nil {
+				job.Properties = map[string]string{}
+			}
+			job.Properties[k] = v
+		}
+	}
 	if job.ExperimentName == "" {
 		job.ExperimentName = "Default"
 	}

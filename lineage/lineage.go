@@ -180,7 +180,7 @@ func (b *builder) job(name, into, label string) {
 		return
 	}
 	st, serr := jobrun.StepOf(j)
-	attrs := map[string]string{"status": string(j.Status), "step": j.Step, "reused_from": j.ReusedFrom, "run_id": j.RunID}
+	attrs := map[string]string{"status": string(j.Status), "step": j.Step, "reused_from": j.ReusedFrom, "run_id": j.RunID, "git_commit": j.Properties["azureml.git.commit"]}
 	if serr == nil {
 		attrs["component"] = st.Component
 		attrs["component_hash"] = st.ComponentHash

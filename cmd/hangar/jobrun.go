@@ -56,6 +56,7 @@ non-zero when it did not complete.`,
 				return err
 			}
 			js.progressMode = progressMode
+			js.sub.Properties = gitProperties(ctx, filepath.Dir(file))
 			if job.ExperimentName == "" {
 				if wd, err := os.Getwd(); err == nil && filepath.Base(wd) != string(filepath.Separator) {
 					js.sub.Sets = append(js.sub.Sets, "experiment_name="+filepath.Base(wd))
