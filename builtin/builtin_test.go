@@ -17,7 +17,7 @@ import (
 )
 
 func TestComponents(t *testing.T) {
-	want := []string{"evaluate", "predict", "split", "train_gbdt", "train_linear", "validate"}
+	want := []string{"evaluate", "gate", "predict", "split", "train_gbdt", "train_linear", "validate"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -85,7 +85,7 @@ func TestComponent(t *testing.T) {
 		{"train_gbdt", "", ""},
 		{"split", "latest", ""},
 		{"train_gbdt", "2", `built-in component train_gbdt has no version "2" (versions: 1)`},
-		{"train_xgb", "1", `no built-in component "train_xgb" (built-ins: evaluate, predict, split, train_gbdt, train_linear, validate)`},
+		{"train_xgb", "1", `no built-in component "train_xgb" (built-ins: evaluate, gate, predict, split, train_gbdt, train_linear, validate)`},
 	} {
 		c, err := Component(tc.name, tc.version)
 		if msg := hangar.ErrorMessage(err); msg != tc.err {

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -55,10 +56,13 @@ func VersionMetrics(ctx context.Context, reg Registry, name, version string) (*h
 }
 
 // Champion returns the version an alias of the model points at and its
-// run's metrics, or nil and nil when the model has no such alias (there is
-// then no champion). Errors: as VersionMetrics'.
+// run's metrics, or nil and nil when the model does not exist or has no
+// such alias (there is then no champion). Errors: as VersionMetrics'.
 func Champion(ctx context.Context, reg Registry, name, alias string) (*hangar.ModelVersion, Metrics, error) {
 	m, err := reg.RegisteredModel(ctx, name)
+	if hangar.ErrorCode(err) == hangar.ENOTFOUND {
+		return nil, nil, nil // the first model of its name has no champion
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,7 +104,7 @@ func Record(ctx context.Context, reg Registry, name, version string, v *Verdict)
 // and when even those do not fit, as many as do and a last entry saying
 // how many were left out.
 func RulesTag(v *Verdict) string {
-	full, _ := json.Marshal(v.Rules) // Numbers and strings: cannot fail
+	full := marshal(v.Rules)
 	if fits(full) {
 		return string(full)
 	}
@@ -117,12 +121,22 @@ func RulesTag(v *Verdict) string {
 		if n < len(short) {
 			list = append(list[:n:n], brief{Rule: fmt.Sprintf("… %d more rules not recorded", len(short)-n)})
 		}
-		b, _ := json.Marshal(list)
+		b := marshal(list)
 		if fits(b) {
 			return string(b)
 		}
 	}
 	return "[]"
+}
+
+// marshal renders v as compact JSON without escaping <, > and &, so that a
+// person reading the tag sees the rules as written.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // Numbers and strings: cannot fail
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 func fits(b []byte) bool { return utf8.RuneCount(b) <= hangar.MaxModelTagValueLength }
