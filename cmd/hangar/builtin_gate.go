@@ -54,7 +54,7 @@ the command exits 1 when a rule fails.`,
 				}
 				c, err := trackingEnv(getenv).Client()
 				if err != nil {
-					return fmt.Errorf("--model-name needs the MLflow registry: %w", err)
+					return cliError(err, "--model-name needs the MLflow registry")
 				}
 				v, m, err := gate.Champion(cmd.Context(), c, modelName, alias)
 				if err != nil {
