@@ -30,6 +30,7 @@ var outside = map[string][]string{
 	"mlmodel":  {"go.yaml.in/yaml/v3"},
 	"quality":  {"go.yaml.in/yaml/v3"},
 	"jobspec":  {"go.yaml.in/yaml/v3"},
+	"gate":     {"go.yaml.in/yaml/v3"},
 	"profile":  nil, // the standard library, the root and tabular only
 }
 

@@ -17,7 +17,7 @@ import (
 )
 
 func TestComponents(t *testing.T) {
-	want := []string{"evaluate", "predict", "split", "train_gbdt", "train_linear", "validate"}
+	want := []string{"evaluate", "gate", "predict", "split", "train_gbdt", "train_linear", "validate"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -30,7 +30,9 @@ func TestComponents(t *testing.T) {
 			if c.Name != want[i] || c.Version != "1" {
 				t.Errorf("got %s:%s, want %s:1", c.Name, c.Version, want[i])
 			}
-			if !c.IsDeterministic || c.Tags["hangar.builtin"] != "true" || c.Description == "" || c.DisplayName == "" {
+			// gate reads the registry's champion, which moves: its step
+			// must run again, never be reused.
+			if c.IsDeterministic != (c.Name != "gate") || c.Tags["hangar.builtin"] != "true" || c.Description == "" || c.DisplayName == "" {
 				t.Errorf("got deterministic %v tags %v description %q display name %q", c.IsDeterministic, c.Tags, c.Description, c.DisplayName)
 			}
 			if c.Environment != nil || c.Code != "" {
@@ -85,7 +87,7 @@ func TestComponent(t *testing.T) {
 		{"train_gbdt", "", ""},
 		{"split", "latest", ""},
 		{"train_gbdt", "2", `built-in component train_gbdt has no version "2" (versions: 1)`},
-		{"train_xgb", "1", `no built-in component "train_xgb" (built-ins: evaluate, predict, split, train_gbdt, train_linear, validate)`},
+		{"train_xgb", "1", `no built-in component "train_xgb" (built-ins: evaluate, gate, predict, split, train_gbdt, train_linear, validate)`},
 	} {
 		c, err := Component(tc.name, tc.version)
 		if msg := hangar.ErrorMessage(err); msg != tc.err {
@@ -179,7 +181,7 @@ func plan(t *testing.T, file string) (*jobspec.Job, *jobspec.Plan) {
 func TestPlanPipelines(t *testing.T) {
 	for file, order := range map[string][]string{
 		"testdata/pipeline.yml": {"split", "train", "evaluate"},
-		"testdata/all.yml":      {"validate", "split", "train_linear", "train_gbdt", "predict", "evaluate"},
+		"testdata/all.yml":      {"validate", "split", "train_linear", "train_gbdt", "predict", "evaluate", "gate"},
 	} {
 		_, p := plan(t, file)
 		if !slices.Equal(p.Order, order) {
@@ -209,6 +211,7 @@ func TestRunPipelines(t *testing.T) {
 		"predict.predictions": {"predictions.csv"},
 		"evaluate.metrics":    {"metrics.json"},
 		"validate.report":     {"report.json"},
+		"gate.verdict":        {"verdict.json"},
 	}
 	for _, file := range []string{"testdata/pipeline.yml", "testdata/all.yml"} {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -357,6 +360,14 @@ func checkResults(t *testing.T, pipeline string, outs map[string]map[string]stri
 		}
 		if pred.Column("prediction") == nil || pred.Column("ridership") == nil || pred.NumRows() != rows(outs["split"]["test"]) {
 			t.Errorf("predictions: columns %v, %d rows; want the input's and prediction", pred.Names()[:3], pred.NumRows())
+		}
+		var verdict struct {
+			Passed bool
+			Rules  []struct{ Rule, Outcome string }
+		}
+		readJSON(filepath.Join(outs["gate"]["verdict"], "verdict.json"), &verdict)
+		if !verdict.Passed || len(verdict.Rules) != 2 || verdict.Rules[1].Rule != "r2 >= 0.5" || verdict.Rules[1].Outcome != "passed" {
+			t.Errorf("gate verdict %+v, want both rules passed", verdict)
 		}
 	}
 }

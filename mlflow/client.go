@@ -817,6 +817,18 @@ func (c *Client) SetRegisteredModelAlias(ctx context.Context, name, alias, versi
 	}{name, alias, version})
 }
 
+// SetModelVersionTag sets a tag of a model version (POST
+// model-versions/set-tag), replacing its value. Errors: ENOTFOUND (model or
+// version), EINVALID (key or value), and the others of LogBatch.
+func (c *Client) SetModelVersionTag(ctx context.Context, name, version, key, value string) error {
+	return c.post(ctx, "model-versions/set-tag", struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Key     string `json:"key"`
+		Value   string `json:"value"`
+	}{name, version, key, value})
+}
+
 // CreateExperiment creates an experiment with POST experiments/create and
 // returns its id. Errors: ECONFLICT when the name is taken; the others as
 // LogBatch's.

@@ -75,6 +75,7 @@ func TestRegistryCalls(t *testing.T) {
 		"GET " + base + "registered-models/alias":                {body: `{"model_version":` + versionJSON + `}`},
 		"POST " + base + "registered-models/alias":               {body: `{}`},
 		"GET " + base + "model-versions/get-download-uri":        {body: `{"artifact_uri":"s3://b/m"}`},
+		"POST " + base + "model-versions/set-tag":                {body: `{}`},
 	})
 	ctx := t.Context()
 	m, err := c.CreateRegisteredModel(ctx, &hangar.RegisteredModel{Name: "churn", Description: "d", Tags: map[string]string{"b": "2", "a": "1"}})
@@ -118,6 +119,9 @@ func TestRegistryCalls(t *testing.T) {
 	if err := c.SetRegisteredModelAlias(ctx, "churn", "champion", "2"); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.SetModelVersionTag(ctx, "churn", "2", "hangar.gate.verdict", "passed"); err != nil {
+		t.Fatal(err)
+	}
 
 	// What went on the wire: MLflow's routes, GET fields in the query
 	// string (repeated keys for lists), POST bodies as JSON.
@@ -132,6 +136,7 @@ func TestRegistryCalls(t *testing.T) {
 		`GET /w/team/api/2.0/mlflow/registered-models/alias?alias=champion&name=churn`,
 		`GET /w/team/api/2.0/mlflow/model-versions/get-download-uri?name=churn&version=2`,
 		`POST /w/team/api/2.0/mlflow/registered-models/alias {"name":"churn","alias":"champion","version":"2"}`,
+		`POST /w/team/api/2.0/mlflow/model-versions/set-tag {"name":"churn","version":"2","key":"hangar.gate.verdict","value":"passed"}`,
 	}
 	if got := strings.Join(f.seen, "\n"); got != strings.Join(wantSeen, "\n") {
 		t.Errorf("requests:\n%s\nwant\n%s", got, strings.Join(wantSeen, "\n"))

@@ -32,14 +32,14 @@ func newBuiltinCmd(getenv env) *cobra.Command {
 		Short: "Built-in trainers and data tools that need no Python",
 		Long: `Built-in trainers and data tools that run in the hangar binary itself:
 train-gbdt (XGBoost-compatible gradient boosting), train-linear, predict,
-evaluate, split and validate. Tables are CSV (header row) or Parquet.
+evaluate, split, validate and gate (an evaluation gate on metrics). Tables are CSV (header row) or Parquet.
 
 Each is also a pipeline component, version 1, named with underscores:
 component: hangar:train_gbdt:1 (or azureml://registries/hangar/components/train_gbdt/versions/1).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newTrainGBDTCmd(getenv), newTrainLinearCmd(getenv), newPredictCmd(), newEvaluateCmd(getenv), newSplitCmd(), newValidateCmd())
+	cmd.AddCommand(newTrainGBDTCmd(getenv), newTrainLinearCmd(getenv), newPredictCmd(), newEvaluateCmd(getenv), newSplitCmd(), newValidateCmd(), newGateCmd(getenv))
 	return cmd
 }
 

@@ -123,7 +123,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 	}
 	show.Flags().BoolVar(&showLineage, "lineage", false, "print the version's lineage: its run, the job steps that made it, back to the data asset versions (-o json: the graph of nodes and edges)")
 
-	cmd.AddCommand(list, show, newModelCreateCmd(cli), newModelDownloadCmd(cli))
+	cmd.AddCommand(list, show, newModelCreateCmd(cli), newModelDownloadCmd(cli), newModelGateCmd(cli))
 	cmd.AddCommand(newModelVersionCmds(cli)...) // model_lifecycle.go: update, archive, restore
 	for _, sub := range cmd.Commands() {
 		run := sub.RunE
