@@ -203,4 +203,3 @@ func uploadModel(ctx context.Context, c *mlflow.Client, name string, mf *modelFi
 	}
 	return root, "", nil
 }
-
