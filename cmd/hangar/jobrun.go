@@ -134,10 +134,8 @@ process per step.`,
 				}
 				httpc = hc
 			}
-			binDir := ""
-			if bin, err := os.Executable(); err == nil {
-				binDir = filepath.Dir(bin)
-			}
+			binDir, cleanup := hangarBinDir()
+			defer cleanup()
 			// prepare makes the client and options of one job, with its
 			// token.
 			prepare := func(a jobrun.Assignment) (jobrun.Control, jobrun.RunOptions) {
@@ -182,4 +180,27 @@ process per step.`,
 	f.DurationVar(&opt.Lease, "lease", 30*time.Second, "lease length; renewed every third of it")
 	f.BoolVar(&opt.Keep, "keep", false, "keep the working folder")
 	return cmd
+}
+
+// hangarBinDir is a folder whose "hangar" is this binary, to put first on
+// a step's PATH: the binary's own folder when it is called hangar, else a
+// temporary folder with a link of that name (a binary built as hq, or
+// go run's, must not let a step find another hangar on PATH).
+func hangarBinDir() (string, func()) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", func() {}
+	}
+	if filepath.Base(exe) == "hangar" {
+		return filepath.Dir(exe), func() {}
+	}
+	dir, err := os.MkdirTemp("", "hangar-bin-")
+	if err != nil {
+		return filepath.Dir(exe), func() {}
+	}
+	if err := os.Symlink(exe, filepath.Join(dir, "hangar")); err != nil {
+		os.RemoveAll(dir)
+		return filepath.Dir(exe), func() {}
+	}
+	return dir, func() { os.RemoveAll(dir) }
 }

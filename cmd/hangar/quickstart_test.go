@@ -20,7 +20,7 @@ func TestQuickstartPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"split_test", "split_valid", "train", "evaluate"}; !slices.Equal(plan.Order, want) {
+	if want := []string{"split_test", "split_valid", "train", "evaluate", "gate"}; !slices.Equal(plan.Order, want) {
 		t.Errorf("got steps %v, want %v", plan.Order, want)
 	}
 	for _, tc := range []struct{ step, needs string }{
