@@ -119,6 +119,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 	}
 
 	cmd.AddCommand(list, show, newModelCreateCmd(cli), newModelDownloadCmd(cli))
+	cmd.AddCommand(modelApprovalCmds(cli)...)
 	for _, sub := range cmd.Commands() {
 		run := sub.RunE
 		sub.RunE = func(cmd *cobra.Command, args []string) error { return registryError(run(cmd, args)) }
