@@ -77,6 +77,11 @@ const (
 	ActRegistryDelete  = "registries/delete"
 	ActApprovalRead    = "approvals/read"
 	ActApprovalApprove = "approvals/approve" // approve or reject a model promotion
+	// ActApprovalWrite protects and unprotects aliases: approvals/* keeps
+	// it from Contributor and Data Scientist, who could otherwise lift a
+	// protection and move the alias themselves, and the Approver does not
+	// hold it, so only Owner decides what needs approval.
+	ActApprovalWrite = "approvals/write"
 
 	ActOnlineEndpointRead     = "onlineEndpoints/read"
 	ActOnlineEndpointWrite    = "onlineEndpoints/write"
@@ -121,7 +126,7 @@ func Actions() []string {
 		ActRunRead, ActRunWrite, ActRunDelete,
 		ActModelRead, ActModelWrite, ActModelDelete,
 		ActRegistryRead, ActRegistryWrite, ActRegistryDelete,
-		ActApprovalRead, ActApprovalApprove,
+		ActApprovalRead, ActApprovalApprove, ActApprovalWrite,
 		ActOnlineEndpointRead, ActOnlineEndpointWrite, ActOnlineEndpointDelete,
 		ActOnlineDeploymentRead, ActOnlineDeploymentWrite, ActOnlineDeploymentDelete,
 		ActBatchEndpointRead, ActBatchEndpointWrite, ActBatchEndpointDelete,

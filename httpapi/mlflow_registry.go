@@ -422,6 +422,9 @@ func (s *Server) mlflowSetRegisteredModelAlias(w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return err
 	}
+	if err := s.checkAliasUnprotected(r.Context(), c.workspace, req.Name, req.Alias); err != nil {
+		return err
+	}
 	if err := reg.SetRegisteredModelAlias(r.Context(), c.workspace, req.Name, req.Alias, req.Version); err != nil {
 		return err
 	}
@@ -435,6 +438,9 @@ func (s *Server) mlflowDeleteRegisteredModelAlias(w http.ResponseWriter, r *http
 	}
 	reg, err := s.registry()
 	if err != nil {
+		return err
+	}
+	if err := s.checkAliasUnprotected(r.Context(), c.workspace, req.Name, req.Alias); err != nil {
 		return err
 	}
 	if err := reg.DeleteRegisteredModelAlias(r.Context(), c.workspace, req.Name, req.Alias); err != nil {

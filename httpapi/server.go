@@ -186,6 +186,10 @@ type Server struct {
 	// optional CreateDataVersionOwning that sharing and datastore
 	// snapshots need.
 	Data hangar.DataService
+	// Approvals stores protected aliases and approval requests
+	// (approval.go); when nil those routes answer 501 and no alias is
+	// protected. sqlstore.ApprovalService implements it.
+	Approvals hangar.ApprovalService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -347,6 +351,19 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/workspaces/{ws}/components/{name}/latest", hangar.ActComponentRead, scopeWorkspace, s.latestComponent, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/archive", hangar.ActComponentWrite, scopeWorkspace, s.archiveComponent, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/restore", hangar.ActComponentWrite, scopeWorkspace, s.restoreComponent, nativeErrors},
+
+		// Approvals (approval.go): reading takes models/read, asking
+		// models/write, protecting approvals/write (Owner), deciding
+		// approvals/approve (Owner, Approver).
+		{"GET /api/v1/workspaces/{ws}/protected-aliases", hangar.ActModelRead, scopeWorkspace, s.listProtectedAliases, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/protected-aliases/{alias}", hangar.ActModelRead, scopeWorkspace, s.getProtectedAlias, nativeErrors},
+		{"PUT /api/v1/workspaces/{ws}/protected-aliases/{alias}", hangar.ActApprovalWrite, scopeWorkspace, s.protectAlias, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}/protected-aliases/{alias}", hangar.ActApprovalWrite, scopeWorkspace, s.unprotectAlias, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/approvals", hangar.ActModelWrite, scopeWorkspace, s.requestApproval, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/approvals", hangar.ActModelRead, scopeWorkspace, s.listApprovals, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/approvals/{id}", hangar.ActModelRead, scopeWorkspace, s.getApproval, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/approvals/{id}/approve", hangar.ActApprovalApprove, scopeWorkspace, s.approveApproval, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/approvals/{id}/reject", hangar.ActApprovalApprove, scopeWorkspace, s.rejectApproval, nativeErrors},
 	}
 	// MLflow's REST API: each endpoint, with its action, under every MLflow
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.

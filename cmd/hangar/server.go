@@ -147,7 +147,8 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.Environments = sqlstore.NewEnvironmentService(db)
 	api.Components = sqlstore.NewComponentService(db)
 	api.CheckComponentSpec = jobspec.CheckComponent
-	api.Data = sqlstore.NewDataService(db) // datastores and data assets
+	api.Data = sqlstore.NewDataService(db)          // datastores and data assets
+	api.Approvals = sqlstore.NewApprovalService(db) // protected aliases and approval requests
 	// Jobs run on compute "local": the scheduler queues them and hands
 	// each to a `hangar run-step` process of this binary, which reaches
 	// this server at its own address (set once listening).

@@ -43,6 +43,8 @@ type Store struct {
 	Components   hangar.ComponentService
 	// Jobs stores jobs, pipeline steps and job logs (job.go).
 	Jobs hangar.JobService
+	// Approvals stores protected aliases and approval requests (approval.go).
+	Approvals hangar.ApprovalService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -98,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Environments", func(t *testing.T) { testEnvironments(t, open) })
 	t.Run("Components", func(t *testing.T) { testComponents(t, open) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
+	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
