@@ -35,7 +35,8 @@ demo workspace, and walk through what the server does so far: scoped tokens,
 role checks, an encrypted secret, a versioned and profiled data asset (the
 Chicago ridership table), a training pipeline of built-in components (no
 Python) run by the server with its steps tracked as MLflow runs, the model
-registered with @champion and used to score, and the hash-chained audit log.
+gated, registered as @candidate, promoted to @production by an Approver,
+used to score, and the hash-chained audit log.
 A second run on the same data dir reuses the data version and every step.
 It exits when done; --serve keeps the server running.`,
 		Args: cobra.NoArgs,
@@ -189,7 +190,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, logger, func(r running) { up <- r }) }()
 
-	step := newSteps(stdout, 13)
+	step := newSteps(stdout, 14)
 	step.start("Starting the embedded server (SQLite + local artifacts in %s)", cfg.DataDir)
 	var srv running
 	select {
@@ -367,7 +368,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("%s → %s; %d entries under %s/model %s", modelOut.URI, modelDir, len(files), runURI, logged)
 
-	step.start("Registering the model as %q and pointing its @champion alias at the new version", quickstartModel)
+	step.start("Registering the model as %q (the gate passed) with alias @candidate", quickstartModel)
 	if _, err := mc.CreateRegisteredModel(ctx, &hangar.RegisteredModel{Name: quickstartModel, Description: "Daily CTA ridership at Clark/Lake, gradient-boosted trees"}); err != nil && !hangar.IsCode(err, hangar.ECONFLICT) {
 		return err
 	}
@@ -375,10 +376,32 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err != nil {
 		return err
 	}
-	if err := mc.SetRegisteredModelAlias(ctx, quickstartModel, "champion", mv.Version); err != nil {
+	if err := mc.SetRegisteredModelAlias(ctx, quickstartModel, "candidate", mv.Version); err != nil {
 		return err
 	}
 	step.ok("version %s from %s", mv.Version, mv.Source)
+
+	// Release: @production is protected; the data scientist asks, an
+	// Approver (another identity) approves, and the alias moves.
+	step.start("Promoting it to @production: protected alias, approval requested by the Data Scientist, granted by an Approver")
+	if _, err := oc.ProtectAlias(ctx, "demo", "production"); err != nil && !hangar.IsCode(err, hangar.ECONFLICT) {
+		return fmt.Errorf("protect @production: %w", err)
+	}
+	req, err := dc.RequestApproval(ctx, hangar.NewApprovalRequest{Workspace: "demo", Name: quickstartModel, Version: mv.Version, Alias: "production",
+		Comment: fmt.Sprintf("gate passed: test RMSE %.3f, R² %.3f", metrics["test_rmse"], metrics["test_r2"])})
+	if err != nil {
+		return fmt.Errorf("request approval: %w", err)
+	}
+	approverTok, err := oc.IssueToken(ctx, &hangar.TokenRequest{Name: "quickstart-approver", Role: hangar.RoleApprover, Workspace: "demo", ExpiresAt: &exp})
+	if err != nil {
+		return err
+	}
+	ac := httpapi.NewClient(srv.URL, approverTok.Secret)
+	decided, err := ac.DecideApproval(ctx, "demo", req.ID, true, "reviewed the gate verdict and the lineage")
+	if err != nil {
+		return fmt.Errorf("approve: %w", err)
+	}
+	step.ok("request %s approved by %s; %s@production is version %s", decided.ID, approverTok.IdentityName, quickstartModel, mv.Version)
 
 	// The test years, as the pipeline's first split wrote them.
 	testOut, ok := byStep["split_test"].Outputs["test"]
@@ -395,7 +418,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err != nil {
 		return err
 	}
-	champion := "models:/" + quickstartModel + "@champion"
+	champion := "models:/" + quickstartModel + "@production"
 	step.start("Downloading %s and scoring the test table with it", champion)
 	fetched := in("model-from-registry")
 	if err := os.RemoveAll(fetched); err != nil {
@@ -441,7 +464,8 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
   go run ./cmd/hangar job show -n %s -o table
   go run ./cmd/hangar job list --parent-job-name %s -o table
   go run ./cmd/hangar run list -o table
-  go run ./cmd/hangar model show %s@champion
+  go run ./cmd/hangar model show %[6]s@production --lineage -o table
+  go run ./cmd/hangar model approvals -o table
   MLFLOW_TRACKING_URI=%s/w/demo MLFLOW_TRACKING_TOKEN=$HANGAR_TOKEN python3 -c 'import mlflow; print(mlflow.search_runs())'
 
 The server's log is %s.
