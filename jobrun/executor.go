@@ -81,6 +81,11 @@ func (l *Local) Start(ctx context.Context, d Dispatch) error {
 	if l.closed {
 		return fmt.Errorf("local executor: stopped")
 	}
+	for _, q := range l.queue {
+		if q.Workspace == d.Workspace && q.Job == d.Job {
+			return nil // waiting already (a dispatch again after a long wait)
+		}
+	}
 	l.queue = append(l.queue, d)
 	l.ready.Signal()
 	return nil

@@ -435,7 +435,7 @@ func (s *Scheduler) dispatch(ctx context.Context, j *hangar.Job) error {
 		s.mu.Lock()
 		tok, ok := s.tokens[k]
 		s.mu.Unlock()
-		if !ok || j.Parent == "" {
+		if !ok {
 			ttl := 24 * time.Hour
 			if st, err := StepOf(j); err == nil && j.Parent == "" && st.TimeoutSeconds > 0 {
 				ttl = time.Duration(st.TimeoutSeconds)*time.Second + time.Hour
