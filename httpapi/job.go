@@ -320,6 +320,12 @@ func (s *Server) appendJobLog(w http.ResponseWriter, r *http.Request, c *caller)
 		return hangar.Errorf(hangar.EINVALID, "name the lease holder in the %s header", HeaderJobHolder)
 	}
 	if r.ContentLength > hangar.MaxJobLogChunk {
+		// A body just over the limit is read and dropped, so the client,
+		// still sending it, gets the 413 rather than a reset connection;
+		// a far larger one is not read (the connection closes).
+		if r.ContentLength <= 2*hangar.MaxJobLogChunk {
+			io.Copy(io.Discard, io.LimitReader(r.Body, 2*hangar.MaxJobLogChunk))
+		}
 		return hangar.Errorf(hangar.ETOOLARGE, "a log chunk of %d bytes; the limit is %d", r.ContentLength, hangar.MaxJobLogChunk)
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, hangar.MaxJobLogChunk))
