@@ -94,7 +94,11 @@ func ParseRef(s string, files bool) (Ref, error) {
 		if m == nil {
 			return Ref{}, hangar.Errorf(hangar.EINVALID, "reference %q: want azureml:<name>:<version>, azureml:<name>@latest or an azureml:/subscriptions/… resource id", s)
 		}
-		return Ref{Name: m[2], Version: m[3]}, nil
+		r := Ref{Name: m[2], Version: m[3]}
+		if err := checkRef(s, r); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
 	case strings.HasPrefix(s, "azureml:"):
 		return nameRef(s, strings.TrimPrefix(s, "azureml:"))
 	case !files:
