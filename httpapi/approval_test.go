@@ -208,6 +208,23 @@ func TestProtectedAliasOnMLflowRoutes(t *testing.T) {
 			}
 		}
 	}
+	// Deleting the version or the model a protected alias points at would
+	// drop the alias: refused the same way, nothing changed.
+	for _, tc := range []struct{ path, body string }{
+		{"/api/2.0/mlflow/model-versions/delete", `{"name":"m","version":"1"}`},
+		{"/api/2.0/mlflow/registered-models/delete", `{"name":"m"}`},
+	} {
+		before := a.snapshot()
+		resp := a.do(http.MethodDelete, tc.path, owner, tc.body, "Content-Type", "application/json")
+		if resp.status != http.StatusForbidden || !strings.Contains(string(resp.body), `alias \"production\" is protected`) {
+			t.Errorf("DELETE %s: got %d %s, want 403 naming the protected alias", tc.path, resp.status, resp.body)
+		}
+		if after := a.snapshot(); after != before {
+			t.Errorf("DELETE %s: refused delete changed the state", tc.path)
+		}
+		a.wantProduction(t, "1")
+	}
+
 	// Unprotected aliases move as before; an unprotected one moves freely.
 	if resp := a.do(http.MethodPost, "/api/2.0/mlflow/registered-models/alias", a.bobToken, `{"name":"m","alias":"staging","version":"2"}`, "Content-Type", "application/json"); resp.status != http.StatusOK {
 		t.Errorf("set unprotected alias: %d %s", resp.status, resp.body)

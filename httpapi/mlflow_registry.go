@@ -289,6 +289,14 @@ func (s *Server) mlflowDeleteRegisteredModel(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
+	// Deleting a model drops its aliases: not a protected one.
+	if m, err := reg.RegisteredModel(r.Context(), c.workspace, req.Name); err == nil {
+		for _, a := range m.Aliases {
+			if err := s.checkAliasUnprotected(r.Context(), c.workspace, req.Name, a.Alias); err != nil {
+				return err
+			}
+		}
+	}
 	if err := reg.DeleteRegisteredModel(r.Context(), c.workspace, req.Name); err != nil {
 		return err
 	}
@@ -542,6 +550,14 @@ func (s *Server) mlflowDeleteModelVersion(w http.ResponseWriter, r *http.Request
 	reg, err := s.registry()
 	if err != nil {
 		return err
+	}
+	// Deleting a version drops the aliases on it: not a protected one.
+	if v, err := reg.ModelVersion(r.Context(), c.workspace, req.Name, req.Version); err == nil {
+		for _, a := range v.Aliases {
+			if err := s.checkAliasUnprotected(r.Context(), c.workspace, req.Name, a); err != nil {
+				return err
+			}
+		}
 	}
 	if err := reg.DeleteModelVersion(r.Context(), c.workspace, req.Name, req.Version); err != nil {
 		return err
