@@ -37,7 +37,7 @@ created, only archived (hidden from lists and @latest) and restored.`
 		return cli.printResult(cmd.OutOrStdout(), comps, "name", "version", "display_name", "is_deterministic")
 	})
 	cmd.AddCommand(newComponentCreateCmd(cli, cols), list, newComponentShowCmd(cli),
-		newComponentArchiveCmd(cli, cols, true), newComponentArchiveCmd(cli, cols, false))
+		newArchiveCmd(cli, "component", true, setComponentArchived, cols), newArchiveCmd(cli, "component", false, setComponentArchived, cols))
 	return cmd
 }
 
@@ -256,31 +256,10 @@ func limits(in *jobspec.Input) string {
 	return strings.Join(parts, ", ")
 }
 
-func newComponentArchiveCmd(cli *clientConfig, cols []string, archive bool) *cobra.Command {
-	var v versionFlags
-	use, short := "archive", "Archive a component version: hidden from lists and @latest, still usable by version"
-	if !archive {
-		use, short = "restore", "Restore an archived component version"
+func setComponentArchived(ctx context.Context, c *httpapi.Client, ws, name, version string, archived bool) (any, error) {
+	comp, err := c.SetComponentArchived(ctx, ws, name, version, archived)
+	if err != nil {
+		return nil, err
 	}
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if v.version == "" {
-				return fmt.Errorf("give the version to %s (--version)", use)
-			}
-			c, err := cli.client()
-			if err != nil {
-				return err
-			}
-			comp, err := c.SetComponentArchived(cmd.Context(), cli.Workspace, v.name, v.version, archive)
-			if err != nil {
-				return err
-			}
-			return cli.printResult(cmd.OutOrStdout(), viewComponent(comp), cols...)
-		},
-	}
-	v.bind(cmd, false)
-	return cmd
+	return viewComponent(comp), nil
 }

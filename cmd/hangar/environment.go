@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +37,7 @@ them.`
 			return c.ListEnvironmentVersions(ctx, ws, name, archived, opt)
 		})
 	cmd.AddCommand(newEnvironmentCreateCmd(cli, cols), list, newEnvironmentShowCmd(cli, cols),
-		newEnvironmentArchiveCmd(cli, cols, true), newEnvironmentArchiveCmd(cli, cols, false))
+		newArchiveCmd(cli, "environment", true, setEnvironmentArchived, cols), newArchiveCmd(cli, "environment", false, setEnvironmentArchived, cols))
 	return cmd
 }
 
@@ -301,11 +302,22 @@ func newEnvironmentShowCmd(cli *clientConfig, cols []string) *cobra.Command {
 	return cmd
 }
 
-func newEnvironmentArchiveCmd(cli *clientConfig, cols []string, archive bool) *cobra.Command {
+func setEnvironmentArchived(ctx context.Context, c *httpapi.Client, ws, name, version string, archived bool) (any, error) {
+	return c.SetEnvironmentArchived(ctx, ws, name, version, archived)
+}
+
+// newArchiveCmd is `<kind> archive` or `<kind> restore` of one version of
+// an environment or a component: set archives or restores it and returns
+// what to print.
+func newArchiveCmd(cli *clientConfig, kind string, archive bool, set func(ctx context.Context, c *httpapi.Client, ws, name, version string, archived bool) (any, error), cols []string) *cobra.Command {
 	var v versionFlags
-	use, short := "archive", "Archive an environment version: hidden from lists and @latest, still usable by version"
+	article := "a"
+	if strings.IndexByte("aeiou", kind[0]) >= 0 {
+		article = "an"
+	}
+	use, short := "archive", "Archive "+article+" "+kind+" version: hidden from lists and @latest, still usable by version"
 	if !archive {
-		use, short = "restore", "Restore an archived environment version"
+		use, short = "restore", "Restore an archived "+kind+" version"
 	}
 	cmd := &cobra.Command{
 		Use:   use,
@@ -319,11 +331,11 @@ func newEnvironmentArchiveCmd(cli *clientConfig, cols []string, archive bool) *c
 			if err != nil {
 				return err
 			}
-			e, err := c.SetEnvironmentArchived(cmd.Context(), cli.Workspace, v.name, v.version, archive)
+			out, err := set(cmd.Context(), c, cli.Workspace, v.name, v.version, archive)
 			if err != nil {
 				return err
 			}
-			return cli.printResult(cmd.OutOrStdout(), e, cols...)
+			return cli.printResult(cmd.OutOrStdout(), out, cols...)
 		},
 	}
 	v.bind(cmd, false)
