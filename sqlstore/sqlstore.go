@@ -470,31 +470,7 @@ func redact(dsn string) string {
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	dir, gd := "migrations/sqlite", goose.DialectSQLite3
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithExcludeNames([]string{keyedAuditFile})}
-	if db.dialect == DialectPostgres {
-		dir, gd = "migrations/postgres", goose.DialectPostgres
-		// Our own lock id, so another goose user of the database does not
-		// block us; probe every second for up to five minutes.
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
-		if err != nil {
-			return fmt.Errorf("migrate postgres store: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	if db.Logger != nil {
-		opts = append(opts, goose.WithSlog(db.Logger))
-	}
-	fsys, err := fs.Sub(migrations, dir)
-	if err != nil {
-		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
-	}
-	rekey, err := db.keyedAuditMigration(fsys)
-	if err != nil {
-		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
-	}
-	opts = append(opts, goose.WithGoMigrations(rekey))
-	p, err := goose.NewProvider(gd, db.writer, fsys, opts...)
+	p, err := db.migrations()
 	if err != nil {
 		return fmt.Errorf("migrate %s store: %w", db.dialect, err)
 	}
@@ -506,6 +482,40 @@ func (db *DB) migrate(ctx context.Context) error {
 		db.logger().InfoContext(ctx, "applied migration", "dialect", db.dialect, "version", r.Source.Version, "duration", r.Duration)
 	}
 	return nil
+}
+
+// migrations returns the migrations of db's dialect: the SQL files, with
+// those that move data in Go (3 and 20) replaced by their Go migrations.
+func (db *DB) migrations() (*goose.Provider, error) {
+	dir, gd := "migrations/sqlite", goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithExcludeNames([]string{keyedAuditFile, metricChunksFile})}
+	if db.dialect == DialectPostgres {
+		dir, gd = "migrations/postgres", goose.DialectPostgres
+		// Our own lock id, so another goose user of the database does not
+		// block us; probe every second for up to five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	if db.Logger != nil {
+		opts = append(opts, goose.WithSlog(db.Logger))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	rekey, err := db.keyedAuditMigration(fsys)
+	if err != nil {
+		return nil, err
+	}
+	chunks, err := db.metricChunksMigration(fsys)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, goose.WithGoMigrations(rekey, chunks))
+	return goose.NewProvider(gd, db.writer, fsys, opts...)
 }
 
 func (db *DB) ensureDefaultWorkspace(ctx context.Context) error {

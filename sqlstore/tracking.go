@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hangar-ml/hangar"
@@ -27,15 +27,16 @@ import (
 // keeps the greater of (step, timestamp, value), and tags. Reads of a run
 // gather its rows with one query per table, for a page of runs at once.
 type TrackingService struct {
-	db    *DB
-	stmts *stmtCache
+	db     *DB
+	stmts  *stmtCache
+	audits *auditWindow // metric-only writes' audit events, see MetricAuditWindow
 }
 
 var _ hangar.TrackingService = (*TrackingService)(nil)
 
 // NewTrackingService returns the tracking service of db.
 func NewTrackingService(db *DB) *TrackingService {
-	return &TrackingService{db: db, stmts: &stmtCache{}}
+	return &TrackingService{db: db, stmts: &stmtCache{}, audits: newAuditWindow()}
 }
 
 // maxInsertRows bounds the rows of one multi-row INSERT: 500 rows of six
@@ -908,9 +909,13 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 	}
 	tags := lastTags(b.Tags, func(t hangar.RunTag) string { return t.Key })
 	latest := latestByKey(b.Metrics)
-	queries := append(s.db.insertQueries(metricsInto, 6, len(b.Metrics), metricsTail), s.db.insertQueries(latestInto, 6, len(latest), latestTail)...)
+	sorted := sortByKey(b.Metrics)
+	queries := append(s.db.chunkQueries(sorted), s.db.insertQueries(latestInto, 6, len(latest), latestTail)...)
 	if err := s.stmts.prepare(ctx, s.db, queries...); err != nil {
 		return fmt.Errorf("log to run %s of workspace %q: %w", truncate(runID, 64), workspace, err)
+	}
+	if len(b.Params) == 0 && len(b.Tags) == 0 {
+		return s.logMetricsOnly(ctx, workspace, runID, sorted, latest)
 	}
 	err := s.db.write(ctx, func(tx *wtx) error {
 		r, err := tx.activeRun(ctx, workspace, runID)
@@ -920,7 +925,7 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 		if err := tx.logParams(ctx, r, b.Params, len(b.Metrics)+len(b.Tags) == 0); err != nil {
 			return err
 		}
-		if err := tx.logMetrics(ctx, s.stmts, r.id, b.Metrics, latest); err != nil {
+		if err := tx.logMetrics(ctx, s.stmts, r.id, sorted, latest); err != nil {
 			return err
 		}
 		if err := tx.upsertTags(ctx, r.id, tags); err != nil {
@@ -937,6 +942,59 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 		return fmt.Errorf("log to run %s of workspace %q: %w", truncate(runID, 64), workspace, err)
 	}
 	return nil
+}
+
+// logMetricsOnly is logBatch for a batch of metrics alone, the path of
+// runs/log-metric and of most log-batch calls: the run row is locked
+// against a concurrent delete instead of the whole store, and the audit
+// event is appended only when MetricAuditWindow says this actor's writes
+// to the run are not covered by an earlier one.
+func (s *TrackingService) logMetricsOnly(ctx context.Context, workspace, runID string, metrics, latest []hangar.Metric) error {
+	key := auditWindowKey(workspace, runID, hangar.ActorFrom(ctx).IdentityID)
+	var audited time.Time
+	err := s.db.writeLazy(ctx, func(tx *wtx) error {
+		r, err := tx.lockActiveRun(ctx, workspace, runID)
+		if err != nil {
+			return err
+		}
+		if err := tx.logMetrics(ctx, s.stmts, r.id, metrics, latest); err != nil {
+			return err
+		}
+		if !s.audits.due(key, tx.now) {
+			return nil
+		}
+		audited = tx.now
+		return tx.audit(ctx, hangar.ActRunWrite, "runs/"+runID, workspace)
+	})
+	if err != nil {
+		return fmt.Errorf("log to run %s of workspace %q: %w", truncate(runID, 64), workspace, err)
+	}
+	if !audited.IsZero() {
+		s.audits.committed(key, audited)
+	}
+	return nil
+}
+
+// lockActiveRun reads the id of an active run and, on PostgreSQL, locks
+// its row so that a concurrent delete waits for this transaction (on
+// SQLite the transaction holds the database's write lock already).
+// Errors: ENOTFOUND, EINVALID (a deleted run).
+func (tx *wtx) lockActiveRun(ctx context.Context, workspace, id string) (runRow, error) {
+	q := `SELECT id, run_uuid, lifecycle_stage FROM runs WHERE run_uuid = ? AND workspace = ?`
+	if tx.db.dialect == DialectPostgres {
+		q += ` FOR SHARE`
+	}
+	var r runRow
+	err := tx.QueryRowContext(ctx, tx.db.rebind(q), id, workspace).Scan(&r.id, &r.uuid, &r.stage)
+	switch {
+	case isNoRows(err):
+		return r, hangar.RunNotFound(id)
+	case err != nil:
+		return r, err
+	case r.stage != hangar.LifecycleActive:
+		return r, hangar.RunNotActive(id, r.stage)
+	}
+	return r, nil
 }
 
 // logParams stores the params not logged before, after checking that none
@@ -1017,48 +1075,37 @@ func metricValue(v float64) (isNaN int, value float64) {
 	return 0, v
 }
 
-// The statements that store metric points and move the latest ones: the
-// stored value of a NaN is 0, so (step, timestamp, value) compares as
-// hangar.LatestMetricLess does.
+// The statement that moves the latest points: the stored value of a NaN is
+// 0, so (step, timestamp, value) compares as hangar.LatestMetricLess does.
 const (
-	metricsInto = "metrics (run, key, timestamp, step, is_nan, value)"
-	metricsTail = "ON CONFLICT DO NOTHING"
-	latestInto  = "latest_metrics (run, key, timestamp, step, is_nan, value)"
-	latestTail  = `ON CONFLICT (run, key) DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan, value = excluded.value
+	latestInto = "latest_metrics (run, key, timestamp, step, is_nan, value)"
+	latestTail = `ON CONFLICT (run, key) DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan, value = excluded.value
 		WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)`
 )
 
-// logMetrics stores every point (an exact duplicate once) and moves each
-// key's latest point forward where latest, the batch's latest per key, is
-// later than the stored one.
-func (tx *wtx) logMetrics(ctx context.Context, cache *stmtCache, run int64, metrics, latest []hangar.Metric) error {
-	if len(metrics) == 0 {
+// sortByKey returns the metrics grouped by key, each key's in the order
+// logged: a chunk per key. (Reads sort a metric's points; logged in order,
+// they are found sorted.)
+func sortByKey(metrics []hangar.Metric) []hangar.Metric {
+	sorted := slices.Clone(metrics)
+	slices.SortStableFunc(sorted, func(a, b hangar.Metric) int { return strings.Compare(a.Key, b.Key) })
+	return sorted
+}
+
+// logMetrics stores every point, sorted by sortByKey, and moves each key's
+// latest point forward where latest, the batch's latest per key, is later
+// than the stored one.
+func (tx *wtx) logMetrics(ctx context.Context, cache *stmtCache, run int64, sorted, latest []hangar.Metric) error {
+	if len(sorted) == 0 {
 		return nil
 	}
-	// In the table's key order, the points land next to each other in its
-	// B-tree rather than all over it.
-	sorted := slices.Clone(metrics)
-	slices.SortFunc(sorted, func(a, b hangar.Metric) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Timestamp, b.Timestamp); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Step, b.Step)
-	})
+	if err := tx.logMetricChunks(ctx, cache, run, sorted); err != nil {
+		return err
+	}
 	if tx.db.dialect == DialectPostgres {
-		return tx.logMetricsPostgres(ctx, run, sorted, latest)
+		return tx.latestMetricsPostgres(ctx, run, latest)
 	}
-	args := make([]any, 0, 6*len(sorted))
-	for _, m := range sorted {
-		isNaN, v := metricValue(m.Value)
-		args = append(args, run, m.Key, m.Timestamp, m.Step, isNaN, v)
-	}
-	if err := tx.insertRowsCached(ctx, cache, metricsInto, 6, metricsTail, args); err != nil {
-		return fmt.Errorf("insert metrics: %w", err)
-	}
-	args = args[:0]
+	args := make([]any, 0, 6*len(latest))
 	for _, m := range latest {
 		isNaN, v := metricValue(m.Value)
 		args = append(args, run, m.Key, m.Timestamp, m.Step, isNaN, v)
@@ -1069,26 +1116,18 @@ func (tx *wtx) logMetrics(ctx context.Context, cache *stmtCache, run int64, metr
 	return nil
 }
 
-// logMetricsPostgres is logMetrics on PostgreSQL: the points go as five
-// arrays that unnest makes rows of, so that a batch is one statement of
-// six parameters however many points it holds. As a multi-row VALUES list
-// it was 6,000 parameters for 1,000 points, which the server parsed,
-// planned and decoded one by one: most of the time of a log-batch.
-func (tx *wtx) logMetricsPostgres(ctx context.Context, run int64, metrics, latest []hangar.Metric) error {
+// latestMetricsPostgres moves the latest points on PostgreSQL: they go as
+// five arrays that unnest makes rows of, one statement of six parameters
+// however many keys the batch has.
+func (tx *wtx) latestMetricsPostgres(ctx context.Context, run int64, latest []hangar.Metric) error {
 	const columns = `SELECT $1::bigint, k, t, s, n, v FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::smallint[], $6::double precision[]) AS p (k, t, s, n, v)`
-	arrays := func(ms []hangar.Metric) []any {
-		keys, ts, steps := make([]string, len(ms)), make([]int64, len(ms)), make([]int64, len(ms))
-		nans, values := make([]int16, len(ms)), make([]float64, len(ms))
-		for i, m := range ms {
-			isNaN, v := metricValue(m.Value)
-			keys[i], ts[i], steps[i], nans[i], values[i] = m.Key, m.Timestamp, m.Step, int16(isNaN), v
-		}
-		return []any{run, keys, ts, steps, nans, values}
+	keys, ts, steps := make([]string, len(latest)), make([]int64, len(latest)), make([]int64, len(latest))
+	nans, values := make([]int16, len(latest)), make([]float64, len(latest))
+	for i, m := range latest {
+		isNaN, v := metricValue(m.Value)
+		keys[i], ts[i], steps[i], nans[i], values[i] = m.Key, m.Timestamp, m.Step, int16(isNaN), v
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO metrics (run, key, timestamp, step, is_nan, value) `+columns+` `+metricsTail, arrays(metrics)...); err != nil {
-		return fmt.Errorf("insert metrics: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics (run, key, timestamp, step, is_nan, value) `+columns+` `+latestTail, arrays(latest)...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics (run, key, timestamp, step, is_nan, value) `+columns+` `+latestTail, run, keys, ts, steps, nans, values); err != nil {
 		return fmt.Errorf("update latest metrics: %w", err)
 	}
 	return nil
@@ -1258,13 +1297,7 @@ func (s *TrackingService) MetricHistory(ctx context.Context, workspace, runID, k
 	if err != nil {
 		return nil, err
 	}
-	page := &hangar.Page[hangar.Metric]{Items: make([]hangar.Metric, 0, min(limit+1, 4096))}
-	// The key is the one asked for: not read back, so that no row
-	// allocates it again.
-	// A NaN is read as NULL: one column fewer to read a row.
-	query := `SELECT m.timestamp, m.step, CASE WHEN m.is_nan = 0 THEN m.value END FROM metrics m JOIN runs r ON r.id = m.run
-		WHERE r.run_uuid = ? AND r.workspace = ? AND m.key = ?`
-	args := []any{runID, workspace, key}
+	var from *hangar.Metric
 	if after != nil {
 		if after[0] != runID+"/"+key {
 			return nil, badPageToken(opt.PageToken, list)
@@ -1273,35 +1306,41 @@ func (s *TrackingService) MetricHistory(ctx context.Context, workspace, runID, k
 		step, err2 := strconv.ParseInt(after[2], 10, 64)
 		isNaN, err3 := strconv.ParseInt(after[3], 10, 64)
 		v, err4 := strconv.ParseFloat(after[4], 64)
-		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || math.IsNaN(v) {
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || math.IsNaN(v) || isNaN < 0 || isNaN > 1 {
 			return nil, badPageToken(opt.PageToken, list)
 		}
-		query += ` AND (m.timestamp, m.step, m.is_nan, m.value) > (?, ?, ?, ?)`
-		args = append(args, ts, step, isNaN, v)
+		if isNaN == 1 {
+			v = math.NaN()
+		}
+		from = &hangar.Metric{Timestamp: ts, Step: step, Value: v}
 	}
-	query += ` ORDER BY m.timestamp, m.step, m.is_nan, m.value LIMIT ?`
-	args = append(args, limit+1)
-	var last struct {
-		isNaN int
-		value float64
-	}
-	// Scanning into interface values takes database/sql's fast path; into
-	// *int64 it would go through reflection for every column of every row.
-	var ts, step, value any
-	dest := []any{&ts, &step, &value}
-	err = eachRow(ctx, s.db, preparedReader{s.db}, query, args, func(sc rowScanner) error {
-		if err := sc.Scan(dest...); err != nil {
+	// Every chunk of the metric, then the points in order without exact
+	// duplicates: a metric's points are read whole, a page cut from them.
+	var points []hangar.Metric
+	var chunk []byte
+	err = eachRow(ctx, s.db, preparedReader{s.db}, `SELECT c.points FROM metric_chunks c JOIN runs r ON r.id = c.run
+		WHERE r.run_uuid = ? AND r.workspace = ? AND c.key = ?`, []any{runID, workspace, key}, func(sc rowScanner) error {
+		if err := sc.Scan(&chunk); err != nil {
 			return err
 		}
-		m, err := metricOf(key, ts, step, value)
-		if err != nil {
-			return err
-		}
-		page.Items = append(page.Items, m)
-		return nil
+		points, err = unpackPoints(points, key, chunk)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("metric history of %q of run %s of workspace %q: %w", truncate(key, 64), truncate(runID, 64), workspace, err)
+	}
+	points = sortPoints(points)
+	if from != nil {
+		i, _ := slices.BinarySearchFunc(points, *from, comparePoints)
+		for i < len(points) && comparePoints(points[i], *from) <= 0 {
+			i++
+		}
+		points = points[i:]
+	}
+	page := &hangar.Page[hangar.Metric]{Items: points}
+	var last struct {
+		isNaN int
+		value float64
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]

@@ -24,6 +24,7 @@ type wtx struct {
 	now      time.Time
 	headSeq  int64
 	headHash string
+	headRead bool // headSeq and headHash hold the locked chain head
 	appended bool
 }
 
@@ -34,6 +35,19 @@ type wtx struct {
 // write connection. fn's error rolls everything back; otherwise the new
 // chain head is stored and the transaction commits.
 func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
+	return db.writeTx(ctx, true, fn)
+}
+
+// writeLazy is write for a change that may need no audit event (see
+// auditWindow): the audit chain head is read and locked only when fn calls
+// audit, so on PostgreSQL such writes do not wait for each other on the
+// chain head. fn must itself lock the rows its checks rely on (as
+// lockActiveRun does).
+func (db *DB) writeLazy(ctx context.Context, fn func(tx *wtx) error) error {
+	return db.writeTx(ctx, false, fn)
+}
+
+func (db *DB) writeTx(ctx context.Context, lockHead bool, fn func(tx *wtx) error) error {
 	if db.writer == nil {
 		return errors.New("store is not open")
 	}
@@ -50,12 +64,10 @@ func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	tx := &wtx{Tx: sqlTx, db: db, now: db.now()}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	head := `SELECT seq, hash FROM audit_head WHERE id = 1`
-	if db.dialect == DialectPostgres {
-		head += ` FOR UPDATE`
-	}
-	if err := tx.QueryRowContext(ctx, head).Scan(&tx.headSeq, &tx.headHash); err != nil {
-		return fmt.Errorf("lock audit chain head: %w", err)
+	if lockHead {
+		if err := tx.lockHead(ctx); err != nil {
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		return err
@@ -73,6 +85,20 @@ func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	return nil
 }
 
+// lockHead reads the audit chain head, locking it on PostgreSQL (on
+// SQLite the transaction holds the database's write lock already).
+func (tx *wtx) lockHead(ctx context.Context) error {
+	head := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	if tx.db.dialect == DialectPostgres {
+		head += ` FOR UPDATE`
+	}
+	if err := tx.QueryRowContext(ctx, head).Scan(&tx.headSeq, &tx.headHash); err != nil {
+		return fmt.Errorf("lock audit chain head: %w", err)
+	}
+	tx.headRead = true
+	return nil
+}
+
 // audit appends the event recording a change made in this transaction,
 // hashed under the audit key. The actor and request id come from ctx; a
 // request id that hangar.ValidRequestID refuses is not recorded (the HTTP
@@ -83,6 +109,11 @@ func (tx *wtx) audit(ctx context.Context, action, target, workspace string) erro
 	requestID := hangar.RequestIDFrom(ctx)
 	if !hangar.ValidRequestID(requestID) {
 		requestID = ""
+	}
+	if !tx.headRead {
+		if err := tx.lockHead(ctx); err != nil {
+			return err
+		}
 	}
 	e := &hangar.Event{
 		Seq:       tx.headSeq + 1,
