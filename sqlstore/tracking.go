@@ -1316,19 +1316,35 @@ func (s *TrackingService) MetricHistory(ctx context.Context, workspace, runID, k
 	}
 	// Every chunk of the metric, then the points in order without exact
 	// duplicates: a metric's points are read whole, a page cut from them.
-	var points []hangar.Metric
-	var chunk []byte
+	// The chunks' bytes are gathered first, so that the points are
+	// allocated once.
+	var packed []byte
+	var chunk sql.RawBytes
 	err = eachRow(ctx, s.db, preparedReader{s.db}, `SELECT c.points FROM metric_chunks c JOIN runs r ON r.id = c.run
 		WHERE r.run_uuid = ? AND r.workspace = ? AND c.key = ?`, []any{runID, workspace, key}, func(sc rowScanner) error {
 		if err := sc.Scan(&chunk); err != nil {
 			return err
 		}
-		points, err = unpackPoints(points, key, chunk)
-		return err
+		if len(chunk)%pointSize != 0 {
+			return fmt.Errorf("metric chunk of %d bytes: not a whole number of %d-byte points", len(chunk), pointSize)
+		}
+		packed = append(packed, chunk...)
+		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("metric history of %q of run %s of workspace %q: %w", truncate(key, 64), truncate(runID, 64), workspace, err)
+	if err == nil {
+		var points []hangar.Metric
+		points, err = unpackPoints(make([]hangar.Metric, 0, len(packed)/pointSize), key, packed)
+		packed = nil
+		if err == nil {
+			return historyPage(points, from, limit, runID, key, list), nil
+		}
 	}
+	return nil, fmt.Errorf("metric history of %q of run %s of workspace %q: %w", truncate(key, 64), truncate(runID, 64), workspace, err)
+}
+
+// historyPage is the page of a metric's points after from (all when nil),
+// sorted and without duplicates, of at most limit points.
+func historyPage(points []hangar.Metric, from *hangar.Metric, limit int, runID, key, list string) *hangar.Page[hangar.Metric] {
 	points = sortPoints(points)
 	if from != nil {
 		i, _ := slices.BinarySearchFunc(points, *from, comparePoints)
@@ -1349,5 +1365,5 @@ func (s *TrackingService) MetricHistory(ctx context.Context, workspace, runID, k
 		page.NextPageToken = encodePageToken(list, runID+"/"+key, strconv.FormatInt(m.Timestamp, 10), strconv.FormatInt(m.Step, 10),
 			strconv.Itoa(last.isNaN), strconv.FormatFloat(last.value, 'g', -1, 64))
 	}
-	return page, nil
+	return page
 }
