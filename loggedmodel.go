@@ -68,6 +68,20 @@ type LoggedModel struct {
 	Params  []LoggedModelParam // ordered by key
 	// Registrations are the registered model versions made from the model.
 	Registrations []LoggedModelRegistration
+	// Metrics are every point logged with the model's id (a log-batch or
+	// log-metric whose metric names model_id), in the order logged.
+	Metrics []LoggedModelMetric
+}
+
+// LoggedModelMetric is a point of a metric logged with a logged model's id
+// (MLflow 3.x): it belongs to the run it was logged to as well, and may
+// name the dataset it was computed on.
+type LoggedModelMetric struct {
+	Metric
+	ModelID       string
+	RunID         string // the run it was logged to
+	DatasetName   string
+	DatasetDigest string
 }
 
 // LoggedModelTag is a mutable key-value pair of a logged model.

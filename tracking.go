@@ -337,6 +337,10 @@ type LogBatch struct {
 	Metrics []Metric
 	Params  []Param
 	Tags    []RunTag
+	// ModelMetrics are the points of Metrics that name a logged model
+	// (MLflow 3.x model_id, with the dataset they were computed on): each
+	// is also one of Metrics, which the run keeps as every other point.
+	ModelMetrics []LoggedModelMetric
 }
 
 // RunSearch asks for runs of experiments.
@@ -571,6 +575,23 @@ func ValidateLogBatch(b LogBatch) error {
 	}
 	for _, t := range b.Tags {
 		if err := ValidateRunTag(t); err != nil {
+			return err
+		}
+	}
+	for _, m := range b.ModelMetrics {
+		if !ValidLoggedModelID(m.ModelID) {
+			return Errorf(EINVALID, "Invalid model_id '%s' of metric '%s': a logged model id is m- and 32 hexadecimal digits.", firstRunes(m.ModelID, 250), m.Key)
+		}
+		if err := validateLength("Metric dataset_name", MaxDatasetNameLength, m.DatasetName); err != nil {
+			return err
+		}
+		if err := validateLength("Metric dataset_digest", MaxDatasetDigestLength, m.DatasetDigest); err != nil {
+			return err
+		}
+		if err := ValidateText("metric dataset_name", m.DatasetName, MaxDatasetNameLength*4); err != nil {
+			return err
+		}
+		if err := ValidateText("metric dataset_digest", m.DatasetDigest, MaxDatasetDigestLength*4); err != nil {
 			return err
 		}
 	}

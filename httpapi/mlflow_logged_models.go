@@ -76,7 +76,19 @@ type (
 		Registrations  []wireModelRegistered `json:"registrations,omitempty"`
 	}
 	wireLoggedModelData struct {
-		Params []wireKeyValue `json:"params,omitempty"`
+		Params  []wireKeyValue         `json:"params,omitempty"`
+		Metrics []wireLoggedModelPoint `json:"metrics,omitempty"`
+	}
+	// wireLoggedModelPoint is service.proto's Metric with the 3.x fields.
+	wireLoggedModelPoint struct {
+		Key           string        `json:"key"`
+		Value         mlflow.Double `json:"value"`
+		Timestamp     mlflow.Int64  `json:"timestamp"`
+		Step          mlflow.Int64  `json:"step"`
+		DatasetName   string        `json:"dataset_name,omitempty"`
+		DatasetDigest string        `json:"dataset_digest,omitempty"`
+		ModelID       string        `json:"model_id"`
+		RunID         string        `json:"run_id"`
 	}
 	wireKeyValue struct {
 		Key   string `json:"key"`
@@ -107,6 +119,12 @@ func toWireLoggedModel(m *hangar.LoggedModel) wireLoggedModel {
 	}
 	for _, p := range m.Params {
 		out.Data.Params = append(out.Data.Params, wireKeyValue(p))
+	}
+	for _, p := range m.Metrics {
+		out.Data.Metrics = append(out.Data.Metrics, wireLoggedModelPoint{
+			Key: p.Key, Value: mlflow.Double(p.Value), Timestamp: mlflow.Int64(p.Timestamp), Step: mlflow.Int64(p.Step),
+			DatasetName: p.DatasetName, DatasetDigest: p.DatasetDigest, ModelID: p.ModelID, RunID: p.RunID,
+		})
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -353,4 +354,79 @@ func jsonAt(t *testing.T, body []byte, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestMLflow3ModelMetrics: mlflow.log_metric(..., model_id=…, dataset=…)
+// and log-batch metrics naming a model link the points to the model — its
+// data.metrics gives them back with their run and dataset — and to the run;
+// logged-models/search filters and orders on them; an unknown model is a
+// RESOURCE_DOES_NOT_EXIST and stores nothing.
+func TestMLflow3ModelMetrics(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("scientist", hangar.RoleDataScientist, hangar.DefaultWorkspace)
+	call := func(method, path, body string) response {
+		t.Helper()
+		return e.mlflow(method, path, tok, body, mlflow3Headers...)
+	}
+	r := call("POST", "/api/2.0/mlflow/runs/create", `{"experiment_id": "0"}`)
+	run := field(t, r.body, "run.info.run_id")
+	a := field(t, call("POST", "/api/2.0/mlflow/logged-models", `{"experiment_id": "0", "name": "a"}`).body, "model.info.model_id")
+	b := field(t, call("POST", "/api/2.0/mlflow/logged-models", `{"experiment_id": "0", "name": "b"}`).body, "model.info.model_id")
+
+	r = call("POST", "/api/2.0/mlflow/runs/log-metric", `{"run_id": "`+run+`", "key": "acc", "value": 0.9, "timestamp": 1700000000000, "step": 0,
+		"model_id": "`+a+`", "dataset_name": "valid", "dataset_digest": "d1"}`)
+	sameJSON(t, "log-metric with a model", r.body, `{}`)
+	r = call("POST", "/api/2.0/mlflow/runs/log-batch", `{"run_id": "`+run+`", "metrics": [
+		{"key": "acc", "value": 0.7, "timestamp": 1700000000001, "step": 1, "model_id": "`+b+`", "dataset_name": "valid", "dataset_digest": "d1"},
+		{"key": "loss", "value": "NaN", "timestamp": 1700000000002, "step": 1, "model_id": "`+b+`"},
+		{"key": "plain", "value": 1, "timestamp": 1700000000003, "step": 1}], "params": [], "tags": []}`)
+	sameJSON(t, "log-batch with models", r.body, `{}`)
+
+	r = call("GET", "/api/2.0/mlflow/logged-models/"+b, "")
+	sameJSON(t, "data.metrics of b", []byte(`{"m": `+jsonAt(t, r.body, "model.data.metrics")+`}`), `{"m": [
+		{"key": "acc", "value": 0.7, "timestamp": 1700000000001, "step": 1, "dataset_name": "valid", "dataset_digest": "d1", "model_id": "`+b+`", "run_id": "`+run+`"},
+		{"key": "loss", "value": "NaN", "timestamp": 1700000000002, "step": 1, "model_id": "`+b+`", "run_id": "`+run+`"}]}`)
+	r = call("GET", "/api/2.0/mlflow/metrics/get-history?run_id="+run+"&metric_key=acc", "")
+	sameJSON(t, "the run has the points too", r.body, `{"metrics": [{"key": "acc", "value": 0.9, "timestamp": 1700000000000, "step": 0},
+		{"key": "acc", "value": 0.7, "timestamp": 1700000000001, "step": 1}]}`)
+
+	names := func(body string) []string {
+		t.Helper()
+		r := call("POST", "/api/2.0/mlflow/logged-models/search", body)
+		var page struct {
+			Models []struct {
+				Info struct{ Name string } `json:"info"`
+			} `json:"models"`
+		}
+		if err := json.Unmarshal(r.body, &page); err != nil || r.status != 200 {
+			t.Fatalf("search %s: %d %s", body, r.status, r.body)
+		}
+		out := []string{}
+		for _, m := range page.Models {
+			out = append(out, m.Info.Name)
+		}
+		return out
+	}
+	if got := names(`{"experiment_ids": ["0"], "filter": "metrics.acc > 0.8"}`); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("search metrics.acc > 0.8: got %v, want [a]", got)
+	}
+	if got := names(`{"experiment_ids": ["0"], "order_by": [{"field_name": "metrics.acc", "ascending": true, "dataset_name": "valid"}]}`); !slices.Equal(got, []string{"b", "a"}) {
+		t.Errorf("search ordered by metrics.acc ascending: got %v, want [b a]", got)
+	}
+	if got := names(`{"experiment_ids": ["0"], "datasets": [{"dataset_name": "valid", "dataset_digest": "other"}]}`); len(got) != 0 {
+		t.Errorf("search on a dataset no point is of: got %v, want none", got)
+	}
+
+	r = call("POST", "/api/2.0/mlflow/runs/log-metric", `{"run_id": "`+run+`", "key": "acc", "value": 1, "timestamp": 1700000000009, "model_id": "m-0123456789abcdef0123456789abcdef"}`)
+	if r.status != 404 || field(t, r.body, "error_code") != "RESOURCE_DOES_NOT_EXIST" {
+		t.Errorf("an unknown model: %d %s, want 404 RESOURCE_DOES_NOT_EXIST", r.status, r.body)
+	}
+	r = call("POST", "/api/2.0/mlflow/runs/log-metric", `{"run_id": "`+run+`", "key": "acc", "value": 1, "timestamp": 1700000000009, "model_id": "not-a-model"}`)
+	if r.status != 400 || field(t, r.body, "error_code") != "INVALID_PARAMETER_VALUE" {
+		t.Errorf("a malformed model id: %d %s, want 400 INVALID_PARAMETER_VALUE", r.status, r.body)
+	}
+	r = call("GET", "/api/2.0/mlflow/metrics/get-history?run_id="+run+"&metric_key=acc", "")
+	if n := strings.Count(string(r.body), `"key"`); n != 2 {
+		t.Errorf("after refused points the run has %d points of acc, want 2: %s", n, r.body)
+	}
 }

@@ -465,6 +465,10 @@ func (s *Server) mlflowLogMetric(w http.ResponseWriter, r *http.Request, c *call
 		Value     float64 `json:"value" mlflow:"required"`
 		Timestamp int64   `json:"timestamp" mlflow:"required"`
 		Step      int64   `json:"step"`
+		// MLflow 3.x: the logged model and the dataset the point is of.
+		ModelID       string `json:"model_id"`
+		DatasetName   string `json:"dataset_name"`
+		DatasetDigest string `json:"dataset_digest"`
 	}
 	if err := s.decodeMLflow(w, r, &req); err != nil {
 		return err
@@ -474,7 +478,11 @@ func (s *Server) mlflowLogMetric(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	m := hangar.Metric{Key: req.Key, Value: req.Value, Timestamp: req.Timestamp, Step: req.Step}
-	if err := t.LogBatch(r.Context(), c.workspace, req.RunID, hangar.LogBatch{Metrics: []hangar.Metric{m}}); err != nil {
+	b := hangar.LogBatch{Metrics: []hangar.Metric{m}}
+	if req.ModelID != "" {
+		b.ModelMetrics = []hangar.LoggedModelMetric{{Metric: m, ModelID: req.ModelID, DatasetName: req.DatasetName, DatasetDigest: req.DatasetDigest}}
+	}
+	if err := t.LogBatch(r.Context(), c.workspace, req.RunID, b); err != nil {
 		return err
 	}
 	return writeMLflow(w, nil)
@@ -548,6 +556,10 @@ type (
 		Value     *mlflow.Double `json:"value"`
 		Timestamp *mlflow.Int64  `json:"timestamp"`
 		Step      mlflow.Int64   `json:"step"`
+		// MLflow 3.x: the logged model and the dataset the point is of.
+		ModelID       string `json:"model_id"`
+		DatasetName   string `json:"dataset_name"`
+		DatasetDigest string `json:"dataset_digest"`
 	}
 	batchKeyValue struct {
 		Key   *string `json:"key"`
@@ -622,6 +634,9 @@ func (s *Server) decodeLogBatch(w http.ResponseWriter, r *http.Request) (string,
 			return "", hangar.LogBatch{}, invalidValue("metrics", raw)
 		}
 		b.Metrics[i] = hangar.Metric{Key: *m.Key, Value: float64(*m.Value), Timestamp: int64(*m.Timestamp), Step: int64(m.Step)}
+		if m.ModelID != "" {
+			b.ModelMetrics = append(b.ModelMetrics, hangar.LoggedModelMetric{Metric: b.Metrics[i], ModelID: m.ModelID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest})
+		}
 	}
 	for _, p := range req.Params {
 		if p.Key == nil {

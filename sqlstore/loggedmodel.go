@@ -22,9 +22,11 @@ import (
 // finalize, tag and param calls reach deleted models too, and deleting one
 // twice succeeds); a param logged again with another value is EINVALID, as
 // a run's (MLflow fails on the primary key); the outputs of a run must name
-// models of its workspace. Metrics are not linked to logged models: a
-// metrics.* clause matches no model and a metrics.* order key orders
-// nothing. Every write is one transaction with one audit event (runs/write
+// models of its workspace. Metrics logged with a model's id are kept in
+// logged_model_metrics (migration 00021) besides their run's history; a
+// metrics.* clause or order key compares each model's latest point of the
+// metric (greatest timestamp, then step), among the points of the search's
+// datasets when it names any. Every write is one transaction with one audit event (runs/write
 // on logged-models/<id>, runs/delete for a delete).
 type LoggedModelService struct {
 	db *DB
@@ -66,8 +68,8 @@ func loggedModelByID(ctx context.Context, db *DB, q querier, workspace, id strin
 	return m, err
 }
 
-// loadLoggedModels fills the tags, params and registrations of models of
-// the workspace, a chunk of ids per query.
+// loadLoggedModels fills the tags, params, registrations and metrics of
+// models of the workspace, a chunk of ids per query.
 func loadLoggedModels(ctx context.Context, db *DB, q querier, workspace string, models []*hangar.LoggedModel) error {
 	byID := make(map[string]*hangar.LoggedModel, len(models))
 	ids := make([]any, len(models))
@@ -121,7 +123,7 @@ func loadLoggedModels(ctx context.Context, db *DB, q querier, workspace string, 
 			return fmt.Errorf("read logged model registrations: %w", err)
 		}
 	}
-	return nil
+	return loadLoggedModelMetrics(ctx, db, q, byID, ids)
 }
 
 // loggedModel reads a whole model of the workspace. Errors: ENOTFOUND.
@@ -459,11 +461,44 @@ func loggedModelColumn(key string) string {
 	return ""
 }
 
+// datasetCond is the SQL condition that a point of logged_model_metrics
+// alias a was computed on one of datasets (a digest of "" matching any),
+// or "" when datasets is empty.
+func datasetCond(a string, datasets []hangar.LoggedModelDataset) (string, []any) {
+	if len(datasets) == 0 {
+		return "", nil
+	}
+	var parts []string
+	var args []any
+	for _, d := range datasets {
+		if d.Digest == "" {
+			parts = append(parts, a+".dataset_name = ?")
+			args = append(args, d.Name)
+			continue
+		}
+		parts = append(parts, "("+a+".dataset_name = ? AND "+a+".dataset_digest = ?)")
+		args = append(args, d.Name, d.Digest)
+	}
+	return " AND (" + strings.Join(parts, " OR ") + ")", args
+}
+
+// latestModelMetric is the SQL of the value of the latest point (greatest
+// timestamp, then step, then the later logged) of metric ? of model lm.id
+// among the points of datasets; NULL for none or a NaN.
+func latestModelMetric(key string, datasets []hangar.LoggedModelDataset) (string, []any) {
+	ds, dsArgs := datasetCond("x", datasets)
+	return "(SELECT CASE WHEN x.is_nan = 0 THEN x.value END FROM logged_model_metrics x WHERE x.model_id = lm.id AND x.key = ?" + ds +
+		" ORDER BY x.timestamp DESC, x.step DESC, x.seq DESC LIMIT 1)", append([]any{key}, dsArgs...)
+}
+
 // loggedModelClause is the SQL condition of one clause of a logged-model
-// filter. A metric clause holds for no model: metrics are not linked to
-// logged models.
-func (db *DB) loggedModelClause(c search.Clause) (string, []any) {
+// filter. A metric clause compares the model's latest point of the metric
+// among the points of datasets; a model without one does not match.
+func (db *DB) loggedModelClause(c search.Clause, datasets []hangar.LoggedModelDataset) (string, []any) {
 	switch c.Kind {
+	case search.Metric:
+		latest, args := latestModelMetric(c.Key, datasets)
+		return latest + " " + sqlOp(c.Op) + " ?", append(args, c.Num)
 	case search.Param, search.Tag:
 		table := "logged_model_params"
 		if c.Kind == search.Tag {
@@ -485,7 +520,9 @@ func (db *DB) loggedModelClause(c search.Clause) (string, []any) {
 // _apply_order_by_search_logged_models: attributes with missing values
 // last, creation time descending unless the caller sorts by it, then (not
 // in MLflow) the id, so that pages by offset never skip or repeat a model.
-// metrics.<key> is taken and orders nothing. Errors: EINVALID.
+// metrics.<key> orders by the model's latest point of the metric (on the
+// key's dataset when it names one), models without one last. Errors:
+// EINVALID.
 func loggedModelOrder(p *sqlParts, keys []hangar.LoggedModelOrder) error {
 	byCreation := false
 	seen := map[string]bool{}
@@ -493,10 +530,24 @@ func loggedModelOrder(p *sqlParts, keys []hangar.LoggedModelOrder) error {
 		if k.FieldName == "" {
 			return hangar.Errorf(hangar.EINVALID, "Missing value for required parameter 'order_by.field_name'.")
 		}
-		if entity, _, ok := strings.Cut(k.FieldName, "."); ok {
+		if entity, key, ok := strings.Cut(k.FieldName, "."); ok {
 			if entity != "metrics" {
 				return hangar.Errorf(hangar.EINVALID, "Invalid order by field name: %s. Only metrics are supported.", truncate(k.FieldName, 250))
 			}
+			// The model's latest point of the metric, on the key's dataset
+			// when it names one; models without one last.
+			var datasets []hangar.LoggedModelDataset
+			if k.DatasetName != "" {
+				datasets = []hangar.LoggedModelDataset{{Name: k.DatasetName, Digest: k.DatasetDigest}}
+			}
+			latest, args := latestModelMetric(key, datasets)
+			alias := "o" + strconv.Itoa(len(p.joins))
+			p.join("LEFT JOIN (SELECT lm.id AS model_id, "+latest+" AS v FROM logged_models lm) "+alias+" ON "+alias+".model_id = lm.id", args...)
+			dir := " DESC"
+			if k.Ascending {
+				dir = " ASC"
+			}
+			p.order = append(p.order, "("+alias+".v IS NULL)", alias+".v"+dir)
 			continue
 		}
 		col := loggedModelColumn(k.FieldName)
@@ -581,16 +632,18 @@ func (s *LoggedModelService) SearchLoggedModels(ctx context.Context, workspace s
 			exps = append(exps, n)
 		}
 	}
-	// Datasets restrict metrics, which no logged model has here: with
-	// datasets, MLflow keeps the models with a metric on one of them.
-	if len(exps) == 0 || len(q.Datasets) > 0 {
+	if len(exps) == 0 {
 		return &hangar.Page[*hangar.LoggedModel]{Items: []*hangar.LoggedModel{}}, nil
+	}
+	// With datasets, MLflow keeps the models with a metric on one of them.
+	if ds, args := datasetCond("x", q.Datasets); ds != "" {
+		p.cond("EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = lm.id"+ds+")", args...)
 	}
 	p.cond("lm.workspace = ?", workspace)
 	p.cond("lm.experiment_id IN ("+placeholders(len(exps))+")", exps...)
 	p.cond("lm.lifecycle_stage = ?", hangar.LifecycleActive)
 	for _, c := range f.Clauses {
-		sql, args := s.db.loggedModelClause(c)
+		sql, args := s.db.loggedModelClause(c, q.Datasets)
 		p.cond(sql, args...)
 	}
 	query, args := p.query(loggedModelColumns, "logged_models lm", q.MaxResults, offset)
@@ -609,4 +662,57 @@ func (s *LoggedModelService) SearchLoggedModels(ctx context.Context, workspace s
 		return nil, fmt.Errorf("search logged models of workspace %q: %w", workspace, err)
 	}
 	return searchPage(models, q.MaxResults, offset, list, hash), nil
+}
+
+// logModelMetrics stores the points of a log-batch that name a logged
+// model, after checking each model is an active one of the workspace.
+// Errors: ENOTFOUND (a model).
+func (tx *wtx) logModelMetrics(ctx context.Context, workspace string, run int64, metrics []hangar.LoggedModelMetric) error {
+	checked := map[string]bool{}
+	for _, m := range metrics {
+		if checked[m.ModelID] {
+			continue
+		}
+		if _, err := loggedModelByID(ctx, tx.db, tx, workspace, m.ModelID); err != nil {
+			return err
+		}
+		checked[m.ModelID] = true
+	}
+	args := make([]any, 0, 9*len(metrics))
+	for _, m := range metrics {
+		isNaN, v := metricValue(m.Value)
+		args = append(args, m.ModelID, m.Key, m.Timestamp, m.Step, isNaN, v, run, m.DatasetName, m.DatasetDigest)
+	}
+	if err := tx.insertRows(ctx, "logged_model_metrics (model_id, key, timestamp, step, is_nan, value, run, dataset_name, dataset_digest)", 9, "", args); err != nil {
+		return fmt.Errorf("insert logged model metrics: %w", err)
+	}
+	return nil
+}
+
+// loadLoggedModelMetrics fills the metrics of models, a chunk of ids per
+// query, in the order they were logged.
+func loadLoggedModelMetrics(ctx context.Context, db *DB, q querier, byID map[string]*hangar.LoggedModel, ids []any) error {
+	for chunk := range slices.Chunk(ids, maxInsertRows) {
+		err := eachRow(ctx, db, q, `SELECT m.model_id, m.key, m.timestamp, m.step, CASE WHEN m.is_nan = 0 THEN m.value END, r.run_uuid, m.dataset_name, m.dataset_digest
+			FROM logged_model_metrics m JOIN runs r ON r.id = m.run WHERE m.model_id IN (`+placeholders(len(chunk))+`) ORDER BY m.seq`, chunk,
+			func(sc rowScanner) error {
+				var id, key, runID, name, digest string
+				var ts, step, value any
+				if err := sc.Scan(&id, &key, &ts, &step, &value, &runID, &name, &digest); err != nil {
+					return err
+				}
+				p, err := metricOf(key, ts, step, value)
+				if err != nil {
+					return err
+				}
+				if m := byID[id]; m != nil {
+					m.Metrics = append(m.Metrics, hangar.LoggedModelMetric{Metric: p, ModelID: id, RunID: runID, DatasetName: name, DatasetDigest: digest})
+				}
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("read logged model metrics: %w", err)
+		}
+	}
+	return nil
 }

@@ -914,7 +914,7 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 	if err := s.stmts.prepare(ctx, s.db, queries...); err != nil {
 		return fmt.Errorf("log to run %s of workspace %q: %w", truncate(runID, 64), workspace, err)
 	}
-	if len(b.Params) == 0 && len(b.Tags) == 0 {
+	if len(b.Params) == 0 && len(b.Tags) == 0 && len(b.ModelMetrics) == 0 {
 		return s.logMetricsOnly(ctx, workspace, runID, sorted, latest)
 	}
 	err := s.db.write(ctx, func(tx *wtx) error {
@@ -926,6 +926,9 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 			return err
 		}
 		if err := tx.logMetrics(ctx, s.stmts, r.id, sorted, latest); err != nil {
+			return err
+		}
+		if err := tx.logModelMetrics(ctx, workspace, r.id, b.ModelMetrics); err != nil {
 			return err
 		}
 		if err := tx.upsertTags(ctx, r.id, tags); err != nil {

@@ -20,6 +20,7 @@ func testLoggedModels(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Search", func(t *testing.T) { testLoggedModelSearch(t, open(t)) })
 	t.Run("Registrations", func(t *testing.T) { testLoggedModelRegistrations(t, open(t)) })
 	t.Run("Workspaces", func(t *testing.T) { testLoggedModelWorkspaces(t, open(t)) })
+	t.Run("Metrics", func(t *testing.T) { testLoggedModelMetrics(t, open(t)) })
 }
 
 // newLoggedModel creates a model in experiment exp of the default workspace.
@@ -295,7 +296,7 @@ func testLoggedModelSearch(t *testing.T, s *Store) {
 		{"creation_time > 0", []string{"Gamma", "alpha", "beta"}},
 		{"last_updated_timestamp < 0", []string{}},
 		{"model_id = '" + alpha.ModelID + "'", []string{"alpha"}},
-		{"metrics.accuracy > 0", []string{}}, // metrics are not linked to logged models
+		{"metrics.accuracy > 0", []string{}}, // no metric logged with a model here: see testLoggedModelMetrics
 	}
 	for _, tt := range tests {
 		got := names(hangar.LoggedModelSearch{ExperimentIDs: []string{exp.ID}, Filter: tt.filter, OrderBy: byName})
@@ -310,7 +311,7 @@ func testLoggedModelSearch(t *testing.T, s *Store) {
 		t.Errorf("no experiments: got %v, want none", got)
 	}
 	if got := names(hangar.LoggedModelSearch{ExperimentIDs: []string{exp.ID}, Datasets: []hangar.LoggedModelDataset{{Name: "test"}}}); len(got) != 0 {
-		t.Errorf("with datasets: got %v, want none (no model has metrics)", got)
+		t.Errorf("with datasets: got %v, want none (no model has metrics here)", got)
 	}
 	orders := []struct {
 		order []hangar.LoggedModelOrder
@@ -427,4 +428,97 @@ func testLoggedModelWorkspaces(t *testing.T, s *Store) {
 		t.Errorf("artifact uri in team-a: got %q", other.ArtifactURI)
 	}
 	wantEvent(t, s, "create in team-a", hangar.ActRunWrite, "logged-models/"+other.ModelID, "team-a")
+}
+
+// testLoggedModelMetrics: points logged with a model's id belong to the
+// model (every point, with its run and dataset) and to the run; searches
+// compare each model's latest point, on the datasets asked for; an unknown
+// model refuses the whole batch.
+func testLoggedModelMetrics(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	ws := hangar.DefaultWorkspace
+	run := newRun(t, s, "0")
+	id := run.Info.RunID
+	a := newLoggedModel(t, s, hangar.LoggedModelCreate{ExperimentID: "0", Name: "a"})
+	b := newLoggedModel(t, s, hangar.LoggedModelCreate{ExperimentID: "0", Name: "b"})
+	newLoggedModel(t, s, hangar.LoggedModelCreate{ExperimentID: "0", Name: "c"}) // no metrics
+	point := func(model, key string, v float64, ts, step int64, dataset, digest string) hangar.LoggedModelMetric {
+		return hangar.LoggedModelMetric{Metric: hangar.Metric{Key: key, Value: v, Timestamp: ts, Step: step}, ModelID: model, DatasetName: dataset, DatasetDigest: digest}
+	}
+	batch := []hangar.LoggedModelMetric{
+		point(a.ModelID, "acc", 0.7, 1, 0, "valid", "d1"),
+		point(a.ModelID, "acc", 0.9, 2, 1, "valid", "d1"), // a's latest on valid
+		point(a.ModelID, "acc", 0.5, 3, 0, "test", "d2"),  // a's latest overall
+		point(b.ModelID, "acc", 0.8, 1, 0, "valid", "d1"),
+		point(b.ModelID, "acc", 0.6, 1, 0, "test", "d2"),
+	}
+	lb := hangar.LogBatch{ModelMetrics: batch}
+	for _, m := range batch {
+		lb.Metrics = append(lb.Metrics, m.Metric)
+	}
+	if err := s.Tracking.LogBatch(ctx, ws, id, lb); err != nil {
+		t.Fatalf("log batch with model metrics: %v", err)
+	}
+	got, err := s.LoggedModels.LoggedModel(ctx, ws, a.ModelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []hangar.LoggedModelMetric
+	for _, m := range batch[:3] {
+		m.RunID = id
+		want = append(want, m)
+	}
+	if !slices.Equal(got.Metrics, want) {
+		t.Errorf("metrics of model a:\n got  %+v\n want %+v", got.Metrics, want)
+	}
+	// The run has them too.
+	h, err := s.Tracking.MetricHistory(ctx, ws, id, "acc", hangar.ListOptions{})
+	if err != nil || len(h.Items) != len(batch) {
+		t.Errorf("run history: %+v, %v; want the %d points", h, err, len(batch))
+	}
+
+	names := func(q hangar.LoggedModelSearch) []string {
+		t.Helper()
+		q.ExperimentIDs, q.MaxResults = []string{"0"}, hangar.DefaultLoggedModelResults
+		p, err := s.LoggedModels.SearchLoggedModels(ctx, ws, q)
+		if err != nil {
+			t.Fatalf("search %+v: %v", q, err)
+		}
+		out := []string{}
+		for _, m := range p.Items {
+			out = append(out, m.Name)
+		}
+		return out
+	}
+	byName := []hangar.LoggedModelOrder{{FieldName: "name", Ascending: true}}
+	valid := []hangar.LoggedModelDataset{{Name: "valid"}}
+	for _, tc := range []struct {
+		q    hangar.LoggedModelSearch
+		want []string
+	}{
+		{hangar.LoggedModelSearch{Filter: "metrics.acc > 0.55", OrderBy: byName}, []string{"b"}},                  // latest: a 0.5 (test), b 0.6/0.8 at ts 1: the later logged (0.6)
+		{hangar.LoggedModelSearch{Filter: "metrics.acc >= 0.5", OrderBy: byName}, []string{"a", "b"}},             // c has none
+		{hangar.LoggedModelSearch{Filter: "metrics.acc > 0.85", Datasets: valid, OrderBy: byName}, []string{"a"}}, // on valid: a 0.9, b 0.8
+		{hangar.LoggedModelSearch{Datasets: valid, OrderBy: byName}, []string{"a", "b"}},
+		{hangar.LoggedModelSearch{Datasets: []hangar.LoggedModelDataset{{Name: "valid", Digest: "other"}}}, []string{}},
+		{hangar.LoggedModelSearch{Filter: "metrics.missing > 0"}, []string{}},
+		{hangar.LoggedModelSearch{OrderBy: []hangar.LoggedModelOrder{{FieldName: "metrics.acc", DatasetName: "valid"}}}, []string{"a", "b", "c"}},
+		{hangar.LoggedModelSearch{OrderBy: []hangar.LoggedModelOrder{{FieldName: "metrics.acc", DatasetName: "valid", Ascending: true}}}, []string{"b", "a", "c"}},
+		{hangar.LoggedModelSearch{OrderBy: []hangar.LoggedModelOrder{{FieldName: "metrics.acc", Ascending: true}}}, []string{"a", "b", "c"}},
+	} {
+		if got := names(tc.q); !slices.Equal(got, tc.want) {
+			t.Errorf("search filter %q datasets %v order %+v: got %v, want %v", tc.q.Filter, tc.q.Datasets, tc.q.OrderBy, got, tc.want)
+		}
+	}
+
+	// A batch naming an unknown model stores nothing, not even its run's points.
+	unknown := point("m-0123456789abcdef0123456789abcdef", "acc", 1, 9, 9, "", "")
+	err = s.Tracking.LogBatch(ctx, ws, id, hangar.LogBatch{Metrics: []hangar.Metric{unknown.Metric}, ModelMetrics: []hangar.LoggedModelMetric{unknown}})
+	wantError(t, "unknown model", err, hangar.ENOTFOUND, "Logged model with ID 'm-0123456789abcdef0123456789abcdef' not found.")
+	if h, err := s.Tracking.MetricHistory(ctx, ws, id, "acc", hangar.ListOptions{}); err != nil || len(h.Items) != len(batch) {
+		t.Errorf("run history after the refused batch: %+v, %v; want %d points", h, err, len(batch))
+	}
+	bad := point("m-x", "acc", 1, 9, 9, "", "")
+	err = s.Tracking.LogBatch(ctx, ws, id, hangar.LogBatch{Metrics: []hangar.Metric{bad.Metric}, ModelMetrics: []hangar.LoggedModelMetric{bad}})
+	wantCode(t, "malformed model id", err, hangar.EINVALID)
 }
