@@ -34,7 +34,7 @@ type Event struct {
 	// before it existed keep their hashes.
 	Detail   string `json:"detail,omitempty"`
 	PrevHash string `json:"prev_hash"`
-	Hash      string    `json:"hash"`
+	Hash     string `json:"hash"`
 }
 
 // GenesisHash is the PrevHash of the first event.
