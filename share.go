@@ -23,6 +23,9 @@ const (
 	TagSharedFromWorkspace = "hangar.shared_from.workspace"
 	TagSharedFromModel     = "hangar.shared_from.model"
 	TagSharedFromVersion   = "hangar.shared_from.version"
+	// TagSharedFromName names the component or environment a shared
+	// version was copied from.
+	TagSharedFromName = "hangar.shared_from.name"
 	// TagSharedFromRun and TagSharedFromJob are the run and job that made
 	// the original, carried along every share of a chain so that a copy
 	// two shares away still names them.
