@@ -102,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Components", func(t *testing.T) { testComponents(t, open) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
+	t.Run("Share", func(t *testing.T) { testShare(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
