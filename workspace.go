@@ -77,7 +77,13 @@ func (w *Workspace) Validate() error {
 		return err
 	}
 	switch w.Kind {
-	case "", WorkspaceKindWorkspace, WorkspaceKindRegistry:
+	case "", WorkspaceKindWorkspace:
+	case WorkspaceKindRegistry:
+		// References name these registries already (jobspec): the
+		// built-in components and Azure's curated environments.
+		if w.Name == "hangar" || w.Name == "azureml" {
+			return Errorf(EINVALID, "registry name %q is reserved: azureml://registries/hangar/… names the built-in components and azureml://registries/azureml/… Azure's curated environments", w.Name)
+		}
 	default:
 		return Errorf(EINVALID, "invalid workspace kind %q: want %s or %s", w.Kind, WorkspaceKindWorkspace, WorkspaceKindRegistry)
 	}
