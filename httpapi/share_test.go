@@ -205,7 +205,7 @@ func TestShareRefused(t *testing.T) {
 		{"a registry without registries/write", "POST", "/api/v1/registries", devOnly, `{"name":"other"}`, nil, http.StatusForbidden, hangar.EFORBIDDEN, "lacks registries/write server-wide"},
 		{"a registry that exists", "POST", "/api/v1/registries", e.tok, `{"name":"shared"}`, nil, http.StatusConflict, hangar.ECONFLICT, `workspace "shared" already exists`},
 		{"a reserved registry name", "POST", "/api/v1/registries", e.tok, `{"name":"hangar"}`, nil, http.StatusBadRequest, hangar.EINVALID, `registry name "hangar" is reserved`},
-				{"a registry with a bad name", "POST", "/api/v1/registries", e.tok, `{"name":"x"}`, nil, http.StatusBadRequest, hangar.EINVALID, `invalid workspace name "x"`},
+		{"a registry with a bad name", "POST", "/api/v1/registries", e.tok, `{"name":"x"}`, nil, http.StatusBadRequest, hangar.EINVALID, `invalid workspace name "x"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) { e.check(t, tt) })
 	}
