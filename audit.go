@@ -1,12 +1,16 @@
 package hangar
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is one entry of the append-only audit log. Each event is chained to
@@ -24,8 +28,13 @@ type Event struct {
 	Target    string    `json:"target"`   // what changed, e.g. "workspaces/default", "secrets/db-password"
 	Workspace string    `json:"workspace,omitempty"`
 	RequestID string    `json:"request_id,omitempty"`
-	PrevHash  string    `json:"prev_hash"`
-	Hash      string    `json:"hash"`
+	// Detail says more of the change than Action and Target can, as a JSON
+	// object (e.g. a gate's verdict: {"gate":{"verdict":…}}); empty for
+	// most events. It is hashed only when not empty, so events stored
+	// before it existed keep their hashes.
+	Detail   string `json:"detail,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
 }
 
 // GenesisHash is the PrevHash of the first event.
@@ -43,8 +52,12 @@ const MinAuditKeySize = 32
 // Encode returns the canonical encoding of the event's hashed fields: Seq
 // and the time in UTC nanoseconds since the Unix epoch as big-endian 64-bit
 // integers, then Actor, ActorID, Action, Target, Workspace, RequestID and
-// PrevHash, each as its big-endian 64-bit byte length followed by its bytes.
-// The length prefixes mean no two events encode alike; stores truncate
+// PrevHash, each as its big-endian 64-bit byte length followed by its bytes,
+// and, only when it is not empty, Detail in the same form. An event without
+// a detail thus encodes as it did before details existed, so old chains
+// still verify. The length prefixes mean no two events encode alike (an
+// encoding parses back into its seven fields and, when bytes remain, the
+// detail); stores truncate
 // times to microseconds before hashing, which both SQLite and PostgreSQL
 // keep exactly.
 func (e *Event) Encode() []byte {
@@ -53,6 +66,9 @@ func (e *Event) Encode() []byte {
 	for _, s := range fields {
 		n += 8 + len(s)
 	}
+	if e.Detail != "" {
+		n += 8 + len(e.Detail)
+	}
 	b := make([]byte, 0, n)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UTC().UnixNano()))
@@ -60,7 +76,79 @@ func (e *Event) Encode() []byte {
 		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
 		b = append(b, s...)
 	}
+	if e.Detail != "" {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(e.Detail)))
+		b = append(b, e.Detail...)
+	}
 	return b
+}
+
+// MaxEventDetail is the longest Detail stores record, in bytes.
+const MaxEventDetail = 16 << 10
+
+// ValidateEventDetail checks an audit event's detail: empty, or a JSON
+// object of at most MaxEventDetail bytes in valid UTF-8 without NUL.
+// Errors: EINVALID.
+func ValidateEventDetail(detail string) error {
+	if detail == "" {
+		return nil
+	}
+	if err := ValidateText("audit detail", detail, MaxEventDetail); err != nil {
+		return err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(detail), &obj); err != nil || obj == nil {
+		return Errorf(EINVALID, "audit detail is not a JSON object")
+	}
+	return nil
+}
+
+// The model-version tags an evaluation gate records on the candidate
+// (package gate writes them; stores read them to put the verdict into the
+// audit log).
+const (
+	TagGateVerdict  = "hangar.gate.verdict"  // passed or failed; written last
+	TagGateRules    = "hangar.gate.rules"    // JSON: each rule's values and outcome
+	TagGateChampion = "hangar.gate.champion" // name:version compared, or "none"
+)
+
+// GateAuditDetail returns the audit detail of recording a gate's verdict:
+// {"gate":{"verdict":…,"champion":…,"rules":…}} from the version's gate
+// tags — rules as the JSON the tag holds, or as a string when it holds
+// something else. A detail too long for the log keeps the verdict and the
+// champion and drops the rules, saying so.
+func GateAuditDetail(verdict, champion, rules string) string {
+	type gateDetail struct {
+		Verdict  string          `json:"verdict"`
+		Champion string          `json:"champion,omitempty"`
+		Rules    json.RawMessage `json:"rules,omitempty"`
+		Note     string          `json:"note,omitempty"`
+	}
+	g := gateDetail{Verdict: verdict, Champion: champion}
+	switch {
+	case rules == "":
+	case json.Valid([]byte(rules)):
+		g.Rules = json.RawMessage(rules)
+	default:
+		var b bytes.Buffer
+		en := json.NewEncoder(&b)
+		en.SetEscapeHTML(false)
+		_ = en.Encode(rules) // a string always encodes
+		g.Rules = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	}
+	enc := func() string {
+		var b bytes.Buffer
+		en := json.NewEncoder(&b)
+		en.SetEscapeHTML(false) // "<=" stays readable
+		_ = en.Encode(map[string]gateDetail{"gate": g})
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	s := enc()
+	if len(s) > MaxEventDetail || !utf8.ValidString(s) {
+		g.Rules, g.Note = nil, "the rules are left out: too long for the audit log; see the version's hangar.gate.rules tag"
+		s = enc()
+	}
+	return s
 }
 
 // ComputeHash returns the event's hash: the hex HMAC-SHA256 under key of

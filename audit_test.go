@@ -3,6 +3,7 @@ package hangar_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,6 +43,15 @@ var goldenEvents = []struct {
 			Action: "secrets/reveal", Target: "secrets/db", Workspace: "ws", PrevHash: strings.Repeat("a", 64)},
 		"bf3a916e7f470f1dc9790f806b0ea3a46b495c5932030265f76f88229ab06f3d",
 		"e2aa56c32017a77641a622779fbfd5839f46361d797e2a1c8a6d8a04a7005584",
+	},
+	{
+		// Python: the seven fields as above, then the detail length-prefixed.
+		"with a detail",
+		hangar.Event{Seq: 3, Time: goldenTime, Actor: "owner", ActorID: "id-1", Action: "models/write",
+			Target: "models/m/versions/2", Workspace: "demo", RequestID: "req-3", PrevHash: hangar.GenesisHash,
+			Detail: `{"gate":{"verdict":"passed","champion":"m:1"}}`},
+		"49ae35e00fabda88ccd0ac7161b401583a8f16e1874312840157eb2beb57a3a7",
+		"71434f3ba2a9d9aa8f70e049d275207d8844f0d87ce4405df7f046e96c321d85",
 	},
 }
 
@@ -114,6 +124,7 @@ func TestEventHashCoversEveryField(t *testing.T) {
 		"Workspace": func(e *hangar.Event) { e.Workspace = "other" },
 		"RequestID": func(e *hangar.Event) { e.RequestID = "req-2" },
 		"PrevHash":  func(e *hangar.Event) { e.PrevHash = strings.Repeat("f", 64) },
+		"Detail":    func(e *hangar.Event) { e.Detail = `{"a":1}` },
 	}
 	for f := range reflect.TypeFor[hangar.Event]().Fields() {
 		if _, ok := mutations[f.Name]; !ok && f.Name != "Hash" {
@@ -133,6 +144,7 @@ func TestEventHashCoversEveryField(t *testing.T) {
 		func(e *hangar.Event) { e.Actor, e.ActorID = "owne", "rid-1" },
 		func(e *hangar.Event) { e.Action, e.Target = "workspaces/writeworkspaces", "/demo" },
 		func(e *hangar.Event) { e.Workspace, e.RequestID = "demoreq", "-1" },
+		func(e *hangar.Event) { e.PrevHash, e.Detail = e.PrevHash[:60], e.PrevHash[60:] },
 	} {
 		e := base
 		shift(&e)
@@ -262,4 +274,77 @@ func TestValidRequestID(t *testing.T) {
 			t.Errorf("ValidRequestID(%q) = %v, want %v", tt.id, got, tt.want)
 		}
 	}
+}
+
+// TestEventDetailKeepsOldEncoding checks that an event without a detail
+// encodes as events did before details existed (the seven fields alone),
+// so stored chains still verify, and that a detail is appended after them.
+func TestEventDetailKeepsOldEncoding(t *testing.T) {
+	e := goldenEvents[0].e
+	old := e.Encode()
+	e.Detail = `{"k":"v"}`
+	got := e.Encode()
+	if !strings.HasPrefix(string(got), string(old)) {
+		t.Fatalf("the encoding with a detail does not start with the encoding without one")
+	}
+	if want := len(old) + 8 + len(e.Detail); len(got) != want {
+		t.Errorf("got an encoding of %d bytes, want %d", len(got), want)
+	}
+}
+
+func TestValidateEventDetail(t *testing.T) {
+	for _, tt := range []struct {
+		name, detail string
+		ok           bool
+	}{
+		{"empty", "", true},
+		{"object", `{"gate":{"verdict":"passed"}}`, true},
+		{"array", `[1]`, false},
+		{"string", `"x"`, false},
+		{"null", `null`, false},
+		{"not JSON", `{`, false},
+		{"NUL", "{\"a\":\"\x00\"}", false},
+		{"too long", `{"a":"` + strings.Repeat("x", hangar.MaxEventDetail) + `"}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := hangar.ValidateEventDetail(tt.detail)
+			if tt.ok && err != nil {
+				t.Errorf("got %v, want no error", err)
+			}
+			if !tt.ok && hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Errorf("got %v, want EINVALID", err)
+			}
+		})
+	}
+}
+
+func TestGateAuditDetail(t *testing.T) {
+	for _, tt := range []struct {
+		name, verdict, champion, rules, want string
+	}{
+		{"rules as JSON", "passed", "m:1", `[{"rule":"rmse <= 0.98 * champion.rmse"}]`,
+			`{"gate":{"verdict":"passed","champion":"m:1","rules":[{"rule":"rmse <= 0.98 * champion.rmse"}]}}`},
+		{"rules not JSON", "failed", "none", `rmse<1`, `{"gate":{"verdict":"failed","champion":"none","rules":"rmse<1"}}`},
+		{"no rules", "passed", "", "", `{"gate":{"verdict":"passed"}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := hangar.GateAuditDetail(tt.verdict, tt.champion, tt.rules)
+			if got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+			if err := hangar.ValidateEventDetail(got); err != nil {
+				t.Errorf("the detail does not validate: %v", err)
+			}
+		})
+	}
+	t.Run("too long", func(t *testing.T) {
+		rules, _ := json.Marshal([]string{strings.Repeat("r", hangar.MaxEventDetail)})
+		got := hangar.GateAuditDetail("failed", "m:2", string(rules))
+		if err := hangar.ValidateEventDetail(got); err != nil {
+			t.Fatalf("the detail does not validate: %v", err)
+		}
+		if !strings.Contains(got, `"verdict":"failed"`) || !strings.Contains(got, "left out") {
+			t.Errorf("got %s, want the verdict kept and a note that the rules are left out", got)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package hangar
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -11,7 +12,10 @@ import (
 // Workspace is the top-level scope: every asset, job, endpoint, secret and
 // role assignment (except server-wide ones) belongs to exactly one.
 type Workspace struct {
-	Name        string            `json:"name"`
+	Name string `json:"name"`
+	// Kind is WorkspaceKindWorkspace or WorkspaceKindRegistry; stores
+	// read "" as a workspace.
+	Kind        string            `json:"kind,omitempty"`
 	DisplayName string            `json:"display_name,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
@@ -33,10 +37,55 @@ type WorkspaceService interface {
 	DeleteWorkspace(ctx context.Context, name string) error
 }
 
+// Workspace kinds. A registry is a workspace that holds models,
+// components, environments and data to share across workspaces (Azure ML's
+// registries): roles, storage, blobs and the audit log work as in any
+// workspace, and assets are shared into and out of it (model share), but
+// nothing runs there — RegistryRefuses lists what it refuses.
+const (
+	WorkspaceKindWorkspace = "workspace"
+	WorkspaceKindRegistry  = "registry"
+)
+
+// IsRegistry reports whether the workspace is a registry.
+func (w *Workspace) IsRegistry() bool { return w.Kind == WorkspaceKindRegistry }
+
+// registryRefuses are the actions a registry refuses: running jobs,
+// compute, endpoints, schedules and monitors belong to workspaces.
+var registryRefuses = []string{
+	ActJobWrite, ActComputeWrite,
+	ActOnlineEndpointWrite, ActOnlineDeploymentWrite, ActBatchEndpointWrite, ActBatchDeploymentWrite,
+	ActScheduleWrite, ActMonitorWrite,
+}
+
+// RegistryRefuses returns the actions a registry refuses, whatever the
+// caller's roles (CheckKindAllows).
+func RegistryRefuses() []string { return slices.Clone(registryRefuses) }
+
+// CheckKindAllows returns EINVALID when the workspace's kind refuses the
+// action: a registry refuses RegistryRefuses(). Errors: EINVALID.
+func (w *Workspace) CheckKindAllows(action string) error {
+	if w.IsRegistry() && slices.Contains(registryRefuses, action) {
+		return Errorf(EINVALID, "%q is a registry: it holds models, components, environments and data to share, and refuses %s (jobs, compute, endpoints, schedules and monitors belong to a workspace)", w.Name, action)
+	}
+	return nil
+}
+
 // Validate checks the fields a client supplies.
 func (w *Workspace) Validate() error {
 	if err := ValidateWorkspaceName(w.Name); err != nil {
 		return err
+	}
+	switch w.Kind {
+	case "", WorkspaceKindWorkspace:
+	case WorkspaceKindRegistry:
+		// References name these registries already (jobspec): the
+		// built-in components and Azure's curated environments.
+		if w.Name == "hangar" || w.Name == "azureml" {
+			return Errorf(EINVALID, "registry name %q is reserved: azureml://registries/hangar/… names the built-in components and azureml://registries/azureml/… Azure's curated environments", w.Name)
+		}
+	default:
+		return Errorf(EINVALID, "invalid workspace kind %q: want %s or %s", w.Kind, WorkspaceKindWorkspace, WorkspaceKindRegistry)
 	}
 	if err := ValidateText("display_name", w.DisplayName, 256); err != nil {
 		return err

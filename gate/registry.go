@@ -13,9 +13,9 @@ import (
 
 // The model-version tags a gate records on the candidate.
 const (
-	TagVerdict  = "hangar.gate.verdict"  // passed or failed
-	TagRules    = "hangar.gate.rules"    // JSON: each rule's values and outcome
-	TagChampion = "hangar.gate.champion" // name:version compared, or "none"
+	TagVerdict  = hangar.TagGateVerdict  // passed or failed
+	TagRules    = hangar.TagGateRules    // JSON: each rule's values and outcome
+	TagChampion = hangar.TagGateChampion // name:version compared, or "none"
 )
 
 // Registry is what the gate reads from and records on: the MLflow model

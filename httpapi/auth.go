@@ -373,6 +373,11 @@ func (s *Server) authorize(r *http.Request, rt route, inPath bool, c *caller) er
 		if err != nil {
 			return err
 		}
+		// A registry runs nothing: jobs, compute, endpoints are refused
+		// there whatever the caller's roles (registryws.go).
+		if err := ws.CheckKindAllows(rt.action); err != nil {
+			return err
+		}
 		c.workspace, c.ws = name, ws
 		return nil
 	case scopeQuery:

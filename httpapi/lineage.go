@@ -16,7 +16,10 @@ func (s *Server) getModelLineage(w http.ResponseWriter, r *http.Request, c *call
 	if s.Registry == nil || s.Tracking == nil || s.Jobs == nil {
 		return hangar.Errorf(hangar.ENOTIMPLEMENTED, "this server has no model registry, tracking or jobs to trace a lineage through")
 	}
-	g, err := lineage.ModelVersion(r.Context(), lineage.Sources{Models: s.Registry, Runs: s.Tracking, Jobs: s.Jobs},
+	// A shared version's source is followed where the caller may read
+	// models (share.go).
+	canRead := func(ws string) bool { return c.can(ws, hangar.ActModelRead) }
+	g, err := lineage.ModelVersion(r.Context(), lineage.Sources{Models: s.Registry, Runs: s.Tracking, Jobs: s.Jobs, CanRead: canRead},
 		c.workspace, r.PathValue("name"), r.PathValue("version"))
 	if err != nil {
 		return err

@@ -267,6 +267,10 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/workspaces", hangar.ActWorkspaceWrite, scopeServer, s.createWorkspace, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}", hangar.ActWorkspaceRead, scopeWorkspace, s.getWorkspace, nativeErrors},
 		{"DELETE /api/v1/workspaces/{ws}", hangar.ActWorkspaceDelete, scopeWorkspace, s.deleteWorkspace, nativeErrors},
+		// Registries (registryws.go): workspaces of kind registry.
+		{"GET /api/v1/registries", hangar.ActWorkspaceRead, scopeAnywhere, s.listRegistries, nativeErrors},
+		{"POST /api/v1/registries", hangar.ActRegistryWrite, scopeServer, s.createRegistry, nativeErrors},
+		{"GET /api/v1/registries/{ws}", hangar.ActWorkspaceRead, scopeWorkspace, s.getRegistry, nativeErrors},
 
 		{"GET /api/v1/identities", hangar.ActIdentityRead, scopeServer, s.listIdentities, nativeErrors},
 		{"POST /api/v1/identities", hangar.ActIdentityWrite, scopeServer, s.createIdentity, nativeErrors},
@@ -321,6 +325,11 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunRead, scopeWorkspace, s.getRun, nativeErrors},
 		// A model version's lineage (lineage.go), over the registry, runs and jobs.
 		{"GET /api/v1/workspaces/{ws}/models/{name}/versions/{version}/lineage", hangar.ActModelRead, scopeWorkspace, s.getModelLineage, nativeErrors},
+		// Sharing (share.go): read on the source here; artifacts/read on
+		// it and <kind>/write on the target in the handler.
+		{"POST /api/v1/workspaces/{ws}/models/{name}/versions/{version}/share", hangar.ActModelRead, scopeWorkspace, s.shareModelVersion, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/components/{name}/versions/{version}/share", hangar.ActComponentRead, scopeWorkspace, s.shareComponent, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/environments/{name}/versions/{version}/share", hangar.ActEnvironmentRead, scopeWorkspace, s.shareEnvironment, nativeErrors},
 		{"GET /api/v1/workspaces/{ws}/data/{name}/versions/{version}/models", hangar.ActModelRead, scopeWorkspace, s.getDataModels, nativeErrors},
 		{"DELETE /api/v1/workspaces/{ws}/runs/{id}", hangar.ActRunDelete, scopeWorkspace, s.deleteRun, nativeErrors},
 

@@ -29,6 +29,11 @@ type Sources struct {
 	Jobs interface {
 		Job(ctx context.Context, ws, name string) (*hangar.Job, error)
 	}
+	// CanRead reports whether the lineage may be followed into another
+	// workspace (a shared version's source, hangar.TagSharedFrom…); nil
+	// follows into every workspace. A source it refuses is a node marked
+	// missing.
+	CanRead func(ws string) bool
 }
 
 // Graph is a lineage as nodes and edges, for the UI and `--lineage`.
@@ -83,16 +88,64 @@ func ModelVersion(ctx context.Context, src Sources, ws, name, version string) (*
 	b.node(root, KindModelVersion, mv.Name+":"+mv.Version, map[string]string{
 		"source": mv.Source, "created_by": mv.UserID, "created_at": mv.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 	})
+	if d := mv.Tags[hangar.TagContentDigest]; d != "" {
+		b.nodes[root].Attrs["content_digest"] = d
+	}
+	if a := mv.Tags[hangar.TagSharedFromApprovals]; a != "" {
+		b.nodes[root].Attrs["approvals"] = a
+	}
 	if mv.RunID != "" {
 		b.run(mv.RunID, root)
 	}
+	b.shared(mv, root)
 	return b.graph(root), nil
+}
+
+// shared adds the version a shared copy was made from (its tags
+// hangar.TagSharedFrom…), in its own workspace, and that version's lineage,
+// feeding into. Node ids of another workspace than the root's start with
+// "<workspace>/" after the kind, so two workspaces' runs or jobs of one
+// name stay apart; content (code, files) is the same node in every one.
+func (b *builder) shared(mv *hangar.ModelVersion, into string) {
+	ws, name, version := mv.Tags[hangar.TagSharedFromWorkspace], mv.Tags[hangar.TagSharedFromModel], mv.Tags[hangar.TagSharedFromVersion]
+	if ws == "" || name == "" || version == "" {
+		return
+	}
+	nid := "model:" + ws + "/" + name + ":" + version
+	label := ws + "/" + name + ":" + version
+	if b.src.CanRead != nil && !b.src.CanRead(ws) {
+		b.node(nid, KindModelVersion, label, map[string]string{"workspace": ws, "missing": "no models/read on workspace " + ws})
+		b.edge(nid, into, "shared from")
+		return
+	}
+	src, err := b.src.Models.ModelVersion(b.ctx, ws, name, version)
+	if err != nil {
+		b.node(nid, KindModelVersion, label, map[string]string{"workspace": ws, "missing": hangar.ErrorMessage(err)})
+		b.edge(nid, into, "shared from")
+		return
+	}
+	added := b.node(nid, KindModelVersion, label, map[string]string{
+		"workspace": ws, "source": src.Source, "created_by": src.UserID, "created_at": src.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		"content_digest": src.Tags[hangar.TagContentDigest], "approvals": src.Tags[hangar.TagSharedFromApprovals],
+	})
+	b.edge(nid, into, "shared from")
+	if !added {
+		return
+	}
+	prevWS, prevPfx := b.ws, b.pfx
+	b.ws, b.pfx = ws, ws+"/"
+	defer func() { b.ws, b.pfx = prevWS, prevPfx }()
+	if src.RunID != "" {
+		b.run(src.RunID, nid)
+	}
+	b.shared(src, nid)
 }
 
 type builder struct {
 	ctx   context.Context
 	src   Sources
 	ws    string
+	pfx   string // the node id prefix of ws: "" for the root's workspace, else "<ws>/"
 	nodes map[string]*Node
 	order []string
 	edges []Edge
@@ -143,7 +196,7 @@ func (b *builder) graph(root string) *Graph {
 
 // run adds a run and what ran it, feeding into.
 func (b *builder) run(id, into string) {
-	nid := "run:" + id
+	nid := "run:" + b.pfx + id
 	run, err := b.src.Runs.Run(b.ctx, b.ws, id)
 	if err != nil {
 		b.node(nid, KindRun, id, map[string]string{"missing": hangar.ErrorMessage(err)})
@@ -172,7 +225,7 @@ func (b *builder) run(id, into string) {
 
 // job adds a job (a step or a command job) and its inputs, feeding into.
 func (b *builder) job(name, into, label string) {
-	nid := "job:" + name
+	nid := "job:" + b.pfx + name
 	j, err := b.src.Jobs.Job(b.ctx, b.ws, name)
 	if err != nil {
 		b.node(nid, KindJob, name, map[string]string{"missing": hangar.ErrorMessage(err)})
@@ -208,7 +261,7 @@ func (b *builder) job(name, into, label string) {
 	}
 	if e := st.Environment; e != nil {
 		label := orString(e.Ref, "inline environment")
-		eid := "environment:" + label
+		eid := "environment:" + b.pfx + label
 		if e.Ref == "" {
 			eid = "environment:" + nid
 		}
@@ -232,7 +285,7 @@ func (b *builder) input(into, name string, in *jobrun.Input) {
 	case in.HasValue:
 		b.nodes[into].Attrs["input."+name] = in.Value
 	case in.Asset != "":
-		id := "data:" + in.Asset
+		id := "data:" + b.pfx + in.Asset
 		b.node(id, KindData, in.Asset, map[string]string{"manifest": string(in.Manifest), "uri": in.URI})
 		b.edge(id, into, label)
 	case strings.HasPrefix(in.URI, "azureml://jobs/"):
@@ -250,7 +303,7 @@ func (b *builder) input(into, name string, in *jobrun.Input) {
 }
 
 func (b *builder) pipeline(name, step string) {
-	pid := "job:" + name
+	pid := "job:" + b.pfx + name
 	if _, ok := b.nodes[pid]; !ok {
 		p, err := b.src.Jobs.Job(b.ctx, b.ws, name)
 		attrs := map[string]string{}

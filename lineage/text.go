@@ -50,7 +50,7 @@ func (g *Graph) WriteText(w io.Writer) error {
 // describe is a node's attributes that matter most, briefly.
 func describe(n Node) string {
 	var parts []string
-	for _, k := range []string{"missing", "status", "component", "manifest", "image", "reused_from", "git_commit", "azureml.git.commit", "experiment"} {
+	for _, k := range []string{"missing", "workspace", "content_digest", "approvals", "status", "component", "manifest", "image", "reused_from", "git_commit", "azureml.git.commit", "experiment"} {
 		if v := n.Attrs[k]; v != "" {
 			parts = append(parts, k+" "+v)
 		}

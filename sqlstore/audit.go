@@ -64,9 +64,27 @@ func (s *AuditService) RecordEvent(ctx context.Context, action, target, workspac
 	return nil
 }
 
-const eventColumns = `seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash`
+// legacyEventColumns are the columns of audit_events before migration
+// 00016 added detail: what re-keying (migration 00003) reads, which runs
+// before detail exists.
+const legacyEventColumns = `seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash`
+
+const eventColumns = legacyEventColumns + `, detail`
 
 func scanEvent(sc rowScanner) (*hangar.Event, error) {
+	var (
+		e  hangar.Event
+		at dbTime
+	)
+	if err := sc.Scan(&e.Seq, &at, &e.Actor, &e.ActorID, &e.Action, &e.Target, &e.Workspace, &e.RequestID, &e.PrevHash, &e.Hash, &e.Detail); err != nil {
+		return nil, err
+	}
+	e.Time = at.T
+	return &e, nil
+}
+
+// scanLegacyEvent scans legacyEventColumns.
+func scanLegacyEvent(sc rowScanner) (*hangar.Event, error) {
 	var (
 		e  hangar.Event
 		at dbTime
@@ -148,7 +166,7 @@ func (s *AuditService) VerifyAuditCheckpoint(ctx context.Context, cp *hangar.Aud
 	var v *hangar.AuditVerification
 	err := s.db.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		v, err = verifyChain(ctx, tx, cp, func(e *hangar.Event) string { return e.ComputeHash(s.db.auditKey) })
+		v, err = verifyChain(ctx, tx, cp, func(e *hangar.Event) string { return e.ComputeHash(s.db.auditKey) }, false)
 		return err
 	})
 	if err != nil {
@@ -196,7 +214,13 @@ func (s *AuditService) Checkpoint(ctx context.Context) (*hangar.AuditCheckpoint,
 
 // verifyChain walks the chain in q, recomputing hashes with hash, and then
 // checks it against cp when cp is not nil (its MAC already verified).
-func verifyChain(ctx context.Context, q querier, cp *hangar.AuditCheckpoint, hash func(*hangar.Event) string) (*hangar.AuditVerification, error) {
+// legacy reads the columns audit_events had before details
+// (legacyEventColumns), for re-keying, which runs before they exist.
+func verifyChain(ctx context.Context, q querier, cp *hangar.AuditCheckpoint, hash func(*hangar.Event) string, legacy bool) (*hangar.AuditVerification, error) {
+	cols, scan := eventColumns, scanEvent
+	if legacy {
+		cols, scan = legacyEventColumns, scanLegacyEvent
+	}
 	var (
 		headSeq  int64
 		headHash string
@@ -204,7 +228,7 @@ func verifyChain(ctx context.Context, q querier, cp *hangar.AuditCheckpoint, has
 	if err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
 		return nil, fmt.Errorf("read chain head: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events ORDER BY seq`)
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM audit_events ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
@@ -223,7 +247,7 @@ func verifyChain(ctx context.Context, q querier, cp *hangar.AuditCheckpoint, has
 		if err := ctx.Err(); err != nil {
 			return nil, closeRows(rows, err)
 		}
-		e, err := scanEvent(rows)
+		e, err := scan(rows)
 		if err != nil {
 			return nil, closeRows(rows, err)
 		}
@@ -274,4 +298,27 @@ func missing(from, to int64) string {
 		return fmt.Sprintf("event %d is", from)
 	}
 	return fmt.Sprintf("events %d to %d are", from, to)
+}
+
+// gateDetail is the audit detail of setting a version's gate verdict tag:
+// the verdict with the rules and champion tags the gate wrote just before
+// it (hangar.GateAuditDetail), so the audit log holds the whole verdict.
+func gateDetail(ctx context.Context, tx *wtx, model, version int64, verdict string) (string, error) {
+	rows, err := tx.QueryContext(ctx, tx.db.rebind(`SELECT key, value FROM model_version_tags
+		WHERE model_id = ? AND version = ? AND key IN (?, ?)`), model, version, hangar.TagGateRules, hangar.TagGateChampion)
+	if err != nil {
+		return "", fmt.Errorf("read the gate's tags: %w", err)
+	}
+	tags := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return "", closeRows(rows, err)
+		}
+		tags[k] = v
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return "", fmt.Errorf("read the gate's tags: %w", err)
+	}
+	return hangar.GateAuditDetail(verdict, tags[hangar.TagGateChampion], tags[hangar.TagGateRules]), nil
 }

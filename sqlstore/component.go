@@ -57,6 +57,18 @@ func scanComponent(sc rowScanner) (componentRow, error) {
 
 // CreateComponent is hangar.ComponentService.CreateComponent.
 func (s *ComponentService) CreateComponent(ctx context.Context, in *hangar.Component) (*hangar.Component, error) {
+	return s.CreateComponentOwning(ctx, in, nil)
+}
+
+// CreateComponentOwning is CreateComponent that also gives the workspace the blobs
+// (the files of the version's manifest, and the manifest) in the same
+// transaction: a version shared from another workspace brings its
+// content's ownership with it, or none of it. Errors: as CreateComponent;
+// EINVALID for a bad blob.
+func (s *ComponentService) CreateComponentOwning(ctx context.Context, in *hangar.Component, blobs []hangar.BlobInfo) (*hangar.Component, error) {
+	if err := checkBlobs(blobs); err != nil {
+		return nil, err
+	}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -71,6 +83,9 @@ func (s *ComponentService) CreateComponent(ctx context.Context, in *hangar.Compo
 	var existing *hangar.Component
 	err = s.db.write(ctx, func(tx *wtx) error {
 		c.CreatedAt = tx.now.UTC().Truncate(time.Microsecond)
+		if err := tx.ownBlobs(ctx, c.Workspace, blobs); err != nil {
+			return err
+		}
 		next, have, err := componentKind.prepareCreate(ctx, tx, c.Workspace, c.Name, c.Version, c.Hash, c.Code, "code snapshot")
 		if err != nil {
 			return err

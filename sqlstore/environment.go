@@ -204,6 +204,18 @@ func scanEnvironment(sc rowScanner) (environmentRow, error) {
 
 // CreateEnvironment is hangar.EnvironmentService.CreateEnvironment.
 func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.Environment) (*hangar.Environment, error) {
+	return s.CreateEnvironmentOwning(ctx, in, nil)
+}
+
+// CreateEnvironmentOwning is CreateEnvironment that also gives the workspace the blobs
+// (the files of the version's manifest, and the manifest) in the same
+// transaction: a version shared from another workspace brings its
+// content's ownership with it, or none of it. Errors: as CreateEnvironment;
+// EINVALID for a bad blob.
+func (s *EnvironmentService) CreateEnvironmentOwning(ctx context.Context, in *hangar.Environment, blobs []hangar.BlobInfo) (*hangar.Environment, error) {
+	if err := checkBlobs(blobs); err != nil {
+		return nil, err
+	}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -222,6 +234,9 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, in *hangar.E
 	var existing *hangar.Environment
 	err = s.db.write(ctx, func(tx *wtx) error {
 		e.CreatedAt = tx.now.UTC().Truncate(time.Microsecond)
+		if err := tx.ownBlobs(ctx, e.Workspace, blobs); err != nil {
+			return err
+		}
 		next, have, err := environmentKind.prepareCreate(ctx, tx, e.Workspace, e.Name, e.Version, e.Hash, e.BuildContext, "build context")
 		if err != nil {
 			return err

@@ -955,7 +955,13 @@ func (s *RegistryService) SetModelVersionTag(ctx context.Context, ws, name, vers
 			ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`), k.model, n, key, value); err != nil {
 			return fmt.Errorf("set: %w", err)
 		}
-		return tx.audit(ctx, hangar.ActModelWrite, modelVersionTarget(name, n), ws)
+		detail := ""
+		if key == hangar.TagGateVerdict {
+			if detail, err = gateDetail(ctx, tx, k.model, n, value); err != nil {
+				return err
+			}
+		}
+		return tx.auditDetail(ctx, hangar.ActModelWrite, modelVersionTarget(name, n), ws, detail)
 	})
 	if err != nil {
 		return fmt.Errorf("set tag %q of version %s of registered model %q: %w", key, version, name, err)

@@ -163,7 +163,7 @@ func (db *DB) rekeyAudit(ctx context.Context, tx *sql.Tx) error {
 	if err := db.checkSealer(ctx, tx); err != nil {
 		return err
 	}
-	v, err := verifyChain(ctx, tx, nil, unkeyedHash)
+	v, err := verifyChain(ctx, tx, nil, unkeyedHash, true)
 	if err != nil {
 		return fmt.Errorf("verify the unkeyed audit chain: %w", err)
 	}
@@ -205,13 +205,13 @@ func (db *DB) rekeyAudit(ctx context.Context, tx *sql.Tx) error {
 
 // eventsAfter reads up to limit events after seq, in order.
 func (db *DB) eventsAfter(ctx context.Context, q querier, seq int64, limit int) ([]*hangar.Event, error) {
-	rows, err := q.QueryContext(ctx, db.rebind(`SELECT `+eventColumns+` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`), seq, limit)
+	rows, err := q.QueryContext(ctx, db.rebind(`SELECT `+legacyEventColumns+` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`), seq, limit)
 	if err != nil {
 		return nil, err
 	}
 	var out []*hangar.Event
 	for rows.Next() {
-		e, err := scanEvent(rows)
+		e, err := scanLegacyEvent(rows)
 		if err != nil {
 			return nil, closeRows(rows, err)
 		}

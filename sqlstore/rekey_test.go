@@ -84,7 +84,7 @@ func newLegacy(t *testing.T, dialect, driver, dsn string) *legacy {
 			e.Actor, e.ActorID = "alice", "id-alice"
 		}
 		e.Hash = unkeyedHash(&e)
-		l.exec(t, `INSERT INTO audit_events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.exec(t, `INSERT INTO audit_events (`+legacyEventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Seq, l.d.tv(e.Time), e.Actor, e.ActorID, e.Action, e.Target, e.Workspace, e.RequestID, e.PrevHash, e.Hash)
 		prev = e.Hash
 		l.events = append(l.events, &e)

@@ -60,52 +60,64 @@ func (x *ArtifactIndex) PutArtifact(ctx context.Context, workspace, path string,
 		if err := tx.requireWorkspace(ctx, workspace); err != nil {
 			return err
 		}
-		now := tx.db.tv(tx.now)
-		// Parents first, from the root down: each must be a directory.
-		segs := strings.Split(path, "/")
-		for i := range len(segs) - 1 {
-			dir, name := strings.Join(segs[:i], "/"), segs[i]
-			res, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO artifact_paths (workspace, dir, name, is_dir, digest, size, created_at)
-				VALUES (?, ?, ?, 1, NULL, 0, ?) ON CONFLICT (workspace, dir, name) DO NOTHING`), workspace, dir, name, now)
-			if err != nil {
-				return fmt.Errorf("insert directory: %w", err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("insert directory: %w", err)
-			} else if n == 1 {
-				continue
-			}
-			var isDir int64
-			if err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT is_dir FROM artifact_paths WHERE workspace = ? AND dir = ? AND name = ?`),
-				workspace, dir, name).Scan(&isDir); err != nil {
-				return fmt.Errorf("look up directory: %w", err)
-			}
-			if isDir != 1 {
-				return hangar.Errorf(hangar.ECONFLICT, "cannot write %q: %q is a file, not a directory", path, strings.Join(segs[:i+1], "/"))
-			}
-		}
-		dir, name := hangar.ArtifactDir(path)
-		res, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO artifact_paths (workspace, dir, name, is_dir, digest, size, created_at)
-			VALUES (?, ?, ?, 0, ?, ?, ?)
-			ON CONFLICT (workspace, dir, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, created_at = excluded.created_at
-			WHERE artifact_paths.is_dir = 0`), workspace, dir, name, string(info.Digest), info.Size, now)
-		if err != nil {
-			return fmt.Errorf("insert file: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("insert file: %w", err)
-		} else if n != 1 {
-			return hangar.Errorf(hangar.ECONFLICT, "cannot write %q: it is a directory", path)
-		}
-		if _, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO workspace_blobs (workspace, digest, size, created_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT (workspace, digest) DO NOTHING`),
-			workspace, string(info.Digest), info.Size, now); err != nil {
-			return fmt.Errorf("record blob ownership: %w", err)
+		if err := tx.putArtifact(ctx, workspace, path, info); err != nil {
+			return err
 		}
 		return tx.audit(ctx, hangar.ActArtifactWrite, "artifacts/"+path, workspace)
 	})
 	if err != nil {
 		return fmt.Errorf("put artifact %q in workspace %q: %w", path, workspace, err)
+	}
+	return nil
+}
+
+// putArtifact names the blob by path in the workspace's artifact index,
+// replacing a file there, creates the missing parent directories and gives
+// the workspace the blob, inside the transaction; the caller requires the
+// workspace and audits. Errors: ECONFLICT (a file where a directory is
+// needed, or the reverse).
+func (tx *wtx) putArtifact(ctx context.Context, workspace, path string, info hangar.BlobInfo) error {
+	now := tx.db.tv(tx.now)
+	// Parents first, from the root down: each must be a directory.
+	segs := strings.Split(path, "/")
+	for i := range len(segs) - 1 {
+		dir, name := strings.Join(segs[:i], "/"), segs[i]
+		res, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO artifact_paths (workspace, dir, name, is_dir, digest, size, created_at)
+			VALUES (?, ?, ?, 1, NULL, 0, ?) ON CONFLICT (workspace, dir, name) DO NOTHING`), workspace, dir, name, now)
+		if err != nil {
+			return fmt.Errorf("insert directory: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert directory: %w", err)
+		} else if n == 1 {
+			continue
+		}
+		var isDir int64
+		if err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT is_dir FROM artifact_paths WHERE workspace = ? AND dir = ? AND name = ?`),
+			workspace, dir, name).Scan(&isDir); err != nil {
+			return fmt.Errorf("look up directory: %w", err)
+		}
+		if isDir != 1 {
+			return hangar.Errorf(hangar.ECONFLICT, "cannot write %q: %q is a file, not a directory", path, strings.Join(segs[:i+1], "/"))
+		}
+	}
+	dir, name := hangar.ArtifactDir(path)
+	res, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO artifact_paths (workspace, dir, name, is_dir, digest, size, created_at)
+		VALUES (?, ?, ?, 0, ?, ?, ?)
+		ON CONFLICT (workspace, dir, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, created_at = excluded.created_at
+		WHERE artifact_paths.is_dir = 0`), workspace, dir, name, string(info.Digest), info.Size, now)
+	if err != nil {
+		return fmt.Errorf("insert file: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("insert file: %w", err)
+	} else if n != 1 {
+		return hangar.Errorf(hangar.ECONFLICT, "cannot write %q: it is a directory", path)
+	}
+	if _, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO workspace_blobs (workspace, digest, size, created_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (workspace, digest) DO NOTHING`),
+		workspace, string(info.Digest), info.Size, now); err != nil {
+		return fmt.Errorf("record blob ownership: %w", err)
 	}
 	return nil
 }

@@ -105,6 +105,12 @@ func (tx *wtx) lockHead(ctx context.Context) error {
 // edge already replaces such ids: this is the second line). Events never
 // carry secret values: the fields are names only.
 func (tx *wtx) audit(ctx context.Context, action, target, workspace string) error {
+	return tx.auditDetail(ctx, action, target, workspace, "")
+}
+
+// auditDetail is audit with a detail (hangar.Event.Detail: a JSON object,
+// or "" for none), which the caller has validated.
+func (tx *wtx) auditDetail(ctx context.Context, action, target, workspace, detail string) error {
 	actor := hangar.ActorFrom(ctx)
 	requestID := hangar.RequestIDFrom(ctx)
 	if !hangar.ValidRequestID(requestID) {
@@ -124,13 +130,14 @@ func (tx *wtx) audit(ctx context.Context, action, target, workspace string) erro
 		Target:    target,
 		Workspace: workspace,
 		RequestID: requestID,
+		Detail:    detail,
 		PrevHash:  tx.headHash,
 	}
 	e.Hash = e.ComputeHash(tx.db.auditKey)
 	_, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO audit_events
-		(seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		e.Seq, tx.db.tv(e.Time), e.Actor, e.ActorID, e.Action, e.Target, e.Workspace, e.RequestID, e.PrevHash, e.Hash)
+		(seq, time, actor, actor_id, action, target, workspace, request_id, prev_hash, hash, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		e.Seq, tx.db.tv(e.Time), e.Actor, e.ActorID, e.Action, e.Target, e.Workspace, e.RequestID, e.PrevHash, e.Hash, e.Detail)
 	if err != nil {
 		return fmt.Errorf("append audit event %d (%s %s): %w", e.Seq, action, target, err)
 	}

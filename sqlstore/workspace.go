@@ -50,6 +50,10 @@ func (tx *wtx) insertWorkspace(ctx context.Context, w *hangar.Workspace) error {
 		tags = []byte("{}")
 	}
 	createdBy := hangar.ActorFrom(ctx).Name
+	kind := w.Kind
+	if kind == "" {
+		kind = hangar.WorkspaceKindWorkspace
+	}
 	// The creation event comes first: its seq is where the workspace's
 	// audit listing starts (audit_seq), so the events of a deleted
 	// workspace of the same name stay out of it.
@@ -57,15 +61,15 @@ func (tx *wtx) insertWorkspace(ctx context.Context, w *hangar.Workspace) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO workspaces
-		(name, display_name, description, tags, created_at, created_by, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		w.Name, w.DisplayName, w.Description, string(tags), tx.db.tv(tx.now), createdBy, tx.headSeq)
+		(name, display_name, description, tags, created_at, created_by, audit_seq, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		w.Name, w.DisplayName, w.Description, string(tags), tx.db.tv(tx.now), createdBy, tx.headSeq, kind)
 	if isUniqueViolation(err) {
 		return hangar.Errorf(hangar.ECONFLICT, "workspace %q already exists", w.Name)
 	}
 	if err != nil {
 		return fmt.Errorf("insert workspace: %w", err)
 	}
-	w.CreatedAt, w.CreatedBy = tx.now, createdBy
+	w.CreatedAt, w.CreatedBy, w.Kind = tx.now, createdBy, kind
 	return nil
 }
 
@@ -91,7 +95,7 @@ func (tx *wtx) requireWorkspace(ctx context.Context, name string) error {
 	return nil
 }
 
-const workspaceColumns = `name, display_name, description, tags, created_at, created_by`
+const workspaceColumns = `name, display_name, description, tags, created_at, created_by, kind`
 
 func scanWorkspace(sc rowScanner) (*hangar.Workspace, error) {
 	var (
@@ -99,7 +103,7 @@ func scanWorkspace(sc rowScanner) (*hangar.Workspace, error) {
 		tags    string
 		created dbTime
 	)
-	if err := sc.Scan(&w.Name, &w.DisplayName, &w.Description, &tags, &created, &w.CreatedBy); err != nil {
+	if err := sc.Scan(&w.Name, &w.DisplayName, &w.Description, &tags, &created, &w.CreatedBy, &w.Kind); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(tags), &w.Tags); err != nil {

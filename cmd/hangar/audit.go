@@ -21,7 +21,7 @@ func newAuditCmd(cli *clientConfig) *cobra.Command {
 	var since string
 	var f hangar.EventFilter
 	list := newListCmd(cli, "list", "List audit events, oldest first (server-wide, or one workspace's with -w)",
-		[]string{"seq", "time", "actor", "action", "target", "workspace", "request_id"},
+		[]string{"seq", "time", "actor", "action", "target", "workspace", "request_id", "detail"},
 		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Event], error) {
 			return c.ListEvents(ctx, f, opt)
 		})

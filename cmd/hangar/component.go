@@ -38,6 +38,7 @@ created, only archived (hidden from lists and @latest) and restored.`
 	})
 	cmd.AddCommand(newComponentCreateCmd(cli, cols), list, newComponentShowCmd(cli),
 		newArchiveCmd(cli, "component", true, setComponentArchived, cols), newArchiveCmd(cli, "component", false, setComponentArchived, cols))
+	cmd.AddCommand(newComponentShareCmd(cli)) // share.go
 	return cmd
 }
 

@@ -45,6 +45,6 @@ func withRegistry(cmd *cobra.Command, run func(cmd *cobra.Command, comps []*hang
 			}
 			return run(c, comps)
 		}
-		return hangar.Errorf(hangar.ENOTFOUND, "registry %q not found: this server has one registry, %q, of built-in components", registry, jobspec.HangarRegistry)
+		return hangar.Errorf(hangar.ENOTFOUND, "registry %q not found: --registry-name names the built-in registry %q; a registry of this server is read as a workspace (-w %s)", registry, jobspec.HangarRegistry, registry)
 	}
 }

@@ -38,6 +38,7 @@ them.`
 		})
 	cmd.AddCommand(newEnvironmentCreateCmd(cli, cols), list, newEnvironmentShowCmd(cli, cols),
 		newArchiveCmd(cli, "environment", true, setEnvironmentArchived, cols), newArchiveCmd(cli, "environment", false, setEnvironmentArchived, cols))
+	cmd.AddCommand(newEnvironmentShareCmd(cli)) // share.go
 	return cmd
 }
 

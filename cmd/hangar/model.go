@@ -126,6 +126,7 @@ models:/NAME/latest, models:/NAME/STAGE.`
 	cmd.AddCommand(list, show, newModelCreateCmd(cli), newModelDownloadCmd(cli), newModelGateCmd(cli))
 	cmd.AddCommand(newModelVersionCmds(cli)...) // model_lifecycle.go: update, archive, restore
 	cmd.AddCommand(modelApprovalCmds(cli)...)   // model_approval.go
+	cmd.AddCommand(newModelShareCmd(cli))       // share.go
 	for _, sub := range cmd.Commands() {
 		run := sub.RunE
 		sub.RunE = func(cmd *cobra.Command, args []string) error { return registryError(run(cmd, args)) }

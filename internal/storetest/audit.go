@@ -222,6 +222,8 @@ var columnTampering = map[string]struct {
 	"RequestID": {"request_id", func(*hangar.Event) any { return "req-forged" }, 3},
 	"PrevHash":  {"prev_hash", func(*hangar.Event) any { return strings.Repeat("f", 64) }, 3},
 	"Hash":      {"hash", func(*hangar.Event) any { return strings.Repeat("e", 64) }, 3},
+	// A detail added to an event that had none: hashed once not empty.
+	"Detail": {"detail", func(*hangar.Event) any { return `{"forged":true}` }, 3},
 }
 
 func testAuditTampering(t *testing.T, open func(t *testing.T) *Store) {

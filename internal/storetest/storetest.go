@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("RecordEvent", func(t *testing.T) { testRecordEvent(t, open(t)) })
 	t.Run("AuditTampering", func(t *testing.T) { testAuditTampering(t, open) })
 	t.Run("AuditCheckpoints", func(t *testing.T) { testAuditCheckpoints(t, open) })
+	t.Run("AuditDetail", func(t *testing.T) { testAuditDetail(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
 	t.Run("NoPartialWrites", func(t *testing.T) { testNoPartialWrites(t, open(t)) })
 	t.Run("BadText", func(t *testing.T) { testBadText(t, open(t)) })
@@ -101,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Components", func(t *testing.T) { testComponents(t, open) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
+	t.Run("Share", func(t *testing.T) { testShare(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
