@@ -557,9 +557,9 @@ type (
 		Timestamp *mlflow.Int64  `json:"timestamp"`
 		Step      mlflow.Int64   `json:"step"`
 		// MLflow 3.x: the logged model and the dataset the point is of.
-		ModelID       string `json:"model_id"`
-		DatasetName   string `json:"dataset_name"`
-		DatasetDigest string `json:"dataset_digest"`
+		ModelID       string `json:"model_id,omitempty"`
+		DatasetName   string `json:"dataset_name,omitempty"`
+		DatasetDigest string `json:"dataset_digest,omitempty"`
 	}
 	batchKeyValue struct {
 		Key   *string `json:"key"`

@@ -131,8 +131,9 @@ func TestMLflowClientSession(t *testing.T) {
 			id, id, v, 1700000001000+i, i))
 		sameJSON(t, "runs/log-metric", r.body, `{}`)
 	}
+	logged := field(t, e.mlflow("POST", "/api/2.0/mlflow/logged-models", tok, `{"experiment_id": "1", "name": "m"}`).body, "model.info.model_id")
 	r = e.mlflow("POST", "/api/2.0/mlflow/runs/log-metric", tok, `{"run_uuid": "`+id+`", "run_id": "`+id+`", "key": "acc", "value": "Infinity", "timestamp": 1700000001000, "step": 0,
-		"model_id": "m-1", "dataset_name": "d", "dataset_digest": "x"}`) // a 3.x client's extra fields
+		"model_id": "`+logged+`", "dataset_name": "d", "dataset_digest": "x"}`) // a 3.x client's extra fields (TestMLflow3ModelMetrics)
 	sameJSON(t, "runs/log-metric of a 3.x client", r.body, `{}`)
 	r = e.mlflow("POST", "/api/2.0/mlflow/runs/set-tag", tok, `{"run_uuid": "`+id+`", "run_id": "`+id+`", "key": "team", "value": "vision"}`)
 	sameJSON(t, "runs/set-tag", r.body, `{}`)
@@ -190,15 +191,15 @@ func TestMLflowClientSession(t *testing.T) {
 			writes = append(writes, ev.Action+" "+ev.Target)
 		}
 	}
-	want := []string{"experiments/write experiments/1", "runs/write runs/" + id}
-	// log-batch, the first of 4 log-metric (the 3 after it are metric-only
-	// writes by the same actor to the same run within
-	// sqlstore.MetricAuditWindow: its event stands for them), set-tag,
-	// log-inputs, log-model.
-	for range 5 {
-		want = append(want, "runs/write runs/"+id)
+	run := "runs/write runs/" + id
+	want := []string{"experiments/write experiments/1", run, // create
+		run, // log-batch
+		run, // the first log-metric; the 2 after it are metric-only writes by the same actor to the same run within sqlstore.MetricAuditWindow: its event stands for them
+		"runs/write logged-models/" + logged,
+		run,           // the log-metric naming the logged model: not metric-only, audited
+		run, run, run, // set-tag, log-inputs, log-model
+		run, // update
 	}
-	want = append(want, "runs/write runs/"+id) // update
 	if !reflect.DeepEqual(writes, want) {
 		t.Errorf("audit events:\n got  %v\n want %v", writes, want)
 	}
