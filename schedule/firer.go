@@ -69,6 +69,9 @@ func (f *Firer) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// Time is the firer's clock (Now): next due times are computed by it.
+func (f *Firer) Time() time.Time { return f.now() }
+
 // Changed wakes the loop: a schedule was created, changed or enabled.
 func (f *Firer) Changed() {
 	f.init()
