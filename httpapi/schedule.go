@@ -45,7 +45,7 @@ type ScheduleFirer interface {
 // schedule, its next due times and its recent firings, newest first.
 type ScheduleDetail struct {
 	*hangar.Schedule
-	Upcoming []time.Time             `json:"upcoming"`
+	Upcoming []time.Time              `json:"upcoming"`
 	Firings  []*hangar.ScheduleFiring `json:"firings"`
 }
 
