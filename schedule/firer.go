@@ -42,6 +42,9 @@ type Firer struct {
 	Server string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Speed, when above 1, is how much faster than real time Now runs
+	// (a test clock): Run's waits shrink by as much.
+	Speed float64
 	// PollInterval bounds the sleep between looks at the store (default a
 	// minute): another server's new schedule is seen within it.
 	PollInterval time.Duration
@@ -103,7 +106,10 @@ func (f *Firer) Run(ctx context.Context) {
 		if wait <= 0 {
 			// Due already (a firing failed to claim, or the clock is
 			// ahead of the store's): look again soon, not in a spin.
-			wait = 100 * time.Millisecond
+			wait = time.Second
+		}
+		if f.Speed > 1 {
+			wait = time.Duration(float64(wait) / f.Speed)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -155,13 +161,11 @@ func (f *Firer) fire(ctx context.Context, s *hangar.Schedule, due time.Time, man
 	def, spec, loadErr := Load(s)
 	var next *time.Time
 	if !manual {
-		next = s.NextDue
+		// Past now, so missed due times fire once; a definition that no
+		// longer reads fires no more (the firing records why).
 		if loadErr == nil {
-			// Past now, so missed due times fire once.
 			if t, ok := spec.Trigger.Next(maxTime(due, f.now())); ok {
 				next = &t
-			} else {
-				next = nil
 			}
 		}
 	}
