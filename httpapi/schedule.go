@@ -155,7 +155,7 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request, c *caller) 
 				if !ok {
 					break
 				}
-				d.Upcoming, at = append(d.Upcoming, next), next
+				d.Upcoming, at = append(d.Upcoming, next.UTC()), next
 			}
 		}
 	}

@@ -713,6 +713,7 @@ func Build(sub *hangar.ScheduleSubmission, defaultStart, now time.Time) (*hangar
 	if !ok {
 		return nil, nil, hangar.Errorf(hangar.EINVALID, "%s: trigger: %s never fires after %s", sub.File, &spec.Trigger, now.In(spec.Trigger.Location).Format(time.RFC3339))
 	}
+	next = next.UTC()
 	text, err := json.Marshal(def)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode schedule: %w", err)
