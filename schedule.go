@@ -10,6 +10,7 @@ package hangar
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -124,9 +125,28 @@ type ScheduleSubmission struct {
 
 // Validate checks a submission's sizes and names. Errors: EINVALID.
 func (s *ScheduleSubmission) Validate() error {
-	sub := JobSubmission{File: s.File, YAML: s.YAML, Sets: s.Sets}
-	if err := sub.Validate(); err != nil {
+	if s.File == "" || len(s.File) > jobNameMaxLength || strings.ContainsAny(s.File, `/\`) || s.File == "." || s.File == ".." {
+		return Errorf(EINVALID, "invalid schedule file name %q: want the YAML file's base name", truncateText(s.File, 64))
+	}
+	if err := ValidateText("file", s.File, jobNameMaxLength); err != nil {
 		return err
+	}
+	if strings.TrimSpace(s.YAML) == "" {
+		return Errorf(EINVALID, "%s: the schedule's YAML is empty", s.File)
+	}
+	if err := ValidateText("yaml", s.YAML, MaxJobSubmissionSize); err != nil {
+		return err
+	}
+	if len(s.Sets) > MaxJobSubmissionSets {
+		return Errorf(EINVALID, "%d --set overrides; the limit is %d", len(s.Sets), MaxJobSubmissionSets)
+	}
+	for _, set := range s.Sets {
+		if err := ValidateText("set", set, MaxAssetDescriptionLength); err != nil {
+			return err
+		}
+		if k, _, ok := strings.Cut(set, "="); !ok || k == "" {
+			return Errorf(EINVALID, "invalid --set %q: want path=value", truncateText(set, 64))
+		}
 	}
 	if s.Job != nil {
 		if err := s.Job.Validate(); err != nil {

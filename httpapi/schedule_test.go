@@ -194,7 +194,7 @@ func TestScheduleBadInput(t *testing.T) {
 	}{
 		{"not JSON", `yaml`, http.StatusBadRequest, ""},
 		{"unknown field", `{"file":"s.yml","yaml":"a: 1","extra":1}`, http.StatusBadRequest, "extra"},
-		{"empty YAML", `{"file":"s.yml","yaml":""}`, http.StatusBadRequest, "s.yml: the job's YAML is empty"},
+		{"empty YAML", `{"file":"s.yml","yaml":""}`, http.StatusBadRequest, "s.yml: the schedule's YAML is empty"},
 		{"bad cron", `{"file":"s.yml","yaml":"name: s\ntrigger: {type: cron, expression: '61 * * * *'}\ncreate_job: ./j.yml\n","job":{"file":"j.yml","yaml":"command: echo\n"}}`, http.StatusBadRequest, "s.yml:2: trigger.expression: minute field \"61\""},
 		{"bad time zone", `{"file":"s.yml","yaml":"name: s\ntrigger: {type: cron, expression: '* * * * *', time_zone: Nowhere/City}\ncreate_job: ./j.yml\n","job":{"file":"j.yml","yaml":"command: echo\n"}}`, http.StatusBadRequest, "unknown time zone \"Nowhere/City\""},
 		{"never fires", `{"file":"s.yml","yaml":"name: s\ntrigger: {type: cron, expression: '0 0 31 4 *'}\ncreate_job: ./j.yml\n","job":{"file":"j.yml","yaml":"command: echo\n"}}`, http.StatusBadRequest, "never fires"},

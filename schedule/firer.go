@@ -125,7 +125,8 @@ func (f *Firer) Run(ctx context.Context) {
 // several due times (every server was down) fires once, and its next due
 // time moves past now.
 func (f *Firer) FireDue(ctx context.Context) error {
-	for ctx.Err() == nil {
+	// A full batch is followed by another, a few at most per wake.
+	for range 10 {
 		now := f.now()
 		due, err := f.Schedules.DueSchedules(ctx, now, 100)
 		if err != nil {
@@ -136,8 +137,8 @@ func (f *Firer) FireDue(ctx context.Context) error {
 				f.logger().Error("fire schedule", "workspace", s.Workspace, "schedule", s.Name, "err", err)
 			}
 		}
-		if len(due) < 100 {
-			return nil
+		if len(due) < 100 || ctx.Err() != nil {
+			break
 		}
 	}
 	return ctx.Err()

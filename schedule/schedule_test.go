@@ -244,7 +244,10 @@ func TestBuild(t *testing.T) {
 	}{
 		{"file without its job", hangar.ScheduleSubmission{File: "s.yml", YAML: y}, "send the job's submission"},
 		{"existing with a job", hangar.ScheduleSubmission{File: "s.yml", YAML: strings.Replace(y, "./job.yml", "azureml:j", 1), Job: job}, "send no job YAML"},
-		{"bad file name", hangar.ScheduleSubmission{File: "a/s.yml", YAML: y, Job: job}, "invalid job file name"},
+		{"bad file name", hangar.ScheduleSubmission{File: "a/s.yml", YAML: y, Job: job}, "invalid schedule file name"},
+		{"empty YAML", hangar.ScheduleSubmission{File: "s.yml", YAML: " ", Job: job}, "s.yml: the schedule's YAML is empty"},
+		{"bad set", hangar.ScheduleSubmission{File: "s.yml", YAML: y, Sets: []string{"=x"}, Job: job}, "want path=value"},
+		{"bad job", hangar.ScheduleSubmission{File: "s.yml", YAML: y, Job: &hangar.JobSubmission{File: "j.yml"}}, "j.yml: the job's YAML is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := Build(&tc.sub, now, now)
