@@ -79,8 +79,9 @@ type decoder struct {
 	errs  []string
 	nodes int
 	// lines maps a field to the line of its value, for the errors of
-	// Trigger.check.
+	// Trigger.check; -i for a value --set number i made.
 	lines map[string]int
+	sets  []string
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -88,8 +89,12 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 		return
 	}
 	pos := d.file
-	if n != nil && n.Line > 0 {
+	switch {
+	case n != nil && n.Line > 0:
 		pos += ":" + strconv.Itoa(n.Line)
+	case n != nil && n.Line < 0 && -n.Line <= len(d.sets):
+		// A node an override made (applySets numbers them).
+		pos += ": --set " + d.sets[-n.Line-1]
 	}
 	d.errs = append(d.errs, pos+": "+field+": "+fmt.Sprintf(format, args...))
 }
@@ -154,7 +159,11 @@ func (d *decoder) fields(n *yaml.Node, path string, fs map[string]func(*yaml.Nod
 			d.errorf(k, join(path, k.Value), "unknown key (known: %s)", strings.Join(known, ", "))
 			continue
 		}
-		d.lines[join(path, k.Value)] = k.Line
+		line := k.Line
+		if v := n.Content[i+1]; v.Line < 0 {
+			line = v.Line
+		}
+		d.lines[join(path, k.Value)] = line
 		fn(n.Content[i+1])
 	}
 }
@@ -277,7 +286,7 @@ func Parse(file string, b []byte, sets []string, defaultStart time.Time) (*Spec,
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: file, lines: map[string]int{}}
+	d := &decoder{file: file, lines: map[string]int{}, sets: sets}
 	if err := applySets(root, sets); err != nil {
 		return nil, hangar.Errorf(hangar.EINVALID, "%s: %v", file, err)
 	}
@@ -347,7 +356,7 @@ func (d *decoder) trigger(n *yaml.Node, t *Trigger, defaultStart time.Time) {
 		"schedule":   func(n *yaml.Node) { sched, schedKey = n, "schedule" },
 		"pattern":    func(n *yaml.Node) { sched, schedKey = n, "pattern" },
 	})
-	if d.lines["trigger.time_zone"] > 0 && d.lines["trigger.timezone"] > 0 {
+	if d.lines["trigger.time_zone"] != 0 && d.lines["trigger.timezone"] != 0 {
 		d.errorf(n, "trigger.timezone", "give time_zone or timezone, not both")
 	}
 	if zone == "" {
@@ -369,7 +378,7 @@ func (d *decoder) trigger(n *yaml.Node, t *Trigger, defaultStart time.Time) {
 			d.errorf(n, "trigger.expression", "a cron trigger needs an expression (\"0 3 * * *\")")
 		}
 		for _, k := range []string{"frequency", "interval", "schedule", "pattern"} {
-			if l := d.lines["trigger."+k]; l > 0 {
+			if l := d.lines["trigger."+k]; l != 0 {
 				d.errorf(&yaml.Node{Line: l}, "trigger."+k, "a cron trigger takes no %s", k)
 			}
 		}
@@ -380,7 +389,7 @@ func (d *decoder) trigger(n *yaml.Node, t *Trigger, defaultStart time.Time) {
 		if d.lines["trigger.interval"] == 0 {
 			t.Interval = 1
 		}
-		if l := d.lines["trigger.expression"]; l > 0 {
+		if l := d.lines["trigger.expression"]; l != 0 {
 			d.errorf(&yaml.Node{Line: l}, "trigger.expression", "a recurrence takes no expression")
 		}
 	}
@@ -571,7 +580,7 @@ func load(file string, b []byte) (*yaml.Node, error) {
 // applySets applies --set overrides: "a.b=value" replaces or adds the
 // value at that path, creating mappings on the way.
 func applySets(root *yaml.Node, sets []string) error {
-	for _, s := range sets {
+	for i, s := range sets {
 		key, val, ok := strings.Cut(s, "=")
 		if !ok || key == "" {
 			return fmt.Errorf("--set %q: want path=value, e.g. trigger.expression=0 3 * * *", s)
@@ -584,9 +593,18 @@ func applySets(root *yaml.Node, sets []string) error {
 		if len(v.Content) > 0 {
 			value = v.Content[0]
 		}
+		// Errors at the override's nodes name it, not a line.
+		var mark func(*yaml.Node)
+		mark = func(n *yaml.Node) {
+			n.Line = -(i + 1)
+			for _, c := range n.Content {
+				mark(c)
+			}
+		}
+		mark(value)
 		cur := root
 		parts := strings.Split(key, ".")
-		for i, p := range parts {
+		for j, p := range parts {
 			if p == "" {
 				return fmt.Errorf("--set %s: an empty name in the path", key)
 			}
@@ -596,13 +614,13 @@ func applySets(root *yaml.Node, sets []string) error {
 					idx = k + 1
 				}
 			}
-			last := i == len(parts)-1
+			last := j == len(parts)-1
 			if idx < 0 {
 				vn := value
 				if !last {
-					vn = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+					vn = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: -(i + 1)}
 				}
-				cur.Content = append(cur.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p}, vn)
+				cur.Content = append(cur.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p, Line: -(i + 1)}, vn)
 				cur = vn
 				continue
 			}
@@ -615,7 +633,7 @@ func applySets(root *yaml.Node, sets []string) error {
 				next.Kind, next.Tag = yaml.MappingNode, "!!map"
 			}
 			if next.Kind != yaml.MappingNode {
-				return fmt.Errorf("--set %s: %s is not a mapping", key, strings.Join(parts[:i+1], "."))
+				return fmt.Errorf("--set %s: %s is not a mapping", key, strings.Join(parts[:j+1], "."))
 			}
 			cur = next
 		}
@@ -698,6 +716,9 @@ func Build(sub *hangar.ScheduleSubmission, defaultStart, now time.Time) (*hangar
 	if err := sub.Validate(); err != nil {
 		return nil, nil, err
 	}
+	// A recurrence without a start time counts from the creation's
+	// second, not its nanosecond.
+	defaultStart = defaultStart.Truncate(time.Second)
 	spec, err := Parse(sub.File, []byte(sub.YAML), sub.Sets, defaultStart)
 	if err != nil {
 		return nil, nil, err

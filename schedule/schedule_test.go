@@ -201,6 +201,17 @@ func TestParseSets(t *testing.T) {
 	if _, err := Parse("s.yml", []byte(y), []string{"name.x=1"}, time.Now()); err == nil || !strings.Contains(err.Error(), "name is not a mapping") {
 		t.Errorf("got %v, want an error naming the path", err)
 	}
+	for _, tc := range []struct{ set, want string }{
+		{"trigger.time_zone=Nowhere/City", "s.yml: --set trigger.time_zone=Nowhere/City: trigger.time_zone: unknown time zone"},
+		{"trigger.expression=0 0 30 2 *", "s.yml:2: trigger: cron 0 0 30 2 * (UTC) never fires"},
+		{"trigger.end_time=2020-01-01T00:00:00Z", "s.yml: --set trigger.end_time=2020-01-01T00:00:00Z: trigger.end_time: 2020-01-01T00:00:00Z is not after"},
+		{"trigger.schedule.hours=[25]", "s.yml: --set trigger.schedule.hours=[25]: trigger.schedule: a cron trigger takes no schedule"},
+	} {
+		_, err := Parse("s.yml", []byte(y), []string{tc.set}, mustTime(t, "2026-03-01T00:00:00Z"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--set %s: got %v, want %q", tc.set, err, tc.want)
+		}
+	}
 }
 
 func TestMerge(t *testing.T) {
