@@ -31,6 +31,7 @@ var outside = map[string][]string{
 	"quality":  {"go.yaml.in/yaml/v3"},
 	"jobspec":  {"go.yaml.in/yaml/v3"},
 	"gate":     {"go.yaml.in/yaml/v3"},
+	"schedule": {"go.yaml.in/yaml/v3"},
 	"profile":  nil, // the standard library, the root and tabular only
 }
 

@@ -190,6 +190,11 @@ type Server struct {
 	// (approval.go); when nil those routes answer 501 and no alias is
 	// protected. sqlstore.ApprovalService implements it.
 	Approvals hangar.ApprovalService
+	// Schedules stores job schedules and ScheduleFirer fires them
+	// (schedule.go); when either is nil those routes answer 501.
+	// sqlstore.ScheduleService and schedule.Firer implement them.
+	Schedules     hangar.ScheduleService
+	ScheduleFirer ScheduleFirer
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -373,6 +378,16 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/workspaces/{ws}/approvals/{id}", hangar.ActModelRead, scopeWorkspace, s.getApproval, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/approvals/{id}/approve", hangar.ActApprovalApprove, scopeWorkspace, s.approveApproval, nativeErrors},
 		{"POST /api/v1/workspaces/{ws}/approvals/{id}/reject", hangar.ActApprovalApprove, scopeWorkspace, s.rejectApproval, nativeErrors},
+		// Schedules (schedule.go): creating, changing and triggering also
+		// take jobs/write, checked by the handler.
+		{"POST /api/v1/workspaces/{ws}/schedules", hangar.ActScheduleWrite, scopeWorkspace, s.createSchedule, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/schedules", hangar.ActScheduleRead, scopeWorkspace, s.listSchedules, nativeErrors},
+		{"GET /api/v1/workspaces/{ws}/schedules/{name}", hangar.ActScheduleRead, scopeWorkspace, s.getSchedule, nativeErrors},
+		{"PUT /api/v1/workspaces/{ws}/schedules/{name}", hangar.ActScheduleWrite, scopeWorkspace, s.updateSchedule, nativeErrors},
+		{"DELETE /api/v1/workspaces/{ws}/schedules/{name}", hangar.ActScheduleDelete, scopeWorkspace, s.deleteSchedule, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/schedules/{name}/enable", hangar.ActScheduleWrite, scopeWorkspace, s.enableSchedule, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/schedules/{name}/disable", hangar.ActScheduleWrite, scopeWorkspace, s.disableSchedule, nativeErrors},
+		{"POST /api/v1/workspaces/{ws}/schedules/{name}/trigger", hangar.ActScheduleWrite, scopeWorkspace, s.triggerSchedule, nativeErrors},
 	}
 	// MLflow's REST API: each endpoint, with its action, under every MLflow
 	// prefix (mlflowRoutes), and MLflow 3's workspaces list.

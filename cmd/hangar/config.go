@@ -44,6 +44,10 @@ type serverConfig struct {
 	JobLease string `yaml:"job_lease"`
 	// Demo creates a "demo" workspace at start (used by quickstart).
 	Demo bool `yaml:"-"`
+	// ScheduleClockRate, test-only (the hidden flag
+	// --test-schedule-clock-rate), runs the schedule firer's clock this
+	// many times faster than real time, from the server's start.
+	ScheduleClockRate float64 `yaml:"-"`
 }
 
 // serverSettings lists every setting once: its flag, its environment

@@ -100,6 +100,7 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.AddCommand(newEnvironmentCmd(cli), newComponentCmd(cli)) // environment.go, component.go
 	root.AddCommand(newRegistryCmd(cli))                          // registry.go
 	root.AddCommand(newDataCmd(cli), newDatastoreCmd(cli))        // data.go, datastore.go
+	root.AddCommand(newScheduleCmd(cli))                          // schedule.go
 	return root
 }
 

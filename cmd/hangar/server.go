@@ -25,6 +25,7 @@ import (
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/jobrun"
 	"github.com/hangar-ml/hangar/jobspec"
+	"github.com/hangar-ml/hangar/schedule"
 	"github.com/hangar-ml/hangar/seal"
 	"github.com/hangar-ml/hangar/sqlstore"
 )
@@ -48,11 +49,16 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 		Args: cobra.NoArgs,
 	}
 	bindServerFlags(cmd.Flags())
+	// Test-only: schedule.txtar sees minute schedules fire in seconds.
+	var clockRate float64
+	cmd.Flags().Float64Var(&clockRate, "test-schedule-clock-rate", 0, "test only: run the schedule clock this many times faster than real time")
+	cmd.Flags().MarkHidden("test-schedule-clock-rate")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadServerConfig(cmd, getenv)
 		if err != nil {
 			return err
 		}
+		cfg.ScheduleClockRate = clockRate
 		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		return serve(cmd.Context(), cfg, logger, nil)
 	}
@@ -168,6 +174,9 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.JobSubmitter = &jobrun.Submitter{Jobs: api.Jobs, Data: dataSvc, Environments: api.Environments,
 		Components: api.Components, Builtin: builtin.Resolver{}, Submitted: sched.Changed}
 	api.JobEvents = sched.Changed
+	// Schedules fire through the same submitter as `job create`.
+	firer := newScheduleFirer(cfg, sqlstore.NewScheduleService(db), api.Jobs, api.JobSubmitter, sched.Changed, logger)
+	api.Schedules, api.ScheduleFirer = firer.Schedules, firer
 	api.Logger = logger
 	api.Registerer = reg
 	api.Gatherer = reg
@@ -228,6 +237,11 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 		defer close(schedDone)
 		sched.Run(schedCtx)
 	}()
+	firerDone := make(chan struct{})
+	go func() {
+		defer close(firerDone)
+		firer.Run(schedCtx)
+	}()
 	if started != nil {
 		started(running{URL: url, OwnerToken: ownerToken, TokenPath: tokenPath})
 	}
@@ -239,6 +253,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	draining.Store(true)
 	stopSched()
 	<-schedDone
+	<-firerDone
 	logger.Info("shutting down: draining in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -251,6 +266,20 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	logCheckpoint(shutdownCtx, logger, audit, "shutdown")
 	logger.Info("server stopped")
 	return nil
+}
+
+// newScheduleFirer makes the server's schedule firer, named by host and
+// process in the firings it claims.
+func newScheduleFirer(cfg *serverConfig, schedules hangar.ScheduleService, jobs hangar.JobService, sub schedule.JobSubmitter, jobCreated func(string, string), logger *slog.Logger) *schedule.Firer {
+	host, _ := os.Hostname()
+	f := &schedule.Firer{Schedules: schedules, Jobs: jobs, Submitter: sub, JobCreated: jobCreated,
+		Server: fmt.Sprintf("%s/%d", host, os.Getpid()), Logger: logger}
+	if rate := cfg.ScheduleClockRate; rate > 1 {
+		start := time.Now()
+		f.Speed = rate
+		f.Now = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * rate)) }
+	}
+	return f
 }
 
 // loopbackAddr is how a process on this machine reaches a listener: its

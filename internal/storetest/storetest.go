@@ -45,6 +45,8 @@ type Store struct {
 	Jobs hangar.JobService
 	// Approvals stores protected aliases and approval requests (approval.go).
 	Approvals hangar.ApprovalService
+	// Schedules stores job schedules and their firings (schedule.go).
+	Schedules hangar.ScheduleService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -103,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
 	t.Run("Share", func(t *testing.T) { testShare(t, open) })
+	t.Run("Schedules", func(t *testing.T) { testSchedules(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.

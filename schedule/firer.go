@@ -1,0 +1,289 @@
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+)
+
+// JobSubmitter turns a job submission into stored jobs, as `hangar job
+// create` does (jobrun.Submitter implements it).
+type JobSubmitter interface {
+	SubmitJob(ctx context.Context, workspace string, sub *hangar.JobSubmission) (*hangar.Job, error)
+}
+
+// PropertySchedule is the job property that names the schedule a job was
+// created by, as Azure records it; PropertyScheduleDue its due time.
+const (
+	PropertySchedule    = "azureml.schedule"
+	PropertyScheduleDue = "azureml.schedule_due"
+)
+
+// Firer fires due schedules: it wakes at the earliest next due time (or
+// when told a schedule changed, or every PollInterval to see other
+// servers' changes), claims each due firing in the store and submits its
+// job. Set the fields, then call Run once.
+type Firer struct {
+	Schedules hangar.ScheduleService
+	// Jobs reads the existing job a schedule copies and stores the copy.
+	Jobs hangar.JobService
+	// Submitter submits a schedule's job YAML.
+	Submitter JobSubmitter
+	// JobCreated, when set, is called after a copied job is stored (it
+	// wakes the job scheduler; the Submitter does so itself).
+	JobCreated func(workspace, name string)
+	// Server names this server in the firings it claims.
+	Server string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Speed, when above 1, is how much faster than real time Now runs
+	// (a test clock): Run's waits shrink by as much.
+	Speed float64
+	// PollInterval bounds the sleep between looks at the store (default a
+	// minute): another server's new schedule is seen within it.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (f *Firer) init() {
+	f.once.Do(func() { f.wake = make(chan struct{}, 1) })
+}
+
+func (f *Firer) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Firer) logger() *slog.Logger {
+	if f.Logger != nil {
+		return f.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Time is the firer's clock (Now): next due times are computed by it.
+func (f *Firer) Time() time.Time { return f.now() }
+
+// Changed wakes the loop: a schedule was created, changed or enabled.
+func (f *Firer) Changed() {
+	f.init()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run fires due schedules until ctx ends.
+func (f *Firer) Run(ctx context.Context) {
+	f.init()
+	poll := f.PollInterval
+	if poll <= 0 {
+		poll = time.Minute
+	}
+	for ctx.Err() == nil {
+		if err := f.FireDue(ctx); err != nil && ctx.Err() == nil {
+			f.logger().Error("fire schedules", "err", err)
+		}
+		wait := poll
+		if next, err := f.Schedules.NextScheduleDue(ctx); err != nil {
+			if ctx.Err() == nil {
+				f.logger().Error("next schedule due", "err", err)
+			}
+		} else if next != nil {
+			wait = min(wait, max(next.Sub(f.now()), 0))
+		}
+		if wait <= 0 {
+			// Due already (a firing failed to claim, or the clock is
+			// ahead of the store's): look again soon, not in a spin.
+			wait = time.Second
+		}
+		if f.Speed > 1 {
+			wait = time.Duration(float64(wait) / f.Speed)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-f.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// FireDue fires every schedule due now, once each: a schedule that missed
+// several due times (every server was down) fires once, and its next due
+// time moves past now.
+func (f *Firer) FireDue(ctx context.Context) error {
+	// A full batch is followed by another, a few at most per wake.
+	for range 10 {
+		now := f.now()
+		due, err := f.Schedules.DueSchedules(ctx, now, 100)
+		if err != nil {
+			return err
+		}
+		for _, s := range due {
+			if _, err := f.fire(ctx, s, *s.NextDue, false); err != nil && hangar.ErrorCode(err) != hangar.ECONFLICT {
+				f.logger().Error("fire schedule", "workspace", s.Workspace, "schedule", s.Name, "err", err)
+			}
+		}
+		if len(due) < 100 || ctx.Err() != nil {
+			break
+		}
+	}
+	return ctx.Err()
+}
+
+// Trigger fires a schedule now, whatever its trigger and whether it is
+// enabled: a manual firing, recorded like any other. It returns the
+// firing with the job it created, or the error that kept it from creating
+// one. Errors: ENOTFOUND, EINVALID.
+func (f *Firer) Trigger(ctx context.Context, workspace, name string) (*hangar.ScheduleFiring, error) {
+	s, err := f.Schedules.Schedule(ctx, workspace, name)
+	if err != nil {
+		return nil, err
+	}
+	return f.fire(ctx, s, f.now(), true)
+}
+
+// fire claims the firing of s at due and submits its job. Of several
+// servers racing for one due time, the losers get ECONFLICT.
+func (f *Firer) fire(ctx context.Context, s *hangar.Schedule, due time.Time, manual bool) (*hangar.ScheduleFiring, error) {
+	def, spec, loadErr := Load(s)
+	var next *time.Time
+	if !manual {
+		// Past now, so missed due times fire once; a definition that no
+		// longer reads fires no more (the firing records why).
+		if loadErr == nil {
+			if t, ok := spec.Trigger.Next(maxTime(due, f.now())); ok {
+				next = &t
+			}
+		}
+	}
+	claimed, err := f.Schedules.ClaimFiring(ctx, s.Workspace, s.Name, &hangar.ScheduleFiring{Due: due, Manual: manual, FiredBy: f.Server}, next)
+	if err != nil {
+		return nil, err
+	}
+	var job *hangar.Job
+	if loadErr != nil {
+		err = loadErr
+	} else {
+		job, err = f.submit(ctx, s, def, claimed)
+	}
+	jobName, errText := "", ""
+	if err != nil {
+		errText = hangar.ErrorMessage(err)
+		f.logger().Warn("schedule firing created no job", "workspace", s.Workspace, "schedule", s.Name, "due", due, "err", err)
+	} else {
+		jobName = job.Name
+	}
+	// The firing is finished even when the request that asked for it
+	// ended: the claim is made.
+	finished, ferr := f.Schedules.FinishFiring(context.WithoutCancel(ctx), s.Workspace, s.Name, claimed.ID, jobName, errText)
+	if ferr != nil {
+		return nil, fmt.Errorf("record firing of schedule %s: %w", s.Name, ferr)
+	}
+	return finished, nil
+}
+
+// JobName is the name of the job a firing creates: the schedule's name
+// and the due time, so a due time's job is named once.
+func JobName(schedule string, due time.Time, manual bool) string {
+	suffix := "-" + due.UTC().Format("20060102t150405")
+	if manual {
+		suffix = "-manual-" + due.UTC().Format("20060102t150405.000")
+	}
+	if len(schedule)+len(suffix) > 255 {
+		schedule = schedule[:255-len(suffix)]
+	}
+	return schedule + suffix
+}
+
+func (f *Firer) submit(ctx context.Context, s *hangar.Schedule, def *Definition, fr *hangar.ScheduleFiring) (*hangar.Job, error) {
+	ctx = hangar.WithActor(ctx, hangar.Actor{IdentityID: "system", Name: "schedule:" + s.Name})
+	name := JobName(s.Name, fr.Due, fr.Manual)
+	props := map[string]string{PropertySchedule: s.Name, PropertyScheduleDue: fr.Due.UTC().Format(time.RFC3339)}
+	if def.Existing != "" {
+		return f.copyJob(ctx, s.Workspace, def.Existing, name, props)
+	}
+	if def.Job == nil {
+		return nil, hangar.Errorf(hangar.EINVALID, "schedule %s has no job to submit", s.Name)
+	}
+	sub := *def.Job
+	sub.Sets = append(append([]string(nil), sub.Sets...), "name="+name)
+	sub.Properties = maps.Clone(sub.Properties)
+	if sub.Properties == nil {
+		sub.Properties = map[string]string{}
+	}
+	maps.Copy(sub.Properties, props)
+	return f.Submitter.SubmitJob(ctx, s.Workspace, &sub)
+}
+
+// copyJob stores a copy of an existing command job under name: its
+// resolved definition (code, inputs, environment) as it was submitted. A
+// pipeline's steps are rewritten as they run, so a pipeline is not copied:
+// its schedule names its YAML instead.
+func (f *Firer) copyJob(ctx context.Context, ws, existing, name string, props map[string]string) (*hangar.Job, error) {
+	src, err := f.Jobs.Job(ctx, ws, existing)
+	if err != nil {
+		return nil, fmt.Errorf("create_job azureml:%s: %w", existing, err)
+	}
+	if err := copyable(src); err != nil {
+		return nil, err
+	}
+	j := &hangar.Job{
+		Name: name, Type: src.Type, DisplayName: src.DisplayName, ExperimentName: src.ExperimentName,
+		Description: src.Description, Tags: maps.Clone(src.Tags), Properties: maps.Clone(src.Properties),
+		Compute: src.Compute, Status: hangar.JobNotStarted, Spec: src.Spec,
+	}
+	if j.Properties == nil {
+		j.Properties = map[string]string{}
+	}
+	maps.Copy(j.Properties, props)
+	if err := f.Jobs.CreateJob(ctx, ws, j, nil); err != nil {
+		return nil, err
+	}
+	if f.JobCreated != nil {
+		f.JobCreated(ws, j.Name)
+	}
+	return j, nil
+}
+
+// CheckExisting checks that a job a schedule names (azureml:<name>) can be
+// copied: a top-level command job. Errors: ENOTFOUND, EINVALID.
+func CheckExisting(ctx context.Context, jobs hangar.JobService, ws, name string) error {
+	j, err := jobs.Job(ctx, ws, name)
+	if err != nil {
+		return err
+	}
+	return copyable(j)
+}
+
+func copyable(j *hangar.Job) error {
+	switch {
+	case j.Parent != "":
+		return hangar.Errorf(hangar.EINVALID, "create_job azureml:%s: the job is a step of pipeline %s: schedule the pipeline's YAML", j.Name, j.Parent)
+	case j.Type != hangar.JobTypeCommand:
+		return hangar.Errorf(hangar.EINVALID, "create_job azureml:%s: the job is a %s job: a schedule copies command jobs only; give the pipeline's YAML (create_job: ./pipeline.yml)", j.Name, j.Type)
+	case strings.TrimSpace(j.Spec) == "":
+		return hangar.Errorf(hangar.EINVALID, "create_job azureml:%s: the job has no definition to copy", j.Name)
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
