@@ -589,7 +589,9 @@ func TestLogs(t *testing.T) {
 		}
 	}
 	pid := p.Stats()[0].PID
-	waitFor(t, func() bool { return strings.HasSuffix(logText(p, 0), "straight to fd 1") && strings.Contains(logText(p, 0), "stdout 2") })
+	waitFor(t, func() bool {
+		return strings.HasSuffix(logText(p, 0), "straight to fd 1") && strings.Contains(logText(p, 0), "stdout 2")
+	})
 	got := p.Logs(0)
 	want := []string{"run: printing to stdout 2", "no newline at the end", "straight to fd 1"}
 	if len(got) != len(want) {
