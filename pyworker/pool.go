@@ -117,6 +117,7 @@ type proc struct {
 	in     *os.File      // requests: the pool's write end
 	out    *os.File      // answers: the pool's read end
 	exited chan struct{} // closed once the process is reaped and its output read
+	closed sync.Once     // closes in and out
 
 	mu      sync.Mutex
 	gone    bool  // the process exited: no more signals to its group
@@ -164,7 +165,8 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 		r := <-results
 		if r.err != nil {
 			// The script's own error beats "stopped because another failed".
-			if firstErr == nil || hangar.IsCode(firstErr, hangar.EUNAVAILABLE) {
+			var pe *Error
+			if firstErr == nil || errors.As(firstErr, &pe) && pe.Code == CodeUnavailable {
 				firstErr = r.err
 			}
 			if !p.isClosed() {
@@ -179,6 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 		for _, pr := range procs {
 			pr.kill()
 			<-pr.exited
+			pr.closePipes()
 		}
 		return nil, fmt.Errorf("start python workers: %w", firstErr)
 	}
@@ -418,6 +421,7 @@ func (p *Pool) spawn(ctx context.Context, s *slot) (*proc, error) {
 	if closed {
 		pr.kill()
 		<-pr.exited
+		pr.closePipes()
 		return nil, &Error{Code: CodeUnavailable, Message: "the pool is closed"}
 	}
 
@@ -430,6 +434,7 @@ func (p *Pool) spawn(ctx context.Context, s *slot) (*proc, error) {
 	fail := func(e error) (*proc, error) {
 		pr.kill()
 		<-pr.exited
+		pr.closePipes()
 		return nil, e
 	}
 	switch {
@@ -450,6 +455,7 @@ func (p *Pool) spawn(ctx context.Context, s *slot) (*proc, error) {
 	}
 	pr.kill()
 	<-pr.exited
+	pr.closePipes()
 	msg := fmt.Sprintf("the worker ended before init() returned (%s)", pr.exitReason())
 	if last := p.lastLine(pr.pid); last != "" {
 		msg += ": " + last
@@ -472,9 +478,9 @@ func (pr *proc) wait(logR *os.File, logDone chan struct{}) {
 	pr.gone = true
 	pr.waitErr = err
 	pr.mu.Unlock()
-	pr.in.Close()
-	pr.out.Close()
-	// The output pipe ends when the group is gone; a process that left the
+	// The request and answer pipes stay open: an answer written just before
+	// the exit is still to be read. Whoever holds pr last closes them
+	// (closePipes). The output pipe ends when the group is gone; a process that left the
 	// group and kept it open loses it here.
 	select {
 	case <-logDone:
@@ -484,6 +490,15 @@ func (pr *proc) wait(logR *os.File, logDone chan struct{}) {
 	}
 	logR.Close()
 	close(pr.exited)
+}
+
+// closePipes closes the pool's ends of the request and answer pipes, once
+// nothing reads or writes them any more.
+func (pr *proc) closePipes() {
+	pr.closed.Do(func() {
+		pr.in.Close()
+		pr.out.Close()
+	})
 }
 
 // kill ends the worker's process group, unless the process has exited.
@@ -534,8 +549,11 @@ func (p *Pool) supervise(pr *proc) {
 		p.mu.Lock()
 		pr.dead = true
 		p.idle = slices.DeleteFunc(p.idle, func(q *proc) bool { return q == pr })
-		closed := p.closed
+		closed, busy := p.closed, pr.busy
 		p.mu.Unlock()
+		if !busy {
+			pr.closePipes() // else the request's release does
+		}
 		if closed {
 			return
 		}
@@ -564,11 +582,18 @@ func (p *Pool) supervise(pr *proc) {
 	}
 }
 
-// release makes pr idle again unless it died or the pool closed.
+// release ends a request's hold on pr: it becomes idle again unless it
+// died (then its pipes are closed, if its supervisor saw the exit while the
+// request held it) or the pool closed.
 func (p *Pool) release(pr *proc) {
 	p.mu.Lock()
 	pr.busy = false
-	if p.closed || pr.dead {
+	if pr.dead {
+		p.mu.Unlock()
+		pr.closePipes()
+		return
+	}
+	if p.closed {
 		p.mu.Unlock()
 		return
 	}
@@ -655,6 +680,7 @@ func (p *Pool) serve(pr *proc, raw []byte) (body []byte, retry bool, err error) 
 	if !sent && !timedOut.Load() {
 		pr.kill()
 		<-pr.exited
+		p.release(pr)
 		return nil, !p.isClosed(), &Error{Code: CodeUnavailable, Message: "the scoring workers were stopped during the request"}
 	}
 	p.mu.Lock()
@@ -662,6 +688,7 @@ func (p *Pool) serve(pr *proc, raw []byte) (body []byte, retry bool, err error) 
 	p.mu.Unlock()
 	if timedOut.Load() {
 		<-pr.exited // the kill is done: nothing of the request runs on
+		p.release(pr)
 		return nil, false, &Error{Code: CodeTimeout, Message: fmt.Sprintf("the scoring script did not answer within %s: its worker was stopped and is being replaced", p.cfg.RequestTimeout)}
 	}
 	switch {
@@ -679,6 +706,7 @@ func (p *Pool) serve(pr *proc, raw []byte) (body []byte, retry bool, err error) 
 	// gone or out of step; it is killed and its supervisor replaces it.
 	pr.kill()
 	<-pr.exited
+	p.release(pr)
 	if p.isClosed() {
 		return nil, false, &Error{Code: CodeUnavailable, Message: "the scoring workers were stopped during the request"}
 	}

@@ -524,8 +524,19 @@ func TestRunContext(t *testing.T) {
 	}
 }
 
+// TestSklearnScript runs the README's example: a scikit-learn model saved
+// with joblib, loaded from AZUREML_MODEL_DIR.
 func TestSklearnScript(t *testing.T) {
-	p := start(t, scriptConfig(t, "sklearn_score.py"))
+	cfg := scriptConfig(t, "sklearn_score.py")
+	cfg.ModelDir = t.TempDir()
+	fit := `import sys, joblib, numpy as np
+from sklearn.linear_model import LinearRegression
+x = np.array([[0.0], [1.0], [2.0], [3.0]])
+joblib.dump(LinearRegression().fit(x, 2 * x[:, 0] + 1), sys.argv[1])`
+	if out, err := exec.Command(cfg.Python, "-c", fit, filepath.Join(cfg.ModelDir, "model.pkl")).CombinedOutput(); err != nil {
+		t.Fatalf("save the model: %v: %s", err, out)
+	}
+	p := start(t, cfg)
 	got, err := p.Run(t.Context(), []byte(`{"data": [[4], [5]]}`))
 	if err != nil {
 		t.Fatal(err)

@@ -1,19 +1,13 @@
-# A realistic script: fits a scikit-learn model in init() (standing in for
-# joblib.load of AZUREML_MODEL_DIR's file) and predicts numpy arrays.
-import json
-
-import numpy as np
-from sklearn.linear_model import LinearRegression
+# score.py — the README's example scoring script.
+import json, os
+import joblib
 
 model = None
 
-
-def init():
+def init():                      # once per worker, before it takes a request
     global model
-    x = np.array([[0.0], [1.0], [2.0], [3.0]])
-    model = LinearRegression().fit(x, 2 * x[:, 0] + 1)
+    model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"))
 
-
-def run(raw_data):
-    data = np.array(json.loads(raw_data)["data"], dtype=float)
-    return model.predict(data)
+def run(raw_data):               # per request: the body as a str
+    data = json.loads(raw_data)["data"]
+    return model.predict(data)   # JSON-encoded into the 200 response
