@@ -183,6 +183,12 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 			<-pr.exited
 			pr.closePipes()
 		}
+		var pe *Error
+		if errors.As(firstErr, &pe) && pe.Code == CodeMissingPackages && cfg.ScoringScript == "" {
+			if reqs := requirements(filepath.Join(cfg.ModelDir, "requirements.txt")); reqs != "" {
+				pe.Message += "; the model's requirements.txt asks for " + reqs
+			}
+		}
 		return nil, fmt.Errorf("start python workers: %w", firstErr)
 	}
 	for _, pr := range procs {
@@ -295,6 +301,24 @@ func (p *Pool) configure() error {
 		p.env = append(p.env, k+"="+env[k])
 	}
 	return nil
+}
+
+// requirements lists the packages of an MLflow model's requirements.txt
+// (pip's format: comments and options skipped), "" when there is none.
+func requirements(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var reqs []string
+	for line := range strings.Lines(string(b)) {
+		line, _, _ = strings.Cut(line, "#")
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "-") && len(reqs) < 20 {
+			reqs = append(reqs, line)
+		}
+	}
+	return strings.Join(reqs, ", ")
 }
 
 // pyFunc is the part of MLflow's python_function flavor the worker needs.

@@ -237,7 +237,7 @@ func TestStartFails(t *testing.T) {
 			return c
 		}(), wantCode: pyworker.CodeStartTimeout, wantMsg: "init() did not return within 1s"},
 		{name: "MLflow model needing mlflow", cfg: pyworker.Config{Python: py, ModelDir: "testdata/pyfunc_mlflow"},
-			wantCode: pyworker.CodeMissingPackages, wantMsg: "the MLflow model needs the Python package 'mlflow'"},
+			wantCode: pyworker.CodeMissingPackages, wantMsg: "the MLflow model needs the Python package 'mlflow', which /usr/bin/python3 cannot import (Hangar never installs packages: install the Debian package that provides it); the model's requirements.txt asks for mlflow==2.9.2, cloudpickle==2.2.1, scikit-learn==1.2.1"},
 		{name: "no such script", cfg: scriptConfig(t, "nope.py"), wantRoot: hangar.EINVALID, wantMsg: `scoring script "nope.py" is not a file`},
 		{name: "script outside the code folder", cfg: scriptConfig(t, "../model/x.py"), wantRoot: hangar.EINVALID, wantMsg: "inside the code folder"},
 		{name: "not a python file", cfg: scriptConfig(t, "score.txt"), wantRoot: hangar.EINVALID, wantMsg: "must be a .py file"},
