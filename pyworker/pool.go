@@ -292,8 +292,10 @@ func (p *Pool) configure() error {
 		"PYTHONUNBUFFERED":        "1",
 		"PYTHONDONTWRITEBYTECODE": "1",
 		"AZUREML_MODEL_DIR":       modelDir,
-		"AZUREML_ENTRY_SCRIPT":    cfg.ScoringScript,
 	})
+	if cfg.ScoringScript != "" {
+		env["AZUREML_ENTRY_SCRIPT"] = cfg.ScoringScript
+	}
 	if v, ok := cfg.Env["PATH"]; ok {
 		env["PATH"] = v
 	}
@@ -667,6 +669,9 @@ func (p *Pool) acquire(ctx context.Context) (*proc, error) {
 // pool. A request that could not even be written to a worker (it died while
 // idle) goes to another worker.
 func (p *Pool) Run(ctx context.Context, raw []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
 	type outcome struct {
 		body  []byte
 		err   error

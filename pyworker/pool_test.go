@@ -1,10 +1,12 @@
 package pyworker_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -397,6 +399,24 @@ func TestKilledIdle(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -593,6 +613,8 @@ func TestPyfunc(t *testing.T) {
 func TestLogs(t *testing.T) {
 	cfg := scriptConfig(t, "score.py")
 	cfg.LogLines = 3
+	var slogged syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&slogged, nil))
 	p := start(t, cfg)
 	for i := range 3 {
 		if _, err := p.Run(t.Context(), fmt.Appendf(nil, `{"op":"print","value":%d}`, i)); err != nil {
@@ -618,5 +640,9 @@ func TestLogs(t *testing.T) {
 	}
 	if s := got[0].String(); !strings.Contains(s, fmt.Sprintf("worker=0 pid=%d run: printing", pid)) {
 		t.Errorf("String: got %q", s)
+	}
+	// Every line also went through slog, with its worker and pid.
+	if want := fmt.Sprintf(`msg="run: printing to stdout 2" worker=0 pid=%d`, pid); !strings.Contains(slogged.String(), want) {
+		t.Errorf("slog: got\n%s\nwant a record with %s", slogged.String(), want)
 	}
 }

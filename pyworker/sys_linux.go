@@ -7,7 +7,11 @@ import (
 
 // sysProcAttr puts a worker in its own process group, so a kill reaches
 // whatever the user's script started too, and has the kernel kill the worker
-// if the server dies, so no worker outlives it.
+// if the server dies, so no worker outlives it. Pdeathsig follows the OS
+// thread that started the worker, not the process: Go ends a thread only
+// when a goroutine locked to it exits, and the worker is then replaced like
+// any crashed one. (An idle worker also ends by itself when its request pipe
+// closes.)
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
