@@ -542,6 +542,16 @@ func TestRunContext(t *testing.T) {
 	if got := p.Stats()[0].Restarts; got != 0 {
 		t.Errorf("got restarts %d, want 0", got)
 	}
+	// A context that already ended sends nothing.
+	before := p.Stats()[0].Requests
+	done, cancelNow := context.WithCancel(t.Context())
+	cancelNow()
+	if _, err := p.Run(done, []byte(`{"op":"echo"}`)); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want %v", err, context.Canceled)
+	}
+	if got := p.Stats()[0].Requests; got != before {
+		t.Errorf("got %d requests, want %d: nothing sent", got, before)
+	}
 }
 
 // TestSklearnScript runs the README's example: a scikit-learn model saved
