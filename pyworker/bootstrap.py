@@ -142,13 +142,26 @@ def _load_script(cfg):
     module.init()
 
     def handle(body):
-        return _to_json(module.run(body.decode("utf-8")))
+        # As Flask's get_data(as_text=True) under Azure's server: bytes that
+        # are not UTF-8 become U+FFFD rather than an error.
+        return _encode("run()", module.run(body.decode("utf-8", errors="replace")))
 
     return handle
 
 
 class _Refused(Exception):
     pass
+
+
+class _NotJSON(Exception):
+    pass
+
+
+def _encode(fn, result):
+    try:
+        return _to_json(result)
+    except Exception as exc:
+        raise _NotJSON(f"{fn} returned a value that is not JSON: {_last_line(exc)}")
 
 
 class _BadRequest(Exception):
@@ -210,8 +223,8 @@ def _load_pyfunc(cfg):
         else:
             out = model.predict(df)
         if key == "input_data":
-            return _to_json(out)
-        return _to_json({"predictions": out})
+            return _encode("predict()", out)
+        return _encode("predict()", {"predictions": out})
 
     return handle
 
@@ -249,6 +262,10 @@ def main():
             out = handle(body)
         except _BadRequest as exc:
             _send_error("bad_request", str(exc))
+            continue
+        except _NotJSON as exc:
+            print(exc, file=sys.stderr)
+            _send_error("script_error", str(exc))
             continue
         except BaseException as exc:
             traceback.print_exc()

@@ -133,6 +133,8 @@ func TestRun(t *testing.T) {
 		{name: "body that is not JSON", body: `{not json`, wantCode: pyworker.CodeScript, wantMsg: "JSONDecodeError"},
 		{name: "unknown op", body: `{"op":"nope"}`, wantCode: pyworker.CodeScript, wantMsg: "KeyError: 'nope'"},
 		{name: "response over the limit", body: `{"op":"big","size":5000}`, wantCode: pyworker.CodeTooLarge, wantMsg: "over 4096 bytes"},
+		{name: "a return value that is not JSON", body: `{"op":"object"}`, wantCode: pyworker.CodeScript, wantMsg: "run() returned a value that is not JSON: TypeError: Object of type object is not JSON serializable"},
+		{name: "a body that is not UTF-8 arrives with U+FFFD", body: "{\"op\":\"text\",\"v\":\"\xff\"}", want: `"{\"op\":\"text\",\"v\":\"\ufffd\"}"`},
 		{name: "empty body", body: ``, wantCode: pyworker.CodeScript, wantMsg: "JSONDecodeError"},
 	}
 	for _, tt := range tests {

@@ -64,6 +64,10 @@ def run(raw_data):
         return pd.Series([1.5, 2.5])
     if op == "nan":
         return [1.0, float("nan"), float("inf")]
+    if op == "object":
+        return {"x": object()}
+    if op == "text":
+        return raw_data
     if op == "str":
         return "[1, 2]"
     if op == "big":
