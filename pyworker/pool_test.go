@@ -523,8 +523,26 @@ func TestClose(t *testing.T) {
 	if p.Ready() {
 		t.Error("got ready after Close, want not ready")
 	}
+	for _, ws := range p.Stats() {
+		if ws.State != pyworker.StateStopped {
+			t.Errorf("worker %d: got state %s after Close, want %s", ws.Worker, ws.State, pyworker.StateStopped)
+		}
+	}
 	if err := p.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestLargeBodies: megabytes each way pass the pipes without a deadlock.
+func TestLargeBodies(t *testing.T) {
+	p := start(t, scriptConfig(t, "score.py"))
+	value := strings.Repeat("x", 3<<20)
+	got, err := p.Run(t.Context(), []byte(`{"op":"echo","value":"`+value+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"echo": "` + value + `", "scale": 2}`; string(got) != want {
+		t.Errorf("got %d bytes, want the %d-byte echo", len(got), len(want))
 	}
 }
 
