@@ -62,7 +62,9 @@ type Config struct {
 	// ModelDir is the model folder, given to the script as AZUREML_MODEL_DIR.
 	ModelDir string
 	// Env is added to the worker's environment (environment_variables of the
-	// deployment). AZUREML_MODEL_DIR and Hangar's own variables win.
+	// deployment). The variables Start sets (AZUREML_MODEL_DIR,
+	// AZUREML_ENTRY_SCRIPT, LANG, PYTHONUNBUFFERED, PYTHONDONTWRITEBYTECODE)
+	// win, except PATH, which Env may replace.
 	Env map[string]string
 	// Workers is the number of processes; 1 when zero.
 	Workers int
