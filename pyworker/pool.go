@@ -47,6 +47,7 @@ const (
 	DefaultRequestTimeout   = 5 * time.Second // Azure's request_timeout_ms default
 	DefaultMaxResponseBytes = 16 << 20
 	DefaultLogLines         = 1000
+	MaxWorkers              = 64 // per pool: more is a typo, not a deployment
 )
 
 // Config says what a pool serves and how.
@@ -66,7 +67,7 @@ type Config struct {
 	// AZUREML_ENTRY_SCRIPT, LANG, PYTHONUNBUFFERED, PYTHONDONTWRITEBYTECODE)
 	// win, except PATH, which Env may replace.
 	Env map[string]string
-	// Workers is the number of processes; 1 when zero.
+	// Workers is the number of processes; 1 when zero, at most MaxWorkers.
 	Workers int
 	// StartTimeout bounds one worker's start and init();
 	// DefaultStartTimeout when zero.
@@ -154,8 +155,9 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 	}
 	results := make(chan started, cfg.Workers)
 	for i := range cfg.Workers {
-		s := &slot{index: i}
-		p.slots = append(p.slots, s)
+		p.slots = append(p.slots, &slot{index: i})
+	}
+	for _, s := range p.slots {
 		go func() {
 			pr, err := p.spawn(ctx, s)
 			results <- started{pr, err}
@@ -230,6 +232,9 @@ func withDefaults(cfg Config) Config {
 // working directory and the environment. Errors: EINVALID, ENOTFOUND.
 func (p *Pool) configure() error {
 	cfg := p.cfg
+	if cfg.Workers > MaxWorkers {
+		return hangar.Errorf(hangar.EINVALID, "workers %d is over the limit of %d", cfg.Workers, MaxWorkers)
+	}
 	if st, err := os.Stat(cfg.Python); err != nil || st.IsDir() {
 		return hangar.Errorf(hangar.EINVALID, "python interpreter %s not found (Debian's python3; scripts/install-deps.sh installs what the tests need)", cfg.Python)
 	}

@@ -253,6 +253,11 @@ func TestStartFails(t *testing.T) {
 			c.Python = "/nonexistent/python3"
 			return c
 		}(), wantRoot: hangar.EINVALID, wantMsg: "scripts/install-deps.sh"},
+		{name: "too many workers", cfg: func() pyworker.Config {
+			c := scriptConfig(t, "score.py")
+			c.Workers = pyworker.MaxWorkers + 1
+			return c
+		}(), wantRoot: hangar.EINVALID, wantMsg: "workers 65 is over the limit of 64"},
 		{name: "bad environment name", cfg: func() pyworker.Config {
 			c := scriptConfig(t, "score.py")
 			c.Env = map[string]string{"A=B": "x"}
