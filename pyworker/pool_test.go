@@ -287,6 +287,27 @@ func TestStartFails(t *testing.T) {
 	}
 }
 
+// scorer is what the serving package needs of a pool.
+var _ interface {
+	Run(ctx context.Context, raw []byte) ([]byte, error)
+	Close() error
+} = (*pyworker.Pool)(nil)
+
+// TestStartCanceled: Start gives up with its context and leaves nothing.
+func TestStartCanceled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	cfg := scriptConfig(t, "init_hangs.py")
+	cfg.Workers = 2
+	_, err := pyworker.Start(ctx, cfg)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want %v", err, context.DeadlineExceeded)
+	}
+	if left := pythonChildren(t); len(left) > 0 {
+		t.Errorf("got python processes %v left, want none", left)
+	}
+}
+
 // TestCrashReplaced: a worker that dies during a request is replaced and
 // the request answered with CodeCrashed naming how it died.
 func TestCrashReplaced(t *testing.T) {
