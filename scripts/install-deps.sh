@@ -2,6 +2,9 @@
 # Installs what Hangar's tests need on Debian/Ubuntu when it is missing:
 #   - PostgreSQL server binaries (initdb, pg_ctl): the store suite runs on a real PostgreSQL
 #   - python3-xgboost: prediction and training parity tests against real XGBoost
+#   - python3-numpy, python3-pandas, python3-sklearn: the scoring-script runtime
+#     (pyworker) runs real scoring scripts and MLflow pyfunc models in Debian's
+#     python3; Hangar never pip-installs anything
 # Idempotent: it installs nothing when everything is present.
 set -euo pipefail
 
@@ -11,9 +14,12 @@ have_pg() {
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
 }
 have_pg || missing+=(postgresql)
-if ! /usr/bin/python3 -c 'import xgboost' >/dev/null 2>&1; then
-  missing+=(python3-xgboost)
-fi
+# Each Debian package with the Python module that proves it is installed.
+for pair in xgboost:python3-xgboost numpy:python3-numpy pandas:python3-pandas sklearn:python3-sklearn; do
+  if ! /usr/bin/python3 -c "import ${pair%%:*}" >/dev/null 2>&1; then
+    missing+=("${pair#*:}")
+  fi
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: everything present"
