@@ -159,7 +159,7 @@ func testJobCreateErrors(t *testing.T, s *Store) {
 		{"bad workspace", "Bad WS", commandJob("a"), nil, hangar.EINVALID},
 		{"missing workspace", "nowhere", commandJob("a"), nil, hangar.ENOTFOUND},
 		{"bad name", ws, commandJob("-a"), nil, hangar.EINVALID},
-		{"bad type", ws, &hangar.Job{Name: "a", Type: "sweep", Spec: jobSpec}, nil, hangar.EINVALID},
+		{"bad type", ws, &hangar.Job{Name: "a", Type: "automl", Spec: jobSpec}, nil, hangar.EINVALID},
 		{"spec not an object", ws, &hangar.Job{Name: "a", Type: hangar.JobTypeCommand, Spec: `[1]`}, nil, hangar.EINVALID},
 		{"spec not JSON", ws, &hangar.Job{Name: "a", Type: hangar.JobTypeCommand, Spec: `{`}, nil, hangar.EINVALID},
 		{"bad status", ws, &hangar.Job{Name: "a", Type: hangar.JobTypeCommand, Spec: jobSpec, Status: "Done"}, nil, hangar.EINVALID},
