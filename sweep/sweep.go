@@ -292,6 +292,15 @@ type Problem struct {
 	Key, Msg string
 }
 
+// String is the problem as one line: "limits.max_total_trials must be 1
+// to 1000, not 0", "search_space.lr: uniform needs q".
+func (p Problem) String() string {
+	if strings.HasPrefix(p.Msg, "is ") || strings.HasPrefix(p.Msg, "must ") || strings.HasPrefix(p.Msg, "has ") {
+		return p.Key + " " + p.Msg
+	}
+	return p.Key + ": " + p.Msg
+}
+
 // Problems lists everything wrong with a Config (after Defaults), in a
 // stable order: each parameter, the algorithm against the space, the
 // objective, the limits and the policy.
@@ -299,15 +308,15 @@ func (c *Config) Problems() []Problem {
 	var out []Problem
 	add := func(key, format string, a ...any) { out = append(out, Problem{key, fmt.Sprintf(format, a...)}) }
 	if len(c.Space) == 0 {
-		add("search_space", "the search space is empty: give at least one parameter")
+		add("search_space", "is empty: give at least one parameter")
 	}
 	if len(c.Space) > MaxParams {
-		add("search_space", "%d parameters; the limit is %d", len(c.Space), MaxParams)
+		add("search_space", "has %d parameters; the limit is %d", len(c.Space), MaxParams)
 	}
 	for _, name := range c.Space.Names() {
 		p := c.Space[name]
 		if p == nil {
-			add("search_space."+name, "no distribution")
+			add("search_space."+name, "has no distribution")
 			continue
 		}
 		if msg := p.Check(); msg != "" {
@@ -324,7 +333,7 @@ func (c *Config) Problems() []Problem {
 	switch c.Algorithm {
 	case Grid, Bayesian:
 		if c.Rule != "" {
-			add("sampling_algorithm.rule", "rule is for random sampling")
+			add("sampling_algorithm.rule", "is for random sampling only")
 		}
 	case Random:
 		switch c.Rule {
@@ -335,29 +344,31 @@ func (c *Config) Problems() []Problem {
 			add("sampling_algorithm.rule", "unknown rule %q (random)", c.Rule)
 		}
 	case "":
-		add("sampling_algorithm", "sampling_algorithm is required (grid, random or bayesian)")
+		add("sampling_algorithm", "is required (grid, random or bayesian)")
 	default:
 		add("sampling_algorithm", "unknown sampling algorithm %q (grid, random, bayesian)", c.Algorithm)
 	}
 	if c.PrimaryMetric == "" {
-		add("objective.primary_metric", "objective.primary_metric is required: the metric the trials log")
+		add("objective.primary_metric", "is required: the metric the trials log")
 	} else if err := hangar.ValidateText("primary_metric", c.PrimaryMetric, 250); err != nil {
 		add("objective.primary_metric", "%s", hangar.ErrorMessage(err))
 	}
-	if c.Goal != Minimize && c.Goal != Maximize {
-		add("objective.goal", "goal must be minimize or maximize, not %q", c.Goal)
+	if c.Goal == "" {
+		add("objective.goal", "is required (minimize or maximize)")
+	} else if c.Goal != Minimize && c.Goal != Maximize {
+		add("objective.goal", "must be minimize or maximize, not %q", c.Goal)
 	}
 	if c.MaxTotalTrials < 1 || c.MaxTotalTrials > MaxTrials {
-		add("limits.max_total_trials", "max_total_trials must be 1 to %d, not %d", MaxTrials, c.MaxTotalTrials)
+		add("limits.max_total_trials", "must be 1 to %d, not %d", MaxTrials, c.MaxTotalTrials)
 	}
 	if c.MaxConcurrentTrials < 1 {
-		add("limits.max_concurrent_trials", "max_concurrent_trials must be at least 1, not %d", c.MaxConcurrentTrials)
+		add("limits.max_concurrent_trials", "must be at least 1, not %d", c.MaxConcurrentTrials)
 	}
 	if c.TimeoutSeconds < 1 {
-		add("limits.timeout", "timeout must be a positive number of seconds, not %d", c.TimeoutSeconds)
+		add("limits.timeout", "must be a positive number of seconds, not %d", c.TimeoutSeconds)
 	}
 	if c.TrialTimeoutSeconds < 0 {
-		add("limits.trial_timeout", "trial_timeout must be a positive number of seconds, not %d", c.TrialTimeoutSeconds)
+		add("limits.trial_timeout", "must be a positive number of seconds, not %d", c.TrialTimeoutSeconds)
 	}
 	if p := c.Policy; p != nil {
 		out = append(out, p.problems(c.Algorithm)...)
@@ -377,7 +388,7 @@ func (p *Policy) problems(algorithm string) []Problem {
 		add("", "slack_factor and slack_amount are for the bandit policy")
 	}
 	if p.Type != TruncationSelection && p.TruncationPercentage != 0 {
-		add(".truncation_percentage", "truncation_percentage is for the truncation_selection policy")
+		add(".truncation_percentage", "is for the truncation_selection policy only")
 	}
 	switch p.Type {
 	case Bandit:
@@ -385,23 +396,23 @@ func (p *Policy) problems(algorithm string) []Problem {
 		case (p.SlackFactor == nil) == (p.SlackAmount == nil):
 			add("", "bandit needs exactly one of slack_factor and slack_amount")
 		case p.SlackFactor != nil && !(*p.SlackFactor >= 0 && !math.IsInf(*p.SlackFactor, 0)):
-			add(".slack_factor", "slack_factor must be a number ≥ 0, not %v", *p.SlackFactor)
+			add(".slack_factor", "must be a number ≥ 0, not %v", *p.SlackFactor)
 		case p.SlackAmount != nil && !(*p.SlackAmount >= 0 && !math.IsInf(*p.SlackAmount, 0)):
-			add(".slack_amount", "slack_amount must be a number ≥ 0, not %v", *p.SlackAmount)
+			add(".slack_amount", "must be a number ≥ 0, not %v", *p.SlackAmount)
 		}
 	case MedianStopping:
 	case TruncationSelection:
 		if p.TruncationPercentage < 1 || p.TruncationPercentage > 99 {
-			add(".truncation_percentage", "truncation_percentage must be 1 to 99, not %d", p.TruncationPercentage)
+			add(".truncation_percentage", "must be 1 to 99, not %d", p.TruncationPercentage)
 		}
 	default:
 		add(".type", "unknown early termination policy %q (bandit, median_stopping, truncation_selection)", p.Type)
 	}
 	if p.EvaluationInterval < 1 {
-		add(".evaluation_interval", "evaluation_interval must be at least 1, not %d", p.EvaluationInterval)
+		add(".evaluation_interval", "must be at least 1, not %d", p.EvaluationInterval)
 	}
 	if p.DelayEvaluation < 0 {
-		add(".delay_evaluation", "delay_evaluation must be 0 or more, not %d", p.DelayEvaluation)
+		add(".delay_evaluation", "must be 0 or more, not %d", p.DelayEvaluation)
 	}
 	return out
 }
@@ -414,7 +425,7 @@ func (c *Config) Validate() error {
 	}
 	lines := make([]string, len(ps))
 	for i, p := range ps {
-		lines[i] = p.Key + ": " + p.Msg
+		lines[i] = p.String()
 	}
 	return hangar.Errorf(hangar.EINVALID, "%s", strings.Join(lines, "\n"))
 }

@@ -66,7 +66,7 @@ func TestConfigProblems(t *testing.T) {
 		key    string
 		want   string
 	}{
-		{"empty space", func(c *Config) { c.Space = Space{} }, "search_space", "the search space is empty"},
+		{"empty space", func(c *Config) { c.Space = Space{} }, "search_space", "is empty"},
 		{"grid uniform", func(c *Config) { c.Algorithm = Grid; c.Rule = "" }, "search_space.lr", "grid sampling takes choice parameters only"},
 		{"bayesian normal", func(c *Config) {
 			c.Algorithm, c.Rule = Bayesian, ""
@@ -78,9 +78,9 @@ func TestConfigProblems(t *testing.T) {
 		}, "early_termination", "bayesian sampling takes no early termination policy"},
 		{"sobol", func(c *Config) { c.Rule = "sobol" }, "sampling_algorithm.rule", "rule sobol is not supported"},
 		{"unknown algorithm", func(c *Config) { c.Algorithm = "hyperband" }, "sampling_algorithm", `unknown sampling algorithm "hyperband"`},
-		{"goal", func(c *Config) { c.Goal = "max" }, "objective.goal", "goal must be minimize or maximize"},
+		{"goal", func(c *Config) { c.Goal = "max" }, "objective.goal", "must be minimize or maximize"},
 		{"no metric", func(c *Config) { c.PrimaryMetric = "" }, "objective.primary_metric", "is required"},
-		{"too many trials", func(c *Config) { c.MaxTotalTrials = 5000 }, "limits.max_total_trials", "max_total_trials must be 1 to 1000"},
+		{"too many trials", func(c *Config) { c.MaxTotalTrials = 5000 }, "limits.max_total_trials", "must be 1 to 1000"},
 		{"bandit both slacks", func(c *Config) {
 			c.Policy = &Policy{Type: Bandit, SlackFactor: f(0.1), SlackAmount: f(0.1), EvaluationInterval: 1}
 		}, "early_termination", "exactly one of slack_factor and slack_amount"},
