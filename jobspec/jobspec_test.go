@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/sweep"
 )
 
 // registered resolves references to registered components from a map
@@ -632,5 +633,129 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestParseSweep(t *testing.T) {
+	j, err := ParseJob("job-sweep.yml", readFixture(t, "testdata/sweep/job-sweep.yml"), []string{"limits.max_concurrent_trials=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := j.Sweep
+	if j.Type != SweepJob || c == nil || c.Algorithm != sweep.Random || c.Goal != sweep.Minimize || c.PrimaryMetric != "test-multi_logloss" {
+		t.Fatalf("got %+v, %+v", j, c)
+	}
+	if c.MaxTotalTrials != 20 || c.MaxConcurrentTrials != 4 || c.TimeoutSeconds != 7200 || c.Rule != sweep.Random {
+		t.Errorf("limits: got %+v", c)
+	}
+	if p := c.Policy; p == nil || p.Type != sweep.Bandit || *p.SlackFactor != 0.1 || p.DelayEvaluation != 5 || p.EvaluationInterval != 1 {
+		t.Errorf("early termination: got %+v", p)
+	}
+	want := "python main.py --iris-csv ${{inputs.iris_csv}} --learning-rate ${{inputs.learning_rate}} --boosting ${{inputs.boosting}}"
+	if j.Command != want {
+		t.Errorf("command: got %q, want %q", j.Command, want)
+	}
+	for name, typ := range map[string]Type{"learning_rate": Number, "boosting": String} {
+		in := j.Inputs[name]
+		if in == nil || !IsSearchSpace(in.Bind) || in.Bind[1] != name || in.Type != typ {
+			t.Errorf("input %s: got %+v, want a %s bound to search_space.%s", name, in, typ, name)
+		}
+	}
+	if j.Code != "src" || j.Environment == nil || j.Environment.Ref == nil {
+		t.Errorf("trial: got code %q, environment %+v", j.Code, j.Environment)
+	}
+}
+
+func TestPlanSweep(t *testing.T) {
+	file := filepath.Join("testdata", "sweep", "component-sweep.yml")
+	j, err := ParseJob(file, readFixture(t, file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := PlanSweep(t.Context(), j, Files{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c == nil || c.Name != "train_churn" {
+		t.Fatalf("component: got %+v", c)
+	}
+	if in := j.Inputs["max_epochs"]; in == nil || in.Type != Integer || !IsSearchSpace(in.Bind) {
+		t.Errorf("max_epochs: got %+v, want an integer bound to search_space.max_epochs", in)
+	}
+	if in := j.Inputs["learning_rate"]; in == nil || in.Bind.String() != "${{search_space.lr}}" || in.Type != Number {
+		t.Errorf("learning_rate: got %+v", in)
+	}
+
+	bad := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"uniform into an integer", `type: sweep
+trial: ../components/train.yml
+inputs: {training_data: {path: ./data}}
+search_space:
+  max_epochs: {type: uniform, min_value: 1, max_value: 5}
+objective: {goal: maximize, primary_metric: auc}
+sampling_algorithm: random
+`, []string{`x.yml:1: search_space.max_epochs: ${{search_space.max_epochs}}: input "max_epochs" of component train_churn:4 takes an integer: uniform gives values that are not integers`}},
+		{"a parameter that reaches nothing", `type: sweep
+trial: ../components/train.yml
+inputs: {training_data: {path: ./data}, max_epochs: 3}
+search_space:
+  alpha: {type: choice, values: [1, 2]}
+objective: {goal: maximize, primary_metric: auc}
+sampling_algorithm: grid
+`, []string{`x.yml:1: search_space.alpha: component train_churn:4 has no input "alpha" and no input of the sweep is ${{search_space.alpha}} (known: learning_rate, max_epochs, schedule, training_data)`}},
+		{"choice outside the enum, required input missing", `type: sweep
+trial: ../components/train.yml
+search_space:
+  schedule: {type: choice, values: [step, linear]}
+objective: {goal: maximize, primary_metric: auc}
+sampling_algorithm: grid
+`, []string{
+			`x.yml:1: search_space.schedule: ${{search_space.schedule}}: input "schedule" of component train_churn:4 takes a string: "linear" is not one of time-based, step, exponential`,
+			`x.yml:1: input "training_data" of component train_churn:4 is required and not given`,
+			`x.yml:1: input "max_epochs" of component train_churn:4 is required and not given`,
+		}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := ParseJob(filepath.Join("testdata", "sweep", "x.yml"), []byte(tt.yaml), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = PlanSweep(t.Context(), j, Files{})
+			if hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Fatalf("got %v, want EINVALID", err)
+			}
+			var got []string
+			for _, l := range strings.Split(hangar.ErrorMessage(err), "\n") {
+				got = append(got, strings.TrimPrefix(l, "testdata/sweep/"))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlanPipelineSweepStep(t *testing.T) {
+	file := filepath.Join("testdata", "sweep", "pipeline-sweep.yml")
+	j, err := ParseJob(file, readFixture(t, file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := PlanPipeline(t.Context(), j, Files{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := j.Jobs["tune"]
+	if s.Type != SweepJob || s.Sweep.Algorithm != sweep.Bayesian || p.Components["tune"] == nil {
+		t.Fatalf("step: got %+v", s)
+	}
+	for _, name := range []string{"max_epochs", "schedule"} {
+		if in := s.Inputs[name]; in == nil || !IsSearchSpace(in.Bind) {
+			t.Errorf("input %s: got %+v, want bound to the search space", name, in)
+		}
 	}
 }

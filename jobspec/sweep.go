@@ -51,10 +51,16 @@ func (d *decoder) sweepJob(n *yaml.Node, path string, kind jobKind) *Job {
 	fs["outputs"] = func(v *yaml.Node) { outputs = v }
 	fs["trial"] = func(v *yaml.Node) { trial = v }
 	fs["search_space"] = func(v *yaml.Node) { space = v; at["search_space"] = v }
-	fs["sampling_algorithm"] = func(v *yaml.Node) { at["sampling_algorithm"] = v; d.samplingAlgorithm(v, join(path, "sampling_algorithm"), cfg) }
+	fs["sampling_algorithm"] = func(v *yaml.Node) {
+		at["sampling_algorithm"] = v
+		d.samplingAlgorithm(v, join(path, "sampling_algorithm"), cfg)
+	}
 	fs["objective"] = func(v *yaml.Node) { at["objective"] = v; d.objective(v, join(path, "objective"), cfg, at) }
 	fs["limits"] = func(v *yaml.Node) { at["limits"] = v; d.sweepLimits(v, join(path, "limits"), cfg, at) }
-	fs["early_termination"] = func(v *yaml.Node) { at["early_termination"] = v; d.earlyTermination(v, join(path, "early_termination"), cfg, at) }
+	fs["early_termination"] = func(v *yaml.Node) {
+		at["early_termination"] = v
+		d.earlyTermination(v, join(path, "early_termination"), cfg, at)
+	}
 	fs["resources"] = func(v *yaml.Node) { d.raw(v, join(path, "resources"), &j.Resources) }
 	fs["queue_settings"] = func(v *yaml.Node) { d.raw(v, join(path, "queue_settings"), &j.QueueSettings) }
 	if kind == jobTop {
@@ -301,8 +307,11 @@ func (d *decoder) samplingAlgorithm(n *yaml.Node, path string, cfg *sweep.Config
 
 func (d *decoder) objective(n *yaml.Node, path string, cfg *sweep.Config, at map[string]*yaml.Node) {
 	d.fields(n, path, map[string]func(*yaml.Node){
-		"goal":           func(v *yaml.Node) { at["objective.goal"] = v; d.str(v, join(path, "goal"), &cfg.Goal) },
-		"primary_metric": func(v *yaml.Node) { at["objective.primary_metric"] = v; d.str(v, join(path, "primary_metric"), &cfg.PrimaryMetric) },
+		"goal": func(v *yaml.Node) { at["objective.goal"] = v; d.str(v, join(path, "goal"), &cfg.Goal) },
+		"primary_metric": func(v *yaml.Node) {
+			at["objective.primary_metric"] = v
+			d.str(v, join(path, "primary_metric"), &cfg.PrimaryMetric)
+		},
 	})
 	cfg.Goal = strings.ToLower(cfg.Goal) // Azure accepts Maximize and maximize
 }
@@ -355,9 +364,15 @@ func (d *decoder) earlyTermination(n *yaml.Node, path string, cfg *sweep.Config,
 	}
 	intervalGiven := false
 	if !d.fields(n, path, map[string]func(*yaml.Node){
-		"type":         func(v *yaml.Node) { at["early_termination.type"] = v; d.str(v, join(path, "type"), &p.Type) },
-		"slack_factor": func(v *yaml.Node) { at["early_termination.slack_factor"] = v; p.SlackFactor = d.bound(v, join(path, "slack_factor")) },
-		"slack_amount": func(v *yaml.Node) { at["early_termination.slack_amount"] = v; p.SlackAmount = d.bound(v, join(path, "slack_amount")) },
+		"type": func(v *yaml.Node) { at["early_termination.type"] = v; d.str(v, join(path, "type"), &p.Type) },
+		"slack_factor": func(v *yaml.Node) {
+			at["early_termination.slack_factor"] = v
+			p.SlackFactor = d.bound(v, join(path, "slack_factor"))
+		},
+		"slack_amount": func(v *yaml.Node) {
+			at["early_termination.slack_amount"] = v
+			p.SlackAmount = d.bound(v, join(path, "slack_amount"))
+		},
 		"evaluation_interval": func(v *yaml.Node) {
 			intervalGiven = true
 			interval("evaluation_interval", &p.EvaluationInterval)(v)
