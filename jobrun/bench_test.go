@@ -137,3 +137,32 @@ func BenchmarkPipelineChain100(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pipeline")
 }
+
+// sweepYAML is a random sweep of n no-op trials, at most concurrent at
+// once; each trial only logs its metric (`hangar log metric`, the binary
+// the runner puts on the step's PATH). tag makes each run's trials new.
+func sweepYAML(n, concurrent int, tag string) string {
+	return fmt.Sprintf(`type: sweep
+trial:
+  command: hangar log metric loss ${{search_space.x}} # %s
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+objective: {goal: minimize, primary_metric: loss}
+sampling_algorithm: {type: random, seed: 1}
+limits: {max_total_trials: %d, max_concurrent_trials: %d}
+`, tag, n, concurrent)
+}
+
+// BenchmarkSweep100 runs a random sweep of 100 no-op trials, 4 at once,
+// on the local executor (one `hangar run-step` process per trial), from
+// submission to Completed. Target: ≤ 10 s.
+func BenchmarkSweep100(b *testing.B) {
+	e := benchEnv(b)
+	for i := 0; b.Loop(); i++ {
+		j := e.submit(sweepYAML(100, 4, fmt.Sprintf("run%d", i)), nil)
+		if j = e.wait(j.Name); j.Status != hangar.JobCompleted {
+			b.Fatalf("%s: %s", j.Status, j.Error)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/sweep")
+}
