@@ -72,6 +72,7 @@ type Scheduler struct {
 	tokens     map[string]jobToken  // workspace/top-level job → its credential
 	settled    map[string]bool      // workspace/job whose end was processed
 	changed    map[string][2]string // workspace/job reported changed, to settle if it ended
+	series     map[string][]float64 // workspace/trial that ended → its primary metric's values
 }
 
 func (s *Scheduler) init() {
@@ -81,6 +82,7 @@ func (s *Scheduler) init() {
 		s.tokens = map[string]jobToken{}
 		s.settled = map[string]bool{}
 		s.changed = map[string][2]string{}
+		s.series = map[string][]float64{}
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.DiscardHandler)
 		}

@@ -170,17 +170,29 @@ func (s *Scheduler) advanceSweep(ctx context.Context, sj *hangar.Job) error {
 	return s.endSweep(ctx, sj, sw, trials, stop)
 }
 
-// readMetrics fills each trial's series of the primary metric.
+// readMetrics fills each trial's series of the primary metric. An ended
+// trial's series no longer changes: it is read once and kept until the
+// sweep ends, so a pass reads the metrics of running trials only.
 func (s *Scheduler) readMetrics(ctx context.Context, ws, metric string, trials []*trialState) {
 	for _, t := range trials {
 		if t.job.RunID == "" || t.job.Status == hangar.JobNotStarted || t.job.Status == hangar.JobQueued {
 			continue
 		}
+		k := key(t.job.Workspace, t.job.Name)
+		s.mu.Lock()
+		cached, ok := s.series[k]
+		s.mu.Unlock()
+		if ok {
+			t.series = cached
+			continue
+		}
 		var ms []hangar.Metric
 		opt := hangar.ListOptions{MaxResults: hangar.MaxMaxResults}
+		complete := true
 		for {
 			page, err := s.Tracking.MetricHistory(ctx, ws, t.job.RunID, metric, opt)
 			if err != nil {
+				complete = false
 				break
 			}
 			ms = append(ms, page.Items...)
@@ -196,6 +208,11 @@ func (s *Scheduler) readMetrics(ctx context.Context, ws, metric string, trials [
 			if !math.IsNaN(m.Value) {
 				t.series = append(t.series, m.Value)
 			}
+		}
+		if t.job.Status.Terminal() && complete {
+			s.mu.Lock()
+			s.series[k] = t.series
+			s.mu.Unlock()
 		}
 	}
 }
@@ -346,6 +363,7 @@ func (s *Scheduler) endSweep(ctx context.Context, sj *hangar.Job, sw *Sweep, tri
 	s.mu.Lock()
 	for _, t := range trials {
 		delete(s.settled, key(t.job.Workspace, t.job.Name))
+		delete(s.series, key(t.job.Workspace, t.job.Name))
 	}
 	if sj.Parent == "" {
 		delete(s.settled, key(sj.Workspace, sj.Name))
