@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -277,7 +279,20 @@ func (d *decoder) choiceValues(n *yaml.Node, path string) []string {
 			d.errorf(c, "%s[%d] must be a number, a string or a boolean, not %s (nested search spaces are not supported)", path, i, describe(c))
 			continue
 		}
-		out = append(out, c.Value)
+		v := c.Value
+		// Numbers reach the trial as Azure passes them, read as numbers:
+		// 0.10 as 0.1, 1_000 as 1000.
+		switch c.Tag {
+		case "!!int":
+			if n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 0, 64); err == nil {
+				v = strconv.FormatInt(n, 10)
+			}
+		case "!!float":
+			if f, err := strconv.ParseFloat(strings.ReplaceAll(v, "_", ""), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				v = sweep.FormatFloat(f)
+			}
+		}
+		out = append(out, v)
 	}
 	return out
 }
