@@ -46,6 +46,17 @@ type trialState struct {
 	series []float64 // the primary metric's values, in logged order
 }
 
+// paramsOf returns the trial's sampled parameters, read from its spec
+// the first time.
+func (t *trialState) paramsOf() map[string]string {
+	if t.params == nil {
+		if st, err := StepOf(t.job); err == nil {
+			t.params = st.SearchSpace
+		}
+	}
+	return t.params
+}
+
 // final is the trial's last logged value of the primary metric.
 func (t *trialState) final() (float64, bool) {
 	if len(t.series) == 0 {
@@ -91,15 +102,13 @@ func (s *Scheduler) advanceSweep(ctx context.Context, sj *hangar.Job) error {
 		if !ok {
 			continue
 		}
-		t := &trialState{job: tj, index: i}
-		if st, err := StepOf(tj); err == nil {
-			t.params = st.SearchSpace
-		}
-		trials = append(trials, t)
+		trials = append(trials, &trialState{job: tj, index: i})
 		created = max(created, i+1)
 	}
 	slices.SortFunc(trials, func(a, b *trialState) int { return cmp.Compare(a.index, b.index) })
-	s.readMetrics(ctx, sj.Workspace, cfg.PrimaryMetric, trials)
+	// Running trials' metrics matter to a policy only; ended trials' are
+	// read once (and kept) for bayesian sampling and the best trial.
+	s.readMetrics(ctx, sj.Workspace, cfg.PrimaryMetric, trials, cfg.Policy != nil)
 
 	// Why the sweep stops starting trials and cancels those that run.
 	stop := ""
@@ -149,7 +158,11 @@ func (s *Scheduler) advanceSweep(ctx context.Context, sj *hangar.Job) error {
 	}
 	// New trials, while slots are free.
 	for stop == "" && active < cfg.MaxConcurrentTrials && created < cfg.Trials() {
-		params, ok := cfg.Suggest(created, observations(trials))
+		var obs []sweep.Observation
+		if cfg.Algorithm == sweep.Bayesian {
+			obs = observations(trials)
+		}
+		params, ok := cfg.Suggest(created, obs)
 		if !ok {
 			break
 		}
@@ -173,9 +186,9 @@ func (s *Scheduler) advanceSweep(ctx context.Context, sj *hangar.Job) error {
 // readMetrics fills each trial's series of the primary metric. An ended
 // trial's series no longer changes: it is read once and kept until the
 // sweep ends, so a pass reads the metrics of running trials only.
-func (s *Scheduler) readMetrics(ctx context.Context, ws, metric string, trials []*trialState) {
+func (s *Scheduler) readMetrics(ctx context.Context, ws, metric string, trials []*trialState, running bool) {
 	for _, t := range trials {
-		if t.job.RunID == "" || t.job.Status == hangar.JobNotStarted || t.job.Status == hangar.JobQueued {
+		if t.job.RunID == "" || t.job.Status == hangar.JobNotStarted || t.job.Status == hangar.JobQueued || (!running && !t.job.Status.Terminal()) {
 			continue
 		}
 		k := key(t.job.Workspace, t.job.Name)
@@ -222,7 +235,7 @@ func (s *Scheduler) readMetrics(ctx context.Context, ws, metric string, trials [
 func observations(trials []*trialState) []sweep.Observation {
 	var out []sweep.Observation
 	for _, t := range trials {
-		if v, ok := t.final(); ok && t.job.Status == hangar.JobCompleted && t.params != nil {
+		if v, ok := t.final(); ok && t.job.Status == hangar.JobCompleted && t.paramsOf() != nil {
 			out = append(out, sweep.Observation{Params: t.params, Value: v})
 		}
 	}
@@ -342,7 +355,7 @@ func (s *Scheduler) endSweep(ctx context.Context, sj *hangar.Job, sw *Sweep, tri
 	t := hangar.JobTransition{From: []hangar.JobStatus{sj.Status}, To: status, Error: msg, Outputs: outs, Release: true}
 	if best != nil {
 		v, _ := best.final()
-		sw.Best = &BestTrial{Job: best.job.Name, RunID: best.job.RunID, Params: best.params, Metric: cfg.PrimaryMetric, Value: v, Trials: withMetric}
+		sw.Best = &BestTrial{Job: best.job.Name, RunID: best.job.RunID, Params: best.paramsOf(), Metric: cfg.PrimaryMetric, Value: v, Trials: withMetric}
 		text, err := specText(sw)
 		if err != nil {
 			return err
