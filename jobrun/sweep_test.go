@@ -2,9 +2,11 @@ package jobrun_test
 
 import (
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/jobrun"
@@ -270,5 +272,71 @@ jobs:
 	}
 	if log := e.log(jobrun.StepJobName(j.Name, "after")); !strings.Contains(log, "picked 7") {
 		t.Errorf("the step after the sweep did not read the best output:\n%s", log)
+	}
+}
+
+// TestSweepCancelAndTimeout: canceling a sweep cancels its running
+// trials (their processes end) and starts no more; a sweep past
+// limits.timeout is canceled with its trials, saying why.
+func TestSweepCancelAndTimeout(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	pids := filepath.Join(t.TempDir(), "pids")
+	j := e.submit(`
+type: sweep
+trial:
+  command: sleep 300 & echo $! >> `+pids+`; wait
+search_space: {x: {type: choice, values: [1, 2, 3, 4]}}
+objective: {goal: minimize, primary_metric: loss}
+sampling_algorithm: grid
+limits: {max_concurrent_trials: 2}
+`, nil)
+	waitFile(t, pids)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(pidsAlive(t, pids)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the trials did not start: %d processes", len(pidsAlive(t, pids)))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := e.admin.CancelJob(t.Context(), hangar.DefaultWorkspace, j.Name); err != nil {
+		t.Fatal(err)
+	}
+	j = e.wait(j.Name)
+	if j.Status != hangar.JobCanceled {
+		t.Fatalf("sweep %s (%s), want Canceled", j.Status, j.Error)
+	}
+	ts := trials(t, e, j.Name)
+	if len(ts) != 2 {
+		t.Errorf("got %d trials, want the 2 that ran (no more started)", len(ts))
+	}
+	for step, tj := range ts {
+		if tj.Status != hangar.JobCanceled {
+			t.Errorf("trial %s: %s, want Canceled", step, tj.Status)
+		}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for len(pidsAlive(t, pids)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("processes %v outlived the canceled sweep", pidsAlive(t, pids))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.waitRun(j.RunID, hangar.RunKilled)
+
+	j = e.wait(e.submit(`
+type: sweep
+trial: {command: sleep 300}
+search_space: {x: {type: choice, values: [1, 2]}}
+objective: {goal: minimize, primary_metric: loss}
+sampling_algorithm: grid
+limits: {timeout: 1}
+`, nil).Name)
+	if j.Status != hangar.JobCanceled || !strings.Contains(j.Error, "the sweep reached limits.timeout (1s)") {
+		t.Errorf("got %s %q, want Canceled by limits.timeout", j.Status, j.Error)
+	}
+	for step, tj := range trials(t, e, j.Name) {
+		if tj.Status != hangar.JobCanceled {
+			t.Errorf("trial %s: %s, want Canceled", step, tj.Status)
+		}
 	}
 }
