@@ -340,3 +340,38 @@ limits: {timeout: 1}
 		}
 	}
 }
+
+// TestSweepBayesian runs a bayesian sweep end to end: after its random
+// start it learns from the completed trials (their parameters read back
+// from their specs) and ends with the best. One trial at a time, so each
+// suggestion sees every earlier trial and the run is deterministic.
+func TestSweepBayesian(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil)
+	j := e.wait(e.submit(`
+type: sweep
+trial:
+  command: >-
+    `+logMetric+`
+    logm loss $(awk "BEGIN{print (${{search_space.x}}-0.7)^2 + (${{search_space.c}} == 2 ? 0 : 1)}") 0
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+  c: {type: choice, values: [1, 2, 3]}
+objective: {goal: minimize, primary_metric: loss}
+sampling_algorithm: bayesian
+limits: {max_total_trials: 12, max_concurrent_trials: 1}
+`, nil).Name)
+	if j.Status != hangar.JobCompleted {
+		t.Fatalf("sweep %s: %s", j.Status, j.Error)
+	}
+	if n := len(trials(t, e, j.Name)); n != 12 {
+		t.Errorf("got %d trials, want 12", n)
+	}
+	sw, err := jobrun.SweepOf(j)
+	if err != nil || sw.Best == nil || sw.Best.Trials != 12 {
+		t.Fatalf("best: got %+v (%v)", sw, err)
+	}
+	// c other than 2 costs 1: the best has found c=2 and x near 0.7.
+	if sw.Best.Params["c"] != "2" || sw.Best.Value > 0.2 {
+		t.Errorf("best: got %+v, want c=2 and a loss under 0.2", sw.Best)
+	}
+}
