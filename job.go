@@ -60,6 +60,9 @@ func (s JobStatus) Valid() bool { return slices.Contains(JobStatuses, s) }
 const (
 	JobTypeCommand  = "command"
 	JobTypePipeline = "pipeline"
+	// JobTypeSweep is a hyperparameter sweep: its children are its
+	// trials, created as the sweep runs (package jobrun).
+	JobTypeSweep = "sweep"
 )
 
 // Limits of jobs.
@@ -80,8 +83,9 @@ type Job struct {
 	// makes one when the submitter gives none. A step's name is
 	// <pipeline name>.<step name> unless the store is given another.
 	Name string `json:"name"`
-	Type string `json:"type"` // JobTypeCommand or JobTypePipeline
-	// Parent is the pipeline job of a step; Step the step's name in it.
+	Type string `json:"type"` // JobTypeCommand, JobTypePipeline or JobTypeSweep
+	// Parent is the pipeline job of a step (or the sweep of a trial);
+	// Step the step's (trial's) name in it.
 	Parent string `json:"parent,omitempty"`
 	Step   string `json:"step,omitempty"`
 
@@ -257,8 +261,8 @@ func (j *Job) Validate() error {
 	if err := ValidateJobName(j.Name); err != nil {
 		return err
 	}
-	if j.Type != JobTypeCommand && j.Type != JobTypePipeline {
-		return Errorf(EINVALID, "job %s: invalid type %q: want %q or %q", j.Name, j.Type, JobTypeCommand, JobTypePipeline)
+	if j.Type != JobTypeCommand && j.Type != JobTypePipeline && j.Type != JobTypeSweep {
+		return Errorf(EINVALID, "job %s: invalid type %q: want %q, %q or %q", j.Name, j.Type, JobTypeCommand, JobTypePipeline, JobTypeSweep)
 	}
 	if j.Parent != "" {
 		if err := ValidateJobName(j.Parent); err != nil {

@@ -24,6 +24,11 @@ func FuzzSubmitJob(f *testing.F) {
 		{"type: pipeline\ninputs:\n  d:\n    type: uri_file\n    path: azureml:chicago@latest\njobs:\n  s:\n    component: hangar:split\n    inputs:\n      input: ${{parent.inputs.d}}\n", ""},
 		{"command: ls ${{inputs.d}}\ninputs:\n  d:\n    type: uri_folder\n    path: ./data\n", ""},
 		{"command: x\ncompute: azureml:gpu\nenvironment: azureml:env@latest\n", ""},
+		{"type: sweep\ntrial:\n  command: echo ${{search_space.lr}} ${{inputs.n}}\ninputs:\n  n: 2\nsearch_space:\n  lr: {type: loguniform, min_value: -5, max_value: -1}\nobjective: {goal: maximize, primary_metric: auc}\nsampling_algorithm: {type: random, seed: 3}\nlimits: {max_total_trials: 4}\nearly_termination: {type: median_stopping}\n", ""},
+		{"type: sweep\ntrial: ./c.yml\ninputs:\n  m: ${{search_space.k}}\nsearch_space:\n  n: {type: choice, values: [1, 2]}\n  k: {type: randint, upper: 3}\nobjective: {goal: minimize, primary_metric: loss}\nsampling_algorithm: random\n",
+			"name: c\ninputs:\n  n:\n    type: integer\n  m:\n    type: integer\noutputs:\n  o:\n    type: uri_folder\ncommand: seq ${{inputs.n}} ${{inputs.m}} > ${{outputs.o}}/x\n"},
+		{"type: pipeline\njobs:\n  t:\n    type: sweep\n    trial: ./c.yml\n    search_space:\n      n: {type: quniform, min_value: 1, max_value: 9, q: 2}\n    objective: {goal: minimize, primary_metric: l}\n    sampling_algorithm: bayesian\n  b:\n    command: cat ${{inputs.i}}\n    inputs:\n      i: ${{parent.jobs.t.outputs.o}}\n",
+			"name: c\ninputs:\n  n:\n    type: integer\noutputs:\n  o:\n    type: uri_folder\ncommand: seq ${{inputs.n}} > ${{outputs.o}}/x\n"},
 	} {
 		f.Add(seed.job, seed.comp)
 	}
@@ -67,9 +72,17 @@ func FuzzSubmitJob(f *testing.F) {
 				t.Fatal(err)
 			}
 			for _, st := range steps.Items {
-				if _, err := jobrun.StepOf(st); err != nil {
+				if st.Type == hangar.JobTypeSweep {
+					if _, err := jobrun.SweepOf(st); err != nil {
+						t.Fatalf("sweep step spec: %v", err)
+					}
+				} else if _, err := jobrun.StepOf(st); err != nil {
 					t.Fatalf("step spec: %v", err)
 				}
+			}
+		} else if got.Type == hangar.JobTypeSweep {
+			if _, err := jobrun.SweepOf(got); err != nil {
+				t.Fatalf("sweep spec: %v", err)
 			}
 		} else if _, err := jobrun.StepOf(got); err != nil {
 			t.Fatalf("command spec: %v", err)

@@ -72,6 +72,7 @@ type Scheduler struct {
 	tokens     map[string]jobToken  // workspace/top-level job → its credential
 	settled    map[string]bool      // workspace/job whose end was processed
 	changed    map[string][2]string // workspace/job reported changed, to settle if it ended
+	series     map[string][]float64 // workspace/trial that ended → its primary metric's values
 }
 
 func (s *Scheduler) init() {
@@ -81,6 +82,7 @@ func (s *Scheduler) init() {
 		s.tokens = map[string]jobToken{}
 		s.settled = map[string]bool{}
 		s.changed = map[string][2]string{}
+		s.series = map[string][]float64{}
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.DiscardHandler)
 		}
@@ -182,10 +184,12 @@ func (s *Scheduler) tick(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list active jobs: %w", err)
 	}
-	pipelines := map[string]bool{}
+	// parents are the active pipelines and sweeps: their steps and trials
+	// are theirs to move.
+	parents := map[string]bool{}
 	for _, j := range jobs {
-		if j.Type == hangar.JobTypePipeline {
-			pipelines[j.Workspace+"/"+j.Name] = true
+		if j.Type == hangar.JobTypePipeline || j.Type == hangar.JobTypeSweep {
+			parents[j.Workspace+"/"+j.Name] = true
 		}
 	}
 	for _, j := range jobs {
@@ -196,14 +200,17 @@ func (s *Scheduler) tick(ctx context.Context) error {
 		switch {
 		case j.Type == hangar.JobTypePipeline:
 			err = s.advancePipeline(ctx, j)
+		case j.Parent != "" && !parents[j.Workspace+"/"+j.Parent]:
+			// A step whose pipeline (a trial whose sweep) ended, or a
+			// store out of step: nothing will ever run it.
+			_, err = s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, hangar.JobTransition{
+				From: []hangar.JobStatus{j.Status}, To: hangar.JobCanceled, Error: "its " + parentNoun(j) + " ended", Release: true,
+			})
+		case j.Type == hangar.JobTypeSweep && (j.Parent == "" || j.Status != hangar.JobNotStarted):
+			// A sweep step starts when its pipeline queues it.
+			err = s.advanceSweep(ctx, j)
 		case j.Parent == "":
 			err = s.tend(ctx, j, nil)
-		case !pipelines[j.Workspace+"/"+j.Parent]:
-			// A step whose pipeline ended (or a store out of step):
-			// nothing will ever run it.
-			_, err = s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, hangar.JobTransition{
-				From: []hangar.JobStatus{j.Status}, To: hangar.JobCanceled, Error: "its pipeline ended", Release: true,
-			})
 		}
 		if err != nil && hangar.ErrorCode(err) != hangar.ECONFLICT && ctx.Err() == nil {
 			s.Logger.Error("job scheduler", "workspace", j.Workspace, "job", j.Name, "err", err)
@@ -213,6 +220,14 @@ func (s *Scheduler) tick(ctx context.Context) error {
 }
 
 func key(ws, name string) string { return ws + "/" + name }
+
+// parentNoun names what a child job's parent is, for messages.
+func parentNoun(j *hangar.Job) string {
+	if strings.HasPrefix(j.Step, "trial_") {
+		return "sweep"
+	}
+	return "pipeline"
+}
 
 func (s *Scheduler) maxAttempts() int {
 	if s.MaxAttempts > 0 {
@@ -283,7 +298,7 @@ func (s *Scheduler) tend(ctx context.Context, j *hangar.Job, parent *hangar.Job)
 // as it became.
 func (s *Scheduler) queue(ctx context.Context, j *hangar.Job, parent *hangar.Job, spec string) (*hangar.Job, error) {
 	t := hangar.JobTransition{From: []hangar.JobStatus{hangar.JobNotStarted}, To: hangar.JobQueued, Spec: spec}
-	if parent != nil {
+	if parent != nil && parent.Type == hangar.JobTypePipeline {
 		if spec == "" {
 			spec = j.Spec
 		}
@@ -594,7 +609,9 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 				why = "step " + failed[0] + " failed and the pipeline stops at the first failure (settings.continue_on_step_failure: false)"
 			}
 			switch {
-			case sj.Status == hangar.JobNotStarted || (sj.Status == hangar.JobQueued && sj.Holder == ""):
+			case sj.Type == hangar.JobTypeSweep && sj.Status == hangar.JobCancelRequested:
+				// advanceSweep cancels its trials, then ends it.
+			case sj.Status == hangar.JobNotStarted || (sj.Status == hangar.JobQueued && sj.Holder == "" && sj.Type != hangar.JobTypeSweep):
 				if _, err := s.Jobs.TransitionJob(ctx, sj.Workspace, sj.Name, hangar.JobTransition{From: []hangar.JobStatus{sj.Status}, To: hangar.JobCanceled, Error: why}); err == nil {
 					s.settle(ctx, sj.Workspace, sj.Name)
 				}
@@ -604,6 +621,9 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 				s.tend(ctx, sj, pj)
 			}
 			continue
+		}
+		if sj.Status != hangar.JobNotStarted && sj.Type == hangar.JobTypeSweep {
+			continue // advanceSweep moves it
 		}
 		if sj.Status != hangar.JobNotStarted {
 			if sj.Status == hangar.JobCancelRequested || (sj.LeaseExpires != nil && time.Now().After(*sj.LeaseExpires)) {
@@ -639,6 +659,19 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 		spec, err := bindSpec(sj, steps)
 		if err != nil {
 			s.Jobs.TransitionJob(ctx, sj.Workspace, sj.Name, hangar.JobTransition{From: []hangar.JobStatus{hangar.JobNotStarted}, To: hangar.JobFailed, Error: err.Error()})
+			continue
+		}
+		if sj.Type == hangar.JobTypeSweep {
+			// Queued with its trial's bindings resolved; advanceSweep
+			// starts it and its trials.
+			nj, err := s.Jobs.TransitionJob(ctx, sj.Workspace, sj.Name, hangar.JobTransition{From: []hangar.JobStatus{hangar.JobNotStarted}, To: hangar.JobQueued, Spec: spec})
+			if err == nil {
+				steps[name] = nj
+				err = s.advanceSweep(ctx, nj)
+			}
+			if err != nil && hangar.ErrorCode(err) != hangar.ECONFLICT {
+				s.Logger.Error("job scheduler: start a sweep step", "job", sj.Name, "err", err)
+			}
 			continue
 		}
 		// A step reused at once is Completed for the steps after it in
@@ -710,10 +743,31 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 // bindSpec resolves a ready step's bindings to other steps from their
 // results, returning its new spec ("" when it has none).
 func bindSpec(sj *hangar.Job, steps map[string]*hangar.Job) (string, error) {
+	if sj.Type == hangar.JobTypeSweep {
+		sw, err := SweepOf(sj)
+		if err != nil {
+			return "", err
+		}
+		changed, err := bindStep(sw.Trial, steps)
+		if err != nil || !changed {
+			return "", err
+		}
+		return specText(sw)
+	}
 	st, err := StepOf(sj)
 	if err != nil {
 		return "", err
 	}
+	changed, err := bindStep(st, steps)
+	if err != nil || !changed {
+		return "", err
+	}
+	return specText(st)
+}
+
+// bindStep resolves a step's bindings to other steps from their results
+// and reports whether any changed.
+func bindStep(st *Step, steps map[string]*hangar.Job) (bool, error) {
 	changed := false
 	for name, in := range st.Inputs {
 		if len(in.Bind) != 5 {
@@ -721,13 +775,13 @@ func bindSpec(sj *hangar.Job, steps map[string]*hangar.Job) (string, error) {
 		}
 		src := steps[in.Bind[2]]
 		if src == nil {
-			return "", fmt.Errorf("input %s: step %s does not exist", name, in.Bind[2])
+			return false, fmt.Errorf("input %s: step %s does not exist", name, in.Bind[2])
 		}
 		switch in.Bind[3] {
 		case "outputs":
 			o, ok := src.Outputs[in.Bind[4]]
 			if !ok {
-				return "", fmt.Errorf("input %s: step %s has no output %s", name, in.Bind[2], in.Bind[4])
+				return false, fmt.Errorf("input %s: step %s has no output %s", name, in.Bind[2], in.Bind[4])
 			}
 			in.Manifest, in.URI = o.Manifest, hangar.JobOutputURI(src.Name, in.Bind[4])
 			if o.Value != "" {
@@ -736,7 +790,7 @@ func bindSpec(sj *hangar.Job, steps map[string]*hangar.Job) (string, error) {
 		case "inputs":
 			sst, err := StepOf(src)
 			if err != nil {
-				return "", err
+				return false, err
 			}
 			sin := sst.Inputs[in.Bind[4]]
 			if sin == nil {
@@ -756,10 +810,7 @@ func bindSpec(sj *hangar.Job, steps map[string]*hangar.Job) (string, error) {
 		in.Bind = nil
 		changed = true
 	}
-	if !changed {
-		return "", nil
-	}
-	return specText(st)
+	return changed, nil
 }
 
 // ReuseKey is the hash of what decides a step's result: its command,

@@ -14,6 +14,7 @@ import (
 	"fmt"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/sweep"
 )
 
 // Step is the resolved definition of a command job or a pipeline step,
@@ -40,6 +41,9 @@ type Step struct {
 	// Notes say what the compute recorded and did not apply; the runner
 	// writes them at the head of the log.
 	Notes []string `json:"notes,omitempty"`
+	// SearchSpace are a sweep trial's sampled parameters, by name, as
+	// substituted.
+	SearchSpace map[string]string `json:"search_space,omitempty"`
 }
 
 // Environment is a step's environment as resolved at submit time.
@@ -100,6 +104,48 @@ type Pipeline struct {
 	Needs                 map[string][]string `json:"needs,omitempty"`
 	ContinueOnStepFailure bool                `json:"continue_on_step_failure,omitempty"`
 	ForceRerun            bool                `json:"force_rerun,omitempty"`
+}
+
+// Sweep is the resolved definition of a sweep job: the trial's step, in
+// which each input bound to a search space parameter (Bind
+// ["search_space", name]) takes the value sampled for each trial, and the
+// sweep's settings.
+type Sweep struct {
+	Trial  *Step         `json:"trial"`
+	Config *sweep.Config `json:"sweep"`
+	// Best is the best trial, recorded as the sweep ends.
+	Best *BestTrial `json:"best,omitempty"`
+}
+
+// BestTrial is the trial of a sweep whose final primary metric is the
+// best under the goal.
+type BestTrial struct {
+	Job    string            `json:"job"`
+	RunID  string            `json:"run_id,omitempty"`
+	Params map[string]string `json:"params"`
+	Metric string            `json:"metric"`
+	Value  float64           `json:"value"`
+	// Trials is how many trials completed with the metric.
+	Trials int `json:"trials"`
+}
+
+// SweepOf reads a sweep job's spec. Errors: EINVALID.
+func SweepOf(j *hangar.Job) (*Sweep, error) {
+	var sw Sweep
+	if err := json.Unmarshal([]byte(j.Spec), &sw); err != nil {
+		return nil, hangar.Errorf(hangar.EINVALID, "sweep %s: spec: %v", j.Name, err)
+	}
+	if sw.Trial == nil || sw.Config == nil {
+		return nil, hangar.Errorf(hangar.EINVALID, "sweep %s: spec has no trial or settings", j.Name)
+	}
+	cfg, err := json.Marshal(sw.Config)
+	if err != nil {
+		return nil, hangar.Errorf(hangar.EINVALID, "sweep %s: %v", j.Name, err)
+	}
+	if sw.Config, err = sweep.ParseConfig(cfg); err != nil {
+		return nil, fmt.Errorf("sweep %s: %w", j.Name, err)
+	}
+	return &sw, nil
 }
 
 // StepOf reads a command job's or step's spec.

@@ -72,9 +72,21 @@ func (s *Submitter) SubmitJob(ctx context.Context, workspace string, sub *hangar
 		job.ExperimentName = "Default"
 	}
 	var steps []*hangar.Job
-	if spec.Type == jobspec.PipelineJob {
+	switch spec.Type {
+	case jobspec.PipelineJob:
 		steps, err = r.pipeline(ctx, spec, job)
-	} else {
+	case jobspec.SweepJob:
+		r.compute(spec.Compute, "compute")
+		var c *jobspec.Component
+		if c, err = jobspec.PlanSweep(ctx, spec, r); err != nil {
+			return nil, err
+		}
+		var sw *Sweep
+		sw, err = r.sweep(ctx, spec, c, spec.Environment, "")
+		if err == nil && r.errs.err() == nil {
+			job.Spec, err = specText(sw)
+		}
+	default:
 		r.compute(spec.Compute, "compute")
 		var st *Step
 		st, err = r.command(ctx, spec, nil, spec.Environment, file, "")
@@ -252,7 +264,7 @@ func (r *resolution) pipeline(ctx context.Context, spec *jobspec.Job, job *hanga
 		// Bindings to the pipeline's inputs resolve now; to other steps
 		// at run time.
 		for iname, in := range st.Inputs {
-			if len(in.Bind) == 0 {
+			if len(in.Bind) == 0 || in.Bind[0] == "search_space" {
 				continue
 			}
 			switch {
@@ -290,13 +302,21 @@ func (r *resolution) pipeline(ctx context.Context, spec *jobspec.Job, job *hanga
 			}
 		}
 		resolved[name] = st
-		text, err := specText(st)
+		typ := hangar.JobTypeCommand
+		var spec any = st
+		if sj.Type == jobspec.SweepJob {
+			typ = hangar.JobTypeSweep
+			if spec, err = r.sweepOf(st, sj); err != nil {
+				return nil, err
+			}
+		}
+		text, err := specText(spec)
 		if err != nil {
 			return nil, err
 		}
 		steps = append(steps, &hangar.Job{
 			Name:           StepJobName(job.Name, name),
-			Type:           hangar.JobTypeCommand,
+			Type:           typ,
 			Parent:         job.Name,
 			Step:           name,
 			DisplayName:    orString(sj.DisplayName, name),
@@ -320,6 +340,29 @@ func (r *resolution) pipeline(ctx context.Context, spec *jobspec.Job, job *hanga
 	}
 	job.Spec = text
 	return steps, nil
+}
+
+// sweep resolves a sweep job: its trial as a step (c is the trial's
+// component, nil for an inline trial) and its settings.
+func (r *resolution) sweep(ctx context.Context, j *jobspec.Job, c *jobspec.Component, env *jobspec.Environment, at string) (*Sweep, error) {
+	st, err := r.command(ctx, j, c, env, r.file, at)
+	if err != nil {
+		return nil, err
+	}
+	return r.sweepOf(st, j)
+}
+
+// sweepOf wraps a sweep's resolved trial step with its settings: a
+// trial_timeout bounds each trial as its limits.timeout would, and a
+// trial is never reused (its sampled values make it new, and a sweep
+// that reused its trials would learn nothing).
+func (r *resolution) sweepOf(st *Step, j *jobspec.Job) (*Sweep, error) {
+	cfg := *j.Sweep
+	if t := cfg.TrialTimeoutSeconds; t > 0 && (st.TimeoutSeconds == 0 || t < st.TimeoutSeconds) {
+		st.TimeoutSeconds = t
+	}
+	st.IsDeterministic = false
+	return &Sweep{Trial: st, Config: &cfg}, nil
 }
 
 // StepJobName is the job name of a pipeline's step.

@@ -33,6 +33,9 @@ type decoder struct {
 	// sets names the nodes that --set overrides created or replaced, so
 	// their errors point at the override instead of a line of the file.
 	sets map[*yaml.Node]string
+	// searchSpaceInputs lets input values be ${{search_space.<name>}}
+	// (a sweep's inputs).
+	searchSpaceInputs bool
 }
 
 func newDecoder(file string) *decoder {

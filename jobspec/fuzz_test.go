@@ -23,6 +23,12 @@ func FuzzParse(f *testing.F) {
 			// No files: a fuzzed reference must not read the disk.
 			_, err := PlanPipeline(t.Context(), j, registered{})
 			check("PlanPipeline", err)
+		} else if err == nil && j.Type == SweepJob {
+			if j.ComponentRef == nil {
+				renderAll(t, j.Template, j.Inputs, j.Outputs)
+			}
+			_, err := PlanSweep(t.Context(), j, registered{})
+			check("PlanSweep", err)
 		} else if err == nil {
 			renderAll(t, j.Template, j.Inputs, j.Outputs)
 		}

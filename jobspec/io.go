@@ -204,6 +204,12 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 			return nil
 		}
 		// A plain value: a binding (steps), or a literal.
+		if d.searchSpaceInputs {
+			if m := searchSpaceExpr.FindStringSubmatch(n.Value); m != nil && m[0] == strings.TrimSpace(n.Value) {
+				in.Bind = Expr{"search_space", m[1]}
+				return in
+			}
+		}
 		if strings.Contains(n.Value, "${{") {
 			if ctx != inStep {
 				d.errorf(n, "%s: %s: ${{…}} bindings are for the inputs of a pipeline's steps", path, n.Value)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hangar-ml/hangar/sweep"
 )
 
 // Job types.
@@ -56,6 +58,11 @@ type Job struct {
 	ComponentRef *Ref
 	Component    *Component
 
+	// Sweep is a sweep job's settings (search space, sampling,
+	// objective, limits, early termination); its trial is the command
+	// part above (sweep.go).
+	Sweep *sweep.Config
+
 	// Jobs are a pipeline's steps by name; JobOrder their names in file
 	// order.
 	Jobs     map[string]*Job
@@ -82,7 +89,7 @@ type Settings struct {
 	ForceRerun bool
 }
 
-// ParseJob reads a command or pipeline job spec (`job create -f`), after
+// ParseJob reads a command, pipeline or sweep job spec (`job create -f`), after
 // applying --set overrides ("inputs.lr=0.1", "jobs.train.compute=local",
 // "settings.force_rerun=true"; the value is read as YAML) to the tree, so
 // an override is checked like the file. Bindings between steps and the
@@ -110,10 +117,12 @@ func ParseJob(file string, b []byte, sets []string) (*Job, error) {
 		j = d.job(root, "", jobTop)
 	case PipelineJob:
 		j = d.pipeline(root)
-	case "sweep", "automl", "parallel", "spark", "import":
-		d.errorf(root, "type %q: %s jobs are not supported; Hangar runs command and pipeline jobs", typ, typ)
+	case SweepJob:
+		j = d.sweepJob(root, "", jobTop)
+	case "automl", "parallel", "spark", "import":
+		d.errorf(root, "type %q: %s jobs are not supported; Hangar runs command, pipeline and sweep jobs", typ, typ)
 	default:
-		d.errorf(root, "type %q is not a job type (command, pipeline)", typ)
+		d.errorf(root, "type %q is not a job type (command, pipeline, sweep)", typ)
 	}
 	if err := d.err(); err != nil {
 		return nil, err
@@ -179,10 +188,10 @@ func (d *decoder) job(n *yaml.Node, path string, kind jobKind) *Job {
 	switch j.Type {
 	case "", CommandJob:
 		j.Type = CommandJob
-	case "sweep", "parallel", "spark", "pipeline", "automl":
-		d.errorf(n, "%s: %s steps are not supported; Hangar runs command steps", path, j.Type)
+	case "parallel", "spark", "pipeline", "automl":
+		d.errorf(n, "%s: %s steps are not supported; Hangar runs command and sweep steps", path, j.Type)
 	default:
-		d.errorf(n, "%s: type %q is not a step type (command)", path, j.Type)
+		d.errorf(n, "%s: type %q is not a step type (command, sweep)", path, j.Type)
 	}
 	ctx := inJob
 	if kind == jobStep {
@@ -298,7 +307,13 @@ func (d *decoder) pipeline(n *yaml.Node) *Job {
 			d.errorf(k, "jobs: %q is not a valid step name (a letter or _, then letters, digits, _ or -)", k.Value)
 			return
 		}
-		if s := d.job(v, "jobs."+k.Value, jobStep); s != nil {
+		var s *Job
+		if stepType(d.deref(v)) == SweepJob {
+			s = d.sweepJob(v, "jobs."+k.Value, jobStep)
+		} else {
+			s = d.job(v, "jobs."+k.Value, jobStep)
+		}
+		if s != nil {
 			s.Name = k.Value
 			s.Line = k.Line
 			j.Jobs[k.Value] = s
@@ -395,4 +410,17 @@ func (d *decoder) applySets(root *yaml.Node, sets []string) {
 			cur = next
 		}
 	}
+}
+
+// stepType is the type: a step's mapping names, "" when none.
+func stepType(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }

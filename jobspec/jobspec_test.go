@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/sweep"
 )
 
 // registered resolves references to registered components from a map
@@ -162,7 +163,23 @@ func TestInvalid(t *testing.T) {
 			`step-path-types.yml:8: jobs.score.inputs.test_data: the path ./test.csv is a uri_file input; input "test_data" of component score_churn:2 takes a uri_folder`,
 		}},
 		{"sweep.yml", "job", []string{
-			"sweep.yml:1: type \"sweep\": sweep jobs are not supported; Hangar runs command and pipeline jobs",
+			"sweep.yml:35: limits.max_total_trials must be a positive integer, not 0",
+			"sweep.yml:8: inputs.momentum: ${{search_space.momentum}} is not a search_space parameter (known: beta, depth, drop, gamma, lr)",
+			"sweep.yml:20: search_space.beta: normal takes mu, sigma, not q",
+			"sweep.yml:14: search_space.depth: choice needs at least one value",
+			"sweep.yml:25: search_space.drop: loguniform needs max_value (it takes min_value, max_value)",
+			`sweep.yml:17: search_space.gamma: unknown distribution "gaussian" (choice, randint, uniform, quniform, loguniform, qloguniform, normal, qnormal, lognormal, qlognormal)`,
+			"sweep.yml:10: search_space.lr: uniform min_value 0.1 must be below max_value 0.01",
+			"sweep.yml:32: sampling_algorithm.rule: rule sobol is not supported: Hangar samples uniformly at random (rule: random, reproducible with seed)",
+			`sweep.yml:29: objective.goal must be minimize or maximize, not "maximise"`,
+			"sweep.yml:38: early_termination: bandit needs exactly one of slack_factor and slack_amount",
+			"sweep.yml:4: trial.command: ${{search_space.depht}} is not a search_space parameter (known: beta, depth, drop, gamma, lr)",
+		}},
+		{"sweep-grid.yml", "job", []string{
+			"sweep-grid.yml:7: sampling_algorithm.seed: grid sampling draws nothing at random; remove seed",
+			"sweep-grid.yml:4: search_space.lr: grid sampling takes choice parameters only, not uniform",
+			"sweep-grid.yml:5: search_space.n: randint needs upper (it takes upper)",
+			"sweep-grid.yml:8: early_termination.truncation_percentage must be 1 to 99, not 120",
 		}},
 		{"type-mismatch.yml", "job", []string{
 			"type-mismatch.yml:11: jobs.train.inputs.max_epochs: ${{parent.jobs.prep.outputs.data}} is a uri_folder output; input \"max_epochs\" of component train_churn:4 takes an integer",
@@ -616,5 +633,129 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestParseSweep(t *testing.T) {
+	j, err := ParseJob("job-sweep.yml", readFixture(t, "testdata/sweep/job-sweep.yml"), []string{"limits.max_concurrent_trials=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := j.Sweep
+	if j.Type != SweepJob || c == nil || c.Algorithm != sweep.Random || c.Goal != sweep.Minimize || c.PrimaryMetric != "test-multi_logloss" {
+		t.Fatalf("got %+v, %+v", j, c)
+	}
+	if c.MaxTotalTrials != 20 || c.MaxConcurrentTrials != 4 || c.TimeoutSeconds != 7200 || c.Rule != sweep.Random {
+		t.Errorf("limits: got %+v", c)
+	}
+	if p := c.Policy; p == nil || p.Type != sweep.Bandit || *p.SlackFactor != 0.1 || p.DelayEvaluation != 5 || p.EvaluationInterval != 1 {
+		t.Errorf("early termination: got %+v", p)
+	}
+	want := "python main.py --iris-csv ${{inputs.iris_csv}} --learning-rate ${{inputs.learning_rate}} --boosting ${{inputs.boosting}}"
+	if j.Command != want {
+		t.Errorf("command: got %q, want %q", j.Command, want)
+	}
+	for name, typ := range map[string]Type{"learning_rate": Number, "boosting": String} {
+		in := j.Inputs[name]
+		if in == nil || !IsSearchSpace(in.Bind) || in.Bind[1] != name || in.Type != typ {
+			t.Errorf("input %s: got %+v, want a %s bound to search_space.%s", name, in, typ, name)
+		}
+	}
+	if j.Code != "src" || j.Environment == nil || j.Environment.Ref == nil {
+		t.Errorf("trial: got code %q, environment %+v", j.Code, j.Environment)
+	}
+}
+
+func TestPlanSweep(t *testing.T) {
+	file := filepath.Join("testdata", "sweep", "component-sweep.yml")
+	j, err := ParseJob(file, readFixture(t, file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := PlanSweep(t.Context(), j, Files{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c == nil || c.Name != "train_churn" {
+		t.Fatalf("component: got %+v", c)
+	}
+	if in := j.Inputs["max_epochs"]; in == nil || in.Type != Integer || !IsSearchSpace(in.Bind) {
+		t.Errorf("max_epochs: got %+v, want an integer bound to search_space.max_epochs", in)
+	}
+	if in := j.Inputs["learning_rate"]; in == nil || in.Bind.String() != "${{search_space.lr}}" || in.Type != Number {
+		t.Errorf("learning_rate: got %+v", in)
+	}
+
+	bad := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"uniform into an integer", `type: sweep
+trial: ../components/train.yml
+inputs: {training_data: {path: ./data}}
+search_space:
+  max_epochs: {type: uniform, min_value: 1, max_value: 5}
+objective: {goal: maximize, primary_metric: auc}
+sampling_algorithm: random
+`, []string{`x.yml:1: search_space.max_epochs: ${{search_space.max_epochs}}: input "max_epochs" of component train_churn:4 takes an integer: uniform gives values that are not integers`}},
+		{"a parameter that reaches nothing", `type: sweep
+trial: ../components/train.yml
+inputs: {training_data: {path: ./data}, max_epochs: 3}
+search_space:
+  alpha: {type: choice, values: [1, 2]}
+objective: {goal: maximize, primary_metric: auc}
+sampling_algorithm: grid
+`, []string{`x.yml:1: search_space.alpha: component train_churn:4 has no input "alpha" and no input of the sweep is ${{search_space.alpha}} (known: learning_rate, max_epochs, schedule, training_data)`}},
+		{"choice outside the enum, required input missing", `type: sweep
+trial: ../components/train.yml
+search_space:
+  schedule: {type: choice, values: [step, linear]}
+objective: {goal: maximize, primary_metric: auc}
+sampling_algorithm: grid
+`, []string{
+			`x.yml:1: search_space.schedule: ${{search_space.schedule}}: input "schedule" of component train_churn:4 takes a string: "linear" is not one of time-based, step, exponential`,
+			`x.yml:1: input "training_data" of component train_churn:4 is required and not given`,
+			`x.yml:1: input "max_epochs" of component train_churn:4 is required and not given`,
+		}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := ParseJob(filepath.Join("testdata", "sweep", "x.yml"), []byte(tt.yaml), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = PlanSweep(t.Context(), j, Files{})
+			if hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Fatalf("got %v, want EINVALID", err)
+			}
+			var got []string
+			for _, l := range strings.Split(hangar.ErrorMessage(err), "\n") {
+				got = append(got, strings.TrimPrefix(l, "testdata/sweep/"))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlanPipelineSweepStep(t *testing.T) {
+	file := filepath.Join("testdata", "sweep", "pipeline-sweep.yml")
+	j, err := ParseJob(file, readFixture(t, file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := PlanPipeline(t.Context(), j, Files{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := j.Jobs["tune"]
+	if s.Type != SweepJob || s.Sweep.Algorithm != sweep.Bayesian || p.Components["tune"] == nil {
+		t.Fatalf("step: got %+v", s)
+	}
+	for _, name := range []string{"max_epochs", "schedule"} {
+		if in := s.Inputs[name]; in == nil || !IsSearchSpace(in.Bind) {
+			t.Errorf("input %s: got %+v, want bound to the search space", name, in)
+		}
 	}
 }

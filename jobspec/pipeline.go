@@ -106,6 +106,11 @@ func PlanPipeline(ctx context.Context, job *Job, r ComponentResolver) (*Plan, er
 			p.Components[name] = c
 		}
 	}
+	for _, name := range job.JobOrder {
+		if s, c := job.Jobs[name], p.Components[name]; s.Type == SweepJob && c != nil {
+			d.bindParams("jobs."+name+".", s, c)
+		}
+	}
 	pl := &planner{d: d, job: job, plan: p, writer: map[string]string{}}
 	// Which step writes each pipeline output, for inputs bound to one.
 	for _, name := range job.JobOrder {
@@ -282,6 +287,10 @@ func (pl *planner) source(step, path, at string, in *Input) (source, bool) {
 		return source{typ: in.Type, given: in.Given(), what: "the path " + in.Path, noun: "input"}, true
 	}
 	e := in.Bind
+	if IsSearchSpace(e) {
+		// Checked against the input by bindParams.
+		return source{typ: in.Type, given: true, what: e.String(), noun: "value"}, true
+	}
 	bad := func(format string, args ...any) (source, bool) {
 		pl.d.errorAt(at, path+": "+e.String()+": "+fmt.Sprintf(format, args...))
 		return source{}, false

@@ -110,7 +110,7 @@ func checkJobKey(workspace, name string) error {
 // hangar.NewJobName; a step without a name gets <pipeline>.<step>, and a
 // step without Parent the pipeline's name. Steps belong to a pipeline job
 // only. A job created with Parent set is a step added to an existing
-// pipeline (ENOTFOUND when there is none).
+// pipeline, or a trial added to a sweep (ENOTFOUND when there is none).
 func (s *JobService) CreateJob(ctx context.Context, workspace string, job *hangar.Job, steps []*hangar.Job) error {
 	if err := hangar.ValidateWorkspaceName(workspace); err != nil {
 		return err
@@ -193,8 +193,8 @@ func (s *JobService) CreateJob(ctx context.Context, workspace string, job *hanga
 			if err != nil {
 				return fmt.Errorf("look up pipeline %s: %w", job.Parent, err)
 			}
-			if typ != hangar.JobTypePipeline {
-				return hangar.Errorf(hangar.EINVALID, "job %s: parent %s is not a pipeline job", job.Name, job.Parent)
+			if typ != hangar.JobTypePipeline && typ != hangar.JobTypeSweep {
+				return hangar.Errorf(hangar.EINVALID, "job %s: parent %s is not a pipeline or sweep job", job.Name, job.Parent)
 			}
 		}
 		now := tx.now.UTC().Truncate(time.Microsecond)

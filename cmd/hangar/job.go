@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/httpapi"
+	"github.com/hangar-ml/hangar/jobrun"
 )
 
 // newJobCmd is `hangar job`: the verbs that read and control jobs, as
@@ -49,15 +51,25 @@ type jobView struct {
 	// notes on what compute local did not apply), not a string of JSON.
 	Spec  json.RawMessage `json:"spec"`
 	Steps []jobStepView   `json:"steps,omitempty"`
+	// Best is a sweep's best trial, once the sweep ended.
+	Best *jobrun.BestTrial `json:"best,omitempty"`
 }
 
-// jobStepView is one step of a pipeline in `job show`.
+// hasChildren reports whether a job's children are listed and followed
+// with it: a pipeline's steps, a sweep's trials.
+func hasChildren(j *hangar.Job) bool {
+	return j.Type == hangar.JobTypePipeline || j.Type == hangar.JobTypeSweep
+}
+
+// jobStepView is one step of a pipeline (trial of a sweep) in `job show`.
 type jobStepView struct {
 	Step       string           `json:"step"`
 	Name       string           `json:"name"`
 	Status     hangar.JobStatus `json:"status"`
 	ReusedFrom string           `json:"reused_from,omitempty"`
 	Error      string           `json:"error,omitempty"`
+	// Params are a trial's sampled parameters.
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // jobSteps lists every step of a pipeline job, in creation order.
@@ -89,13 +101,22 @@ func newJobShowCmd(cli *clientConfig) *cobra.Command {
 			if !json.Valid(v.Spec) {
 				v.Spec, _ = json.Marshal(j.Spec)
 			}
-			if j.Type == hangar.JobTypePipeline {
+			if hasChildren(j) {
 				steps, err := jobSteps(ctx, c, cli.Workspace, name)
 				if err != nil {
 					return err
 				}
 				for _, s := range steps {
-					v.Steps = append(v.Steps, jobStepView{Step: s.Step, Name: s.Name, Status: s.Status, ReusedFrom: s.ReusedFrom, Error: s.Error})
+					sv := jobStepView{Step: s.Step, Name: s.Name, Status: s.Status, ReusedFrom: s.ReusedFrom, Error: s.Error}
+					if st, err := jobrun.StepOf(s); err == nil && j.Type == hangar.JobTypeSweep {
+						sv.Params = st.SearchSpace
+					}
+					v.Steps = append(v.Steps, sv)
+				}
+			}
+			if j.Type == hangar.JobTypeSweep {
+				if sw, err := jobrun.SweepOf(j); err == nil {
+					v.Best = sw.Best
 				}
 			}
 			if cli.output != "table" && cli.output != "tsv" {
@@ -108,7 +129,23 @@ func newJobShowCmd(cli *clientConfig) *cobra.Command {
 			}
 			if len(v.Steps) > 0 {
 				fmt.Fprintln(w)
-				if err := cli.printResult(w, v.Steps, "step", "status", "reused_from", "name"); err != nil {
+				cols := []string{"step", "status", "reused_from", "name"}
+				if j.Type == hangar.JobTypeSweep {
+					cols = []string{"step", "status", "params", "name"}
+				}
+				if err := cli.printResult(w, v.Steps, cols...); err != nil {
+					return err
+				}
+			}
+			if b := v.Best; b != nil {
+				type bestRow struct {
+					BestTrial string  `json:"best_trial"`
+					Metric    string  `json:"metric"`
+					Value     float64 `json:"value"`
+					Params    string  `json:"params"`
+				}
+				fmt.Fprintln(w)
+				if err := cli.printResult(w, []bestRow{{b.Job, b.Metric, b.Value, formatParams(b.Params)}}, "best_trial", "metric", "value", "params"); err != nil {
 					return err
 				}
 			}
@@ -307,7 +344,7 @@ func (f *jobFollower) follow(ctx context.Context, name string) (*hangar.Job, err
 	}
 	own := &stepLog{}
 	for {
-		if j.Type == hangar.JobTypePipeline {
+		if hasChildren(j) {
 			if err := f.steps(ctx, name); err != nil {
 				return nil, err
 			}
@@ -315,7 +352,7 @@ func (f *jobFollower) follow(ctx context.Context, name string) (*hangar.Job, err
 		// The job's own log paces the loop: the read waits for bytes
 		// while the job runs (a pipeline's own log is its scheduler's).
 		wait := f.wait
-		if j.Type == hangar.JobTypePipeline {
+		if hasChildren(j) {
 			wait = f.poll
 		}
 		ch, err := f.c.JobLog(ctx, f.ws, name, own.offset, wait)
@@ -325,7 +362,7 @@ func (f *jobFollower) follow(ctx context.Context, name string) (*hangar.Job, err
 		own.offset = ch.Next
 		f.write(own, "", ch.Data, ch.Terminal && len(ch.Data) == 0)
 		if ch.Terminal && len(ch.Data) == 0 {
-			if j.Type == hangar.JobTypePipeline {
+			if hasChildren(j) {
 				// The steps ended before their pipeline: read them out.
 				if err := f.steps(ctx, name); err != nil {
 					return nil, err
@@ -472,4 +509,13 @@ func newJobDownloadCmd(cli *clientConfig) *cobra.Command {
 	cmd.Flags().BoolVar(&all, "all", false, "download every output (the default)")
 	cmd.Flags().StringVarP(&dir, "download-path", "p", ".", "folder to download into")
 	return cmd
+}
+
+// formatParams is a trial's parameters as "a=1, b=x", in name order.
+func formatParams(p map[string]string) string {
+	parts := make([]string, 0, len(p))
+	for _, k := range sortedKeys(p) {
+		parts = append(parts, k+"="+p[k])
+	}
+	return strings.Join(parts, ", ")
 }

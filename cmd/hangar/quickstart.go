@@ -17,9 +17,11 @@ import (
 	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/internal/sampledata"
+	"github.com/hangar-ml/hangar/jobrun"
 	"github.com/hangar-ml/hangar/mlflow"
 	"github.com/hangar-ml/hangar/profile"
 	"github.com/hangar-ml/hangar/score"
+	"github.com/hangar-ml/hangar/sweep"
 	"github.com/hangar-ml/hangar/tabular"
 )
 
@@ -153,6 +155,30 @@ func waitPipeline(ctx context.Context, c *httpapi.Client, ws, name string, progr
 	}
 }
 
+// bestTrial is the job that trained the model of the train step, a
+// sweep: its best trial. It says which, for people.
+func bestTrial(ctx context.Context, c *httpapi.Client, ws string, st *hangar.Job) (*hangar.Job, string, error) {
+	st, err := originJob(ctx, c, ws, st)
+	if err != nil {
+		return nil, "", err
+	}
+	if st.Type != hangar.JobTypeSweep {
+		return st, "no sweep", nil
+	}
+	sw, err := jobrun.SweepOf(st)
+	if err != nil {
+		return nil, "", err
+	}
+	if sw.Best == nil {
+		return nil, "", fmt.Errorf("sweep %s ended without a best trial", st.Name)
+	}
+	best, err := c.Job(ctx, ws, sw.Best.Job)
+	if err != nil {
+		return nil, "", err
+	}
+	return best, fmt.Sprintf("the best of %d trials: %s, %s %s", sw.Best.Trials, formatParams(sw.Best.Params), sw.Best.Metric, sweep.FormatFloat(sw.Best.Value)), nil
+}
+
 // originJob is the job that produced a step's outputs: the step itself,
 // or the job it reused them from (and that one's, if it reused too).
 func originJob(ctx context.Context, c *httpapi.Client, ws string, st *hangar.Job) (*hangar.Job, error) {
@@ -265,7 +291,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("%s:%s, %d rows × %d columns, %s%s", asset.Name, asset.Version, prof.Rows, len(prof.Columns), asset.Manifest.Digest, same)
 
-	step.start("Submitting the training pipeline (split → split → train_gbdt → evaluate → gate: built-in components, no Python)")
+	step.start("Submitting the training pipeline (split → split → a train_gbdt sweep → evaluate → gate: built-in components, no Python)")
 	job, err := dc.SubmitJob(ctx, "demo", &hangar.JobSubmission{File: "quickstart.yml", YAML: quickstartPipeline})
 	if err != nil {
 		return fmt.Errorf("submit the training pipeline: %w", err)
@@ -293,7 +319,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	// A reused step's own run records only that it was reused: the
 	// metrics and the model belong to the run of the job that trained.
-	trainJob, err := originJob(ctx, dc, "demo", byStep["train"])
+	trainJob, tuned, err := bestTrial(ctx, dc, "demo", byStep["train"])
 	if err != nil {
 		return err
 	}
@@ -301,7 +327,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err != nil {
 		return err
 	}
-	step.start("Reading the training over the MLflow API (the train step's run, a child of the pipeline's)")
+	step.start("Reading the training over the MLflow API (the best trial's run, a child of the sweep's)")
 	trainRun, err := mc.GetRun(ctx, trainJob.RunID)
 	if err != nil {
 		return err
@@ -310,7 +336,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	if err != nil {
 		return err
 	}
-	step.ok("run %s of job %s: %d params and %d rounds of valid_rmse", trainJob.RunID, trainJob.Name, len(trainRun.Data.Params), len(history))
+	step.ok("run %s of job %s (%s): %d params and %d rounds of valid_rmse", trainJob.RunID, trainJob.Name, tuned, len(trainRun.Data.Params), len(history))
 
 	step.start("Reading the evaluation on the 2014–2016 test years (the evaluate step's run)")
 	evalRun, err := mc.GetRun(ctx, evalJob.RunID)
@@ -339,7 +365,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("RMSE %.3f, MAE %.3f, R² %.3f (ridership in thousands), also logged to the model's run", metrics["test_rmse"], metrics["test_mae"], metrics["test_r2"])
 
-	step.start("Downloading the job's model output and logging it as artifacts of the train step's run")
+	step.start("Downloading the job's model output and logging it as artifacts of the best trial's run")
 	modelOut, ok := job.Outputs["model"]
 	if !ok || modelOut.Manifest == "" {
 		return fmt.Errorf("job %s completed without its model output", job.Name)

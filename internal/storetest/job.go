@@ -109,6 +109,13 @@ func testJobCreate(t *testing.T, s *Store) {
 	late := &hangar.Job{Name: "pipe_1.late", Parent: "pipe_1", Step: "late", Type: hangar.JobTypeCommand, Spec: jobSpec}
 	createJob(t, s, ws, late)
 
+	// A trial added to a sweep as the sweep runs.
+	createJob(t, s, ws, &hangar.Job{Name: "sweep_1", Type: hangar.JobTypeSweep, Spec: `{}`, ExperimentName: "exp"})
+	createJob(t, s, ws, &hangar.Job{Name: "sweep_1.trial_0", Parent: "sweep_1", Step: "trial_0", Type: hangar.JobTypeCommand, Spec: jobSpec})
+	if got := getJob(t, s, ws, "sweep_1.trial_0").Parent; got != "sweep_1" {
+		t.Errorf("trial's parent: got %q, want sweep_1", got)
+	}
+
 	// A job without a name gets one.
 	anon := commandJob("")
 	createJob(t, s, ws, anon)
@@ -124,7 +131,7 @@ func testJobCreate(t *testing.T, s *Store) {
 		}
 		targets = append(targets, e.Target)
 	}
-	want := []string{"jobs/train_1", "jobs/pipe_1", "jobs/pipe_1.prep", "jobs/custom-train", "jobs/pipe_1.late", "jobs/" + anon.Name}
+	want := []string{"jobs/train_1", "jobs/pipe_1", "jobs/pipe_1.prep", "jobs/custom-train", "jobs/pipe_1.late", "jobs/sweep_1", "jobs/sweep_1.trial_0", "jobs/" + anon.Name}
 	if diff := cmp.Diff(want, targets); diff != "" {
 		t.Errorf("audit targets (-want +got):\n%s", diff)
 	}
@@ -152,7 +159,7 @@ func testJobCreateErrors(t *testing.T, s *Store) {
 		{"bad workspace", "Bad WS", commandJob("a"), nil, hangar.EINVALID},
 		{"missing workspace", "nowhere", commandJob("a"), nil, hangar.ENOTFOUND},
 		{"bad name", ws, commandJob("-a"), nil, hangar.EINVALID},
-		{"bad type", ws, &hangar.Job{Name: "a", Type: "sweep", Spec: jobSpec}, nil, hangar.EINVALID},
+		{"bad type", ws, &hangar.Job{Name: "a", Type: "automl", Spec: jobSpec}, nil, hangar.EINVALID},
 		{"spec not an object", ws, &hangar.Job{Name: "a", Type: hangar.JobTypeCommand, Spec: `[1]`}, nil, hangar.EINVALID},
 		{"spec not JSON", ws, &hangar.Job{Name: "a", Type: hangar.JobTypeCommand, Spec: `{`}, nil, hangar.EINVALID},
 		{"bad status", ws, &hangar.Job{Name: "a", Type: hangar.JobTypeCommand, Spec: jobSpec, Status: "Done"}, nil, hangar.EINVALID},
