@@ -131,9 +131,9 @@ func NewGateway() *Gateway {
 	g.endpoints.Store(&empty)
 	g.pool.New = func() any { return new(reqState) }
 	g.metrics = newMetrics()
-	var b [8]byte
+	var b [10]byte
 	_, _ = rand.Read(b[:])
-	g.idPrefix = hex.EncodeToString(b[:4]) + "-" + hex.EncodeToString(b[4:6]) + "-" + hex.EncodeToString(b[6:8]) + "-"
+	g.idPrefix = hex.EncodeToString(b[:4]) + "-" + hex.EncodeToString(b[4:6]) + "-" + hex.EncodeToString(b[6:8]) + "-" + hex.EncodeToString(b[8:10]) + "-"
 	g.mux = g.routes()
 	return g
 }
