@@ -183,14 +183,8 @@ func (s *scanner) num(bools bool) (float64, *notNumber, error) {
 	switch c := s.peek(); {
 	case c == '-' || c >= '0' && c <= '9':
 		start := s.i
-		s.i++
-		for s.i < len(s.b) {
-			c := s.b[s.i]
-			if c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
-				s.i++
-				continue
-			}
-			break
+		if !s.number() {
+			return 0, nil, errf(EBADJSON, "body is not valid JSON: bad number at offset %d", start)
 		}
 		v, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
 		if err != nil || math.IsInf(v, 0) {
@@ -226,6 +220,45 @@ func (s *scanner) num(bools bool) (float64, *notNumber, error) {
 		return 0, &notNumber{"an object"}, s.skip(0)
 	}
 	return 0, nil, s.syntax("a value")
+}
+
+// number passes over a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() bool {
+	b, i := s.b, s.i
+	digits := func() bool {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	s.i = i
+	return true
 }
 
 func (s *scanner) lit(l string) error {
