@@ -99,6 +99,7 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.AddCommand(newBuiltinCmd(getenv), newLogCmd(getenv, newLogArtifactCmd), newModelCmd(cli), newJobCmd(cli, newJobCreateCmd(cli)), newRunStepCmd(getenv))
 	root.AddCommand(newEnvironmentCmd(cli), newComponentCmd(cli)) // environment.go, component.go
 	root.AddCommand(newDataCmd(cli), newDatastoreCmd(cli))        // data.go, datastore.go
+	root.AddCommand(newServeModelCmd(getenv))                     // serve_model.go
 	return root
 }
 
