@@ -3,6 +3,7 @@ package serving
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -80,6 +81,37 @@ func BenchmarkServe(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkEchoPeer is the echo peer's handler (scripts/bench/echo_server.go:
+// encoding/json in and out, no model, no auth) through the same harness:
+// the in-process yardstick for BenchmarkServe.
+func BenchmarkEchoPeer(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /score", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Data [][]float64 `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out := make([]float64, len(body.Data))
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+	body := []byte(`{"data": [` + benchRow + `]}`)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		rd := bytes.NewReader(body)
+		req, _ := http.NewRequest(http.MethodPost, "http://x/score", io.NopCloser(rd))
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			rd.Reset(body)
+			clear(w.h)
+			mux.ServeHTTP(w, req)
+		}
+	})
 }
 
 // BenchmarkDecodeScore is the /score body decoder alone.

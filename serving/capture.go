@@ -38,17 +38,21 @@ type Record struct {
 // Sink receives captured records in batches, from one goroutine at a
 // time. The control plane turns them into a data asset; DirSink writes
 // JSON lines files. WriteCapture returns an error when the batch is lost
-// (the gateway logs and counts it).
+// (the gateway logs and counts it). It must not keep batch, which the
+// gateway reuses, after it returns.
 type Sink interface {
 	WriteCapture(ctx context.Context, batch []Record) error
 }
 
 // capturer hands records from the request path to the sink through a
 // bounded buffer: a full buffer drops the record and counts it, so capture
-// never blocks or fails a request.
+// never blocks or fails a request. Requests append under a mutex and wake
+// the writer only when a batch is full — not once per record, which would
+// cost a goroutine switch per request; otherwise the writer flushes every
+// interval.
 type capturer struct {
 	sink     Sink
-	ch       chan Record
+	limit    int // records buffered at most
 	batch    int
 	interval time.Duration
 	log      *slog.Logger
@@ -56,58 +60,79 @@ type capturer struct {
 	onDrop   func()
 	onWrite  func(n int, err error)
 	done     chan struct{}
+	wake     chan struct{} // capacity 1: a full batch is waiting
+
+	mu  sync.Mutex
+	buf []Record
 }
 
 func (c *capturer) offer(r Record) {
-	select {
-	case c.ch <- r:
-	default:
+	c.mu.Lock()
+	if len(c.buf) >= c.limit {
+		c.mu.Unlock()
 		c.dropped.Add(1)
 		c.onDrop()
+		return
+	}
+	c.buf = append(c.buf, r)
+	full := len(c.buf) == c.batch
+	c.mu.Unlock()
+	if full {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// run batches records until ctx is done, then flushes what is buffered.
+// take removes up to one batch of buffered records.
+func (c *capturer) take(spare []Record) []Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := min(len(c.buf), c.batch)
+	out := append(spare[:0], c.buf[:n]...)
+	rest := copy(c.buf, c.buf[n:])
+	clear(c.buf[rest:])
+	c.buf = c.buf[:rest]
+	return out
+}
+
+// run writes batches until ctx is done, then flushes what is buffered.
 func (c *capturer) run(ctx context.Context) {
 	defer close(c.done)
-	buf := make([]Record, 0, c.batch)
 	tick := time.NewTicker(c.interval)
 	defer tick.Stop()
+	var batch []Record
 	flush := func() {
-		if len(buf) == 0 {
-			return
+		for {
+			batch = c.take(batch)
+			if len(batch) == 0 {
+				return
+			}
+			// The sink gets its own deadline: the gateway's context may
+			// be the one that ended.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			err := c.sink.WriteCapture(wctx, batch)
+			cancel()
+			if err != nil {
+				c.log.Error("capture: write batch", "records", len(batch), "err", err)
+			}
+			c.onWrite(len(batch), err)
+			clear(batch)
+			if len(batch) < c.batch {
+				return
+			}
 		}
-		// The sink gets its own deadline: the gateway's context may be
-		// the one that ended.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := c.sink.WriteCapture(wctx, buf)
-		cancel()
-		if err != nil {
-			c.log.Error("capture: write batch", "records", len(buf), "err", err)
-		}
-		c.onWrite(len(buf), err)
-		buf = make([]Record, 0, c.batch)
 	}
 	for {
 		select {
-		case r := <-c.ch:
-			buf = append(buf, r)
-			if len(buf) >= c.batch {
-				flush()
-			}
+		case <-c.wake:
 		case <-tick.C:
-			flush()
 		case <-ctx.Done():
-			for {
-				select {
-				case r := <-c.ch:
-					buf = append(buf, r)
-				default:
-					flush()
-					return
-				}
-			}
+			flush()
+			return
 		}
+		flush()
 	}
 }
 

@@ -282,9 +282,23 @@ func (s *scanner) skip(depth int) error {
 		return s.object(func(_ []byte) error { return s.skip(depth + 1) })
 	case '[':
 		return s.array(func(_ int) error { return s.skip(depth + 1) })
+	case 't':
+		return s.lit("true")
+	case 'f':
+		return s.lit("false")
+	case 'n':
+		return s.lit("null")
 	default:
-		_, _, err := s.num(true)
-		return err
+		// Checked against the grammar only: a skipped number is never
+		// converted, and the decoders skip every value once to find keys.
+		start := s.i
+		if !s.number() {
+			if start >= len(s.b) {
+				return s.syntax("a value")
+			}
+			return errf(EBADJSON, "body is not valid JSON: bad value at offset %d", start)
+		}
+		return nil
 	}
 }
 

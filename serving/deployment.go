@@ -136,6 +136,7 @@ type Deployment struct {
 	closing  atomic.Bool  // set when it leaves the routing; no new requests
 	ready    atomic.Bool
 
+	hdrName  []string // the azureml-model-deployment header value, shared read-only
 	m        *depMetrics
 	stop     chan struct{} // stops the probe loop
 	stopOnce sync.Once
@@ -156,7 +157,7 @@ func (d *Deployment) Ready() bool { return d.ready.Load() && !d.closing.Load() }
 func (d *Deployment) Features() []string { return d.feats }
 
 func newDeployment(spec DeploymentSpec, model Model) (*Deployment, error) {
-	d := &Deployment{spec: spec, model: model, script: spec.Script, stop: make(chan struct{})}
+	d := &Deployment{spec: spec, model: model, script: spec.Script, stop: make(chan struct{}), hdrName: []string{spec.Name}}
 	n := spec.InstanceCount * spec.MaxConcurrentRequestsPerInstance
 	d.slots = make(chan struct{}, n)
 	d.limit = int64(2 * n)

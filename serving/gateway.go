@@ -153,8 +153,9 @@ func (g *Gateway) Open(ctx context.Context) error {
 	ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if g.Sink != nil {
 		g.capture = &capturer{
-			sink: g.Sink, ch: make(chan Record, max(g.CaptureBuffer, 1)), batch: max(g.CaptureBatch, 1),
-			interval: max(g.CaptureInterval, time.Millisecond), log: g.Logger, done: make(chan struct{}),
+			sink: g.Sink, limit: max(g.CaptureBuffer, 1), batch: max(g.CaptureBatch, 1),
+			interval: max(g.CaptureInterval, time.Millisecond), log: g.Logger,
+			done: make(chan struct{}), wake: make(chan struct{}, 1),
 			onDrop: g.metrics.captureDropped.Inc,
 			onWrite: func(n int, err error) {
 				res := "ok"

@@ -151,7 +151,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 		t = ep.table.Load() // d left the routing: the new table no longer has it
 	}
 	defer d.release()
-	h["Azureml-Model-Deployment"] = []string{d.spec.Name}
+	h["Azureml-Model-Deployment"] = d.hdrName
 	resp, err := g.answerTimed(r.Context(), d, pr, r, body, st, start)
 	if err != nil {
 		g.fail(w, pr, epName, d.spec.Name, err)
