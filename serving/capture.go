@@ -1,12 +1,14 @@
 package serving
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,24 +151,12 @@ type DirSink struct {
 
 var _ Sink = (*DirSink)(nil)
 
-// captureEvent is one line of a DirSink file.
-type captureEvent struct {
-	SpecVersion   string          `json:"specversion"`
-	ID            string          `json:"id"`
-	Source        string          `json:"source"`
-	Type          string          `json:"type"`
-	ContentType   string          `json:"datacontenttype"`
-	Time          time.Time       `json:"time"`
-	Data          json.RawMessage `json:"data"`
-	CorrelationID string          `json:"correlationid"`
-	XRequestID    string          `json:"xrequestid"`
-	ModelVersion  string          `json:"modelversion,omitempty"`
-	CollectType   string          `json:"collectdatatype"`
-	Agent         string          `json:"agent"`
-	Status        int             `json:"status,omitempty"`
-}
-
-// WriteCapture appends the batch to the hour's files.
+// WriteCapture appends the batch to the hour's files: one line per record
+// and kind, {"specversion", "id", "source", "type", "datacontenttype",
+// "time", "data", "correlationid", "xrequestid", "modelversion",
+// "collectdatatype", "agent", "status"}, where data is the body as it came
+// (a JSON string when the body is not JSON, as a CSV body). Lines are
+// appended to bytes by hand: the sink shares the cores with the requests.
 func (s *DirSink) WriteCapture(ctx context.Context, batch []Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -174,56 +164,82 @@ func (s *DirSink) WriteCapture(ctx context.Context, batch []Record) error {
 	if inst == "" {
 		inst = "0"
 	}
-	files := map[string]*strings.Builder{}
+	files := map[string][]byte{}
+	var order []string
 	for _, r := range batch {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		hour := r.Time.UTC().Format("2006/01/02/15")
-		for _, part := range []struct {
+		t := r.Time.UTC()
+		for _, part := range [2]struct {
 			kind string
 			data []byte
 		}{{"model_inputs", r.Input}, {"model_outputs", r.Output}} {
-			data := json.RawMessage(part.data)
-			if !json.Valid(data) {
-				q, _ := json.Marshal(string(part.data))
-				data = q
+			path := filepath.Join(s.Dir, r.Endpoint, r.Deployment, part.kind, t.Format("2006"), t.Format("01"), t.Format("02"), t.Format("15"), inst+".jsonl")
+			b, seen := files[path]
+			if !seen {
+				order = append(order, path)
 			}
-			ev := captureEvent{
-				SpecVersion: "1.0", ID: r.ID + "-" + part.kind, Source: "/endpoints/" + r.Endpoint + "/deployments/" + r.Deployment,
-				Type: "azureml.inference." + part.kind, ContentType: "application/json", Time: r.Time.UTC(), Data: data,
-				CorrelationID: r.ID, XRequestID: r.ID, ModelVersion: r.ModelVersion, CollectType: "JSON",
-				Agent: "hangar-serving/" + r.Protocol, Status: r.Status,
+			b = append(b, `{"specversion":"1.0","id":`...)
+			b = appendJSONString(b, r.ID+"-"+part.kind)
+			b = append(b, `,"source":`...)
+			b = appendJSONString(b, "/endpoints/"+r.Endpoint+"/deployments/"+r.Deployment)
+			b = append(b, `,"type":"azureml.inference.`...)
+			b = append(b, part.kind...)
+			b = append(b, `","datacontenttype":"application/json","time":"`...)
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, `","data":`...)
+			if json.Valid(part.data) {
+				b = appendCompact(b, part.data)
+			} else {
+				b = appendJSONString(b, strings.ToValidUTF8(string(part.data), "\uFFFD"))
 			}
-			line, err := json.Marshal(ev)
-			if err != nil {
-				return fmt.Errorf("capture: %w", err)
+			b = append(b, `,"correlationid":`...)
+			b = appendJSONString(b, r.ID)
+			b = append(b, `,"xrequestid":`...)
+			b = appendJSONString(b, r.ID)
+			if r.ModelVersion != "" {
+				b = append(b, `,"modelversion":`...)
+				b = appendJSONString(b, r.ModelVersion)
 			}
-			path := filepath.Join(s.Dir, r.Endpoint, r.Deployment, part.kind, filepath.FromSlash(hour), inst+".jsonl")
-			b := files[path]
-			if b == nil {
-				b = &strings.Builder{}
-				files[path] = b
-			}
-			b.Write(line)
-			b.WriteByte('\n')
+			b = append(b, `,"collectdatatype":"JSON","agent":`...)
+			b = appendJSONString(b, "hangar-serving/"+r.Protocol)
+			b = append(b, `,"status":`...)
+			b = strconv.AppendInt(b, int64(r.Status), 10)
+			b = append(b, "}\n"...)
+			files[path] = b
 		}
 	}
-	for path, b := range files {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("capture: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			return fmt.Errorf("capture: %w", err)
-		}
-		_, err = f.WriteString(b.String())
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+	for _, path := range order {
+		if err := appendFile(path, files[path]); err != nil {
 			return fmt.Errorf("capture: %w", err)
 		}
 	}
 	return nil
+}
+
+// appendCompact appends valid JSON without its newlines, so a record
+// stays one line.
+func appendCompact(b, js []byte) []byte {
+	if bytes.IndexAny(js, "\r\n") < 0 {
+		return append(b, js...)
+	}
+	var buf bytes.Buffer
+	_ = json.Compact(&buf, js)
+	return append(b, buf.Bytes()...)
+}
+
+func appendFile(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
