@@ -86,25 +86,34 @@ wrk.headers["Authorization"] = "Bearer $key"
 LUA
 
 # --- measure ---------------------------------------------------------------------
+# ROUNDS rounds, the three servers one after the other in each, so a change
+# in the machine's load hits all three alike; the medians are compared.
+ROUNDS=${ROUNDS:-3}
+declare -A all
 run() { # NAME URL SCRIPT
-  local out
+  local out rps p50 p99 errs
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
-  echo "$out" >"$work/$1.wrk"
-  local rps p50 p99 errs
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  printf '%-34s %12s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "$errs"
-  eval "rps_$1=$rps"
+  printf '  %-30s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "$errs"
+  all[$1]="${all[$1]:-} $rps"
 }
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 echo
-echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, one 20-feature JSON row per request ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-run python_flask_sklearn_gunicorn "http://127.0.0.1:$py_port/score" "$root/scripts/bench/post.lua"
-run go_echo "http://127.0.0.1:$echo_port/score" "$root/scripts/bench/post.lua"
-run hangar_native_key_capture "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$work/post-hangar.lua"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, one 20-feature JSON row per request, $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+for r in $(seq 1 "$ROUNDS"); do
+  echo "round $r"
+  run python_flask_sklearn_gunicorn "http://127.0.0.1:$py_port/score" "$root/scripts/bench/post.lua"
+  run go_echo "http://127.0.0.1:$echo_port/score" "$root/scripts/bench/post.lua"
+  run hangar_native_key_capture "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$work/post-hangar.lua"
+done
+py=$(median "${all[python_flask_sklearn_gunicorn]}")
+echo_rps=$(median "${all[go_echo]}")
+hangar=$(median "${all[hangar_native_key_capture]}")
 echo
-awk -v h="$rps_hangar_native_key_capture" -v p="$rps_python_flask_sklearn_gunicorn" -v e="$rps_go_echo" \
+echo "medians: python $py, echo $echo_rps, hangar $hangar req/s (load now $(cut -d' ' -f1-3 /proc/loadavg))"
+awk -v h="$hangar" -v p="$py" -v e="$echo_rps" \
   'BEGIN { printf "hangar / python: %.1fx (target >= 10x)   hangar / echo: %.2f (target >= 0.5)\n", h / p, h / e }'
-metrics=$(curl -fsS http://127.0.0.1:$hangar_port/metrics | grep -E '^hangar_serving_(requests_total|capture_dropped_total|capture_records_total)' || true)
-echo "$metrics"
+curl -fsS http://127.0.0.1:$hangar_port/metrics | grep -E '^hangar_serving_(requests_total|capture_dropped_total|capture_records_total)' || true
