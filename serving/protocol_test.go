@@ -150,6 +150,8 @@ func TestProtocols(t *testing.T) {
 		{name: "v2 no inputs", path: "/endpoints/ep/v2/models/ep/infer", body: `{"id": "x"}`, status: 400, code: hangar.EINVALID},
 		{name: "v2 input without data", path: "/endpoints/ep/v2/models/ep/infer", body: `{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64"}]}`, status: 400, code: hangar.EINVALID},
 		{name: "v2 negative shape", path: "/endpoints/ep/v2/models/ep/infer", body: `{"inputs": [{"name": "x", "shape": [-1, 3], "datatype": "FP64", "data": []}]}`, status: 400, code: EBADSHAPE},
+		{name: "v2 huge shape, small body", path: "/endpoints/ep/v2/models/ep/infer", body: `{"inputs": [{"name": "x", "shape": [1000000000, 3], "datatype": "FP64", "data": [1, 2, 3]}]}`, status: 400, code: EBADSHAPE},
+		{name: "v2 huge named shape", path: "/endpoints/ep/v2/models/ep/infer", body: `{"inputs": [{"name": "f0", "shape": [1000000000], "datatype": "FP64", "data": [1]}, {"name": "f1", "shape": [1000000000], "datatype": "FP64", "data": [1]}, {"name": "f2", "shape": [1000000000], "datatype": "FP64", "data": [1]}]}`, status: 400, code: EBADSHAPE},
 		{name: "v2 unknown output", path: "/endpoints/ep/v2/models/ep/infer", body: `{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}], "outputs": [{"name": "proba"}]}`, status: 400, code: hangar.EINVALID},
 		{name: "v2 unknown model", path: "/endpoints/ep/v2/models/nope/infer", body: `{"inputs": []}`, status: 404, code: hangar.ENOTFOUND},
 		{name: "v2 unknown version", path: "/endpoints/ep/v2/models/ep/versions/9/infer", body: `{"inputs": []}`, status: 404, code: hangar.ENOTFOUND},

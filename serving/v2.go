@@ -131,6 +131,9 @@ func (r *rows) decodeV2(body []byte) (v2Request, error) {
 			return req, errf(EBADSHAPE, "input %q has shape [%d, %d]; the model takes %d features (%s)", in.name, in.shape[0], in.shape[1], nf, strings.Join(r.feats, ", "))
 		}
 		r.n = in.shape[0]
+		if r.n > len(body) {
+			return req, errf(EBADSHAPE, "input %q: shape %v needs more values than the body holds", in.name, in.shape)
+		}
 		if err := r.tensor(&s, in, -1); err != nil {
 			return req, err
 		}
@@ -157,6 +160,9 @@ func (r *rows) decodeV2(body []byte) (v2Request, error) {
 	}
 	if err := r.missing(); err != nil {
 		return req, err
+	}
+	if n > len(body) {
+		return req, errf(EBADSHAPE, "inputs of %d rows need more values than the body holds", n)
 	}
 	r.n = max(n, 0)
 	r.vals = resize(r.vals, r.n*nf)
@@ -188,8 +194,10 @@ func (r *rows) tensor(s *scanner, in v2Input, f int) error {
 	want := 1
 	for _, d := range in.shape {
 		want *= d
-		if want > 1<<26 {
-			return errf(EBADSHAPE, "input %q: shape too large", in.name)
+		// Every value takes at least one byte of the body: a shape the
+		// body cannot fill is refused before anything is allocated for it.
+		if want > len(s.b) {
+			return errf(EBADSHAPE, "input %q: shape %v needs more values than the body holds", in.name, in.shape)
 		}
 	}
 	nf := len(r.feats)
