@@ -35,7 +35,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hangar-ml/hangar"
-	"github.com/hangar-ml/hangar/score"
 )
 
 // AuthMode is how callers of an endpoint authenticate.
@@ -93,7 +92,7 @@ type Gateway struct {
 	// more are dropped and counted, so a slow mirror never slows callers.
 	MirrorConcurrency int
 	// Load opens a model folder for a DeploymentSpec with ModelDir.
-	// Default: score.Load with one thread per request.
+	// Default: LoadModel.
 	Load func(dir string) (Model, error)
 
 	mu        sync.Mutex // serialises control-plane changes
@@ -113,18 +112,12 @@ type Gateway struct {
 // NewGateway returns a gateway with default settings.
 func NewGateway() *Gateway {
 	g := &Gateway{
-		Logger:          slog.New(slog.DiscardHandler),
-		CaptureBuffer:   8192,
-		CaptureBatch:    512,
-		CaptureInterval: time.Second,
-		MaxBodyBytes:    1536 << 10,
-		Load: func(dir string) (Model, error) {
-			m, err := score.Load(dir, 1)
-			if err != nil {
-				return nil, err
-			}
-			return m, nil
-		},
+		Logger:            slog.New(slog.DiscardHandler),
+		CaptureBuffer:     8192,
+		CaptureBatch:      512,
+		CaptureInterval:   time.Second,
+		MaxBodyBytes:      1536 << 10,
+		Load:              LoadModel,
 		MirrorConcurrency: 64,
 	}
 	empty := map[string]*endpoint{}
