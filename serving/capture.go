@@ -146,7 +146,12 @@ type DirSink struct {
 	Dir      string
 	Instance string // file name within the hour; default "0"
 
-	mu sync.Mutex
+	mu   sync.Mutex
+	bufs map[string][]byte // per file, reused from batch to batch
+	// the files of the last record's endpoint, deployment and hour
+	lastEp, lastDep string
+	lastHour        time.Time
+	lastPaths       [2]string
 }
 
 var _ Sink = (*DirSink)(nil)
@@ -164,58 +169,70 @@ func (s *DirSink) WriteCapture(ctx context.Context, batch []Record) error {
 	if inst == "" {
 		inst = "0"
 	}
-	files := map[string][]byte{}
-	var order []string
+	if s.bufs == nil {
+		s.bufs = map[string][]byte{}
+	}
+	for p, b := range s.bufs {
+		s.bufs[p] = b[:0]
+	}
+	kinds := [2]string{"model_inputs", "model_outputs"}
 	for _, r := range batch {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		t := r.Time.UTC()
-		for _, part := range [2]struct {
-			kind string
-			data []byte
-		}{{"model_inputs", r.Input}, {"model_outputs", r.Output}} {
-			path := filepath.Join(s.Dir, r.Endpoint, r.Deployment, part.kind, t.Format("2006"), t.Format("01"), t.Format("02"), t.Format("15"), inst+".jsonl")
-			b, seen := files[path]
-			if !seen {
-				order = append(order, path)
+		if hour := t.Truncate(time.Hour); r.Endpoint != s.lastEp || r.Deployment != s.lastDep || !hour.Equal(s.lastHour) {
+			s.lastEp, s.lastDep, s.lastHour = r.Endpoint, r.Deployment, hour
+			for k, kind := range kinds {
+				s.lastPaths[k] = filepath.Join(s.Dir, r.Endpoint, r.Deployment, kind, t.Format("2006"), t.Format("01"), t.Format("02"), t.Format("15"), inst+".jsonl")
 			}
-			b = append(b, `{"specversion":"1.0","id":`...)
-			b = appendJSONString(b, r.ID+"-"+part.kind)
-			b = append(b, `,"source":`...)
-			b = appendJSONString(b, "/endpoints/"+r.Endpoint+"/deployments/"+r.Deployment)
-			b = append(b, `,"type":"azureml.inference.`...)
-			b = append(b, part.kind...)
-			b = append(b, `","datacontenttype":"application/json","time":"`...)
-			b = t.AppendFormat(b, time.RFC3339Nano)
-			b = append(b, `","data":`...)
-			if json.Valid(part.data) {
-				b = appendCompact(b, part.data)
-			} else {
-				b = appendJSONString(b, strings.ToValidUTF8(string(part.data), "\uFFFD"))
-			}
-			b = append(b, `,"correlationid":`...)
-			b = appendJSONString(b, r.ID)
-			b = append(b, `,"xrequestid":`...)
-			b = appendJSONString(b, r.ID)
-			if r.ModelVersion != "" {
-				b = append(b, `,"modelversion":`...)
-				b = appendJSONString(b, r.ModelVersion)
-			}
-			b = append(b, `,"collectdatatype":"JSON","agent":`...)
-			b = appendJSONString(b, "hangar-serving/"+r.Protocol)
-			b = append(b, `,"status":`...)
-			b = strconv.AppendInt(b, int64(r.Status), 10)
-			b = append(b, "}\n"...)
-			files[path] = b
+		}
+		for k, data := range [2][]byte{r.Input, r.Output} {
+			path := s.lastPaths[k]
+			s.bufs[path] = appendEvent(s.bufs[path], &r, kinds[k], t, data)
 		}
 	}
-	for _, path := range order {
-		if err := appendFile(path, files[path]); err != nil {
+	for path, b := range s.bufs {
+		if len(b) == 0 {
+			delete(s.bufs, path) // a file of an hour gone by
+			continue
+		}
+		if err := appendFile(path, b); err != nil {
 			return fmt.Errorf("capture: %w", err)
 		}
 	}
 	return nil
+}
+
+// appendEvent appends one line of a DirSink file.
+func appendEvent(b []byte, r *Record, kind string, t time.Time, data []byte) []byte {
+	b = append(b, `{"specversion":"1.0","id":`...)
+	b = appendJSONString(b, r.ID+"-"+kind)
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, "/endpoints/"+r.Endpoint+"/deployments/"+r.Deployment)
+	b = append(b, `,"type":"azureml.inference.`...)
+	b = append(b, kind...)
+	b = append(b, `","datacontenttype":"application/json","time":"`...)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","data":`...)
+	if json.Valid(data) {
+		b = appendCompact(b, data)
+	} else {
+		b = appendJSONString(b, strings.ToValidUTF8(string(data), "\uFFFD"))
+	}
+	b = append(b, `,"correlationid":`...)
+	b = appendJSONString(b, r.ID)
+	b = append(b, `,"xrequestid":`...)
+	b = appendJSONString(b, r.ID)
+	if r.ModelVersion != "" {
+		b = append(b, `,"modelversion":`...)
+		b = appendJSONString(b, r.ModelVersion)
+	}
+	b = append(b, `,"collectdatatype":"JSON","agent":`...)
+	b = appendJSONString(b, "hangar-serving/"+r.Protocol)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	return append(b, "}\n"...)
 }
 
 // appendCompact appends valid JSON without its newlines, so a record

@@ -135,8 +135,11 @@ func TestDirSink(t *testing.T) {
 		{ID: "c1", Endpoint: "ep", Deployment: "blue", ModelVersion: "3", Protocol: "score", Time: at, Status: 200, Input: []byte(`{"data":[[1,2]]}`), Output: []byte(`[0.5]`)},
 		{ID: "c2", Endpoint: "ep", Deployment: "blue", Protocol: "invocations", Time: at, Status: 200, Input: []byte("a,b\n1,2\n"), Output: []byte(`{"predictions":[1]}`)},
 	}
-	if err := s.WriteCapture(t.Context(), recs); err != nil {
-		t.Fatal(err)
+	// Two batches: the second appends to the same hour's files.
+	for _, batch := range [][]Record{recs[:1], recs[1:]} {
+		if err := s.WriteCapture(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, kind := range []string{"model_inputs", "model_outputs"} {
 		path := filepath.Join(dir, "ep", "blue", kind, "2026", "11", "30", "10", "i1.jsonl")
