@@ -238,7 +238,7 @@ func appendEvent(b []byte, r *Record, kind string, t time.Time, data []byte) []b
 // appendCompact appends valid JSON without its newlines, so a record
 // stays one line.
 func appendCompact(b, js []byte) []byte {
-	if bytes.IndexAny(js, "\r\n") < 0 {
+	if !bytes.ContainsAny(js, "\r\n") {
 		return append(b, js...)
 	}
 	var buf bytes.Buffer
