@@ -12,7 +12,9 @@ import (
 
 func main() {
 	http.HandleFunc("POST /score", func(w http.ResponseWriter, r *http.Request) {
-		var body struct{ Data [][]float64 `json:"data"` }
+		var body struct {
+			Data [][]float64 `json:"data"`
+		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
