@@ -126,6 +126,7 @@ type Deployment struct {
 	feats  []string
 	index  map[string]int
 	labels [][]byte // JSON-quoted class labels; nil for regression
+	kinds  []kind   // per feature, from the signature; nil: any number
 	multi  bool
 
 	slots   chan struct{} // running requests
@@ -171,6 +172,9 @@ func newDeployment(spec DeploymentSpec, model Model) (*Deployment, error) {
 			return nil, hangar.Errorf(hangar.EINVALID, "deployment %s: the model names feature %q twice", spec.Name, f)
 		}
 		d.index[f] = i
+	}
+	if ft, ok := model.(interface{ FeatureTypes() []string }); ok {
+		d.kinds = kinds(ft.FeatureTypes(), len(d.feats))
 	}
 	if cl := model.Classes(); cl != nil {
 		d.multi = hangar.IsMulticlass(model.Objective())
@@ -279,4 +283,53 @@ func appendFloat(b []byte, v float64) []byte {
 		return append(b, "null"...)
 	}
 	return strconvAppendFloat(b, v)
+}
+
+// kind is what a signature allows in a feature.
+type kind uint8
+
+const (
+	anyNumber kind = iota
+	integral       // long, integer
+	boolean        // boolean: 0 or 1 (true or false in JSON)
+)
+
+// kinds maps signature types to kinds; nil when none constrains.
+func kinds(types []string, n int) []kind {
+	if len(types) != n {
+		return nil
+	}
+	ks := make([]kind, n)
+	constrained := false
+	for i, t := range types {
+		switch t {
+		case "long", "integer":
+			ks[i], constrained = integral, true
+		case "boolean":
+			ks[i], constrained = boolean, true
+		}
+	}
+	if !constrained {
+		return nil
+	}
+	return ks
+}
+
+// checkKinds refuses a value its feature's signature type does not
+// allow. Missing values (NaN) pass: the runtime treats them as missing.
+func (d *Deployment) checkKinds(r *rows) error {
+	nf := len(d.feats)
+	for i := range r.n {
+		for f, k := range d.kinds {
+			v := r.vals[i*nf+f]
+			switch {
+			case k == anyNumber || math.IsNaN(v):
+			case k == integral && v != math.Trunc(v):
+				return errf(EBADTYPE, "feature %q, row %d: want a long (the model's signature), got %v", d.feats[f], i, v)
+			case k == boolean && v != 0 && v != 1:
+				return errf(EBADTYPE, "feature %q, row %d: want a boolean (the model's signature), got %v", d.feats[f], i, v)
+			}
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,7 +86,9 @@ func nativeFile(dir string, desc *mlmodel.Model) (string, error) {
 }
 
 // withSignatureNames gives a model whose file names no features the
-// column names of its signature.
+// column names of its signature, and a model whose features are the
+// signature's columns the signature's column types (FeatureTypes), which
+// requests are checked against.
 func withSignatureNames(m Model, desc *mlmodel.Model) (Model, error) {
 	if desc.Signature == nil || desc.Signature.Inputs == "" {
 		return m, nil
@@ -95,17 +98,25 @@ func withSignatureNames(m Model, desc *mlmodel.Model) (Model, error) {
 		return nil, err
 	}
 	feats := m.Features()
-	if len(specs) != len(feats) || !defaultNames(feats) {
+	if len(specs) != len(feats) {
 		return m, nil
 	}
 	names := make([]string, len(specs))
+	types := make([]string, len(specs))
 	for i, s := range specs {
 		if s.Name == "" {
 			return m, nil
 		}
-		names[i] = s.Name
+		names[i], types[i] = s.Name, s.Type
 	}
-	return renamed{m, names}, nil
+	switch {
+	case slices.Equal(names, feats):
+	case defaultNames(feats):
+		feats = names
+	default:
+		return m, nil // the signature describes other columns: trust the model file
+	}
+	return typed{m, feats, types}, nil
 }
 
 // defaultNames reports whether feats are the names a model file without
@@ -119,10 +130,15 @@ func defaultNames(feats []string) bool {
 	return true
 }
 
-// renamed is a model with its features renamed.
-type renamed struct {
+// typed is a model with its features named and typed by its signature.
+type typed struct {
 	Model
 	feats []string
+	types []string
 }
 
-func (r renamed) Features() []string { return r.feats }
+func (t typed) Features() []string { return t.feats }
+
+// FeatureTypes returns the signature's type of each feature (MLflow's
+// names: double, float, long, integer, boolean, …).
+func (t typed) FeatureTypes() []string { return t.types }

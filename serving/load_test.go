@@ -116,6 +116,23 @@ func TestLoadModel(t *testing.T) {
 
 func TestDeployMLflowFolder(t *testing.T) {
 	tg := newTestGateway(t, nil)
+	xgbDir := mlflowFolder(t, "  xgboost:\n    data: model.json\n", `[{"type": "double", "name": "age"}, {"type": "long", "name": "visits"}]`, map[string][]byte{"model.json": unnamedXGBoost(t)})
+	tg.deploy(t, DeploymentSpec{Name: "xgb", ModelDir: xgbDir})
+	for _, tt := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"data": [{"age": 31.5, "visits": 4}]}`, 200, ""},
+		{`{"data": [{"age": 31.5, "visits": null}]}`, 200, ""},
+		{`{"data": [{"age": 31.5, "visits": 4.5}]}`, 400, EBADTYPE},
+		{`{"data": [{"age": 31.5}]}`, 400, EMISSING},
+	} {
+		got, err := tg.post(t, nil, "/endpoints/ep/score", "", tt.body, HeaderDeployment, "xgb")
+		if err != nil || got.status != tt.status || tt.code != "" && !bytes.Contains([]byte(got.body), []byte(`"code":"`+tt.code+`"`)) {
+			t.Errorf("%s: got %d %s %v, want %d %s", tt.body, got.status, got.body, err, tt.status, tt.code)
+		}
+	}
 	tg.deploy(t, DeploymentSpec{Name: "lgb", ModelDir: "testdata/mlflow-lightgbm"})
 	tg.traffic(t, map[string]int{"lgb": 100}, nil)
 	got, err := tg.post(t, nil, "/endpoints/ep/invocations", "", `{"dataframe_split": {"columns": ["x2", "x1"], "data": [[1, 2]]}}`)

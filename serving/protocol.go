@@ -411,6 +411,9 @@ func (d *Deployment) answer(ctx context.Context, pr proto, ct, model, version st
 	case protoV2:
 		v2, err = r.decodeV2(body)
 	}
+	if err == nil && d.kinds != nil {
+		err = d.checkKinds(r)
+	}
 	if err != nil {
 		return nil, err
 	}
