@@ -48,5 +48,18 @@ func (p *treesPredictor) features() []string {
 func (p *treesPredictor) numOutputs() int   { return p.m.NumOutputs() }
 func (p *treesPredictor) objective() string { return p.m.Objective() }
 func (p *treesPredictor) predictBatch(rows []float64, n int, out []float64) {
+	// A few rows (an online request) go one by one: the batch path sets up
+	// a block buffer per call, which costs more than it saves below a block.
+	if n < smallBatch {
+		nf, k := p.m.NumFeatures(), p.m.NumOutputs()
+		for i := range n {
+			p.m.Predict(rows[i*nf:(i+1)*nf], out[i*k:(i+1)*k])
+		}
+		return
+	}
 	p.m.PredictBatch(rows, n, out, p.threads)
 }
+
+// smallBatch is the row count from which the tree runtime's batch path
+// pays off.
+const smallBatch = 8

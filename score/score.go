@@ -199,6 +199,14 @@ func (m *Model) Outputs(f *tabular.Frame) ([]float64, error) {
 	return out, nil
 }
 
+// PredictRows writes the predictions for n row-major rows of
+// len(Features()) values each into out (NumOutputs() per row, as
+// Outputs). It allocates nothing, so the serving hot path can call it per
+// request; rows and out must be long enough (it panics otherwise).
+func (m *Model) PredictRows(rows []float64, n int, out []float64) {
+	m.p.predictBatch(rows, n, out)
+}
+
 // Predict scores f and returns the prediction columns: "prediction" (the
 // value for regression, the class label for classifiers), then
 // "probability" (of the second class) for binary models or one

@@ -101,6 +101,7 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.AddCommand(newRegistryCmd(cli))                          // registry.go
 	root.AddCommand(newDataCmd(cli), newDatastoreCmd(cli))        // data.go, datastore.go
 	root.AddCommand(newScheduleCmd(cli))                          // schedule.go
+	root.AddCommand(newServeModelCmd(getenv))                     // serve_model.go
 	return root
 }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Serving benchmark: Hangar's native scoring listener (hangar serve-model, a
+# 100-tree model, one JSON row per request, key auth and capture on) beside
+# the two peers in scripts/bench — Flask + scikit-learn + gunicorn, and a Go
+# echo server that does no model work — measured one after the other in the
+# same run with wrk -t2 -c16 -d10s --latency -s post.lua.
+#
+# It installs what it needs when missing (Debian: wrk, python3-sklearn,
+# python3-flask, gunicorn, python3-xgboost), builds hangar and the echo peer,
+# trains both models on the same data, starts the three servers on loopback
+# ports, runs wrk against each and prints the three results and the ratios.
+#
+# Usage: scripts/bench-serving.sh            (DURATION=10s CONNS=16 THREADS=2 to change the load)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-16}
+THREADS=${THREADS:-2}
+PY=/usr/bin/python3 # Debian's python, where the Debian packages are
+
+# --- tools, idempotently -----------------------------------------------------
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+$PY -c 'import sklearn' >/dev/null 2>&1 || missing+=(python3-sklearn)
+$PY -c 'import flask' >/dev/null 2>&1 || missing+=(python3-flask)
+$PY -c 'import xgboost' >/dev/null 2>&1 || missing+=(python3-xgboost)
+[ -x /usr/bin/gunicorn ] || command -v gunicorn >/dev/null 2>&1 || missing+=(gunicorn)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "bench-serving: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+gunicorn=/usr/bin/gunicorn
+[ -x "$gunicorn" ] || gunicorn=$(command -v gunicorn)
+
+# --- build and train -----------------------------------------------------------
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+go build -o "$work/hangar" ./cmd/hangar
+go build -o "$work/echo" scripts/bench/echo_server.go
+$PY scripts/bench/sklearn_score_server.py train "$work/model.pkl"
+$PY scripts/bench/train_xgboost.py "$work/xgb"
+
+# --- servers ---------------------------------------------------------------------
+py_port=18081 echo_port=18082 hangar_port=18083
+key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$gunicorn" -w 2 -b 127.0.0.1:$py_port --chdir "$root/scripts/bench" --log-level warning \
+  "sklearn_score_server:app(model=\"$work/model.pkl\")" &
+pids+=($!)
+"$work/echo" 127.0.0.1:$echo_port &
+pids+=($!)
+HANGAR_SERVE_KEY=$key "$work/hangar" serve-model --model "$work/xgb" --addr 127.0.0.1:$hangar_port \
+  --endpoint bench --max-concurrent-requests-per-instance 32 --capture-dir "$work/capture" >"$work/hangar.out" 2>"$work/hangar.log" &
+pids+=($!)
+
+body='{"data": [[0.12, -1.3, 0.55, 2.1, -0.7, 0.01, 1.9, -2.2, 0.33, 0.8, -0.45, 1.1, 0.0, -0.9, 0.6, 1.4, -1.7, 0.25, 0.9, -0.1]]}'
+wait_up() { # URL [AUTH]
+  for _ in $(seq 1 200); do
+    if curl -fs -o /dev/null -H 'Content-Type: application/json' ${2:+-H "Authorization: Bearer $2"} -d "$body" "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench-serving: $1 did not come up" >&2
+  cat "$work/hangar.log" >&2
+  exit 1
+}
+wait_up "http://127.0.0.1:$py_port/score"
+wait_up "http://127.0.0.1:$echo_port/score"
+wait_up "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$key"
+echo "hangar answers: $(curl -fsS -H 'Content-Type: application/json' -H "Authorization: Bearer $key" -d "$body" http://127.0.0.1:$hangar_port/endpoints/bench/score)"
+echo "python answers: $(curl -fsS -H 'Content-Type: application/json' -d "$body" http://127.0.0.1:$py_port/score)"
+
+# Hangar's load carries the key: post.lua plus the Authorization header.
+cat >"$work/post-hangar.lua" <<LUA
+dofile("$root/scripts/bench/post.lua")
+wrk.headers["Authorization"] = "Bearer $key"
+LUA
+
+# --- measure ---------------------------------------------------------------------
+# ROUNDS rounds, the three servers one after the other in each, so a change
+# in the machine's load hits all three alike; the medians are compared.
+ROUNDS=${ROUNDS:-3}
+declare -A all
+run() { # NAME URL SCRIPT
+  local out rps p50 p99 errs
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  printf '  %-30s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "$errs"
+  all[$1]="${all[$1]:-} $rps"
+}
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+echo
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, one 20-feature JSON row per request, $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+for r in $(seq 1 "$ROUNDS"); do
+  echo "round $r"
+  run python_flask_sklearn_gunicorn "http://127.0.0.1:$py_port/score" "$root/scripts/bench/post.lua"
+  run go_echo "http://127.0.0.1:$echo_port/score" "$root/scripts/bench/post.lua"
+  run hangar_native_key_capture "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$work/post-hangar.lua"
+done
+py=$(median "${all[python_flask_sklearn_gunicorn]}")
+echo_rps=$(median "${all[go_echo]}")
+hangar=$(median "${all[hangar_native_key_capture]}")
+echo
+echo "medians: python $py, echo $echo_rps, hangar $hangar req/s (load now $(cut -d' ' -f1-3 /proc/loadavg))"
+awk -v h="$hangar" -v p="$py" -v e="$echo_rps" \
+  'BEGIN { printf "hangar / python: %.1fx (target >= 10x)   hangar / echo: %.2f (target >= 0.5)\n", h / p, h / e }'
+curl -fsS http://127.0.0.1:$hangar_port/metrics | grep -E '^hangar_serving_(requests_total|capture_dropped_total|capture_records_total)' || true
