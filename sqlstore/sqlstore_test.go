@@ -75,6 +75,7 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 	s.Environments, s.Components = NewEnvironmentService(db), NewComponentService(db)
 	s.Jobs = NewJobService(db)
 	s.Approvals = NewApprovalService(db)
+	s.Endpoints = NewEndpointService(db)
 	s.Another = func(t *testing.T) *storetest.Store {
 		other := New(dsn)
 		other.Sealer = sealer

@@ -45,6 +45,8 @@ type Store struct {
 	Jobs hangar.JobService
 	// Approvals stores protected aliases and approval requests (approval.go).
 	Approvals hangar.ApprovalService
+	// Endpoints stores online endpoints, deployments and keys (endpoint.go).
+	Endpoints hangar.EndpointService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -101,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Components", func(t *testing.T) { testComponents(t, open) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
+	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
