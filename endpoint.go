@@ -580,3 +580,182 @@ type EndpointService interface {
 	// ECONFLICT (it takes traffic: set it to 0 first).
 	DeleteOnlineDeployment(ctx context.Context, workspace, endpoint, name string) error
 }
+
+// BatchEndpoint is a batch endpoint of a workspace: a name that batch
+// scoring jobs are invoked on, and the deployment they use by default.
+// Callers authenticate with their workspace token (Azure's aad_token).
+type BatchEndpoint struct {
+	Workspace   string            `json:"workspace"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	// DefaultDeployment is the deployment invoke uses; "" until one is
+	// set. It must name an existing deployment.
+	DefaultDeployment string            `json:"default_deployment,omitempty"`
+	State             ProvisioningState `json:"provisioning_state"`
+	Version           int64             `json:"version"`
+	CreatedAt         time.Time         `json:"created_at"`
+	CreatedBy         string            `json:"created_by"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+	UpdatedBy         string            `json:"updated_by"`
+}
+
+// Validate checks the fields a creator supplies. Errors: EINVALID.
+func (e *BatchEndpoint) Validate() error {
+	if err := ValidateEndpointName(e.Name); err != nil {
+		return Errorf(EINVALID, "endpoint name: %s", ErrorMessage(err))
+	}
+	if e.DefaultDeployment != "" {
+		if err := ValidateEndpointName(e.DefaultDeployment); err != nil {
+			return Errorf(EINVALID, "default deployment: %s", ErrorMessage(err))
+		}
+	}
+	if err := ValidateText("description", e.Description, MaxAssetDescriptionLength); err != nil {
+		return err
+	}
+	return validateTags(e.Tags)
+}
+
+// BatchEndpointUpdate changes a batch endpoint; nil fields are kept.
+type BatchEndpointUpdate struct {
+	Description       *string
+	Tags              map[string]string // nil keeps; empty clears
+	DefaultDeployment *string           // must name an existing deployment; "" clears
+}
+
+// Output actions of batch deployments.
+const (
+	BatchAppendRow   = "append_row"   // the rows run() returns go to one file
+	BatchSummaryOnly = "summary_only" // the scoring script writes its own outputs
+)
+
+// BatchSettings are how a batch deployment runs a scoring job, with
+// Azure's meanings.
+type BatchSettings struct {
+	MaxConcurrencyPerInstance int    `json:"max_concurrency_per_instance"`
+	MiniBatchSize             int    `json:"mini_batch_size"`
+	MaxRetries                int    `json:"max_retries"`
+	RetryTimeoutSeconds       int    `json:"retry_timeout_seconds"`
+	ErrorThreshold            int    `json:"error_threshold"` // -1: any number of failed files
+	LoggingLevel              string `json:"logging_level,omitempty"`
+	OutputAction              string `json:"output_action"` // BatchAppendRow or BatchSummaryOnly
+	OutputFileName            string `json:"output_file_name,omitempty"`
+}
+
+// Validate checks the settings. Errors: EINVALID naming the field.
+func (s *BatchSettings) Validate() error {
+	switch {
+	case s.MaxConcurrencyPerInstance < 1:
+		return Errorf(EINVALID, "max_concurrency_per_instance %d: want at least 1", s.MaxConcurrencyPerInstance)
+	case s.MiniBatchSize < 1:
+		return Errorf(EINVALID, "mini_batch_size %d: want at least 1", s.MiniBatchSize)
+	case s.MaxRetries < 0 || s.RetryTimeoutSeconds < 0:
+		return Errorf(EINVALID, "retry_settings: max_retries and timeout are not negative")
+	case s.ErrorThreshold < -1:
+		return Errorf(EINVALID, "error_threshold %d: want -1 (no limit) or more", s.ErrorThreshold)
+	case s.OutputAction != BatchAppendRow && s.OutputAction != BatchSummaryOnly:
+		return Errorf(EINVALID, "output_action %q: want %q or %q", s.OutputAction, BatchAppendRow, BatchSummaryOnly)
+	}
+	if err := ValidateText("logging_level", s.LoggingLevel, MaxAssetDisplayNameLength); err != nil {
+		return err
+	}
+	return ValidateText("output_file_name", s.OutputFileName, MaxDataPathLength)
+}
+
+// BatchDeployment is one deployment of a batch endpoint: what a batch
+// scoring job runs (Spec: the model, environment and code; its instance
+// count) and how (Settings). Request settings, probes and the data
+// collector of Spec do not apply to batch jobs.
+type BatchDeployment struct {
+	Workspace   string            `json:"workspace"`
+	Endpoint    string            `json:"endpoint"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Spec        DeploymentSpec    `json:"spec"`
+	Settings    BatchSettings     `json:"settings"`
+	State       ProvisioningState `json:"provisioning_state"`
+	Message     string            `json:"message,omitempty"`
+	Version     int64             `json:"version"`
+	CreatedAt   time.Time         `json:"created_at"`
+	CreatedBy   string            `json:"created_by"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	UpdatedBy   string            `json:"updated_by"`
+}
+
+// Validate checks the fields a creator supplies. Errors: EINVALID.
+func (d *BatchDeployment) Validate() error {
+	o := OnlineDeployment{Endpoint: d.Endpoint, Name: d.Name, Description: d.Description, Tags: d.Tags, Spec: d.Spec, State: d.State, Message: d.Message}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if err := d.Settings.Validate(); err != nil {
+		return Errorf(EINVALID, "deployment %s: %s", d.Name, ErrorMessage(err))
+	}
+	if d.Settings.OutputAction == BatchSummaryOnly && d.Spec.ScoringScript == "" {
+		return Errorf(EINVALID, "deployment %s: output_action summary_only needs a scoring script that writes the outputs", d.Name)
+	}
+	return nil
+}
+
+// BatchDeploymentUpdate changes a batch deployment when its Version is
+// Version (0: any); nil fields are kept. A new Spec or Settings is
+// validated as at create.
+type BatchDeploymentUpdate struct {
+	Version     int64
+	Description *string
+	Tags        map[string]string
+	Spec        *DeploymentSpec
+	Settings    *BatchSettings
+	State       ProvisioningState // "" keeps; moves as DeploymentMoveAllowed says
+	Message     *string
+}
+
+// BatchEndpointNotFound is the error for a batch endpoint that does not exist.
+func BatchEndpointNotFound(workspace, name string) error {
+	return Errorf(ENOTFOUND, "batch endpoint %s not found in workspace %q", name, workspace)
+}
+
+// BatchDeploymentNotFound is the error for a batch deployment that does not exist.
+func BatchDeploymentNotFound(endpoint, name string) error {
+	return Errorf(ENOTFOUND, "deployment %s not found in batch endpoint %s", name, endpoint)
+}
+
+// BatchEndpointService stores batch endpoints and their deployments. Every
+// change is audited in its transaction (batchEndpoints/write and /delete
+// on batchEndpoints/<name>, batchDeployments/… on
+// batchEndpoints/<endpoint>/deployments/<name>).
+type BatchEndpointService interface {
+	// CreateBatchEndpoint stores an endpoint (State Succeeded, Version 1);
+	// its DefaultDeployment must be empty. Errors: EINVALID, ENOTFOUND
+	// (workspace), ECONFLICT (the name exists).
+	CreateBatchEndpoint(ctx context.Context, workspace string, e *BatchEndpoint) error
+	// BatchEndpoint returns an endpoint. Errors: ENOTFOUND, EINVALID.
+	BatchEndpoint(ctx context.Context, workspace, name string) (*BatchEndpoint, error)
+	// ListBatchEndpoints lists a workspace's batch endpoints by name.
+	ListBatchEndpoints(ctx context.Context, workspace string, opt ListOptions) (*Page[*BatchEndpoint], error)
+	// UpdateBatchEndpoint applies u when the Version is version (0: any).
+	// Errors: EINVALID (a default deployment that does not exist),
+	// ENOTFOUND, ECONFLICT (another version).
+	UpdateBatchEndpoint(ctx context.Context, workspace, name string, u BatchEndpointUpdate, version int64) (*BatchEndpoint, error)
+	// DeleteBatchEndpoint deletes an endpoint and its deployments.
+	// Errors: ENOTFOUND, EINVALID.
+	DeleteBatchEndpoint(ctx context.Context, workspace, name string) error
+
+	// CreateBatchDeployment stores a deployment in state Creating with
+	// Version 1. Errors: EINVALID,
+	// ENOTFOUND (workspace, endpoint), ECONFLICT (the name exists).
+	CreateBatchDeployment(ctx context.Context, workspace string, d *BatchDeployment) error
+	// BatchDeployment returns a deployment. Errors: ENOTFOUND, EINVALID.
+	BatchDeployment(ctx context.Context, workspace, endpoint, name string) (*BatchDeployment, error)
+	// ListBatchDeployments lists an endpoint's deployments by name.
+	// Errors: ENOTFOUND (endpoint), EINVALID.
+	ListBatchDeployments(ctx context.Context, workspace, endpoint string, opt ListOptions) (*Page[*BatchDeployment], error)
+	// UpdateBatchDeployment applies u. Errors: EINVALID, ENOTFOUND,
+	// ECONFLICT (another version; a move DeploymentMoveAllowed refuses).
+	UpdateBatchDeployment(ctx context.Context, workspace, endpoint, name string, u BatchDeploymentUpdate) (*BatchDeployment, error)
+	// DeleteBatchDeployment deletes a deployment that is not its
+	// endpoint's default (Azure's rule). Errors: ENOTFOUND, EINVALID,
+	// ECONFLICT (it is the default).
+	DeleteBatchDeployment(ctx context.Context, workspace, endpoint, name string) error
+}

@@ -173,3 +173,36 @@ func TestNewEndpointKey(t *testing.T) {
 		t.Fatalf("key %q: got %d bytes, %v; want %d base64url bytes", a, len(raw), err, hangar.EndpointKeySize)
 	}
 }
+
+func TestBatchDeploymentValidate(t *testing.T) {
+	settings := func() hangar.BatchSettings {
+		return hangar.BatchSettings{MaxConcurrencyPerInstance: 1, MiniBatchSize: 10, MaxRetries: 3, RetryTimeoutSeconds: 30, ErrorThreshold: -1, OutputAction: hangar.BatchAppendRow}
+	}
+	tests := []struct {
+		name   string
+		change func(*hangar.BatchDeployment)
+		want   string
+	}{
+		{"ok", func(*hangar.BatchDeployment) {}, ""},
+		{"name", func(d *hangar.BatchDeployment) { d.Name = "b" }, "deployment name"},
+		{"mini batch", func(d *hangar.BatchDeployment) { d.Settings.MiniBatchSize = 0 }, "mini_batch_size"},
+		{"concurrency", func(d *hangar.BatchDeployment) { d.Settings.MaxConcurrencyPerInstance = 0 }, "max_concurrency_per_instance"},
+		{"threshold", func(d *hangar.BatchDeployment) { d.Settings.ErrorThreshold = -2 }, "error_threshold"},
+		{"retries", func(d *hangar.BatchDeployment) { d.Settings.MaxRetries = -1 }, "retry_settings"},
+		{"output action", func(d *hangar.BatchDeployment) { d.Settings.OutputAction = "append" }, "output_action"},
+		{"summary only", func(d *hangar.BatchDeployment) { d.Settings.OutputAction = hangar.BatchSummaryOnly }, "needs a scoring script"},
+		{"spec", func(d *hangar.BatchDeployment) { d.Spec.InstanceCount = 0 }, "instance_count"},
+	}
+	for _, tt := range tests {
+		d := hangar.BatchDeployment{Endpoint: "nightly", Name: "blue", Spec: validSpec(), Settings: settings()}
+		tt.change(&d)
+		err := d.Validate()
+		if tt.want == "" && err != nil || tt.want != "" && (hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: got %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	e := hangar.BatchEndpoint{Name: "nightly", DefaultDeployment: "b"}
+	if err := e.Validate(); hangar.ErrorCode(err) != hangar.EINVALID {
+		t.Errorf("batch endpoint with a bad default: got %v, want EINVALID", err)
+	}
+}

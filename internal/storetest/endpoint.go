@@ -12,7 +12,8 @@ import (
 )
 
 // testEndpoints checks online endpoints, their deployments, traffic and
-// keys (issue 11, items 1 and 5: the control plane's store).
+// keys, and batch endpoints and deployments (issue 11, items 1 and 5: the
+// control plane's store).
 func testEndpoints(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Lifecycle", func(t *testing.T) { testEndpointLifecycle(t, open(t)) })
 	t.Run("Traffic", func(t *testing.T) { testEndpointTraffic(t, open(t)) })
@@ -21,6 +22,7 @@ func testEndpoints(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Keys", func(t *testing.T) { testEndpointKeys(t, open(t)) })
 	t.Run("Workspaces", func(t *testing.T) { testEndpointWorkspaces(t, open(t)) })
 	t.Run("BadInput", func(t *testing.T) { testEndpointBadInput(t, open(t)) })
+	t.Run("Batch", func(t *testing.T) { testBatchEndpoints(t, open(t)) })
 }
 
 const epWS = hangar.DefaultWorkspace
@@ -565,4 +567,113 @@ func testEndpointBadInput(t *testing.T, s *Store) {
 		t.Fatalf("endpoints after bad input: got %+v, %v", p, err)
 	}
 	wantTraffic(t, s, "credit", map[string]int{}, map[string]int{})
+}
+
+// batchSettings are Azure's defaults.
+func batchSettings() hangar.BatchSettings {
+	return hangar.BatchSettings{MaxConcurrencyPerInstance: 1, MiniBatchSize: 10, MaxRetries: 3, RetryTimeoutSeconds: 30,
+		ErrorThreshold: -1, LoggingLevel: "info", OutputAction: hangar.BatchAppendRow, OutputFileName: "predictions.csv"}
+}
+
+func testBatchEndpoints(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	b := s.BatchEndpoints
+	e := &hangar.BatchEndpoint{Name: "nightly", Description: "scores every night"}
+	if err := b.CreateBatchEndpoint(ctx, epWS, e); err != nil {
+		t.Fatal(err)
+	}
+	if e.State != hangar.StateSucceeded || e.Version != 1 || e.Workspace != epWS || e.CreatedBy != "alice" {
+		t.Fatalf("created: got %+v", e)
+	}
+	if ev := lastEvent(t, s); ev.Action != hangar.ActBatchEndpointWrite || ev.Target != "batchEndpoints/nightly" {
+		t.Errorf("create event: got %+v", ev)
+	}
+	wantCode(t, "create twice", b.CreateBatchEndpoint(ctx, epWS, &hangar.BatchEndpoint{Name: "nightly"}), hangar.ECONFLICT)
+	wantCode(t, "a default at create", b.CreateBatchEndpoint(ctx, epWS, &hangar.BatchEndpoint{Name: "weekly", DefaultDeployment: "blue"}), hangar.EINVALID)
+
+	d := &hangar.BatchDeployment{Endpoint: "nightly", Name: "blue", Spec: epSpec("1"), Settings: batchSettings()}
+	if err := b.CreateBatchDeployment(ctx, epWS, d); err != nil {
+		t.Fatal(err)
+	}
+	if d.State != hangar.StateCreating || d.Version != 1 {
+		t.Fatalf("created deployment: got %+v", d)
+	}
+	bad := &hangar.BatchDeployment{Endpoint: "nightly", Name: "green", Spec: epSpec("1"), Settings: batchSettings()}
+	bad.Settings.OutputAction = hangar.BatchSummaryOnly
+	wantCode(t, "summary_only without a script", b.CreateBatchDeployment(ctx, epWS, bad), hangar.EINVALID)
+	bad.Settings = batchSettings()
+	bad.Settings.MiniBatchSize = 0
+	wantCode(t, "mini_batch_size 0", b.CreateBatchDeployment(ctx, epWS, bad), hangar.EINVALID)
+	wantCode(t, "a deployment of a missing endpoint", b.CreateBatchDeployment(ctx, epWS, &hangar.BatchDeployment{Endpoint: "weekly", Name: "blue", Spec: epSpec("1"), Settings: batchSettings()}), hangar.ENOTFOUND)
+
+	// The default deployment must exist.
+	missing := "green"
+	_, err := b.UpdateBatchEndpoint(ctx, epWS, "nightly", hangar.BatchEndpointUpdate{DefaultDeployment: &missing}, 0)
+	wantCode(t, "a missing default", err, hangar.EINVALID)
+	blue := "blue"
+	u, err := b.UpdateBatchEndpoint(ctx, epWS, "nightly", hangar.BatchEndpointUpdate{DefaultDeployment: &blue}, 1)
+	if err != nil || u.DefaultDeployment != "blue" || u.Version != 2 {
+		t.Fatalf("set the default: got %+v, %v", u, err)
+	}
+	_, err = b.UpdateBatchEndpoint(ctx, epWS, "nightly", hangar.BatchEndpointUpdate{DefaultDeployment: &blue}, 1)
+	wantCode(t, "update an old version", err, hangar.ECONFLICT)
+
+	// Updates of a deployment: settings, state moves, version.
+	set := batchSettings()
+	set.MiniBatchSize = 5
+	got, err := b.UpdateBatchDeployment(ctx, epWS, "nightly", "blue", hangar.BatchDeploymentUpdate{Version: 1, Settings: &set, State: hangar.StateSucceeded})
+	if err != nil || got.Settings.MiniBatchSize != 5 || got.State != hangar.StateSucceeded || got.Version != 2 {
+		t.Fatalf("update deployment: got %+v, %v", got, err)
+	}
+	_, err = b.UpdateBatchDeployment(ctx, epWS, "nightly", "blue", hangar.BatchDeploymentUpdate{State: hangar.StateCreating})
+	wantCode(t, "back to Creating", err, hangar.ECONFLICT)
+	_, err = b.UpdateBatchDeployment(ctx, epWS, "nightly", "blue", hangar.BatchDeploymentUpdate{Version: 1})
+	wantCode(t, "update an old deployment version", err, hangar.ECONFLICT)
+	gd, err := b.BatchDeployment(ctx, epWS, "nightly", "blue")
+	if err != nil || gd.Settings != set || gd.Spec.ModelVersion != "1" {
+		t.Fatalf("get deployment: got %+v, %v", gd, err)
+	}
+
+	// The default is not deleted; another one is.
+	wantCode(t, "delete the default", b.DeleteBatchDeployment(ctx, epWS, "nightly", "blue"), hangar.ECONFLICT)
+	if err := b.CreateBatchDeployment(ctx, epWS, &hangar.BatchDeployment{Endpoint: "nightly", Name: "green", Spec: epSpec("2"), Settings: batchSettings()}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.ListBatchDeployments(ctx, epWS, "nightly", hangar.ListOptions{})
+	if err != nil || len(p.Items) != 2 || p.Items[0].Name != "blue" || p.Items[1].Name != "green" {
+		t.Fatalf("list deployments: got %+v, %v", p, err)
+	}
+	if err := b.DeleteBatchDeployment(ctx, epWS, "nightly", "green"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := lastEvent(t, s); ev.Action != hangar.ActBatchDeploymentDelete || ev.Target != "batchEndpoints/nightly/deployments/green" {
+		t.Errorf("delete deployment event: got %+v", ev)
+	}
+
+	// Workspaces are apart.
+	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.BatchEndpoint(ctx, "other", "nightly")
+	wantCode(t, "another workspace's batch endpoint", err, hangar.ENOTFOUND)
+	if err := b.CreateBatchEndpoint(ctx, "other", &hangar.BatchEndpoint{Name: "nightly"}); err != nil {
+		t.Fatal(err)
+	}
+	le, err := b.ListBatchEndpoints(ctx, "other", hangar.ListOptions{})
+	if err != nil || len(le.Items) != 1 || le.Items[0].DefaultDeployment != "" {
+		t.Fatalf("list other: got %+v, %v", le, err)
+	}
+
+	// Deleting the endpoint deletes its deployments.
+	if err := b.DeleteBatchEndpoint(ctx, epWS, "nightly"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.BatchDeployment(ctx, epWS, "nightly", "blue")
+	wantCode(t, "a deployment of a deleted endpoint", err, hangar.ENOTFOUND)
+	if _, err := b.BatchEndpoint(ctx, "other", "nightly"); err != nil {
+		t.Fatalf("deleting default's endpoint touched other's: %v", err)
+	}
+	_, err = b.BatchEndpoint(ctx, epWS, "x")
+	wantCode(t, "a bad name", err, hangar.EINVALID)
+	wantVerified(t, s, int64(len(allEvents(t, s))))
 }

@@ -47,6 +47,8 @@ type Store struct {
 	Approvals hangar.ApprovalService
 	// Endpoints stores online endpoints, deployments and keys (endpoint.go).
 	Endpoints hangar.EndpointService
+	// BatchEndpoints stores batch endpoints and deployments (endpoint.go).
+	BatchEndpoints hangar.BatchEndpointService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
