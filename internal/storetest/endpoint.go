@@ -525,6 +525,28 @@ func testEndpointWorkspaces(t *testing.T, s *Store) {
 	}
 	err = s.Endpoints.CreateOnlineEndpoint(ctx, "missing", &hangar.OnlineEndpoint{Name: "credit"})
 	wantCode(t, "an endpoint in a missing workspace", err, hangar.ENOTFOUND)
+
+	// Deleting a workspace takes its endpoints and deployments with it.
+	newEndpoint(t, s, "other", "credit")
+	newDeployment(t, s, "other", "credit", "blue", hangar.StateSucceeded)
+	if _, err := s.Endpoints.SetTraffic(ctx, "other", "credit", map[string]int{"blue": 100}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Workspaces.DeleteWorkspace(ctx, "other"); err != nil {
+		t.Fatalf("delete a workspace with endpoints: %v", err)
+	}
+	var n int
+	if err := s.QueryRow(ctx, `SELECT COUNT(*) FROM online_deployments WHERE workspace = ?`, []any{"other"}, &n); err != nil || n != 0 {
+		t.Fatalf("deployments left of a deleted workspace: %d, %v", n, err)
+	}
+	if err := s.Workspaces.CreateWorkspace(ctx, &hangar.Workspace{Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Endpoints.OnlineEndpoint(ctx, "other", "credit")
+	wantCode(t, "an endpoint of a deleted workspace", err, hangar.ENOTFOUND)
+	if _, err := s.Endpoints.OnlineDeployment(ctx, epWS, "credit", "blue"); err != nil {
+		t.Fatalf("deleting other touched default's endpoints: %v", err)
+	}
 }
 
 func testEndpointBadInput(t *testing.T, s *Store) {
