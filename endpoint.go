@@ -443,7 +443,10 @@ func (t *DeploymentTransition) Validate() error {
 		return Errorf(EINVALID, "invalid version %d", t.Version)
 	}
 	if t.Message != nil {
-		m := truncateText(*t.Message, MaxDeploymentMessage)
+		m := *t.Message
+		if len(m) > MaxDeploymentMessage {
+			m = truncateText(m, MaxDeploymentMessage-len("…"))
+		}
 		t.Message = &m
 		if err := ValidateText("message", m, MaxDeploymentMessage); err != nil {
 			return err

@@ -206,3 +206,29 @@ func TestBatchDeploymentValidate(t *testing.T) {
 		t.Errorf("batch endpoint with a bad default: got %v, want EINVALID", err)
 	}
 }
+
+func TestDeploymentTransitionValidate(t *testing.T) {
+	long := strings.Repeat("é", hangar.MaxDeploymentMessage) // twice the limit in bytes
+	exact := strings.Repeat("a", hangar.MaxDeploymentMessage)
+	for _, m := range []string{long, exact, ""} {
+		msg := m
+		tr := hangar.DeploymentTransition{To: hangar.StateFailed, Message: &msg}
+		if err := tr.Validate(); err != nil {
+			t.Fatalf("a message of %d bytes: %v", len(m), err)
+		}
+		if got := *tr.Message; len(got) > hangar.MaxDeploymentMessage || len(m) <= hangar.MaxDeploymentMessage && got != m {
+			t.Errorf("a message of %d bytes became %d bytes", len(m), len(got))
+		}
+	}
+	bad := []hangar.DeploymentTransition{
+		{To: "Sleeping"},
+		{From: []hangar.ProvisioningState{"Sleeping"}},
+		{Version: -1},
+		{Tags: map[string]string{"": "x"}},
+	}
+	for _, tr := range bad {
+		if err := tr.Validate(); hangar.ErrorCode(err) != hangar.EINVALID {
+			t.Errorf("%+v: got %v, want EINVALID", tr, err)
+		}
+	}
+}
