@@ -155,3 +155,23 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifier(t *testing.T) {
+	tok := mint(t, testKey, "default", "credit", time.Hour)
+	now := t0
+	v := &endpointauth.Verifier{Key: testKey, Workspace: "default", Now: func() time.Time { return now }}
+	if err := v.Verify(t.Context(), "credit", tok); err != nil {
+		t.Fatalf("good token: %v", err)
+	}
+	if err := v.Verify(t.Context(), "fraud", tok); hangar.ErrorCode(err) != hangar.EUNAUTHORIZED {
+		t.Errorf("another endpoint: got %v, want EUNAUTHORIZED", err)
+	}
+	now = t0.Add(2 * time.Hour)
+	if err := v.Verify(t.Context(), "credit", tok); hangar.ErrorCode(err) != hangar.EUNAUTHORIZED {
+		t.Errorf("expired: got %v, want EUNAUTHORIZED", err)
+	}
+	other := &endpointauth.Verifier{Key: testKey, Workspace: "team"}
+	if err := other.Verify(t.Context(), "credit", tok); hangar.ErrorCode(err) != hangar.EUNAUTHORIZED {
+		t.Errorf("another workspace: got %v, want EUNAUTHORIZED", err)
+	}
+}
