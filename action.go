@@ -83,9 +83,13 @@ const (
 	// hold it, so only Owner decides what needs approval.
 	ActApprovalWrite = "approvals/write"
 
-	ActOnlineEndpointRead     = "onlineEndpoints/read"
-	ActOnlineEndpointWrite    = "onlineEndpoints/write"
-	ActOnlineEndpointDelete   = "onlineEndpoints/delete"
+	ActOnlineEndpointRead   = "onlineEndpoints/read"
+	ActOnlineEndpointWrite  = "onlineEndpoints/write"
+	ActOnlineEndpointDelete = "onlineEndpoints/delete"
+	// ActOnlineEndpointListKeys reads an endpoint's credentials (its keys,
+	// or a token for aml_token endpoints): Azure's listKeys and token
+	// actions. Reader does not hold it — a key calls the endpoint.
+	ActOnlineEndpointListKeys = "onlineEndpoints/listKeys"
 	ActOnlineDeploymentRead   = "onlineDeployments/read"
 	ActOnlineDeploymentWrite  = "onlineDeployments/write"
 	ActOnlineDeploymentDelete = "onlineDeployments/delete"
@@ -127,7 +131,7 @@ func Actions() []string {
 		ActModelRead, ActModelWrite, ActModelDelete,
 		ActRegistryRead, ActRegistryWrite, ActRegistryDelete,
 		ActApprovalRead, ActApprovalApprove, ActApprovalWrite,
-		ActOnlineEndpointRead, ActOnlineEndpointWrite, ActOnlineEndpointDelete,
+		ActOnlineEndpointRead, ActOnlineEndpointWrite, ActOnlineEndpointDelete, ActOnlineEndpointListKeys,
 		ActOnlineDeploymentRead, ActOnlineDeploymentWrite, ActOnlineDeploymentDelete,
 		ActBatchEndpointRead, ActBatchEndpointWrite, ActBatchEndpointDelete,
 		ActBatchDeploymentRead, ActBatchDeploymentWrite, ActBatchDeploymentDelete,

@@ -83,8 +83,9 @@ func builtinRole(name string) (Role, bool) {
 			Name:        RoleDataScientist,
 			Description: "Everything in a workspace except changing the workspace itself, compute, role assignments, tokens, secret values and approvals.",
 			// Azure's role also has "*/action"; no Hangar action has the verb
-			// "action", so named actions are granted by name when they come.
-			Actions: []string{"*/read", "*/write", "*/delete"},
+			// "action", so named actions are granted by name: an endpoint's
+			// credentials (Azure's onlineEndpoints/listKeys/action).
+			Actions: []string{"*/read", "*/write", "*/delete", ActOnlineEndpointListKeys},
 			NotActions: append(authorizationWrites(),
 				ActWorkspaceWrite, ActWorkspaceDelete, ActComputeWrite, ActComputeDelete,
 				ActSecretReveal, "approvals/*"),

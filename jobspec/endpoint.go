@@ -1,7 +1,6 @@
 package jobspec
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -29,7 +28,7 @@ const (
 const (
 	DefaultRequestTimeoutMS = 5000
 	MaxRequestTimeoutMS     = 180000
-	MaxMirrorPercent        = 50
+	MaxMirrorPercent        = hangar.MaxMirrorPercent
 	// MaxInstances bounds instance_count: instances are worker processes
 	// on the server's machine.
 	MaxInstances = 64
@@ -477,18 +476,7 @@ func (d *decoder) resourceName(v *yaml.Node, path string, dst *string) {
 // characters, a letter first, then letters, digits and hyphens, and not a
 // hyphen last (Azure's rule, which makes the name safe in a host name and
 // a URL path).
-func ValidateResourceName(s string) error {
-	ok := len(s) >= 3 && len(s) <= 32 && s[len(s)-1] != '-'
-	for i := 0; ok && i < len(s); i++ {
-		c := s[i]
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		ok = letter || i > 0 && (c >= '0' && c <= '9' || c == '-')
-	}
-	if !ok {
-		return hangar.Errorf(hangar.EINVALID, "%q is not a valid name: 3 to 32 characters, a letter first, then letters, digits and hyphens, not ending in a hyphen", s)
-	}
-	return nil
-}
+func ValidateResourceName(s string) error { return hangar.ValidateEndpointName(s) }
 
 // authMode decodes auth_mode, one of allowed.
 func (d *decoder) authMode(v *yaml.Node, dst *string, allowed ...string) {
@@ -714,32 +702,7 @@ func (d *decoder) dataCollector(v *yaml.Node) *DataCollector {
 // mirrored deployment with at most MaxMirrorPercent, and no deployment
 // both live (above 0) and mirrored (above 0).
 func CheckTraffic(live, mirror map[string]int) error {
-	sum := 0
-	for name, p := range live {
-		if p < 0 || p > 100 {
-			return hangar.Errorf(hangar.EINVALID, "traffic of %s is %d%%: a percent is 0 to 100", name, p)
-		}
-		sum += p
-	}
-	if sum != 0 && sum != 100 {
-		return hangar.Errorf(hangar.EINVALID, "traffic sums to %d%% (%s): it must be 0 or 100", sum, FormatTraffic(live))
-	}
-	mirrored := 0
-	for name, p := range mirror {
-		if p < 0 || p > MaxMirrorPercent {
-			return hangar.Errorf(hangar.EINVALID, "mirror_traffic of %s is %d%%: at most %d%% may be mirrored", name, p, MaxMirrorPercent)
-		}
-		if p > 0 {
-			mirrored++
-			if live[name] > 0 {
-				return hangar.Errorf(hangar.EINVALID, "deployment %s takes live traffic (%d%%) and mirrored traffic (%d%%): a deployment gets one or the other", name, live[name], p)
-			}
-		}
-	}
-	if mirrored > 1 {
-		return hangar.Errorf(hangar.EINVALID, "mirror_traffic names %d deployments (%s): at most one may be mirrored to", mirrored, FormatTraffic(mirror))
-	}
-	return nil
+	return hangar.ValidateTraffic(live, mirror)
 }
 
 // ParseTraffic parses the --traffic and --mirror-traffic flags of
@@ -768,10 +731,4 @@ func ParseTraffic(s string) (map[string]int, error) {
 }
 
 // FormatTraffic writes traffic as ParseTraffic reads it, by name.
-func FormatTraffic(t map[string]int) string {
-	var parts []string
-	for _, name := range slices.Sorted(maps.Keys(t)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", name, t[name]))
-	}
-	return strings.Join(parts, " ")
-}
+func FormatTraffic(t map[string]int) string { return hangar.FormatTraffic(t) }

@@ -76,6 +76,8 @@ func harness(db *DB, dsn string, sealer hangar.Sealer) *storetest.Store {
 	s.Jobs = NewJobService(db)
 	s.Approvals = NewApprovalService(db)
 	s.Schedules = NewScheduleService(db)
+	s.Endpoints = NewEndpointService(db)
+	s.BatchEndpoints = NewBatchEndpointService(db)
 	s.Another = func(t *testing.T) *storetest.Store {
 		other := New(dsn)
 		other.Sealer = sealer

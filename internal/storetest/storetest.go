@@ -47,6 +47,10 @@ type Store struct {
 	Approvals hangar.ApprovalService
 	// Schedules stores job schedules and their firings (schedule.go).
 	Schedules hangar.ScheduleService
+	// Endpoints stores online endpoints, deployments and keys (endpoint.go).
+	Endpoints hangar.EndpointService
+	// BatchEndpoints stores batch endpoints and deployments (endpoint.go).
+	BatchEndpoints hangar.BatchEndpointService
 	// Events records the events of changes made outside the store.
 	Events EventRecorder
 	// Checkpoints signs the audit chain head and verifies against it.
@@ -106,6 +110,7 @@ func Run(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
 	t.Run("Share", func(t *testing.T) { testShare(t, open) })
 	t.Run("Schedules", func(t *testing.T) { testSchedules(t, open) })
+	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, open) })
 }
 
 // actorCtx returns a context acting as alice with the test's request id.
