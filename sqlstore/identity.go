@@ -378,7 +378,9 @@ func (db *DB) authGeneration(ctx context.Context) (int64, error) {
 		return 0, errors.New("read auth generation: store is not open")
 	}
 	var gen int64
-	if err := db.readRow(ctx, `SELECT gen FROM auth_generation WHERE id = 1`).Scan(&gen); err != nil {
+	// One primary-key read on every request: not worth the watcher
+	// goroutine a cancellable context costs (see writeTx).
+	if err := db.readRow(context.WithoutCancel(ctx), `SELECT gen FROM auth_generation WHERE id = 1`).Scan(&gen); err != nil {
 		return 0, fmt.Errorf("read auth generation: %w", err)
 	}
 	return gen, nil

@@ -955,7 +955,9 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 func (s *TrackingService) logMetricsOnly(ctx context.Context, workspace, runID string, metrics, latest []hangar.Metric) error {
 	key := auditWindowKey(workspace, runID, hangar.ActorFrom(ctx).IdentityID)
 	var audited time.Time
+	wctx := context.WithoutCancel(ctx) // the statements' (see writeTx)
 	err := s.db.writeLazy(ctx, func(tx *wtx) error {
+		ctx := wctx
 		r, err := tx.lockActiveRun(ctx, workspace, runID)
 		if err != nil {
 			return err

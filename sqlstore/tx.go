@@ -57,7 +57,12 @@ func (db *DB) writeTx(ctx context.Context, lockHead bool, fn func(tx *wtx) error
 		}
 		defer db.queue.release() // after the deferred Rollback below
 	}
-	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	// The transaction is not bound to ctx's cancellation: a write holds
+	// the write lock for milliseconds, and with a cancellable context both
+	// database/sql and the SQLite driver start a watcher goroutine for the
+	// transaction and for each statement — a tenth of a run/log-metric's
+	// CPU. Waiting for the write connection (above) still ends with ctx.
+	sqlTx, err := db.writer.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", err)
 	}
