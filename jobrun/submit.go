@@ -161,11 +161,10 @@ func (r *resolution) ResolveComponent(ctx context.Context, from string, ref jobs
 			return nil, hangar.Errorf(hangar.ENOTFOUND, "component file %s was not sent with the job", ref.File)
 		}
 		return jobspec.ParseComponent(key, []byte(text))
-	case ref.Registry != "":
-		if r.s.Builtin == nil {
-			return nil, hangar.Errorf(hangar.ENOTFOUND, "component %s not found: registry %q does not exist", ref, ref.Registry)
-		}
+	case ref.Registry == jobspec.HangarRegistry && r.s.Builtin != nil:
 		return r.s.Builtin.ResolveComponent(ctx, from, ref)
+	case ref.Registry != "":
+		return nil, hangar.Errorf(hangar.ENOTFOUND, "%s", registryHint("component", ref, r.ws))
 	}
 	var c *hangar.Component
 	var err error
@@ -540,7 +539,7 @@ func (r *resolution) environment(ctx context.Context, e *jobspec.Environment, fr
 		// reference is recorded as written.
 		curated := e.Ref.Registry == "azureml" || (e.Ref.Registry == "" && strings.HasPrefix(e.Ref.Name, "AzureML-"))
 		if e.Ref.Registry != "" && !curated {
-			r.errs.add("%s: %s: environment %s: registry %q does not exist; register the environment in the workspace", r.file, at, e.Ref, e.Ref.Registry)
+			r.errs.add("%s: %s: environment %s: %s", r.file, at, e.Ref, registryHint("environment", *e.Ref, r.ws))
 			return nil
 		}
 		var v *hangar.Environment
@@ -665,4 +664,16 @@ func (r *resolution) input(ctx context.Context, in *jobspec.Input, d *jobspec.In
 		}
 	}
 	return out
+}
+
+// registryHint says how to use an asset of a registry (other than the
+// built-in one) in a job of workspace ws: jobs resolve only their own
+// workspace's assets, so the asset is shared into it first.
+func registryHint(kind string, ref jobspec.Ref, ws string) string {
+	version := ref.Version
+	if version == "" {
+		version = "<version>"
+	}
+	return fmt.Sprintf("jobs use only their workspace's %ss and the built-in registry %q: copy this one into workspace %s with `hangar %s share -w %s -n %s -v %s --to-workspace %s`, then refer to azureml:%s:%s",
+		kind, jobspec.HangarRegistry, ws, kind, ref.Registry, ref.Name, version, ws, ref.Name, version)
 }
