@@ -80,10 +80,15 @@ func (d *decoder) err() error {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
-// load parses one YAML document into its root node. An empty file, a
-// second document or invalid YAML is an error naming the file (and the
-// line, when the YAML parser knows it).
-func load(file string, b []byte) (*yaml.Node, error) {
+// load parses one YAML document into its root node (LoadDocument of a
+// spec).
+func load(file string, b []byte) (*yaml.Node, error) { return LoadDocument(file, b, "spec") }
+
+// LoadDocument parses one YAML document — one spec, what says which kind
+// (for messages) — into its root mapping. An empty file (or a null one), a
+// second document, invalid YAML or a root that is not a mapping is
+// EINVALID naming the file (and the line, when the YAML parser knows it).
+func LoadDocument(file string, b []byte, what string) (*yaml.Node, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
@@ -97,16 +102,16 @@ func load(file string, b []byte) (*yaml.Node, error) {
 	}
 	var next yaml.Node
 	if err := dec.Decode(&next); err == nil {
-		return nil, hangar.Errorf(hangar.EINVALID, "%s:%d: a second YAML document; one file holds one spec", file, next.Line)
+		return nil, hangar.Errorf(hangar.EINVALID, "%s:%d: a second YAML document; one file holds one %s", file, next.Line, what)
 	} else if !errors.Is(err, io.EOF) {
 		return nil, hangar.Errorf(hangar.EINVALID, "%s: invalid YAML after the first document: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if len(doc.Content) == 0 {
+	if len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null" {
 		return nil, hangar.Errorf(hangar.EINVALID, "%s: the file is empty", file)
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, hangar.Errorf(hangar.EINVALID, "%s:%d: the spec must be a mapping of keys, not %s", file, root.Line, describe(root))
+		return nil, hangar.Errorf(hangar.EINVALID, "%s:%d: the %s must be a mapping of keys, not %s", file, root.Line, what, describe(root))
 	}
 	return root, nil
 }

@@ -13,11 +13,9 @@
 package schedule
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -27,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/jobspec"
 )
 
 // Spec is a parsed schedule YAML.
@@ -546,35 +545,9 @@ func (d *decoder) jobRef(n *yaml.Node, path, ref string, c *CreateJob) {
 	c.File = ref
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
 // load parses one YAML document into its root mapping.
 func load(file string, b []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-		return nil, hangar.Errorf(hangar.EINVALID, "%s: the file is empty", file)
-	} else if err != nil {
-		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			return nil, hangar.Errorf(hangar.EINVALID, "%s:%s: invalid YAML: %s", file, m[1], msg[len(m[0]):])
-		}
-		return nil, hangar.Errorf(hangar.EINVALID, "%s: invalid YAML: %s", file, strings.TrimPrefix(msg, "yaml: "))
-	}
-	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
-		return nil, hangar.Errorf(hangar.EINVALID, "%s:%d: a second YAML document; one file holds one schedule", file, next.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, hangar.Errorf(hangar.EINVALID, "%s: invalid YAML after the first document", file)
-	}
-	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		return nil, hangar.Errorf(hangar.EINVALID, "%s: the file is empty", file)
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, hangar.Errorf(hangar.EINVALID, "%s:%d: a schedule is a mapping of keys", file, root.Line)
-	}
-	return root, nil
+	return jobspec.LoadDocument(file, b, "schedule")
 }
 
 // applySets applies --set overrides: "a.b=value" replaces or adds the

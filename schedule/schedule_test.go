@@ -114,7 +114,7 @@ func TestParseErrors(t *testing.T) {
 		want string
 	}{
 		{"empty", "", "s.yml: the file is empty"},
-		{"not a mapping", "- a", "s.yml:1: a schedule is a mapping"},
+		{"not a mapping", "- a", "s.yml:1: the schedule must be a mapping of keys, not a list"},
 		{"bad YAML", "name: [", "s.yml:1: invalid YAML"},
 		{"no name", "trigger: {type: cron, expression: '* * * * *'}\ncreate_job: azureml:j", "s.yml:1: name: a schedule needs a name"},
 		{"bad name", "name: -x\ntrigger: {type: cron, expression: '* * * * *'}\ncreate_job: azureml:j", "invalid schedule name"},
