@@ -15,7 +15,7 @@ import (
 
 func newWorkspaceCmd(cli *clientConfig) *cobra.Command {
 	cmd := newGroup("workspace", "Manage workspaces")
-	cols := []string{"name", "display_name", "description", "created_at"}
+	cols := []string{"name", "display_name", "kind", "description", "created_at"}
 
 	var file, name, displayName, description string
 	var tags []string
