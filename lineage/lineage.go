@@ -50,6 +50,7 @@ const (
 	KindRun          = "run"
 	KindJob          = "job"
 	KindPipeline     = "pipeline"
+	KindSweep        = "sweep" // a sweep job, whose trials are its steps
 	KindData         = "data"    // a data asset version
 	KindContent      = "content" // uploaded content that is no data asset (a local path, a job output)
 	KindCode         = "code"
@@ -304,12 +305,20 @@ func (b *builder) input(into, name string, in *jobrun.Input) {
 
 func (b *builder) pipeline(name, step string) {
 	pid := "job:" + b.pfx + name
+	label := "step of pipeline"
+	if n, ok := b.nodes[pid]; ok && n.Kind == KindSweep {
+		label = "trial of sweep"
+	}
 	if _, ok := b.nodes[pid]; !ok {
 		p, err := b.src.Jobs.Job(b.ctx, b.ws, name)
 		attrs := map[string]string{}
+		kind := KindPipeline
 		if err != nil {
 			attrs["missing"] = hangar.ErrorMessage(err)
 		} else {
+			if p.Type == hangar.JobTypeSweep {
+				kind, label = KindSweep, "trial of sweep"
+			}
 			attrs["status"] = string(p.Status)
 			attrs["experiment"] = p.ExperimentName
 			for k, v := range p.Properties {
@@ -318,9 +327,9 @@ func (b *builder) pipeline(name, step string) {
 				}
 			}
 		}
-		b.node(pid, KindPipeline, name, attrs)
+		b.node(pid, kind, name, attrs)
 	}
-	b.edge(pid, step, "step of pipeline")
+	b.edge(pid, step, label)
 }
 
 func shortDigest(d hangar.Digest) string {
