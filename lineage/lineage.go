@@ -50,7 +50,7 @@ const (
 	KindRun          = "run"
 	KindJob          = "job"
 	KindPipeline     = "pipeline"
-	KindSweep        = "sweep" // a sweep job, whose trials are its steps
+	KindSweep        = "sweep"   // a sweep job, whose trials are its steps
 	KindData         = "data"    // a data asset version
 	KindContent      = "content" // uploaded content that is no data asset (a local path, a job output)
 	KindCode         = "code"
