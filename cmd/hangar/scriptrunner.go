@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/pyworker"
@@ -17,7 +16,6 @@ import (
 // the one place where pyworker's codes become the data plane's statuses.
 type scriptRunner struct {
 	pool *pyworker.Pool
-	log  *slog.Logger
 }
 
 var (
@@ -38,18 +36,16 @@ func (r *scriptRunner) Run(ctx context.Context, raw []byte) ([]byte, error) {
 	if err == nil {
 		return out, nil
 	}
-	return nil, r.dataPlaneError(err)
+	return nil, dataPlaneError(err)
 }
 
 // dataPlaneError maps an error of pyworker.Pool.Run to the data plane's
-// codes, logging the Python traceback (never sent to the caller).
-func (r *scriptRunner) dataPlaneError(err error) error {
+// codes. Only pyworker's caller-safe message is kept: the traceback is in
+// the workers' log already (the pool writes their stderr through slog).
+func dataPlaneError(err error) error {
 	var pe *pyworker.Error
 	if !errors.As(err, &pe) {
 		return err
-	}
-	if pe.Traceback != "" {
-		r.log.Warn("scoring script raised", "code", pe.Code, "message", pe.Message, "traceback", pe.Traceback)
 	}
 	code := pe.Code
 	switch pe.Code {

@@ -21,7 +21,6 @@ import (
 // real gateway: the status and code the caller sees come from serving's one
 // table.
 func TestScriptRunnerErrors(t *testing.T) {
-	r := &scriptRunner{log: slog.New(slog.DiscardHandler)}
 	tests := []struct {
 		name       string
 		err        error
@@ -50,7 +49,7 @@ func TestScriptRunnerErrors(t *testing.T) {
 			if err := g.SetEndpoint(ep); err != nil {
 				t.Fatal(err)
 			}
-			run := serving.ScriptFunc(func(context.Context, []byte) ([]byte, error) { return nil, r.dataPlaneError(tt.err) })
+			run := serving.ScriptFunc(func(context.Context, []byte) ([]byte, error) { return nil, dataPlaneError(tt.err) })
 			if _, err := g.Deploy(t.Context(), serving.DeploymentSpec{Endpoint: "ep", Name: "py", Script: run, RequestTimeout: 5 * time.Second}); err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +72,7 @@ func TestScriptRunnerErrors(t *testing.T) {
 		})
 	}
 	t.Run("context error passes through", func(t *testing.T) {
-		err := r.dataPlaneError(context.DeadlineExceeded)
+		err := dataPlaneError(context.DeadlineExceeded)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want context.DeadlineExceeded", err)
 		}

@@ -149,7 +149,7 @@ func serveModel(ctx context.Context, cfg serveModelConfig, key string, logger *s
 		if err != nil {
 			return err
 		}
-		spec.Script = &scriptRunner{pool: pool, log: logger}
+		spec.Script = &scriptRunner{pool: pool}
 	}
 	if _, err := g.Deploy(ctx, spec); err != nil {
 		if spec.Script != nil {
