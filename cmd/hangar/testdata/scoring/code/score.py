@@ -1,7 +1,7 @@
 # An Azure scoring script: init() loads the model from AZUREML_MODEL_DIR,
-# run() scores {"data": [[...], ...]} as the scaled sum of each row. Two
-# rows of a special kind exercise failures: a row starting with -1 raises,
-# one starting with -2 hangs.
+# run() scores {"data": [[...], ...]} as the scaled sum of each row. Rows
+# of a special kind exercise failures: a row starting with -1 raises, one
+# starting with -2 hangs, one starting with -3 ends the worker.
 import json
 import os
 import time
@@ -23,4 +23,6 @@ def run(raw_data):
         if row and row[0] == -2:
             while True:
                 time.sleep(1)
+        if row and row[0] == -3:
+            os._exit(3)
     return [model["scale"] * sum(row) for row in rows]
