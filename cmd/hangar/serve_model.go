@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/pyworker"
 	"github.com/hangar-ml/hangar/serving"
 )
 
@@ -23,6 +25,8 @@ import (
 // from HANGAR_SERVE_KEY or a file.
 type serveModelConfig struct {
 	Model, Addr, Endpoint, Deployment string
+	Code, ScoringScript               string // an Azure scoring script instead of a native model
+	Workers                           int    // python worker processes of a scoring script
 	ModelName, ModelVersion           string
 	KeyFile                           string
 	Instances, MaxConcurrent          int
@@ -39,7 +43,9 @@ func newServeModelCmd(getenv env) *cobra.Command {
 		Short: "Serve one model folder on a scoring listener (no workspace server needed)",
 		Long: `Serve one model folder — a Hangar or MLflow model folder, an XGBoost JSON or a
 LightGBM text model — natively (in process, no Python) on a dedicated scoring listener,
-as the one deployment of one endpoint:
+as the one deployment of one endpoint. With --code and --scoring-script it serves an
+Azure scoring script instead (init() once, run(raw_data) per request) in Debian python3
+worker processes, with --model given to the script as AZUREML_MODEL_DIR:
 
   POST /endpoints/<endpoint>/score          Azure: {"data": [[...]]} or {"input_data": ...}
   POST /endpoints/<endpoint>/invocations    MLflow: dataframe_split, dataframe_records, instances, inputs, text/csv
@@ -47,12 +53,16 @@ as the one deployment of one endpoint:
   GET  /endpoints/<endpoint>/v2/health/ready, /metrics
 
 Callers send Authorization: Bearer <key>; the key comes from HANGAR_SERVE_KEY or --key-file.
-The model takes traffic only after a smoke test (--sample, or one row of zeros) passes.
+The model takes traffic only after a smoke test (--sample, or one row of zeros) passes;
+a scoring script only after its workers ran init() (and --sample, when given, passed).
 SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`,
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Model, "model", "", "model folder or file (required)")
+	f.StringVar(&cfg.Model, "model", "", "model folder or file (required without --scoring-script)")
+	f.StringVar(&cfg.Code, "code", "", "folder of the scoring script (with --scoring-script)")
+	f.StringVar(&cfg.ScoringScript, "scoring-script", "", "Azure scoring script, a .py path inside --code")
+	f.IntVar(&cfg.Workers, "workers", 1, "python worker processes of the scoring script")
 	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8090", "listen address")
 	f.StringVar(&cfg.Endpoint, "endpoint", "default", "endpoint name in the URL")
 	f.StringVar(&cfg.Deployment, "deployment", "blue", "deployment name")
@@ -66,7 +76,7 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 	f.Float64Var(&cfg.SamplingRate, "sampling-rate", 1, "share of requests captured (with --capture-dir)")
 	f.StringVar(&cfg.Sample, "sample", "", "smoke-test request body file (a /score body)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if cfg.Model == "" {
+		if cfg.Model == "" && cfg.ScoringScript == "" {
 			return hangar.Errorf(hangar.EINVALID, "--model is required")
 		}
 		key := getenv("HANGAR_SERVE_KEY")
@@ -82,7 +92,11 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 		}
 		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		return serveModel(cmd.Context(), cfg, key, logger, func(url string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "serving %s as %s/%s at %s/endpoints/%s/score\n", cfg.Model, cfg.Endpoint, cfg.Deployment, url, cfg.Endpoint)
+			what := cfg.Model
+			if cfg.ScoringScript != "" {
+				what = filepath.Join(cfg.Code, cfg.ScoringScript)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "serving %s as %s/%s at %s/endpoints/%s/score\n", what, cfg.Endpoint, cfg.Deployment, url, cfg.Endpoint)
 		})
 	}
 	return cmd
@@ -104,8 +118,14 @@ func serveModel(ctx context.Context, cfg serveModelConfig, key string, logger *s
 	g.Logger, g.Registerer = logger, reg
 	spec := serving.DeploymentSpec{
 		Endpoint: cfg.Endpoint, Name: cfg.Deployment, ModelName: cfg.ModelName, ModelVersion: cfg.ModelVersion,
-		ModelDir: cfg.Model, InstanceCount: cfg.Instances, MaxConcurrentRequestsPerInstance: cfg.MaxConcurrent,
+		InstanceCount: cfg.Instances, MaxConcurrentRequestsPerInstance: cfg.MaxConcurrent,
 		RequestTimeout: cfg.Timeout, Sample: sample,
+	}
+	if cfg.ScoringScript == "" && cfg.Code != "" {
+		return hangar.Errorf(hangar.EINVALID, "--code needs --scoring-script")
+	}
+	if cfg.ScoringScript == "" {
+		spec.ModelDir = cfg.Model
 	}
 	if cfg.CaptureDir != "" {
 		g.Sink = &serving.DirSink{Dir: cfg.CaptureDir}
@@ -119,7 +139,22 @@ func serveModel(ctx context.Context, cfg serveModelConfig, key string, logger *s
 	if err := g.SetEndpoint(ep); err != nil {
 		return err
 	}
+	if cfg.ScoringScript != "" {
+		// Started last: Deploy closes the runner when it fails, the
+		// gateway's Close when it succeeded.
+		pool, err := pyworker.Start(ctx, pyworker.Config{
+			CodeDir: cfg.Code, ScoringScript: cfg.ScoringScript, ModelDir: cfg.Model,
+			Workers: cfg.Workers, RequestTimeout: cfg.Timeout, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		spec.Script = &scriptRunner{pool: pool}
+	}
 	if _, err := g.Deploy(ctx, spec); err != nil {
+		if spec.Script != nil {
+			_ = spec.Script.Close() // Deploy does not close it on a bad spec; a second Close is harmless
+		}
 		return err
 	}
 	ep.Traffic = map[string]int{cfg.Deployment: 100}

@@ -101,6 +101,10 @@ func TestServeModelBadInput(t *testing.T) {
 		{"no model folder", serveModelConfig{Model: filepath.Join(t.TempDir(), "nope"), Addr: "127.0.0.1:0", Endpoint: "e", Deployment: "d"}, "no such file"},
 		{"empty folder", serveModelConfig{Model: t.TempDir(), Addr: "127.0.0.1:0", Endpoint: "e", Deployment: "d"}, "without MLmodel"},
 		{"bad endpoint name", serveModelConfig{Model: t.TempDir(), Addr: "127.0.0.1:0", Endpoint: "1e", Deployment: "d"}, "endpoint"},
+		{"code without a script", serveModelConfig{Model: t.TempDir(), Code: t.TempDir(), Addr: "127.0.0.1:0", Endpoint: "e", Deployment: "d"}, "--code needs --scoring-script"},
+		{"script not in the code folder", serveModelConfig{Code: "testdata/scoring/code", ScoringScript: "nope.py", Addr: "127.0.0.1:0", Endpoint: "e", Deployment: "d"}, "not a file in the code folder"},
+		{"script whose init raises", serveModelConfig{Code: "testdata/scoring/code", ScoringScript: "init_raises.py", Addr: "127.0.0.1:0", Endpoint: "e", Deployment: "d"}, "no model here"},
+		{"script with a bad deployment name", serveModelConfig{Code: "testdata/scoring/code", ScoringScript: "score.py", Model: "testdata/scoring/model", Addr: "127.0.0.1:0", Endpoint: "e", Deployment: "1d"}, "deployment name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
