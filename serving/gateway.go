@@ -383,8 +383,14 @@ func checkTraffic(cfg EndpointConfig, deps map[string]*Deployment) error {
 // it is closed. A deployment that fails to load or fails its smoke test
 // is closed and leaves the endpoint as it was. Errors: EINVALID for a bad
 // spec or model, ENOTFOUND for an unknown endpoint, ESMOKEFAILED when the
-// smoke test fails.
-func (g *Gateway) Deploy(ctx context.Context, spec DeploymentSpec) (*Deployment, error) {
+// smoke test fails. Deploy owns spec.Script from the call on: it closes
+// it on every error.
+func (g *Gateway) Deploy(ctx context.Context, spec DeploymentSpec) (_ *Deployment, err error) {
+	defer func() {
+		if err != nil {
+			closeRunner(spec.Script)
+		}
+	}()
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
@@ -401,20 +407,17 @@ func (g *Gateway) Deploy(ctx context.Context, spec DeploymentSpec) (*Deployment,
 	}
 	d, err := newDeployment(spec, model)
 	if err != nil {
-		closeRunner(spec.Script)
 		return nil, err
 	}
 	d.m = g.metrics.deployment(spec.Endpoint, spec.Name)
 	d.ready.Store(true)
 	if err := g.Smoke(ctx, d, spec.Sample); err != nil {
-		closeRunner(spec.Script)
 		return nil, err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ep := (*g.endpoints.Load())[spec.Endpoint]
 	if ep == nil {
-		closeRunner(spec.Script)
 		return nil, hangar.Errorf(hangar.ENOTFOUND, "endpoint %s does not exist", spec.Endpoint)
 	}
 	old := ep.deps[spec.Name]

@@ -183,3 +183,35 @@ func TestDeleteEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// closeCounter is a runner that counts its Close calls.
+type closeCounter struct{ closed atomic.Int32 }
+
+func (r *closeCounter) Run(ctx context.Context, raw []byte) ([]byte, error) {
+	return []byte(`[1]`), nil
+}
+func (r *closeCounter) Close() error { r.closed.Add(1); return nil }
+
+// TestDeployClosesTheRunnerOnEveryError: Deploy owns the script runner
+// it is given, so a deployment refused for any reason leaves no worker
+// processes behind.
+func TestDeployClosesTheRunnerOnEveryError(t *testing.T) {
+	tg := newTestGateway(t, nil)
+	for _, tc := range []struct {
+		name string
+		spec DeploymentSpec
+	}{
+		{"an invalid spec", DeploymentSpec{Endpoint: "ep", Name: ""}},
+		{"an unknown endpoint", DeploymentSpec{Endpoint: "nope", Name: "py"}},
+		{"a model folder that does not load", DeploymentSpec{Endpoint: "ep", Name: "py", ModelDir: t.TempDir()}},
+	} {
+		r := &closeCounter{}
+		tc.spec.Script = r
+		if _, err := tg.Deploy(t.Context(), tc.spec); err == nil {
+			t.Errorf("%s: deployed", tc.name)
+		}
+		if n := r.closed.Load(); n != 1 {
+			t.Errorf("%s: the runner was closed %d times, want 1", tc.name, n)
+		}
+	}
+}
