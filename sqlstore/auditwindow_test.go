@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/internal/pgtest"
 	"github.com/hangar-ml/hangar/internal/storetest"
 )
 
@@ -98,5 +100,54 @@ func TestMetricAuditWindow(t *testing.T) {
 	}
 	if got := events() - before; got != 2 { // restore, then the metric write
 		t.Errorf("after a failed write: %d events appended, want 2 (restore and the write)", got)
+	}
+}
+
+// TestMetricWritesDoNotDeadlockWithRunChanges: on PostgreSQL a metric
+// write that appends an audit event and a run delete or restore (which
+// lock the audit chain head, then the run's row) run side by side without
+// a deadlock: the metric write takes the locks in the same order.
+func TestMetricWritesDoNotDeadlockWithRunChanges(t *testing.T) {
+	db := openDB(t, pgtest.URL(t))
+	ctx := hangar.WithActor(t.Context(), hangar.Actor{IdentityID: "id-alice", Name: "alice"})
+	ts := NewTrackingService(db)
+	run, err := ts.CreateRun(ctx, hangar.DefaultWorkspace, hangar.RunCreate{RunName: "busy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := run.Info.RunID
+	const rounds = 150
+	errs := make(chan error, 2*rounds)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range rounds {
+			// Another actor each time: every write is due an audit event.
+			actx := hangar.WithActor(t.Context(), hangar.Actor{IdentityID: fmt.Sprintf("id-%d", i), Name: "writer"})
+			err := ts.LogBatch(actx, hangar.DefaultWorkspace, id, hangar.LogBatch{Metrics: []hangar.Metric{{Key: "m", Value: 1, Timestamp: 1, Step: int64(i)}}})
+			if err != nil && hangar.ErrorCode(err) != hangar.EINVALID { // a deleted run is EINVALID
+				errs <- err
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := range rounds {
+			var err error
+			if i%2 == 0 {
+				err = ts.DeleteRun(ctx, hangar.DefaultWorkspace, id)
+			} else {
+				err = ts.RestoreRun(ctx, hangar.DefaultWorkspace, id)
+			}
+			if err != nil {
+				errs <- err
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent metric write and run change: %v", err)
 	}
 }

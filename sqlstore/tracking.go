@@ -955,8 +955,17 @@ func (s *TrackingService) logBatch(ctx context.Context, workspace, runID string,
 func (s *TrackingService) logMetricsOnly(ctx context.Context, workspace, runID string, metrics, latest []hangar.Metric) error {
 	key := auditWindowKey(workspace, runID, hangar.ActorFrom(ctx).IdentityID)
 	var audited time.Time
+	// Whether this write appends an audit event is decided before it
+	// begins: one that does locks the chain head first, as every other
+	// write does, and only then the run's row — locking the run and then
+	// the head would deadlock on PostgreSQL with a run delete, which holds
+	// the head and waits for the run's row.
+	write := s.db.writeLazy
+	if s.audits.due(key, s.db.now()) {
+		write = s.db.write
+	}
 	wctx := context.WithoutCancel(ctx) // the statements' (see writeTx)
-	err := s.db.writeLazy(ctx, func(tx *wtx) error {
+	err := write(ctx, func(tx *wtx) error {
 		ctx := wctx
 		r, err := tx.lockActiveRun(ctx, workspace, runID)
 		if err != nil {
@@ -965,7 +974,7 @@ func (s *TrackingService) logMetricsOnly(ctx context.Context, workspace, runID s
 		if err := tx.logMetrics(ctx, s.stmts, r.id, metrics, latest); err != nil {
 			return err
 		}
-		if !s.audits.due(key, tx.now) {
+		if !tx.headRead {
 			return nil
 		}
 		audited = tx.now

@@ -38,11 +38,12 @@ func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	return db.writeTx(ctx, true, fn)
 }
 
-// writeLazy is write for a change that may need no audit event (see
-// auditWindow): the audit chain head is read and locked only when fn calls
-// audit, so on PostgreSQL such writes do not wait for each other on the
-// chain head. fn must itself lock the rows its checks rely on (as
-// lockActiveRun does).
+// writeLazy is write for a change that appends no audit event (a metric
+// write covered by the audit window): the audit chain head is not locked,
+// so on PostgreSQL such writes do not wait for each other on it. fn must
+// itself lock the rows its checks rely on (as lockActiveRun does). Should
+// fn audit after all, the head is locked then — after fn's other locks,
+// which is why a change expected to append an event takes write instead.
 func (db *DB) writeLazy(ctx context.Context, fn func(tx *wtx) error) error {
 	return db.writeTx(ctx, false, fn)
 }
