@@ -120,15 +120,46 @@ func RunStep(ctx context.Context, ctl Control, opt RunOptions) error {
 	defer cancel()
 	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		_, err := ctl.FinishJob(fctx, ws, name, fin)
-		switch hangar.ErrorCode(err) {
-		case "":
+		switch {
+		case err == nil:
 			return nil
-		case hangar.ECONFLICT, hangar.ENOTFOUND, hangar.EINVALID, hangar.EFORBIDDEN, hangar.EUNAUTHORIZED:
+		case serverAnswered(err):
 			return fmt.Errorf("finish job %s: %w", name, err)
 		}
 		select {
 		case <-fctx.Done():
 			return fmt.Errorf("finish job %s: %w", name, err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// serverAnswered reports whether an error is the server's answer (a conflict,
+// an unknown job, a refusal), not the server being away (a restart).
+func serverAnswered(err error) bool {
+	switch hangar.ErrorCode(err) {
+	case hangar.ECONFLICT, hangar.ENOTFOUND, hangar.EINVALID, hangar.EFORBIDDEN, hangar.EUNAUTHORIZED:
+		return true
+	}
+	return false
+}
+
+// transition moves the job from one state to the next under the lease,
+// trying again while the server is away (restarting) for as long as the
+// lease would last and more, as the final report does: a command that ends
+// while the server is down still finalizes when it is back.
+func (r *runner) transition(ctx context.Context, from, to hangar.JobStatus) error {
+	tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req := LeaseRequest{Holder: r.opt.Holder, Lease: r.opt.Lease, From: []hangar.JobStatus{from}, To: to}
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		_, err := r.ctl.LeaseJob(tctx, r.opt.Workspace, r.job.Name, req)
+		if err == nil || serverAnswered(err) {
+			return err
+		}
+		select {
+		case <-tctx.Done():
+			return err
 		case <-time.After(wait):
 		}
 	}
@@ -196,14 +227,14 @@ func (r *runner) run(ctx context.Context) (hangar.JobStatus, string, map[string]
 	if err != nil {
 		return hangar.JobFailed, "command: " + hangar.ErrorMessage(err), nil
 	}
-	if _, err := r.ctl.LeaseJob(runCtx, r.opt.Workspace, r.job.Name, LeaseRequest{Holder: r.opt.Holder, Lease: r.opt.Lease, From: []hangar.JobStatus{hangar.JobPreparing}, To: hangar.JobRunning}); err != nil {
+	if err := r.transition(runCtx, hangar.JobPreparing, hangar.JobRunning); err != nil {
 		return r.ended(runCtx, hangar.JobFailed, "start: "+err.Error())
 	}
 	r.logf("running: %s", cmdline)
 	if status, msg := r.exec(runCtx, st, cmdline, code, wd); status != hangar.JobCompleted {
 		return status, msg, nil
 	}
-	if _, err := r.ctl.LeaseJob(runCtx, r.opt.Workspace, r.job.Name, LeaseRequest{Holder: r.opt.Holder, Lease: r.opt.Lease, From: []hangar.JobStatus{hangar.JobRunning}, To: hangar.JobFinalizing}); err != nil {
+	if err := r.transition(runCtx, hangar.JobRunning, hangar.JobFinalizing); err != nil {
 		return r.ended(runCtx, hangar.JobFailed, "finalize: "+err.Error())
 	}
 	outs, err := r.upload(runCtx, st, outputs)
