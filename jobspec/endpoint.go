@@ -259,17 +259,7 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		"with_package": func(v *yaml.Node) { d.errorf(v, "with_package: model packaging is not supported") },
 	})
 	if d.err() == nil {
-		switch {
-		case dep.Name == "":
-			d.errorf(root, "name is required")
-		case dep.EndpointName == "":
-			d.errorf(root, "endpoint_name is required (or give --endpoint-name)")
-		case dep.Model == nil:
-			d.errorf(root, "model is required: a registered model (azureml:<name>:<version>, azureml:<name>@latest) or a path")
-		}
-		if dep.Code != nil && dep.Environment == nil {
-			d.errorf(root, "code_configuration needs an environment to run the scoring script in")
-		}
+		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 	}
 	if err := d.err(); err != nil {
 		return nil, err
@@ -367,17 +357,7 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 	maps.Copy(fs, settings)
 	d.fields(root, "", fs)
 	if d.err() == nil {
-		switch {
-		case dep.Name == "":
-			d.errorf(root, "name is required")
-		case dep.EndpointName == "":
-			d.errorf(root, "endpoint_name is required (or give --endpoint-name)")
-		case dep.Model == nil:
-			d.errorf(root, "model is required: a registered model or a path")
-		}
-		if dep.Code != nil && dep.Environment == nil {
-			d.errorf(root, "code_configuration needs an environment to run the scoring script in")
-		}
+		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 		if dep.OutputAction == SummaryOnly && dep.Code == nil {
 			d.errorf(root, "output_action summary_only needs a scoring script (code_configuration) that writes the outputs")
 		}
@@ -386,6 +366,22 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 		return nil, err
 	}
 	return dep, nil
+}
+
+// requireDeployment checks what every deployment spec needs: a name, its
+// endpoint, a model, and an environment for a scoring script.
+func (d *decoder) requireDeployment(root *yaml.Node, name, endpoint string, model *Model, code *CodeConfiguration, env *Environment) {
+	switch {
+	case name == "":
+		d.errorf(root, "name is required")
+	case endpoint == "":
+		d.errorf(root, "endpoint_name is required (or give --endpoint-name)")
+	case model == nil:
+		d.errorf(root, "model is required: a registered model (azureml:<name>:<version>, azureml:<name>@latest) or a path")
+	}
+	if code != nil && env == nil {
+		d.errorf(root, "code_configuration needs an environment to run the scoring script in")
+	}
 }
 
 // batchSettings are the keys of a batch deployment's settings, under

@@ -97,15 +97,22 @@ func sortPoints(ms []hangar.Metric) []hangar.Metric {
 const chunkInto = "metric_chunks (run, key, points)"
 
 // chunkAppend grows the newest chunk of a metric when it stays within
-// appendMaxBytes. SQLite's || makes text of blobs, byte for byte, which
-// the CAST turns back into a blob; PostgreSQL's joins byteas.
+// appendMaxBytes, in each dialect: SQLite's || makes text of blobs, byte
+// for byte, which the CAST turns back into a blob; PostgreSQL's joins
+// byteas. Constants, since a run/log-metric runs one on every request.
+const (
+	chunkAppendSQLite = `UPDATE metric_chunks SET points = CAST(points || ? AS BLOB)
+	WHERE id = (SELECT max(id) FROM metric_chunks WHERE run = ? AND key = ?) AND length(points) <= ?`
+	chunkAppendPostgres = `UPDATE metric_chunks SET points = points || $1
+	WHERE id = (SELECT max(id) FROM metric_chunks WHERE run = $2 AND key = $3) AND length(points) <= $4`
+)
+
+// chunkAppend is the dialect's chunkAppend statement.
 func (db *DB) chunkAppend() string {
-	grown := `CAST(points || ? AS BLOB)`
 	if db.dialect == DialectPostgres {
-		grown = `points || ?`
+		return chunkAppendPostgres
 	}
-	return db.rebind(`UPDATE metric_chunks SET points = ` + grown + `
-	WHERE id = (SELECT max(id) FROM metric_chunks WHERE run = ? AND key = ?) AND length(points) <= ?`)
+	return chunkAppendSQLite
 }
 
 // chunkQueries are the statements logMetricChunks runs for a batch of
