@@ -24,6 +24,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -272,7 +273,14 @@ type DeploymentSpec struct {
 	Liveness             Probe             `json:"liveness_probe"`
 	Readiness            Probe             `json:"readiness_probe"`
 	DataCollector        *DataCollector    `json:"data_collector,omitempty"`
+	// SampleRequest is the smoke-test request, a /score body (a JSON
+	// value of at most MaxSampleRequestBytes); empty: one row built from
+	// the model's signature, or for a scoring script only its readiness.
+	SampleRequest json.RawMessage `json:"sample_request,omitempty"`
 }
+
+// MaxSampleRequestBytes bounds a deployment's SampleRequest.
+const MaxSampleRequestBytes = 256 << 10
 
 // Validate checks a spec. Errors: EINVALID naming the field.
 func (s *DeploymentSpec) Validate() error {
@@ -342,6 +350,17 @@ func (s *DeploymentSpec) Validate() error {
 	}{{"liveness_probe", s.Liveness}, {"readiness_probe", s.Readiness}} {
 		if p.p.InitialDelay < 0 || p.p.Period < 1 || p.p.Timeout < 1 || p.p.SuccessThreshold < 1 || p.p.FailureThreshold < 1 {
 			return Errorf(EINVALID, "%s: initial_delay is at least 0 and period, timeout and the thresholds at least 1", p.name)
+		}
+	}
+	if n := len(s.SampleRequest); n > 0 {
+		if n > MaxSampleRequestBytes {
+			return Errorf(EINVALID, "sample_request is %d bytes; the limit is %d", n, MaxSampleRequestBytes)
+		}
+		if !json.Valid(s.SampleRequest) {
+			return Errorf(EINVALID, "sample_request is not valid JSON")
+		}
+		if err := CheckJSONText(s.SampleRequest); err != nil {
+			return Errorf(EINVALID, "sample_request: %s", ErrorMessage(err))
 		}
 	}
 	if dc := s.DataCollector; dc != nil {

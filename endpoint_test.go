@@ -123,6 +123,11 @@ func TestDeploymentSpecValidate(t *testing.T) {
 		{"env name", func(s *hangar.DeploymentSpec) { s.EnvironmentVariables = map[string]string{"A=B": "x"} }, "environment variable name"},
 		{"env value", func(s *hangar.DeploymentSpec) { s.EnvironmentVariables = map[string]string{"A": "x\x00"} }, "environment variable A"},
 		{"sampling", func(s *hangar.DeploymentSpec) { s.DataCollector = &hangar.DataCollector{SamplingRate: 1.5} }, "sampling_rate"},
+		{"sample", func(s *hangar.DeploymentSpec) { s.SampleRequest = []byte(`{"data": [[1, 2]]}`) }, ""},
+		{"sample not json", func(s *hangar.DeploymentSpec) { s.SampleRequest = []byte(`{"data":`) }, "not valid JSON"},
+		{"sample too large", func(s *hangar.DeploymentSpec) {
+			s.SampleRequest = []byte(`"` + strings.Repeat("a", hangar.MaxSampleRequestBytes) + `"`)
+		}, "sample_request is"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
