@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +151,121 @@ func TestMetricWritesDoNotDeadlockWithRunChanges(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("concurrent metric write and run change: %v", err)
+	}
+}
+
+// TestMetricWritesWithinTheWindow: metric writes no audit event is due for
+// (on PostgreSQL one statement of their own, appendMetricPostgres) keep
+// every acknowledged point and refuse an unknown or deleted run, storing
+// nothing — also while other writers log, append audit events, and delete
+// and restore the run, on both stores.
+func TestMetricWritesWithinTheWindow(t *testing.T) {
+	for _, tc := range []struct{ name, dsn string }{
+		{"sqlite", filepath.Join(t.TempDir(), "hangar.db")},
+		{"postgres", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := tc.dsn
+			if dsn == "" {
+				dsn = pgtest.URL(t)
+			}
+			db := openDB(t, dsn)
+			ts := NewTrackingService(db)
+			alice := hangar.WithActor(t.Context(), hangar.Actor{IdentityID: "id-alice", Name: "alice"})
+			log := func(ctx context.Context, id, key string, step int64) error {
+				return ts.LogBatch(ctx, hangar.DefaultWorkspace, id, hangar.LogBatch{Metrics: []hangar.Metric{{Key: key, Value: float64(step), Timestamp: 1, Step: step}}})
+			}
+			run, err := ts.CreateRun(alice, hangar.DefaultWorkspace, hangar.RunCreate{RunName: "busy"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := run.Info.RunID
+			if err := log(alice, id, "warm", 0); err != nil { // opens alice's window on the run
+				t.Fatal(err)
+			}
+			if err := log(alice, strings.Repeat("0", 32), "m", 1); hangar.ErrorCode(err) != hangar.ENOTFOUND {
+				t.Fatalf("unknown run: got %v, want ENOTFOUND", err)
+			}
+
+			// Two writers within their windows, one due an event each time,
+			// and one deleting and restoring the run.
+			const rounds = 120
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			acked := map[string]int{}
+			errs := make(chan error, 4*rounds)
+			writer := func(key string, actor func(i int) context.Context) {
+				defer wg.Done()
+				for i := range rounds {
+					err := log(actor(i), id, key, int64(i))
+					switch {
+					case err == nil:
+						mu.Lock()
+						acked[key]++
+						mu.Unlock()
+					case hangar.ErrorCode(err) != hangar.EINVALID: // a deleted run is EINVALID
+						errs <- err
+					}
+				}
+			}
+			wg.Add(4)
+			go writer("a", func(int) context.Context { return alice })
+			go writer("b", func(int) context.Context { return alice })
+			go writer("c", func(i int) context.Context {
+				return hangar.WithActor(t.Context(), hangar.Actor{IdentityID: fmt.Sprintf("id-%d", i), Name: "writer"})
+			})
+			go func() {
+				defer wg.Done()
+				for i := range rounds / 4 {
+					var err error
+					if i%2 == 0 {
+						err = ts.DeleteRun(alice, hangar.DefaultWorkspace, id)
+					} else {
+						err = ts.RestoreRun(alice, hangar.DefaultWorkspace, id)
+					}
+					if err != nil {
+						errs <- err
+					}
+				}
+			}()
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("concurrent writes: %v", err)
+			}
+			for _, key := range []string{"a", "b", "c"} {
+				h, err := ts.MetricHistory(alice, hangar.DefaultWorkspace, id, key, hangar.ListOptions{MaxResults: 1000})
+				if err != nil && hangar.ErrorCode(err) != hangar.ENOTFOUND {
+					t.Fatal(err)
+				}
+				got := 0
+				if h != nil {
+					got = len(h.Items)
+				}
+				if got != acked[key] {
+					t.Errorf("metric %s: %d points stored, %d acknowledged", key, got, acked[key])
+				}
+			}
+
+			// The run ends deleted (rounds/4 changes, the last a restore
+			// when rounds/4 is even): delete it if it is not, and a write
+			// within the window stores nothing.
+			r, err := ts.Run(alice, hangar.DefaultWorkspace, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Info.LifecycleStage == hangar.LifecycleActive {
+				if err := ts.DeleteRun(alice, hangar.DefaultWorkspace, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := log(alice, id, "late", 1); hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Fatalf("deleted run: got %v, want EINVALID", err)
+			}
+			h, err := ts.MetricHistory(alice, hangar.DefaultWorkspace, id, "late", hangar.ListOptions{MaxResults: 10})
+			if err == nil && len(h.Items) > 0 {
+				t.Errorf("a write to a deleted run stored %d points", len(h.Items))
+			}
+		})
 	}
 }
