@@ -41,6 +41,10 @@ func scriptConfig(t testing.TB, script string) pyworker.Config {
 		ModelDir:      "testdata/model",
 		Env:           map[string]string{"GREETING": "hello"},
 		StartTimeout:  30 * time.Second,
+		// The script imports pandas on its first use, which takes more
+		// than Azure's 5 s on a loaded machine; the tests of timeouts
+		// set their own.
+		RequestTimeout: 30 * time.Second,
 	}
 }
 
