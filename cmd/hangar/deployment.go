@@ -27,19 +27,10 @@ import (
 
 // endpointAPI is what the online-endpoint and online-deployment verbs
 // need of a server: the endpoint store and the deployer behind the
-// management routes (httpapi.Client implements both).
+// management routes, both of which httpapi.Client is.
 type endpointAPI interface {
 	hangar.EndpointService
-	// Deploy stores d (Creating) and deploys it in the background; with
-	// allTraffic it takes all live traffic once it passed its smoke test.
-	Deploy(ctx context.Context, workspace string, d *hangar.OnlineDeployment, allTraffic bool) error
-	// Redeploy applies t; with a new spec the deployment is redeployed in
-	// the background (Updating) while the old spec keeps serving.
-	Redeploy(ctx context.Context, workspace, endpoint, name string, t hangar.DeploymentTransition) (*hangar.OnlineDeployment, error)
-	// Logs returns the last lines of a deployment's logs.
-	Logs(ctx context.Context, workspace, endpoint, name string, lines int) ([]string, error)
-	// Token mints an aml_token of an endpoint.
-	Token(ctx context.Context, workspace, endpoint string) (token string, expires time.Time, err error)
+	httpapi.EndpointDeployer
 }
 
 // endpointClient returns the server's endpoint API and the client it is.
@@ -48,11 +39,10 @@ func (c *clientConfig) endpointClient() (endpointAPI, *httpapi.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	api, ok := any(cl).(endpointAPI)
-	if !ok {
-		return nil, nil, hangar.Errorf(hangar.ENOTIMPLEMENTED, "this build's client has no online endpoint routes")
-	}
-	return api, cl, nil
+	return struct {
+		hangar.EndpointService
+		httpapi.EndpointDeployer
+	}{cl, cl.Deployer()}, cl, nil
 }
 
 // pollEvery is how often create and update look at a deployment they
@@ -191,6 +181,12 @@ func newDeploymentCreateCmd(cli *clientConfig, update bool) *cobra.Command {
 		}
 		if got.State == hangar.StateFailed {
 			return fmt.Errorf("online-deployment %s of endpoint %s failed: %s", got.Name, got.Endpoint, firstNonEmpty(got.Message, "no reason given"))
+		}
+		if allTraffic {
+			if err := waitTraffic(ctx, api, cli.Workspace, got.Endpoint, got.Name, pollEvery, allTrafficWait); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "online-deployment %s takes all the live traffic of endpoint %s\n", got.Name, got.Endpoint)
 		}
 		return cli.printResult(cmd.OutOrStdout(), got, deploymentColumns...)
 	}
@@ -685,6 +681,35 @@ func waitDeployment(ctx context.Context, api endpointAPI, ws, endpoint, name str
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("stopped waiting for online-deployment %s (%s); it goes on: hangar online-deployment show -n %s -e %s", name, d.State, name, endpoint)
+		case <-time.After(every):
+		}
+	}
+}
+
+// allTrafficWait bounds how long create --all-traffic waits, after the
+// deployment succeeded, for the server to move the traffic to it.
+const allTrafficWait = 30 * time.Second
+
+// waitTraffic waits until the endpoint sends all its live traffic to
+// deployment: the server shifts it once the deployment succeeded, so that
+// a command run after create --all-traffic is scored by it.
+func waitTraffic(ctx context.Context, api endpointAPI, ws, endpoint, deployment string, every, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		e, err := api.OnlineEndpoint(ctx, ws, endpoint)
+		if err != nil {
+			return fmt.Errorf("wait for the traffic of endpoint %s: %w", endpoint, err)
+		}
+		if e.Traffic[deployment] == 100 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return hangar.Errorf(hangar.ECONFLICT, "online-deployment %s succeeded but endpoint %s still sends it %d%% of its traffic (%s): set it with online-endpoint update --traffic",
+				deployment, endpoint, e.Traffic[deployment], firstNonEmpty(hangar.FormatTraffic(e.Traffic), "no traffic"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-time.After(every):
 		}
 	}

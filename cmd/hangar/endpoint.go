@@ -63,7 +63,7 @@ func newEndpointCreateCmd(cli *clientConfig) *cobra.Command {
 			if authMode != "" {
 				all = append(all, "auth_mode="+authMode)
 			}
-			var b []byte
+			b := []byte("{}") // no file: the flags are the whole spec
 			src := "command line"
 			if file != "" {
 				var err error
