@@ -145,7 +145,15 @@ func (s *Service) rollout(ctx context.Context, st *depState, gen uint64, ws stri
 	st.event(s.now(), "rollout of model %s:%s started (%s)", d.Spec.ModelName, d.Spec.ModelVersion, d.State)
 	err := s.deployOnGateway(ctx, st, ws, d)
 	if st.gen.Load() != gen {
-		return // a newer rollout or a deletion took over; it decides
+		// A newer rollout or a deletion took over; it decides. A deletion
+		// may have looked at the gateway before this rollout added to it.
+		s.mu.Lock()
+		gone := s.deps[depKey(ws, d.Endpoint, d.Name)] != st
+		s.mu.Unlock()
+		if err == nil && gone {
+			s.removeFromGateway(context.WithoutCancel(ctx), ws, d.Endpoint, d.Name)
+		}
+		return
 	}
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 		st.event(s.now(), "rollout stopped: the server is shutting down")

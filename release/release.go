@@ -151,8 +151,10 @@ func New(store hangar.EndpointService) *Service {
 // Open prepares the staging folder and starts the background work; ctx
 // bounds nothing but that work, which Close ends.
 func (s *Service) Open(ctx context.Context) error {
-	if s.opened {
-		return hangar.Errorf(hangar.ECONFLICT, "release service is open already")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opened || s.ctx != nil {
+		return hangar.Errorf(hangar.ECONFLICT, "release service is open already or was closed")
 	}
 	if s.Dir == "" {
 		return hangar.Errorf(hangar.EINVALID, "release service: no staging folder (Dir)")
@@ -179,10 +181,16 @@ func (s *Service) Open(ctx context.Context) error {
 // requests are answered, script runners closed) and uploads the capture
 // files of the windows still open.
 func (s *Service) Close() error {
+	s.mu.Lock()
 	if !s.opened {
+		s.mu.Unlock()
 		return nil
 	}
+	// Under s.mu: start checks the context and adds to s.bg under it too,
+	// so no rollout starts once Wait may be waiting.
 	s.cancel()
+	s.opened = false
+	s.mu.Unlock()
 	s.bg.Wait()
 	<-s.rollDone
 	s.mu.Lock()
@@ -199,7 +207,6 @@ func (s *Service) Close() error {
 		}
 	}
 	_ = s.none.Close()
-	s.opened = false
 	return first
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/disk"
 	"github.com/hangar-ml/hangar/internal/storetest"
+	"github.com/hangar-ml/hangar/serving"
 	"github.com/hangar-ml/hangar/sqlstore"
 )
 
@@ -473,4 +474,116 @@ func readAsset(t *testing.T, f *fixture, a *hangar.DataAsset) string {
 		rc.Close()
 	}
 	return sb.String()
+}
+
+// fakeScripts records what it is asked to start and runs a Go function
+// in place of Python workers.
+type fakeScripts struct {
+	mu   sync.Mutex
+	cfgs []ScriptConfig
+	fail error
+}
+
+type fakeRunner struct{ serving.ScriptFunc }
+
+func (fakeRunner) Logs(n int) []string { return []string{"worker=0 init() done"} }
+
+func (s *fakeScripts) StartScript(ctx context.Context, cfg ScriptConfig) (serving.ScriptRunner, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfgs = append(s.cfgs, cfg)
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	return fakeRunner{func(ctx context.Context, raw []byte) ([]byte, error) { return []byte(`[1.5]`), nil }}, nil
+}
+
+func (s *fakeScripts) last() ScriptConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfgs[len(s.cfgs)-1]
+}
+
+const sklearnMLmodel = `artifact_path: model
+flavors:
+  python_function:
+    loader_module: mlflow.sklearn
+    model_path: model.pkl
+    python_version: 3.11.4
+  sklearn:
+    pickled_model: model.pkl
+mlflow_version: 2.10.2
+`
+
+func TestScriptDeploymentsGetTheirFilesAndSettings(t *testing.T) {
+	f := newFixture(t)
+	scripts := &fakeScripts{}
+	f.svc.Scripts = scripts
+	f.createEndpoint(t, "churn", "")
+	keys, _ := f.svc.EndpointKeys(f.ctx, ws, "churn")
+	put := func(fsys fstest.MapFS) hangar.Digest {
+		info, _, err := artifact.PutDir(f.ctx, f.blobs, fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Digest
+	}
+	pyfunc := put(fstest.MapFS{"MLmodel": {Data: []byte(sklearnMLmodel)}, "model.pkl": {Data: []byte("pickle")}})
+	code := put(fstest.MapFS{"src/score.py": {Data: []byte("def init(): pass\ndef run(raw): return [1.5]\n")}})
+
+	t.Run("mlflow flavor not served natively", func(t *testing.T) {
+		f.deploy(t, "churn", "pyfunc", spec(pyfunc), false, hangar.StateSucceeded)
+		cfg := scripts.last()
+		if cfg.ScoringScript != "" || cfg.Workers != 2 {
+			t.Errorf("got script %q, %d workers; want the pyfunc folder (no script) and instance_count 2 workers", cfg.ScoringScript, cfg.Workers)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.ModelDir, "MLmodel")); err != nil {
+			t.Errorf("model folder %s: %v", cfg.ModelDir, err)
+		}
+		if code, body := score(t, f.svc, "churn", keys.Primary, "azureml-model-deployment", "pyfunc"); code != 200 || body != "[1.5]" {
+			t.Errorf("score: got %d %s, want 200 [1.5]", code, body)
+		}
+		lines, _ := f.svc.Logs(f.ctx, ws, "churn", "pyfunc", 0)
+		if got := strings.Join(lines, "\n"); !strings.Contains(got, "python_function") || !strings.Contains(got, "init() done") {
+			t.Errorf("Logs: got %q, want the rollout's events and the workers' output", lines)
+		}
+	})
+	t.Run("scoring script", func(t *testing.T) {
+		s := spec(f.good)
+		s.CodeDigest, s.ScoringScript = code, "src/score.py"
+		s.EnvironmentName, s.EnvironmentVersion = "sklearn", "1"
+		s.EnvironmentVariables = map[string]string{"THRESHOLD": "0.7"}
+		s.Request.RequestTimeoutMS = 1500
+		f.deploy(t, "churn", "script", s, false, hangar.StateSucceeded)
+		cfg := scripts.last()
+		if cfg.ScoringScript != "src/score.py" || cfg.Env["THRESHOLD"] != "0.7" || cfg.RequestTimeout != 1500*time.Millisecond {
+			t.Errorf("got %+v; want the script, its environment variables and request timeout", cfg)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.CodeDir, "src", "score.py")); err != nil {
+			t.Errorf("code folder: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.ModelDir, "MLmodel")); err != nil {
+			t.Errorf("model folder (AZUREML_MODEL_DIR): %v", err)
+		}
+	})
+	t.Run("workers fail to start", func(t *testing.T) {
+		scripts.fail = hangar.Errorf(hangar.EINVALID, "init() raised ValueError: no model")
+		d := f.deploy(t, "churn", "broken", spec(pyfunc), false, hangar.StateFailed)
+		if !strings.Contains(d.Message, "start the scoring workers: invalid: init() raised ValueError: no model") {
+			t.Errorf("message: got %q, want the workers' failure", d.Message)
+		}
+	})
+	t.Run("the model folder is shared", func(t *testing.T) {
+		ents, err := os.ReadDir(filepath.Join(f.svc.Dir, "models"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		if len(names) != 2 { // the good model and the pyfunc folder, once each
+			t.Errorf("staged models: got %v, want two folders, one per digest, no temporary ones", names)
+		}
+	})
 }
