@@ -18,6 +18,7 @@ import (
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/disk"
+	"github.com/hangar-ml/hangar/internal/pgtest"
 	"github.com/hangar-ml/hangar/internal/storetest"
 	"github.com/hangar-ml/hangar/serving"
 	"github.com/hangar-ml/hangar/sqlstore"
@@ -39,12 +40,27 @@ type fixture struct {
 	svc        *Service
 }
 
-func newFixture(t *testing.T) *fixture {
+// backends are the stores the cheaper tests run on: SQLite, and a real
+// PostgreSQL (skipped when none can be had outside CI).
+var backends = []struct {
+	name string
+	dsn  func(t testing.TB) string
+}{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "hangar.db") }},
+	{"postgres", func(t testing.TB) string { return pgtest.URL(t) }},
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	return newFixtureOn(t, backends[0].dsn(t))
+}
+
+func newFixtureOn(t testing.TB, dsn string) *fixture {
 	t.Helper()
 	ctx := hangar.WithActor(t.Context(), hangar.Actor{IdentityID: "alice", Name: "alice"})
 	dir := t.TempDir()
 	f := &fixture{ctx: ctx, sealer: storetest.NewSealer()}
-	f.db = sqlstore.New(filepath.Join(dir, "hangar.db"))
+	f.db = sqlstore.New(dsn)
 	f.db.Sealer = f.sealer
 	if err := f.db.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -76,7 +92,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // newService opens a release service over the fixture's store.
-func (f *fixture) newService(t *testing.T) *Service {
+func (f *fixture) newService(t testing.TB) *Service {
 	t.Helper()
 	s := New(f.store)
 	s.Workspaces, s.Blobs, s.Data = f.workspaces, f.blobs, f.data
@@ -103,7 +119,7 @@ func spec(model hangar.Digest) hangar.DeploymentSpec {
 	}
 }
 
-func (f *fixture) createEndpoint(t *testing.T, name, auth string) {
+func (f *fixture) createEndpoint(t testing.TB, name, auth string) {
 	t.Helper()
 	if err := f.svc.CreateOnlineEndpoint(f.ctx, ws, &hangar.OnlineEndpoint{Name: name, AuthMode: auth}); err != nil {
 		t.Fatal(err)
@@ -111,7 +127,7 @@ func (f *fixture) createEndpoint(t *testing.T, name, auth string) {
 }
 
 // deploy creates a deployment through Deploy and waits for its outcome.
-func (f *fixture) deploy(t *testing.T, endpoint, name string, s hangar.DeploymentSpec, all bool, want hangar.ProvisioningState) *hangar.OnlineDeployment {
+func (f *fixture) deploy(t testing.TB, endpoint, name string, s hangar.DeploymentSpec, all bool, want hangar.ProvisioningState) *hangar.OnlineDeployment {
 	t.Helper()
 	d := &hangar.OnlineDeployment{Endpoint: endpoint, Name: name, Spec: s}
 	if err := f.svc.Deploy(f.ctx, ws, d, all); err != nil {
@@ -122,7 +138,7 @@ func (f *fixture) deploy(t *testing.T, endpoint, name string, s hangar.Deploymen
 
 // wait polls until the deployment leaves Creating and Updating, and
 // checks its state (and, with all traffic, that the traffic was set).
-func (f *fixture) wait(t *testing.T, endpoint, name string, want hangar.ProvisioningState) *hangar.OnlineDeployment {
+func (f *fixture) wait(t testing.TB, endpoint, name string, want hangar.ProvisioningState) *hangar.OnlineDeployment {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -145,7 +161,7 @@ func (f *fixture) wait(t *testing.T, endpoint, name string, want hangar.Provisio
 
 // waitAllTraffic polls until the rollout gave name all the endpoint's
 // traffic, in the store and on the gateway (the rollout's last event).
-func (f *fixture) waitAllTraffic(t *testing.T, endpoint, name string) {
+func (f *fixture) waitAllTraffic(t testing.TB, endpoint, name string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -170,7 +186,7 @@ func (f *fixture) waitAllTraffic(t *testing.T, endpoint, name string) {
 const row = `{"input_data": {"columns": ["x0", "x1", "x2"], "data": [[0.5, 1.5, -0.25]]}}`
 
 // score posts a row to the endpoint's /score through s.ServeHTTP.
-func score(t *testing.T, h http.Handler, endpoint, bearer string, hdr ...string) (int, string) {
+func score(t testing.TB, h http.Handler, endpoint, bearer string, hdr ...string) (int, string) {
 	t.Helper()
 	r := httptest.NewRequest("POST", "/api/v1/workspaces/"+ws+"/endpoints/"+endpoint+"/score", strings.NewReader(row))
 	r.Header.Set("Content-Type", "application/json")
@@ -186,47 +202,51 @@ func score(t *testing.T, h http.Handler, endpoint, bearer string, hdr ...string)
 }
 
 func TestDeployScoresWithKeysAndRegenerateVoidsTheOldKey(t *testing.T) {
-	f := newFixture(t)
-	f.createEndpoint(t, "churn", "")
-	f.deploy(t, "churn", "blue", spec(f.good), true, hangar.StateSucceeded)
-	f.waitAllTraffic(t, "churn", "blue")
-	keys, err := f.svc.EndpointKeys(f.ctx, ws, "churn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{keys.Primary, keys.Secondary} {
-		if code, body := score(t, f.svc, "churn", k); code != 200 || !strings.HasPrefix(body, "[") {
-			t.Fatalf("score with a key: got %d %s, want 200 and a list of predictions", code, body)
-		}
-	}
-	for _, c := range []struct{ name, bearer string }{{"no key", ""}, {"wrong key", "nope"}} {
-		if code, _ := score(t, f.svc, "churn", c.bearer); code != http.StatusUnauthorized {
-			t.Errorf("%s: got %d, want 401", c.name, code)
-		}
-	}
-	nk, err := f.svc.RegenerateKey(f.ctx, ws, "churn", hangar.KeyPrimary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, _ := score(t, f.svc, "churn", keys.Primary); code != http.StatusUnauthorized {
-		t.Errorf("old primary key right after RegenerateKey: got %d, want 401", code)
-	}
-	for _, k := range []string{nk.Primary, keys.Secondary} {
-		if code, body := score(t, f.svc, "churn", k); code != 200 {
-			t.Errorf("score with a current key: got %d %s, want 200", code, body)
-		}
-	}
-	// Unknown workspace and endpoint are the gateway's 404.
-	for _, p := range []string{"/api/v1/workspaces/other/endpoints/churn/score", "/api/v1/workspaces/" + ws + "/endpoints/nope/score"} {
-		w := httptest.NewRecorder()
-		f.svc.ServeHTTP(w, httptest.NewRequest("POST", p, strings.NewReader(row)))
-		if w.Code != http.StatusNotFound {
-			t.Errorf("POST %s: got %d, want 404", p, w.Code)
-		}
-	}
-	lines, err := f.svc.Logs(f.ctx, ws, "churn", "blue", 0)
-	if err != nil || len(lines) == 0 || !strings.Contains(strings.Join(lines, "\n"), "smoke test passed") {
-		t.Errorf("Logs: got %q, %v; want the rollout's events", lines, err)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := newFixtureOn(t, b.dsn(t))
+			f.createEndpoint(t, "churn", "")
+			f.deploy(t, "churn", "blue", spec(f.good), true, hangar.StateSucceeded)
+			f.waitAllTraffic(t, "churn", "blue")
+			keys, err := f.svc.EndpointKeys(f.ctx, ws, "churn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{keys.Primary, keys.Secondary} {
+				if code, body := score(t, f.svc, "churn", k); code != 200 || !strings.HasPrefix(body, "[") {
+					t.Fatalf("score with a key: got %d %s, want 200 and a list of predictions", code, body)
+				}
+			}
+			for _, c := range []struct{ name, bearer string }{{"no key", ""}, {"wrong key", "nope"}} {
+				if code, _ := score(t, f.svc, "churn", c.bearer); code != http.StatusUnauthorized {
+					t.Errorf("%s: got %d, want 401", c.name, code)
+				}
+			}
+			nk, err := f.svc.RegenerateKey(f.ctx, ws, "churn", hangar.KeyPrimary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := score(t, f.svc, "churn", keys.Primary); code != http.StatusUnauthorized {
+				t.Errorf("old primary key right after RegenerateKey: got %d, want 401", code)
+			}
+			for _, k := range []string{nk.Primary, keys.Secondary} {
+				if code, body := score(t, f.svc, "churn", k); code != 200 {
+					t.Errorf("score with a current key: got %d %s, want 200", code, body)
+				}
+			}
+			// Unknown workspace and endpoint are the gateway's 404.
+			for _, p := range []string{"/api/v1/workspaces/other/endpoints/churn/score", "/api/v1/workspaces/" + ws + "/endpoints/nope/score"} {
+				w := httptest.NewRecorder()
+				f.svc.ServeHTTP(w, httptest.NewRequest("POST", p, strings.NewReader(row)))
+				if w.Code != http.StatusNotFound {
+					t.Errorf("POST %s: got %d, want 404", p, w.Code)
+				}
+			}
+			lines, err := f.svc.Logs(f.ctx, ws, "churn", "blue", 0)
+			if err != nil || len(lines) == 0 || !strings.Contains(strings.Join(lines, "\n"), "smoke test passed") {
+				t.Errorf("Logs: got %q, %v; want the rollout's events", lines, err)
+			}
+		})
 	}
 }
 
@@ -345,36 +365,40 @@ func TestRedeployAndTrafficShiftsUnderLoadFailNoRequest(t *testing.T) {
 }
 
 func TestReplayServesAgainOnAFreshService(t *testing.T) {
-	f := newFixture(t)
-	f.createEndpoint(t, "churn", "")
-	f.deploy(t, "churn", "blue", spec(f.good), true, hangar.StateSucceeded)
-	f.waitAllTraffic(t, "churn", "blue")
-	f.deploy(t, "churn", "broken", spec(f.bad), false, hangar.StateFailed)
-	// A deployment stored but never rolled out (the server stopped
-	// while it was Creating) is finished by Replay.
-	if err := f.store.CreateOnlineDeployment(f.ctx, ws, &hangar.OnlineDeployment{Endpoint: "churn", Name: "green", Spec: spec(f.good)}); err != nil {
-		t.Fatal(err)
-	}
-	keys, _ := f.svc.EndpointKeys(f.ctx, ws, "churn")
-	if err := f.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	fresh := f.newService(t)
-	if code, _ := score(t, fresh, "churn", keys.Primary); code != http.StatusNotFound {
-		t.Fatalf("before Replay: got %d, want 404", code)
-	}
-	if err := fresh.Replay(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if code, body := score(t, fresh, "churn", keys.Primary); code != 200 {
-		t.Fatalf("after Replay: got %d %s, want 200", code, body)
-	}
-	if d := f.wait(t, "churn", "green", hangar.StateSucceeded); d.Message != "" {
-		t.Errorf("green after Replay: message %q, want none", d.Message)
-	}
-	f.wait(t, "churn", "broken", hangar.StateFailed)
-	if code, body := score(t, fresh, "churn", keys.Primary, "azureml-model-deployment", "green"); code != 200 {
-		t.Errorf("green after Replay: got %d %s, want 200", code, body)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := newFixtureOn(t, b.dsn(t))
+			f.createEndpoint(t, "churn", "")
+			f.deploy(t, "churn", "blue", spec(f.good), true, hangar.StateSucceeded)
+			f.waitAllTraffic(t, "churn", "blue")
+			f.deploy(t, "churn", "broken", spec(f.bad), false, hangar.StateFailed)
+			// A deployment stored but never rolled out (the server stopped
+			// while it was Creating) is finished by Replay.
+			if err := f.store.CreateOnlineDeployment(f.ctx, ws, &hangar.OnlineDeployment{Endpoint: "churn", Name: "green", Spec: spec(f.good)}); err != nil {
+				t.Fatal(err)
+			}
+			keys, _ := f.svc.EndpointKeys(f.ctx, ws, "churn")
+			if err := f.svc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			fresh := f.newService(t)
+			if code, _ := score(t, fresh, "churn", keys.Primary); code != http.StatusNotFound {
+				t.Fatalf("before Replay: got %d, want 404", code)
+			}
+			if err := fresh.Replay(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if code, body := score(t, fresh, "churn", keys.Primary); code != 200 {
+				t.Fatalf("after Replay: got %d %s, want 200", code, body)
+			}
+			if d := f.wait(t, "churn", "green", hangar.StateSucceeded); d.Message != "" {
+				t.Errorf("green after Replay: message %q, want none", d.Message)
+			}
+			f.wait(t, "churn", "broken", hangar.StateFailed)
+			if code, body := score(t, fresh, "churn", keys.Primary, "azureml-model-deployment", "green"); code != 200 {
+				t.Errorf("green after Replay: got %d %s, want 200", code, body)
+			}
+		})
 	}
 }
 
