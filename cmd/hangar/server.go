@@ -211,7 +211,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 			logger.Error("close the release controller", "err", cerr)
 		}
 	}()
-	// wired on merge: api.Endpoints, api.Deployer = rel, rel
+	api.Endpoints, api.Deployer = rel, rel
 	// TODO(merge): api.BatchEndpoints = sqlstore.NewBatchEndpointService(db)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
