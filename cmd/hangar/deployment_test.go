@@ -548,3 +548,32 @@ func TestScoreError(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSetTransition feeds update --set any KEY=VALUE: it never panics, a
+// refusal is EINVALID, and what it accepts is a valid spec.
+func FuzzSetTransition(f *testing.F) {
+	for _, s := range []string{"instance_count=2", "request_settings.request_timeout_ms=900", "tags.team=null",
+		"environment_variables.A=b", "sample_request={\"data\": [[1]]}", "description=[1, 2]", "liveness_probe=7", "model=x", "a..b=1"} {
+		f.Add(s)
+	}
+	cur := &hangar.OnlineDeployment{Name: "blue", Endpoint: "ep1", Spec: hangar.DeploymentSpec{
+		ModelName: "m", ModelVersion: "1", InstanceCount: 1,
+		Request:   hangar.RequestSettings{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1},
+		Liveness:  hangar.Probe{Period: 10, Timeout: 2, SuccessThreshold: 1, FailureThreshold: 30},
+		Readiness: hangar.Probe{Period: 10, Timeout: 2, SuccessThreshold: 1, FailureThreshold: 30},
+	}}
+	f.Fuzz(func(t *testing.T, set string) {
+		tr, err := setTransition(cur, []string{set}, nil)
+		if err != nil {
+			if hangar.ErrorCode(err) != hangar.EINVALID {
+				t.Fatalf("--set %q: got %v, want EINVALID", set, err)
+			}
+			return
+		}
+		if tr != nil && tr.Spec != nil {
+			if err := tr.Spec.Validate(); err != nil {
+				t.Fatalf("--set %q: accepted an invalid spec: %v", set, err)
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -339,4 +340,21 @@ func TestOnlineEndpointCommands(t *testing.T) {
 	if !strings.HasPrefix(out, "tok-ep\taml_token\tSucceeded\t") || strings.Count(out, "\n") != 1 {
 		t.Errorf("list: got %q", out)
 	}
+}
+
+// FuzzScoreError reads any answer of a scoring route: it is always a
+// domain error naming the endpoint.
+func FuzzScoreError(f *testing.F) {
+	for _, b := range []string{`{"error":"x","code":"timeout"}`, `{"error_code":"BAD_REQUEST","message":"m","code":"bad_json"}`, `nope`, ``, `{"code":7}`} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, status := range []int{400, 401, 404, 500, 503} {
+			err := scoreError("e1", &http.Response{StatusCode: status, Status: http.StatusText(status)}, body)
+			var he *hangar.Error
+			if !errors.As(err, &he) || he.Code == "" || !strings.HasPrefix(he.Message, "invoke endpoint e1: ") {
+				t.Fatalf("got %#v, want a domain error about e1", err)
+			}
+		}
+	})
 }
