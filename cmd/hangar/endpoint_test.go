@@ -326,6 +326,29 @@ func TestOnlineEndpointCommands(t *testing.T) {
 		t.Errorf("get-credentials of an aml_token endpoint: got %s", out)
 	}
 
+	// --no-wait returns the deployment as the server took it.
+	out, errOut = s.ok(t, "online-deployment", "create", "-f", in("blue-deployment.yml"), "-n", "later", "--no-wait", "--query", "provisioning_state")
+	if strings.TrimSpace(out) != `"Creating"` {
+		t.Errorf("create --no-wait: got %s, want Creating", out)
+	}
+	wantIn(t, "create --no-wait", errOut, "follow it with: hangar online-deployment show -n later -e my-endpoint")
+	out, _ = s.ok(t, "online-deployment", "get-logs", "-n", "later", "-e", "my-endpoint", "--lines", "1", "-o", "json")
+	if got := decodeInto[map[string][]string](t, out); len(got["lines"]) != 1 {
+		t.Errorf("get-logs -o json: got %s", out)
+	}
+
+	// Endpoint updates from a file and by --set.
+	writeFile(t, in("endpoint-v2.yml"), "name: my-endpoint\ndescription: second\ntraffic:\n  green: 100\nmirror_traffic:\n  later: 0\n")
+	out, _ = s.ok(t, "online-endpoint", "update", "-f", in("endpoint-v2.yml"))
+	wantIn(t, "update -f", out, `"description": "second"`, `"green": 100`)
+	out, _ = s.ok(t, "online-endpoint", "update", "-n", "my-endpoint", "--set", "tags.stage=prod", "--set", "description=third")
+	// The file had no tags: they were cleared, as the file says.
+	wantIn(t, "update --set", out, `"tags": {
+    "stage": "prod"
+  }`, `"description": "third"`, `"green": 100`)
+	s.fails(t, "endpoint my-endpoint: --set traffic.green=x", "online-endpoint", "update", "-n", "my-endpoint", "--set", "traffic.green=x")
+	s.fails(t, "endpoint-v2.yml: --set traffic.green=101: traffic.green 101 is out of range: 0 to 100", "online-endpoint", "update", "-f", in("endpoint-v2.yml"), "--set", "traffic.green=101")
+
 	// Bad input.
 	s.fails(t, "online endpoint nope not found", "online-endpoint", "show", "-n", "nope")
 	s.fails(t, "online endpoint nope not found", "online-deployment", "create", "-f", in("blue-deployment.yml"), "-e", "nope")
