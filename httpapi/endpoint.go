@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -376,12 +377,21 @@ func (s *Server) createOnlineDeployment(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	if err := s.resolveSpec(ctx, c.workspace, &d.Spec); err != nil {
-		return hangar.Errorf(hangar.ErrorCode(err), "deployment %s: %s", d.Name, hangar.ErrorMessage(err))
+		return inDeployment(d.Name, err)
 	}
 	if err := dep.Deploy(ctx, c.workspace, &d, allTraffic); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, &d)
+}
+
+// inDeployment names the deployment in a refusal of its spec; other
+// errors are wrapped, so their cause reaches the log.
+func inDeployment(name string, err error) error {
+	if hangar.ErrorCode(err) == hangar.EINVALID {
+		return hangar.Errorf(hangar.EINVALID, "deployment %s: %s", name, hangar.ErrorMessage(err))
+	}
+	return fmt.Errorf("deployment %s: %w", name, err)
 }
 
 // boolQuery reads an optional true/false query parameter.
@@ -595,7 +605,7 @@ func (s *Server) patchOnlineDeployment(w http.ResponseWriter, r *http.Request, c
 		return hangar.Errorf(hangar.EINVALID, "deployment %s: %s", name, hangar.ErrorMessage(err))
 	}
 	if err := s.resolveSpec(ctx, c.workspace, p.Spec); err != nil {
-		return hangar.Errorf(hangar.ErrorCode(err), "deployment %s: %s", name, hangar.ErrorMessage(err))
+		return inDeployment(name, err)
 	}
 	d, err := dep.Redeploy(ctx, c.workspace, endpoint, name, t)
 	if err != nil {
