@@ -232,6 +232,14 @@ func (s *Server) patchOnlineEndpoint(w http.ResponseWriter, r *http.Request, c *
 		}
 	}
 	ctx, name, version := r.Context(), r.PathValue("name"), p.Version
+	if update && traffic {
+		// The store checks the traffic against the deployments; checking
+		// first too keeps the common refusals from leaving the
+		// descriptive change half applied.
+		if err := checkTrafficDeployments(ctx, svc, c.workspace, name, p.Traffic, p.MirrorTraffic); err != nil {
+			return err
+		}
+	}
 	var e *hangar.OnlineEndpoint
 	if update {
 		u := hangar.OnlineEndpointUpdate{Description: p.Description, Tags: p.Tags, AuthMode: p.AuthMode}
@@ -262,6 +270,35 @@ func checkTrafficPatch(live, mirror map[string]int) error {
 		}
 	}
 	return hangar.ValidateTraffic(live, mirror)
+}
+
+// checkTrafficDeployments checks that a traffic change names only
+// deployments of the endpoint, and gives a positive share only to
+// Succeeded ones, as SetTraffic does in its transaction.
+func checkTrafficDeployments(ctx context.Context, svc hangar.EndpointService, ws, endpoint string, live, mirror map[string]int) error {
+	page, err := svc.ListOnlineDeployments(ctx, ws, endpoint, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
+	if err != nil {
+		return err
+	}
+	states := map[string]hangar.ProvisioningState{}
+	for _, d := range page.Items {
+		states[d.Name] = d.State
+	}
+	for _, m := range []struct {
+		what string
+		t    map[string]int
+	}{{"traffic", live}, {"mirror_traffic", mirror}} {
+		for _, d := range slices.Sorted(maps.Keys(m.t)) {
+			st, ok := states[d]
+			switch {
+			case !ok && page.NextPageToken == "":
+				return hangar.Errorf(hangar.EINVALID, "%s names deployment %s, which does not exist in online endpoint %s", m.what, d, endpoint)
+			case ok && st != hangar.StateSucceeded && m.t[d] > 0:
+				return hangar.Errorf(hangar.EINVALID, "%s gives deployment %s %d%%, but it is %s: only a %s deployment takes traffic", m.what, d, m.t[d], st, hangar.StateSucceeded)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) deleteOnlineEndpoint(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -423,6 +423,7 @@ func TestOnlineEndpointBadInput(t *testing.T) {
 		{"patch: mirror above the bound", "PATCH", base + "/ep1", ds, `{"mirror_traffic":{"blue":60}}`, 400, hangar.EINVALID, "at most 50%"},
 		{"patch: stale version", "PATCH", base + "/ep1", ds, `{"traffic":{"blue":100},"version":` + stale + `}`, 409, hangar.ECONFLICT, "read it again"},
 		{"patch: stale version with a description", "PATCH", base + "/ep1", ds, `{"description":"x","traffic":{"blue":100},"version":` + stale + `}`, 409, hangar.ECONFLICT, "read it again"},
+		{"patch: traffic to no deployment with a description", "PATCH", base + "/ep1", ds, `{"description":"x","traffic":{"blue":90,"green":10}}`, 400, hangar.EINVALID, "names deployment green, which does not exist"},
 		{"patch: bad traffic with a description", "PATCH", base + "/ep1", ds, `{"description":"x","traffic":{"blue":101}}`, 400, hangar.EINVALID, "0 to 100"},
 		{"patch: reader", "PATCH", base + "/ep1", reader, `{"description":"x"}`, 403, hangar.EFORBIDDEN, hangar.ActOnlineEndpointWrite},
 		{"patch: missing endpoint", "PATCH", base + "/ep9", ds, `{"description":"x"}`, 404, hangar.ENOTFOUND, "ep9 not found"},
