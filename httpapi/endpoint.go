@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -231,6 +232,14 @@ func (s *Server) patchOnlineEndpoint(w http.ResponseWriter, r *http.Request, c *
 		}
 	}
 	ctx, name, version := r.Context(), r.PathValue("name"), p.Version
+	if update && traffic {
+		// The store checks the traffic against the deployments; checking
+		// first too keeps the common refusals from leaving the
+		// descriptive change half applied.
+		if err := checkTrafficDeployments(ctx, svc, c.workspace, name, p.Traffic, p.MirrorTraffic); err != nil {
+			return err
+		}
+	}
 	var e *hangar.OnlineEndpoint
 	if update {
 		u := hangar.OnlineEndpointUpdate{Description: p.Description, Tags: p.Tags, AuthMode: p.AuthMode}
@@ -261,6 +270,35 @@ func checkTrafficPatch(live, mirror map[string]int) error {
 		}
 	}
 	return hangar.ValidateTraffic(live, mirror)
+}
+
+// checkTrafficDeployments checks that a traffic change names only
+// deployments of the endpoint, and gives a positive share only to
+// Succeeded ones, as SetTraffic does in its transaction.
+func checkTrafficDeployments(ctx context.Context, svc hangar.EndpointService, ws, endpoint string, live, mirror map[string]int) error {
+	page, err := svc.ListOnlineDeployments(ctx, ws, endpoint, hangar.ListOptions{MaxResults: hangar.MaxMaxResults})
+	if err != nil {
+		return err
+	}
+	states := map[string]hangar.ProvisioningState{}
+	for _, d := range page.Items {
+		states[d.Name] = d.State
+	}
+	for _, m := range []struct {
+		what string
+		t    map[string]int
+	}{{"traffic", live}, {"mirror_traffic", mirror}} {
+		for _, d := range slices.Sorted(maps.Keys(m.t)) {
+			st, ok := states[d]
+			switch {
+			case !ok && page.NextPageToken == "":
+				return hangar.Errorf(hangar.EINVALID, "%s names deployment %s, which does not exist in online endpoint %s", m.what, d, endpoint)
+			case ok && st != hangar.StateSucceeded && m.t[d] > 0:
+				return hangar.Errorf(hangar.EINVALID, "%s gives deployment %s %d%%, but it is %s: only a %s deployment takes traffic", m.what, d, m.t[d], st, hangar.StateSucceeded)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) deleteOnlineEndpoint(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -376,12 +414,21 @@ func (s *Server) createOnlineDeployment(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	if err := s.resolveSpec(ctx, c.workspace, &d.Spec); err != nil {
-		return hangar.Errorf(hangar.ErrorCode(err), "deployment %s: %s", d.Name, hangar.ErrorMessage(err))
+		return inDeployment(d.Name, err)
 	}
 	if err := dep.Deploy(ctx, c.workspace, &d, allTraffic); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, &d)
+}
+
+// inDeployment names the deployment in a refusal of its spec; other
+// errors are wrapped, so their cause reaches the log.
+func inDeployment(name string, err error) error {
+	if hangar.ErrorCode(err) == hangar.EINVALID {
+		return hangar.Errorf(hangar.EINVALID, "deployment %s: %s", name, hangar.ErrorMessage(err))
+	}
+	return fmt.Errorf("deployment %s: %w", name, err)
 }
 
 // boolQuery reads an optional true/false query parameter.
@@ -422,8 +469,10 @@ func defaultSpec(sp *hangar.DeploymentSpec) {
 // held by the server (their manifest is stored as a blob the workspace
 // owns, and ModelDigest names it); a named environment version must
 // exist; the code snapshot must be a manifest the workspace owns that
-// holds the scoring script. Errors: EINVALID naming the field,
-// ENOTIMPLEMENTED (a service the server lacks).
+// holds the scoring script. Everything is checked before the model's
+// manifest is stored, so a refused spec leaves nothing behind. Errors:
+// EINVALID naming the field, ENOTIMPLEMENTED (a service the server
+// lacks).
 func (s *Server) resolveSpec(ctx context.Context, ws string, sp *hangar.DeploymentSpec) error {
 	reg, err := s.registry()
 	if err != nil {
@@ -443,14 +492,13 @@ func (s *Server) resolveSpec(ctx context.Context, ws string, sp *hangar.Deployme
 	if err != nil {
 		return err
 	}
-	digest, err := s.modelManifest(ctx, ws, bs, v)
+	manifest, digest, err := s.modelManifest(ctx, ws, v)
 	if err != nil {
 		return err
 	}
 	if sp.ModelDigest != "" && sp.ModelDigest != digest {
 		return hangar.Errorf(hangar.EINVALID, "spec.model_digest %s: model %s version %s has the files of %s", sp.ModelDigest, v.Name, v.Version, digest)
 	}
-	sp.ModelDigest = digest
 
 	if sp.EnvironmentName != "" {
 		envs, err := s.environmentService()
@@ -484,41 +532,48 @@ func (s *Server) resolveSpec(ctx context.Context, ws string, sp *hangar.Deployme
 			return hangar.Errorf(hangar.EINVALID, "spec.scoring_script %s is not a file of code snapshot %s", sp.ScoringScript, sp.CodeDigest)
 		}
 	}
+
+	// The manifest becomes a blob of the workspace, unless it is one
+	// already (an upload, audited as one by the BlobIndex).
+	if _, err := s.BlobIndex.WorkspaceBlob(ctx, ws, digest); hangar.ErrorCode(err) == hangar.ENOTFOUND {
+		info, err := bs.Put(ctx, bytes.NewReader(manifest))
+		if err != nil {
+			return err
+		}
+		if err := s.BlobIndex.AddBlob(ctx, ws, info); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	sp.ModelDigest = digest
 	return nil
 }
 
-// modelManifest returns the digest of the manifest of a model version's
-// files, storing that manifest as a blob of the workspace when it does
-// not own it yet (an upload, audited as one by the BlobIndex).
-func (s *Server) modelManifest(ctx context.Context, ws string, bs hangar.BlobStore, v *hangar.ModelVersion) (hangar.Digest, error) {
+// modelManifest returns the encoded manifest of a model version's files
+// and its digest (hangar.ModelContentDigest). Errors: EINVALID (the
+// files are not the server's).
+func (s *Server) modelManifest(ctx context.Context, ws string, v *hangar.ModelVersion) ([]byte, hangar.Digest, error) {
 	files, err := s.modelFiles(ctx, ws, v)
-	if err != nil {
+	if hangar.ErrorCode(err) == hangar.EINVALID {
+		// modelFiles serves sharing too; its words say what was refused.
 		msg := strings.Replace(hangar.ErrorMessage(err), "can be shared", "can be deployed", 1)
-		return "", hangar.Errorf(hangar.ErrorCode(err), "spec.model_version: %s", msg)
+		return nil, "", hangar.Errorf(hangar.EINVALID, "spec.model_version: %s", msg)
+	}
+	if err != nil {
+		return nil, "", err
 	}
 	slices.SortFunc(files, func(a, b hangar.ManifestEntry) int { return strings.Compare(a.Path, b.Path) })
 	m := hangar.Manifest{Version: hangar.ManifestVersion, Files: files}
 	data, err := m.Encode()
 	if err != nil {
-		return "", hangar.Errorf(hangar.EINVALID, "spec.model_version: model %s version %s: its files make no manifest: %s", v.Name, v.Version, hangar.ErrorMessage(err))
+		return nil, "", hangar.Errorf(hangar.EINVALID, "spec.model_version: model %s version %s: its files make no manifest: %s", v.Name, v.Version, hangar.ErrorMessage(err))
 	}
 	digest, err := hangar.ModelContentDigest(files)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	if _, err := s.BlobIndex.WorkspaceBlob(ctx, ws, digest); err == nil {
-		return digest, nil
-	} else if hangar.ErrorCode(err) != hangar.ENOTFOUND {
-		return "", err
-	}
-	info, err := bs.Put(ctx, bytes.NewReader(data))
-	if err != nil {
-		return "", err
-	}
-	if err := s.BlobIndex.AddBlob(ctx, ws, info); err != nil {
-		return "", err
-	}
-	return info.Digest, nil
+	return data, digest, nil
 }
 
 func (s *Server) listOnlineDeployments(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -587,7 +642,7 @@ func (s *Server) patchOnlineDeployment(w http.ResponseWriter, r *http.Request, c
 		return hangar.Errorf(hangar.EINVALID, "deployment %s: %s", name, hangar.ErrorMessage(err))
 	}
 	if err := s.resolveSpec(ctx, c.workspace, p.Spec); err != nil {
-		return hangar.Errorf(hangar.ErrorCode(err), "deployment %s: %s", name, hangar.ErrorMessage(err))
+		return inDeployment(name, err)
 	}
 	d, err := dep.Redeploy(ctx, c.workspace, endpoint, name, t)
 	if err != nil {

@@ -91,8 +91,16 @@ func newEndpointEnv(t *testing.T) *endpointEnv {
 	ee.tok = ee.adminToken()
 	ee.createWorkspace("other")
 	ee.files = map[string]string{"MLmodel": "artifact_path: model\nflavors: {}\n", "model.json": `{"trees":[]}`}
-	ee.digest = ee.registerModel("", "m")
-	ee.registerModel("/w/other", "m")
+	ee.digest = ee.registerModel("", "m", ee.files)
+	ee.registerModel("/w/other", "m", ee.files)
+	// m2 is never deployed: its manifest is not stored.
+	ee.registerModel("", "m2", map[string]string{"MLmodel": "artifact_path: model\nflavors: {}\n", "model.json": `{"trees":[1]}`})
+	if r := ee.mlflow("POST", "/api/2.0/mlflow/registered-models/create", ee.tok, `{"name":"ext"}`); r.status != http.StatusOK {
+		t.Fatalf("create model ext: %d %s", r.status, r.body)
+	}
+	if r := ee.mlflow("POST", "/api/2.0/mlflow/model-versions/create", ee.tok, `{"name":"ext","source":"s3://bucket/models/ext"}`); r.status != http.StatusOK {
+		t.Fatalf("create version of ext: %d %s", r.status, r.body)
+	}
 	for _, ws := range []string{hangar.DefaultWorkspace, "other"} {
 		if _, err := ee.admin.CreateEnvironment(ctx, &hangar.Environment{Workspace: ws, Name: "py", Version: "1", Image: "python:3.12"}); err != nil {
 			t.Fatalf("create environment in %s: %v", ws, err)
@@ -113,12 +121,12 @@ func newEndpointEnv(t *testing.T) *endpointEnv {
 // registerModel registers model name version 1 in the workspace of the
 // MLflow prefix, its files logged to a run, and returns their manifest
 // digest.
-func (e *endpointEnv) registerModel(prefix, name string) hangar.Digest {
+func (e *endpointEnv) registerModel(prefix, name string, files map[string]string) hangar.Digest {
 	t := e.t.(*testing.T)
 	runID, uri := e.newMLflowRun(prefix, e.tok)
 	root := strings.TrimPrefix(uri, "mlflow-artifacts:/")
 	var entries []hangar.ManifestEntry
-	for p, body := range e.files {
+	for p, body := range files {
 		if r := e.putArtifact(prefix, e.tok, root+"/model/"+p, body, "application/octet-stream"); r.status != http.StatusOK {
 			t.Fatalf("put %s: %d %s", p, r.status, r.body)
 		}
@@ -415,6 +423,7 @@ func TestOnlineEndpointBadInput(t *testing.T) {
 		{"patch: mirror above the bound", "PATCH", base + "/ep1", ds, `{"mirror_traffic":{"blue":60}}`, 400, hangar.EINVALID, "at most 50%"},
 		{"patch: stale version", "PATCH", base + "/ep1", ds, `{"traffic":{"blue":100},"version":` + stale + `}`, 409, hangar.ECONFLICT, "read it again"},
 		{"patch: stale version with a description", "PATCH", base + "/ep1", ds, `{"description":"x","traffic":{"blue":100},"version":` + stale + `}`, 409, hangar.ECONFLICT, "read it again"},
+		{"patch: traffic to no deployment with a description", "PATCH", base + "/ep1", ds, `{"description":"x","traffic":{"blue":90,"green":10}}`, 400, hangar.EINVALID, "names deployment green, which does not exist"},
 		{"patch: bad traffic with a description", "PATCH", base + "/ep1", ds, `{"description":"x","traffic":{"blue":101}}`, 400, hangar.EINVALID, "0 to 100"},
 		{"patch: reader", "PATCH", base + "/ep1", reader, `{"description":"x"}`, 403, hangar.EFORBIDDEN, hangar.ActOnlineEndpointWrite},
 		{"patch: missing endpoint", "PATCH", base + "/ep9", ds, `{"description":"x"}`, 404, hangar.ENOTFOUND, "ep9 not found"},
@@ -436,6 +445,8 @@ func TestOnlineEndpointBadInput(t *testing.T) {
 		{"deploy: no model version", "POST", base + "/ep1/deployments", ds, `{"name":"green","spec":{"model_name":"m"}}`, 400, hangar.EINVALID, "pins a model version"},
 		{"deploy: missing model version", "POST", base + "/ep1/deployments", ds, `{"name":"green","spec":{"model_name":"m","model_version":"9"}}`, 400, hangar.EINVALID, "spec.model_version: model m version 9 not found in workspace default"},
 		{"deploy: missing model", "POST", base + "/ep1/deployments", ds, `{"name":"green","spec":{"model_name":"nope","model_version":"1"}}`, 400, hangar.EINVALID, "spec.model_version: model nope version 1 not found"},
+		{"deploy: model stored elsewhere", "POST", base + "/ep1/deployments", ds, `{"name":"green","spec":{"model_name":"ext","model_version":"1"}}`, 400, hangar.EINVALID, "spec.model_version: model ext:1 is stored at s3://bucket/models/ext, outside this server's artifact store: only a model whose files the server holds can be deployed"},
+		{"deploy: new model, missing environment", "POST", base + "/ep1/deployments", ds, `{"name":"green","spec":{"model_name":"m2","model_version":"1","environment_name":"py","environment_version":"7"}}`, 400, hangar.EINVALID, "environment py version 7 not found"},
 		{"deploy: model digest of other files", "POST", base + "/ep1/deployments", ds, deployment(`,"model_digest":"` + string(e.code) + `"`), 400, hangar.EINVALID, "spec.model_digest"},
 		{"deploy: missing environment", "POST", base + "/ep1/deployments", ds, deployment(`,"environment_name":"py","environment_version":"7"`), 400, hangar.EINVALID, "environment py version 7 not found"},
 		{"deploy: code digest not owned", "POST", base + "/ep1/deployments", ds, deployment(`,"environment_name":"py","environment_version":"1","code_digest":"` + string(e.codeElse) + `","scoring_script":"score_other.py"`), 400, hangar.EINVALID, "spec.code_digest: code snapshot"},
