@@ -325,15 +325,22 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 		st.mu.Unlock()
 		ss.Script = r
 	}
+	var cc captureConfig
 	if sink != nil {
-		cc := captureFor(d.Endpoint, d.Name, spec.DataCollector)
+		cc = captureFor(d.Endpoint, d.Name, spec.DataCollector)
 		if len(cc.collections) > 0 {
 			ss.Capture.SamplingRate = spec.DataCollector.SamplingRate
 		}
-		sink.configure(d.Endpoint, d.Name, &cc)
 	}
 	if _, err := g.Deploy(ctx, ss); err != nil {
 		return err
+	}
+	// After the swap: a failed update keeps the old deployment and its
+	// collections. Until this line the new one's records are filed under
+	// the old collections — never lost, since live traffic reaches a new
+	// name only after the rollout.
+	if sink != nil {
+		sink.configure(d.Endpoint, d.Name, &cc)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/serving"
@@ -55,7 +56,7 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	s.mu.Lock()
 	prefix := epKey(workspace, name) + "/"
 	for k, st := range s.deps {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+		if strings.HasPrefix(k, prefix) {
 			st.supersede()
 			delete(s.deps, k)
 		}

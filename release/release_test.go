@@ -94,11 +94,20 @@ func newFixtureOn(t testing.TB, dsn string) *fixture {
 // newService opens a release service over the fixture's store.
 func (f *fixture) newService(t testing.TB) *Service {
 	t.Helper()
+	return f.newServiceWith(t, nil)
+}
+
+// newServiceWith opens a release service after configure set its fields.
+func (f *fixture) newServiceWith(t testing.TB, configure func(*Service)) *Service {
+	t.Helper()
 	s := New(f.store)
 	s.Workspaces, s.Blobs, s.Data = f.workspaces, f.blobs, f.data
 	s.Dir = t.TempDir()
 	s.TokenKey = f.sealer.DeriveKey("hangar endpoint token v1")
 	s.CaptureInterval = 20 * time.Millisecond
+	if configure != nil {
+		configure(s)
+	}
 	if err := s.Open(f.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +362,15 @@ func TestRedeployAndTrafficShiftsUnderLoadFailNoRequest(t *testing.T) {
 		f.wait(t, "churn", name, hangar.StateSucceeded)
 	}
 	setTraffic(map[string]int{"blue": 100, "green": 0}) // roll back
-	setTraffic(map[string]int{"blue": 50, "green": 50})
+	// Shadow green: mirrored copies, answers discarded.
+	if _, err := f.svc.SetTraffic(f.ctx, ws, "churn", nil, map[string]int{"green": 20}, 0); err != nil {
+		t.Fatalf("mirror: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := f.svc.SetTraffic(f.ctx, ws, "churn", map[string]int{"blue": 50, "green": 50}, map[string]int{"green": 0}, 0); err != nil {
+		t.Fatalf("canary after the mirror: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond)
 	close(stop)
 	wg.Wait()
 	if n := failed.Load(); n != 0 {
@@ -610,4 +627,59 @@ func TestScriptDeploymentsGetTheirFilesAndSettings(t *testing.T) {
 			t.Errorf("staged models: got %v, want two folders, one per digest, no temporary ones", names)
 		}
 	})
+}
+
+func TestCaptureRegistersOneVersionPerRollingWindow(t *testing.T) {
+	f := newFixture(t)
+	var skew atomic.Int64 // the service's clock runs ahead by this much
+	f.svc.Close()
+	f.svc = f.newServiceWith(t, func(s *Service) {
+		s.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	f.createEndpoint(t, "churn", "")
+	s := spec(f.good)
+	s.DataCollector = &hangar.DataCollector{SamplingRate: 1, RollingRate: "Minute", Collections: map[string]hangar.DataCollection{
+		"model_inputs":  {Enabled: true, DataName: "churn-inputs"},
+		"model_outputs": {Enabled: false},
+	}}
+	f.deploy(t, "churn", "blue", s, true, hangar.StateSucceeded)
+	f.waitAllTraffic(t, "churn", "blue")
+	keys, _ := f.svc.EndpointKeys(f.ctx, ws, "churn")
+	versions := func() []*hangar.DataAsset {
+		page, err := f.data.ListDataVersions(f.ctx, ws, "churn-inputs", false, hangar.ListOptions{})
+		if err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
+			t.Fatal(err)
+		}
+		if page == nil {
+			return nil
+		}
+		return page.Items
+	}
+	for round, id := range []string{"first-window", "second-window"} {
+		if code, body := score(t, f.svc, "churn", keys.Primary, "x-request-id", id); code != 200 {
+			t.Fatalf("score: got %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond) // the gateway hands the record over
+		skew.Add(int64(2 * time.Minute))   // the window is over
+		deadline := time.Now().Add(10 * time.Second)
+		for len(versions()) != round+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: got %d versions of churn-inputs, want %d", round, len(versions()), round+1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var texts []string
+	for _, a := range versions() {
+		texts = append(texts, readAsset(t, f, a))
+	}
+	joined := strings.Join(texts, "\n---\n")
+	for _, id := range []string{"first-window", "second-window"} {
+		if strings.Count(joined, `"correlationid":"`+id+`"`) != 1 {
+			t.Errorf("want %s in exactly one version, got\n%s", id, joined)
+		}
+	}
+	if _, err := f.data.LatestDataVersion(f.ctx, ws, "churn-blue-model_outputs"); !hangar.IsCode(err, hangar.ENOTFOUND) {
+		t.Errorf("a disabled collection: got %v, want no data asset (ENOTFOUND)", err)
+	}
 }
