@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/jobspec"
 	"github.com/hangar-ml/hangar/mlflow"
@@ -225,18 +226,20 @@ func readDeployment(ctx context.Context, cli *clientConfig, cl *httpapi.Client, 
 	if _, err := api.OnlineEndpoint(ctx, cli.Workspace, spec.EndpointName); err != nil {
 		return nil, err
 	}
-	if forCreate {
-		if _, err := api.OnlineDeployment(ctx, cli.Workspace, spec.EndpointName, spec.Name); err == nil {
-			return nil, hangar.Errorf(hangar.ECONFLICT, "online-deployment %s of endpoint %s exists: change it with online-deployment update", spec.Name, spec.EndpointName)
-		} else if !hangar.IsCode(err, hangar.ENOTFOUND) {
-			return nil, err
-		}
+	cur, err := api.OnlineDeployment(ctx, cli.Workspace, spec.EndpointName, spec.Name)
+	switch {
+	case forCreate && err == nil:
+		return nil, hangar.Errorf(hangar.ECONFLICT, "online-deployment %s of endpoint %s exists: change it with online-deployment update", spec.Name, spec.EndpointName)
+	case forCreate && hangar.IsCode(err, hangar.ENOTFOUND):
+		cur = nil
+	case err != nil:
+		return nil, err
 	}
 	reg, err := cli.mlflowClient()
 	if err != nil {
 		return nil, err
 	}
-	r := &deploymentResolver{workspace: cli.Workspace, file: file, registry: reg, client: cl, stderr: stderr}
+	r := &deploymentResolver{workspace: cli.Workspace, file: file, registry: reg, client: cl, stderr: stderr, current: cur}
 	return r.resolve(ctx, spec, sample)
 }
 
@@ -250,6 +253,10 @@ type deploymentResolver struct {
 	registry  *mlflow.Client
 	client    *httpapi.Client
 	stderr    io.Writer // notes on what is registered and what is not applied
+	// current is the deployment an update changes (nil for a create):
+	// a local model folder whose files it already runs is not
+	// registered again.
+	current *hangar.OnlineDeployment
 }
 
 // resolve checks every local path first, then looks up the references,
@@ -262,6 +269,11 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 		Spec: deploymentSpec(spec),
 	}
 	d.Spec.SampleRequest = sample
+	if sample == nil && r.current != nil {
+		// The smoke test is a flag, not a field of the file: an update
+		// keeps the one the deployment has unless it is given again.
+		d.Spec.SampleRequest = r.current.Spec.SampleRequest
+	}
 	for _, note := range unapplied(spec) {
 		fmt.Fprintf(r.stderr, "%s: %s\n", r.file, note)
 	}
@@ -335,7 +347,11 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 		}
 		d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = e.Name, e.Version
 	}
-	if modelDir != "" {
+	if modelDir != "" && r.unchangedModel(ctx, spec, modelDir) {
+		c := r.current.Spec
+		d.Spec.ModelName, d.Spec.ModelVersion, d.Spec.ModelType = c.ModelName, c.ModelVersion, c.ModelType
+		fmt.Fprintf(r.stderr, "%s: model.path holds the files of %s:%s, which the deployment runs\n", r.file, c.ModelName, c.ModelVersion)
+	} else if modelDir != "" {
 		v, err := r.registerModel(ctx, spec, modelDir)
 		if err != nil {
 			return nil, err
@@ -508,6 +524,43 @@ func inFile(prefix string, err error) error {
 		return hangar.Errorf(he.Code, "%s: %s", prefix, he.Message)
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
+}
+
+// unchangedModel reports whether the local model folder dir holds the
+// files of the model version the deployment being updated runs, the one
+// an earlier create or update registered from its folder: Azure's
+// anonymous models are named by their content, so applying the same
+// YAML again changes nothing; here the content digest decides.
+func (r *deploymentResolver) unchangedModel(ctx context.Context, spec *jobspec.OnlineDeployment, dir string) bool {
+	c := r.current
+	if c == nil || c.Spec.ModelName != spec.EndpointName+"-"+spec.Name || c.Spec.ModelDigest == "" || c.Spec.ModelType != spec.Model.Type {
+		return false
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return false
+	}
+	_, m, err := artifact.PutDir(ctx, hashOnly{}, os.DirFS(dir))
+	if err != nil {
+		return false
+	}
+	d, err := hangar.ModelContentDigest(m.Files)
+	return err == nil && d == c.Spec.ModelDigest
+}
+
+// hashOnly is a blob store that keeps nothing: Put only hashes, so
+// artifact.PutDir computes a folder's manifest without sending it.
+type hashOnly struct{}
+
+func (hashOnly) Put(ctx context.Context, r io.Reader) (hangar.BlobInfo, error) {
+	return artifact.Hash(ctx, r, nil)
+}
+
+func (hashOnly) Open(context.Context, hangar.Digest) (io.ReadCloser, error) {
+	return nil, hangar.Errorf(hangar.ENOTFOUND, "a hashing store holds nothing")
+}
+
+func (hashOnly) Stat(context.Context, hangar.Digest) (hangar.BlobInfo, error) {
+	return hangar.BlobInfo{}, hangar.Errorf(hangar.ENOTFOUND, "a hashing store holds nothing")
 }
 
 // fileTransition is the change from the deployment cur to d (read from

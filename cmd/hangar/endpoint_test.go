@@ -279,9 +279,17 @@ func TestOnlineEndpointCommands(t *testing.T) {
 	_, errOut = s.ok(t, "online-deployment", "update", "-n", "green", "-e", "my-endpoint", "--set", "instance_count=2")
 	wantIn(t, "update without a change", errOut, "online-deployment green: nothing to change")
 	s.fails(t, "--set model=azureml:x:1: model cannot be set on a deployment", "online-deployment", "update", "-n", "green", "-e", "my-endpoint", "--set", "model=azureml:x:1")
-	// An update from the file: a new model version, redeployed.
+	// An update from the file: the model folder holds the files green
+	// runs, so no model is registered; instance_count goes back to 1.
 	_, errOut = s.ok(t, "online-deployment", "update", "-f", in("blue-deployment.yml"), "-n", "green")
-	wantIn(t, "update green from its file", errOut, "model registered as my-endpoint-green:2", "online-deployment green: Succeeded")
+	wantIn(t, "update green from its file", errOut, "blue-deployment.yml: model.path holds the files of my-endpoint-green:1, which the deployment runs",
+		"online-deployment green: Updating", "online-deployment green: Succeeded")
+	_, errOut = s.ok(t, "online-deployment", "update", "-f", in("blue-deployment.yml"), "-n", "green")
+	wantIn(t, "the same file again", errOut, "online-deployment green: nothing to change")
+	// New model files: a new version, redeployed.
+	writeFile(t, in("model-1/model/README.md"), "retrained\n")
+	_, errOut = s.ok(t, "online-deployment", "update", "-f", in("blue-deployment.yml"), "-n", "green")
+	wantIn(t, "update green with new files", errOut, "model registered as my-endpoint-green:2", "online-deployment green: Succeeded")
 
 	out, _ = s.ok(t, "online-deployment", "get-logs", "-n", "green", "-e", "my-endpoint", "--lines", "2")
 	if out != "worker 1 ready\nsmoke test passed: my-endpoint/green\n" {
@@ -352,6 +360,7 @@ func TestOnlineEndpointCommands(t *testing.T) {
 	// Bad input.
 	s.fails(t, "online endpoint nope not found", "online-endpoint", "show", "-n", "nope")
 	s.fails(t, "online endpoint nope not found", "online-deployment", "create", "-f", in("blue-deployment.yml"), "-e", "nope")
+	s.fails(t, "deployment nope not found in online endpoint my-endpoint", "online-deployment", "update", "-f", in("blue-deployment.yml"), "-n", "nope")
 	s.fails(t, `blue-deployment.yml: model azureml:nope:1: `, "online-deployment", "create", "-f", in("blue-deployment.yml"), "-n", "ref", "--set", "model=azureml:nope:1")
 	s.fails(t, "blue-deployment.yml:", "online-deployment", "create", "-f", in("blue-deployment.yml"), "-n", "x", "--set", "instance_count=-1")
 	s.fails(t, "give the endpoint with --name/-n", "online-endpoint", "invoke", "--request-file", in("sample-request.json"))
