@@ -211,6 +211,10 @@ func TestOnlineEndpointCommands(t *testing.T) {
 		t.Errorf("created endpoint: got %s", out)
 	}
 	s.fails(t, "my-endpoint", "online-endpoint", "create", "-f", in("endpoint.yml"))
+	s.fails(t, "endpoint other: traffic names deployment blue (100%), which does not exist: a new endpoint has no deployments",
+		"online-endpoint", "create", "-f", in("endpoint.yml"), "-n", "other", "--set", "traffic.blue=100")
+	s.fails(t, `endpoint.yml: --set auth_mode=aad_token: auth_mode aad_token: Microsoft Entra tokens are not supported`,
+		"online-endpoint", "create", "-f", in("endpoint.yml"), "-n", "other", "--set", "auth_mode=aad_token")
 
 	// blue takes all traffic once it succeeded.
 	out, errOut := s.ok(t, "online-deployment", "create", "-f", in("blue-deployment.yml"), "--all-traffic", "--sample-request", in("sample-request.json"))
