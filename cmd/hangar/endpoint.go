@@ -48,7 +48,6 @@ Deployments are made with 'hangar online-deployment'.`
 func newEndpointCreateCmd(cli *clientConfig) *cobra.Command {
 	var file, name, authMode string
 	var sets []string
-	var noWait bool
 	cmd := &cobra.Command{
 		Use:   "create -f FILE",
 		Short: "Create an online endpoint from its YAML (managedOnlineEndpoint)",
@@ -87,7 +86,6 @@ func newEndpointCreateCmd(cli *clientConfig) *cobra.Command {
 			if err := api.CreateOnlineEndpoint(cmd.Context(), cli.Workspace, e); err != nil {
 				return err
 			}
-			_ = noWait // an endpoint needs no provisioning: it is ready when created
 			return cli.printResult(cmd.OutOrStdout(), cli.endpointView(e), endpointColumns...)
 		},
 	}
@@ -96,7 +94,7 @@ func newEndpointCreateCmd(cli *clientConfig) *cobra.Command {
 	f.StringVarP(&name, "name", "n", "", "endpoint name (overrides the file's)")
 	f.StringVar(&authMode, "auth-mode", "", "key (default) or aml_token (overrides the file's)")
 	f.StringArrayVar(&sets, "set", nil, "override a field of the YAML as KEY=VALUE, e.g. tags.team=risk (repeatable)")
-	f.BoolVar(&noWait, "no-wait", false, "accepted for Azure's CLI; an endpoint is ready when created")
+	f.Bool("no-wait", false, "accepted for Azure's CLI; an endpoint is ready when created")
 	return cmd
 }
 
@@ -333,7 +331,7 @@ func newEndpointListCmd(cli *clientConfig) *cobra.Command {
 
 func newEndpointDeleteCmd(cli *clientConfig) *cobra.Command {
 	var name string
-	var yes, noWait bool
+	var yes bool
 	cmd := &cobra.Command{
 		Use:     "delete -n NAME",
 		Short:   "Delete an endpoint, its deployments and its keys",
@@ -353,14 +351,13 @@ func newEndpointDeleteCmd(cli *clientConfig) *cobra.Command {
 			if err := api.DeleteOnlineEndpoint(cmd.Context(), cli.Workspace, name); err != nil {
 				return err
 			}
-			_ = noWait // deletion is done when the call returns
 			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "online-endpoint %s deleted from workspace %s\n", name, cli.Workspace)
 			return err
 		},
 	}
 	endpointNameFlag(cmd, &name)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "accepted for Azure's CLI; the deletion is done when the command returns")
+	cmd.Flags().Bool("no-wait", false, "accepted for Azure's CLI; the deletion is done when the command returns")
 	return cmd
 }
 
