@@ -27,6 +27,7 @@ var outside = map[string][]string{
 	"sqlstore": {"github.com/jackc/pgx/v5", "modernc.org/sqlite", "github.com/pressly/goose/v3"},
 	"httpapi":  {"github.com/prometheus/client_golang"},
 	"serving":  {"github.com/prometheus/client_golang"}, // its metrics go to the server's registry
+	"release":  {"github.com/prometheus/client_golang"}, // labels each workspace gateway's metrics
 	"tabular":  {"github.com/parquet-go/parquet-go"},
 	"mlmodel":  {"go.yaml.in/yaml/v3"},
 	"quality":  {"go.yaml.in/yaml/v3"},

@@ -85,6 +85,7 @@ func newEnvOn(t testing.TB, dsn string, configure func(*httpapi.Server)) *env {
 	s.Data = sqlstore.NewDataService(db)
 	s.Approvals = sqlstore.NewApprovalService(db)
 	s.Schedules = sqlstore.NewScheduleService(db)
+	s.Endpoints = sqlstore.NewEndpointService(db)
 	s.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s.Ready = db.Ping
 	s.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }

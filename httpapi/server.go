@@ -195,6 +195,13 @@ type Server struct {
 	// sqlstore.ScheduleService and schedule.Firer implement them.
 	Schedules     hangar.ScheduleService
 	ScheduleFirer ScheduleFirer
+	// Endpoints stores online endpoints, their deployments and keys
+	// (endpoint.go); when nil those routes answer 501. cmd passes
+	// release.Service, which keeps the data plane in step with the store.
+	Endpoints hangar.EndpointService
+	// Deployer runs online deployments; when nil, creating a deployment,
+	// changing its spec, its logs and aml_tokens answer 501.
+	Deployer EndpointDeployer
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -401,6 +408,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, mlflowRoutes(s.mlflowLoggedModelEndpoints()...)...)
 	// MLflow's artifact proxy and artifacts/list (mlflow_artifacts.go).
 	rs = append(rs, mlflowRoutes(s.mlflowArtifactEndpoints()...)...)
+	rs = append(rs, s.onlineEndpointRoutes()...)
 	return rs
 }
 

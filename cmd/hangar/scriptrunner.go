@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/pyworker"
+	"github.com/hangar-ml/hangar/release"
 	"github.com/hangar-ml/hangar/serving"
 )
 
@@ -87,4 +89,36 @@ func (r *scriptRunner) WorkerStats() []serving.WorkerStat {
 		out = append(out, serving.WorkerStat{PID: s.PID, CPUSeconds: s.CPUSeconds, RSSBytes: s.RSSBytes})
 	}
 	return out
+}
+
+// Logs returns the workers' last n output lines, for
+// `online-deployment get-logs` (the release controller asks for them).
+func (r *scriptRunner) Logs(n int) []string {
+	lines := r.pool.Logs(n)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l.String()
+	}
+	return out
+}
+
+// pythonScripts starts the release controller's script runners: pools of
+// Debian python3 workers, one per deployment, instance_count strong.
+type pythonScripts struct {
+	logger *slog.Logger
+}
+
+var _ release.Scripts = pythonScripts{}
+
+// StartScript starts the workers and returns once every one ran init()
+// (or loaded the MLflow model).
+func (p pythonScripts) StartScript(ctx context.Context, cfg release.ScriptConfig) (serving.ScriptRunner, error) {
+	pool, err := pyworker.Start(ctx, pyworker.Config{
+		CodeDir: cfg.CodeDir, ScoringScript: cfg.ScoringScript, ModelDir: cfg.ModelDir,
+		Workers: cfg.Workers, Env: cfg.Env, RequestTimeout: cfg.RequestTimeout, Logger: p.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &scriptRunner{pool: pool}, nil
 }

@@ -198,6 +198,21 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	if cfg.DisableAuth {
 		logger.Warn("authentication is disabled: every request acts as Owner", "addr", cfg.Addr)
 	}
+	// Online endpoints: the release controller keeps one scoring gateway
+	// per workspace in step with the stored endpoints (server_endpoints.go).
+	rel, err := openRelease(ctx, cfg, db, workspaces, dataSvc, blobs, endpointTokenKey(sealer), reg, logger)
+	if err != nil {
+		return fmt.Errorf("open the release controller: %w", err)
+	}
+	// Closed after the HTTP server drained (defers run last first): the
+	// gateways drain their in-flight scoring requests and upload capture.
+	defer func() {
+		if cerr := rel.Close(); cerr != nil {
+			logger.Error("close the release controller", "err", cerr)
+		}
+	}()
+	api.Endpoints, api.Deployer = rel, rel
+	// TODO(merge): api.BatchEndpoints = sqlstore.NewBatchEndpointService(db)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -205,7 +220,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	}
 	// Header, read, write and idle timeouts, so slow or idle clients cannot
 	// hold connections; blob streams are paced instead (httpapi.Timeouts).
-	srv := httpapi.NewHTTPServer(api.Handler(), logger, cfg.Timeouts)
+	srv := httpapi.NewHTTPServer(withScoring(rel, api.Handler()), logger, cfg.Timeouts)
 	// Request contexts end only when their client goes away, never with
 	// ctx: in-flight requests drain at shutdown, and httpapi counts a
 	// cancelled request as the client's (499).
@@ -230,6 +245,9 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Endpoints come back once the server listens; stopped before the
+	// release controller closes.
+	defer replayEndpoints(ctx, rel, logger)()
 	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSched()
 	schedDone := make(chan struct{})

@@ -1,0 +1,330 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
+	"github.com/hangar-ml/hangar/serving"
+)
+
+// Capture (Azure's data collector): the gateway samples requests and hands
+// the records to a workspace's collector in batches, from its own
+// goroutine — never on a request's path. The collector appends them as
+// JSON lines to a staging file per deployment, collection and rolling
+// window (Azure's rolling_rate: Minute, Hour — the default — or Day).
+// When a window is over (or at Close) its file is stored in the blob store
+// and registered as one version of a uri_folder data asset, by default
+// named <endpoint>-<deployment>-<collection>. Every line carries the
+// request's correlation id, so inputs, outputs and later ground truth
+// join on it.
+
+// Default collections when a data collector names none.
+var defaultCollections = []string{"model_inputs", "model_outputs"}
+
+// captureConfig is a deployment's data collector, as the collector
+// applies it.
+type captureConfig struct {
+	rolling     time.Duration
+	collections []collection
+}
+
+type collection struct {
+	name     string
+	dataName string
+	output   bool // the response body; else the request body
+}
+
+// captureFor reads a deployment's data collector; no collections when
+// capture is off.
+func captureFor(endpoint, deployment string, dc *hangar.DataCollector) captureConfig {
+	if dc == nil || dc.SamplingRate <= 0 {
+		return captureConfig{}
+	}
+	cc := captureConfig{rolling: time.Hour}
+	switch strings.ToLower(dc.RollingRate) {
+	case "minute":
+		cc.rolling = time.Minute
+	case "day":
+		cc.rolling = 24 * time.Hour
+	}
+	add := func(name, dataName string) {
+		if dataName == "" {
+			dataName = endpoint + "-" + deployment + "-" + name
+		}
+		out := strings.Contains(name, "output") || name == "response"
+		cc.collections = append(cc.collections, collection{name: name, dataName: dataName, output: out})
+	}
+	if len(dc.Collections) == 0 {
+		for _, n := range defaultCollections {
+			add(n, "")
+		}
+		return cc
+	}
+	for _, name := range sortedKeys(dc.Collections) {
+		if c := dc.Collections[name]; c.Enabled {
+			add(name, c.DataName)
+		}
+	}
+	return cc
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// window is one staging file: the records of one collection of one
+// deployment in one rolling window.
+type window struct {
+	endpoint, deployment string
+	col                  collection
+	start, end           time.Time
+	dir, file            string // the folder uploaded, and the file in it
+	buf                  []byte // lines not yet appended to the file
+}
+
+// collector is a workspace's capture sink.
+type collector struct {
+	s   *Service
+	ws  string
+	dir string
+
+	mu   sync.Mutex
+	cfgs map[string]captureConfig // endpoint/deployment
+	open map[string]*window       // endpoint/deployment/collection
+	done []*window                // over, waiting for upload
+
+	up sync.Mutex // one upload at a time
+}
+
+var _ serving.Sink = (*collector)(nil)
+
+// configure sets or (cc nil or empty) removes a deployment's capture. The
+// files of a removed deployment are uploaded at the next flush.
+func (c *collector) configure(endpoint, deployment string, cc *captureConfig) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := endpoint + "/" + deployment
+	if cc == nil || len(cc.collections) == 0 {
+		delete(c.cfgs, k)
+		return
+	}
+	c.cfgs[k] = *cc
+}
+
+// forgetEndpoint removes the capture of every deployment of an endpoint.
+func (c *collector) forgetEndpoint(endpoint string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.cfgs {
+		if strings.HasPrefix(k, endpoint+"/") {
+			delete(c.cfgs, k)
+		}
+	}
+}
+
+// WriteCapture appends the batch to the windows' staging files; records
+// of a new window close the previous one, which is uploaded before
+// WriteCapture returns (on the gateway's capture goroutine).
+func (c *collector) WriteCapture(ctx context.Context, batch []serving.Record) error {
+	c.mu.Lock()
+	touched := map[*window]bool{}
+	var err error
+	for i := range batch {
+		r := &batch[i]
+		cfg, ok := c.cfgs[r.Endpoint+"/"+r.Deployment]
+		if !ok {
+			continue
+		}
+		t := r.Time.UTC()
+		start := t.Truncate(cfg.rolling)
+		for _, col := range cfg.collections {
+			k := r.Endpoint + "/" + r.Deployment + "/" + col.name
+			w := c.open[k]
+			if w != nil && start.After(w.start) {
+				c.done = append(c.done, w)
+				delete(c.open, k)
+				w = nil
+			}
+			if w == nil {
+				if w, err = c.newWindow(r.Endpoint, r.Deployment, col, start, cfg.rolling); err != nil {
+					break
+				}
+				c.open[k] = w
+			}
+			data := r.Input
+			if col.output {
+				data = r.Output
+			}
+			w.buf = appendRecord(w.buf, r, col, t, data)
+			touched[w] = true
+		}
+	}
+	for w := range touched {
+		if werr := appendFile(filepath.Join(w.dir, w.file), w.buf); werr != nil && err == nil {
+			err = werr
+		}
+		w.buf = w.buf[:0]
+	}
+	done := c.done
+	c.done = nil
+	c.mu.Unlock()
+	c.upload(ctx, done)
+	if err != nil {
+		return fmt.Errorf("capture: %w", err)
+	}
+	return nil
+}
+
+func (c *collector) newWindow(endpoint, deployment string, col collection, start time.Time, rolling time.Duration) (*window, error) {
+	parent := filepath.Join(c.dir, endpoint, deployment, col.name)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(parent, strconv.FormatInt(start.Unix(), 10)+"-")
+	if err != nil {
+		return nil, err
+	}
+	// Azure's layout inside the asset: yyyy/MM/dd/HH/<mm>.jsonl.
+	file := filepath.Join(start.Format("2006"), start.Format("01"), start.Format("02"), start.Format("15"), start.Format("04")+".jsonl")
+	return &window{endpoint: endpoint, deployment: deployment, col: col, start: start, end: start.Add(rolling), dir: dir, file: file}, nil
+}
+
+// appendRecord appends one JSON line: the correlation id, time, endpoint,
+// deployment, model version, protocol, status and the body (JSON as it
+// came, else a string) under "input" or "output".
+func appendRecord(b []byte, r *serving.Record, col collection, t time.Time, data []byte) []byte {
+	b = append(b, `{"correlationid":`...)
+	b = appendString(b, r.ID)
+	b = append(b, `,"time":"`...)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","endpoint":`...)
+	b = appendString(b, r.Endpoint)
+	b = append(b, `,"deployment":`...)
+	b = appendString(b, r.Deployment)
+	if r.ModelVersion != "" {
+		b = append(b, `,"modelversion":`...)
+		b = appendString(b, r.ModelVersion)
+	}
+	b = append(b, `,"protocol":`...)
+	b = appendString(b, r.Protocol)
+	b = append(b, `,"collection":`...)
+	b = appendString(b, col.name)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	if col.output {
+		b = append(b, `,"output":`...)
+	} else {
+		b = append(b, `,"input":`...)
+	}
+	if len(data) > 0 && json.Valid(data) {
+		if bytes.ContainsAny(data, "\r\n") {
+			var buf bytes.Buffer
+			_ = json.Compact(&buf, data) // valid: cannot fail
+			data = buf.Bytes()
+		}
+		b = append(b, data...)
+	} else {
+		b = appendString(b, strings.ToValidUTF8(string(data), "\uFFFD"))
+	}
+	return append(b, "}\n"...)
+}
+
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+func appendFile(path string, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// flush uploads the windows that are over — their time passed, or their
+// deployment no longer captures — or, with all, every window.
+func (c *collector) flush(ctx context.Context, all bool) {
+	now := c.s.now()
+	c.mu.Lock()
+	done := c.done
+	c.done = nil
+	for k, w := range c.open {
+		_, live := c.cfgs[w.endpoint+"/"+w.deployment]
+		if all || !live || !now.Before(w.end) {
+			done = append(done, w)
+			delete(c.open, k)
+		}
+	}
+	c.mu.Unlock()
+	c.upload(ctx, done)
+}
+
+// upload stores each window's folder and registers it as a data asset
+// version. A failure is logged and the files are left in the staging
+// folder: captured data is never worth failing a request or a shutdown.
+func (c *collector) upload(ctx context.Context, ws []*window) {
+	if len(ws) == 0 {
+		return
+	}
+	c.up.Lock()
+	defer c.up.Unlock()
+	for _, w := range ws {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		a, err := c.register(uctx, w)
+		cancel()
+		if err != nil {
+			c.s.Logger.Error("capture: register the window's data", "workspace", c.ws, "endpoint", w.endpoint, "deployment", w.deployment,
+				"collection", w.col.name, "dir", w.dir, "err", err)
+			continue
+		}
+		c.s.Logger.Info("capture: data asset version registered", "workspace", c.ws, "data", a.Name, "version", a.Version, "files", a.FileCount)
+		_ = os.RemoveAll(w.dir)
+	}
+}
+
+func (c *collector) register(ctx context.Context, w *window) (*hangar.DataAsset, error) {
+	info, m, err := artifact.PutDir(ctx, c.s.Blobs, os.DirFS(w.dir))
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Files) == 0 {
+		return nil, hangar.Errorf(hangar.EINVALID, "capture window of %s has no files", w.dir)
+	}
+	return c.s.Data.CreateDataVersion(ctx, c.ws, &hangar.DataAsset{
+		Name: w.col.dataName, Type: hangar.DataURIFolder, Path: string(info.Digest), Manifest: info,
+		Size: m.TotalSize(), FileCount: int64(len(m.Files)),
+		Description: fmt.Sprintf("%s captured by online endpoint %s, deployment %s, from %s to %s",
+			w.col.name, w.endpoint, w.deployment, w.start.Format(time.RFC3339), w.end.Format(time.RFC3339)),
+		Tags: map[string]string{
+			"endpoint": w.endpoint, "deployment": w.deployment, "collection": w.col.name,
+			"window_start": w.start.Format(time.RFC3339), "window_end": w.end.Format(time.RFC3339),
+		},
+	})
+}
