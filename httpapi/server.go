@@ -195,6 +195,8 @@ type Server struct {
 	// sqlstore.ScheduleService and schedule.Firer implement them.
 	Schedules     hangar.ScheduleService
 	ScheduleFirer ScheduleFirer
+	// BatchEndpoints stores batch endpoints and deployments (batch_endpoint.go); nil: those routes answer 501.
+	BatchEndpoints hangar.BatchEndpointService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -401,6 +403,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, mlflowRoutes(s.mlflowLoggedModelEndpoints()...)...)
 	// MLflow's artifact proxy and artifacts/list (mlflow_artifacts.go).
 	rs = append(rs, mlflowRoutes(s.mlflowArtifactEndpoints()...)...)
+	rs = append(rs, s.batchEndpointRoutes()...)
 	return rs
 }
 
