@@ -173,7 +173,7 @@ func Run(ctx context.Context, o Options, s Scorer) (*Result, error) {
 	for _, mb := range batches {
 		res.Items += mb.Items()
 	}
-	fmt.Fprintf(progress, "%d mini-batches of up to %d %s, %d workers\n", len(batches), o.MiniBatchSize, unit(batches), o.Workers)
+	fmt.Fprintf(progress, "%s of up to %d %s, %s\n", plural(len(batches), "mini-batch", "mini-batches"), o.MiniBatchSize, unit(batches), plural(o.Workers, "worker", "workers"))
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -443,6 +443,13 @@ func isTable(p string) bool {
 		return true
 	}
 	return false
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func unit(batches []*MiniBatch) string {

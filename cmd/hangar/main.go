@@ -102,6 +102,7 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.AddCommand(newDataCmd(cli), newDatastoreCmd(cli))        // data.go, datastore.go
 	root.AddCommand(newScheduleCmd(cli))                          // schedule.go
 	root.AddCommand(newServeModelCmd(getenv))                     // serve_model.go
+	root.AddCommand(newBatchEndpointCmd(cli), newBatchDeploymentCmd(cli), newBatchRunCmd())
 	return root
 }
 
