@@ -586,7 +586,10 @@ func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inT
 }
 
 // listBatchJobs lists the jobs invoked on an endpoint, newest first: the
-// jobs of its experiment that carry its tag.
+// jobs of its experiment (?experiment_name= for one given at invoke) that
+// carry its tag; archived ones with ?include_archived=true. A page may
+// hold fewer items than asked while other jobs of the experiment are
+// skipped; its next_page_token still leads on.
 func (s *Server) listBatchJobs(w http.ResponseWriter, r *http.Request, c *caller) error {
 	svc, err := s.batchEndpoints()
 	if err != nil {
@@ -603,12 +606,19 @@ func (s *Server) listBatchJobs(w http.ResponseWriter, r *http.Request, c *caller
 	if _, err := svc.BatchEndpoint(r.Context(), c.workspace, name); err != nil {
 		return err
 	}
-	experiment := r.URL.Query().Get("experiment_name")
+	q := r.URL.Query()
+	experiment := q.Get("experiment_name")
 	if experiment == "" {
 		experiment = name
 	}
+	archived := false
+	if v := q.Get("include_archived"); v != "" {
+		if archived, err = strconv.ParseBool(v); err != nil {
+			return hangar.Errorf(hangar.EINVALID, "include_archived must be true or false, got %q", truncate(v, 32))
+		}
+	}
 	return servePage(w, r, c.workspace, func(ctx context.Context, ws string, opt hangar.ListOptions) (*hangar.Page[*hangar.Job], error) {
-		page, err := js.ListJobs(ctx, ws, hangar.JobFilter{ExperimentName: experiment, IncludeArchived: true}, opt)
+		page, err := js.ListJobs(ctx, ws, hangar.JobFilter{ExperimentName: experiment, IncludeArchived: archived}, opt)
 		if err != nil {
 			return nil, err
 		}

@@ -247,6 +247,7 @@ func TestBatchEndpointBadInput(t *testing.T) {
 		{"invoke missing endpoint", "POST", p + "/nope/invoke", `{"input":"rides:1"}`, 404, hangar.ENOTFOUND, "batch endpoint nope not found"},
 		{"invoke unknown key", "POST", p + "/scorer/invoke", `{"input":"rides:1","inputs":{}}`, 400, hangar.EINVALID, `unknown field "inputs"`},
 		{"jobs of missing endpoint", "GET", p + "/nope/jobs", "", 404, hangar.ENOTFOUND, "batch endpoint nope not found"},
+		{"jobs include_archived", "GET", p + "/scorer/jobs?include_archived=sometimes", "", 400, hangar.EINVALID, "include_archived must be true or false"},
 	}
 	tok := e.adminToken()
 	for _, tt := range tests {
