@@ -306,6 +306,12 @@ func (s *Server) createBatchDeployment(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
+	// Refused before the spec is resolved, which may record an upload.
+	if _, err := svc.BatchDeployment(ctx, c.workspace, endpoint, d.Name); err == nil {
+		return hangar.Errorf(hangar.ECONFLICT, "deployment %s exists in batch endpoint %s: update it instead", d.Name, endpoint)
+	} else if !hangar.IsCode(err, hangar.ENOTFOUND) {
+		return err
+	}
 	if err := s.resolveBatchSpec(ctx, c.workspace, &d.Spec); err != nil {
 		return err
 	}
