@@ -202,6 +202,8 @@ type Server struct {
 	// Deployer runs online deployments; when nil, creating a deployment,
 	// changing its spec, its logs and aml_tokens answer 501.
 	Deployer EndpointDeployer
+	// BatchEndpoints stores batch endpoints and deployments (batch_endpoint.go); nil: those routes answer 501.
+	BatchEndpoints hangar.BatchEndpointService
 
 	// Logger receives the access log and internal errors; nil discards them.
 	Logger *slog.Logger
@@ -409,6 +411,7 @@ func (s *Server) routes() []route {
 	// MLflow's artifact proxy and artifacts/list (mlflow_artifacts.go).
 	rs = append(rs, mlflowRoutes(s.mlflowArtifactEndpoints()...)...)
 	rs = append(rs, s.onlineEndpointRoutes()...)
+	rs = append(rs, s.batchEndpointRoutes()...)
 	return rs
 }
 

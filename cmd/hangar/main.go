@@ -103,6 +103,7 @@ func newRootCmd(getenv env) *cobra.Command {
 	root.AddCommand(newScheduleCmd(cli))                          // schedule.go
 	root.AddCommand(newServeModelCmd(getenv))                     // serve_model.go
 	root.AddCommand(newOnlineEndpointCmd(cli), newOnlineDeploymentCmd(cli))
+	root.AddCommand(newBatchEndpointCmd(cli), newBatchDeploymentCmd(cli), newBatchRunCmd())
 	return root
 }
 

@@ -155,6 +155,7 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	api.CheckComponentSpec = jobspec.CheckComponent
 	api.Data = sqlstore.NewDataService(db)          // datastores and data assets
 	api.Approvals = sqlstore.NewApprovalService(db) // protected aliases and approval requests
+	api.BatchEndpoints = sqlstore.NewBatchEndpointService(db)
 	// Jobs run on compute "local": the scheduler queues them and hands
 	// each to a `hangar run-step` process of this binary, which reaches
 	// this server at its own address (set once listening).
@@ -212,7 +213,6 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 		}
 	}()
 	api.Endpoints, api.Deployer = rel, rel
-	// TODO(merge): api.BatchEndpoints = sqlstore.NewBatchEndpointService(db)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,0 +1,48 @@
+package httpapi
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/jobspec"
+)
+
+// FuzzBatchJobYAML: whatever text a deployment's environment variables
+// and an invoke's experiment name hold, the job YAML an invoke writes
+// parses, carries them unchanged, and runs exactly the batch-run command.
+func FuzzBatchJobYAML(f *testing.F) {
+	f.Add("nightly", "LOG_LEVEL", "debug")
+	f.Add("a: b\ncommand: rm -rf /", "X", "\"; rm -rf / #")
+	f.Add("${{inputs.model}}", "K", "${{outputs.output}}\n- x")
+	f.Fuzz(func(t *testing.T, experiment, key, value string) {
+		spec := hangar.DeploymentSpec{EnvironmentVariables: map[string]string{key: value}}
+		if key == "" || strings.ContainsAny(key, "=\x00") || hangar.ValidateText("k", key, 1000) != nil || hangar.ValidateText("v", value, hangar.MaxAssetDescriptionLength) != nil {
+			return
+		}
+		if experiment != "" && hangar.ValidateText("experiment_name", experiment, 256) != nil {
+			return
+		}
+		e := &hangar.BatchEndpoint{Name: "scorer"}
+		d := &hangar.BatchDeployment{Endpoint: "scorer", Name: "blue", Spec: spec,
+			Settings: hangar.BatchSettings{MaxConcurrencyPerInstance: 1, MiniBatchSize: 3, ErrorThreshold: -1, OutputAction: hangar.BatchAppendRow}}
+		text := batchJobYAML(e, d, "azureml:rides:1", hangar.DataURIFile, "out", "", experiment)
+		j, err := jobspec.ParseJob("batch-invoke.yml", []byte(text), nil)
+		if err != nil {
+			if strings.ContainsAny(experiment+key+value, "${}") {
+				return // an expression-like value: refused, never run
+			}
+			t.Fatalf("the job YAML does not parse: %v\n%s", err, text)
+		}
+		if want := experiment; want != "" && j.ExperimentName != want {
+			t.Errorf("got experiment %q, want %q", j.ExperimentName, want)
+		}
+		if got := j.EnvironmentVariables[key]; got != value || len(j.EnvironmentVariables) != 1 {
+			t.Errorf("got environment %q, want {%q: %q}", j.EnvironmentVariables, key, value)
+		}
+		want := "hangar batch-run --model ${{inputs.model}} --input ${{inputs.input}} --output ${{outputs.output}} --mini-batch-size 3 --workers 1 --max-retries 0 --timeout 0 --error-threshold -1 --output-action append_row --output-file-name predictions.csv"
+		if j.Command != want {
+			t.Errorf("got command %q, want %q", j.Command, want)
+		}
+	})
+}
