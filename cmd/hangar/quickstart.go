@@ -216,7 +216,7 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, logger, func(r running) { up <- r }) }()
 
-	step := newSteps(stdout, 14)
+	step := newSteps(stdout, 20)
 	step.start("Starting the embedded server (SQLite + local artifacts in %s)", cfg.DataDir)
 	var srv running
 	select {
@@ -466,6 +466,10 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
 	}
 	step.ok("%s", in("predictions.csv"))
 
+	if err := quickstartRelease(ctx, step, dc, mc, srv.URL, byStep["train"], mv, in); err != nil {
+		return err
+	}
+
 	step.start("Verifying the hash-chained audit log")
 	v, err := oc.VerifyAudit(ctx)
 	if err != nil {
@@ -492,11 +496,15 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
   go run ./cmd/hangar run list -o table
   go run ./cmd/hangar model show %[6]s@production --lineage -o table
   go run ./cmd/hangar model approvals -o table
-  MLFLOW_TRACKING_URI=%s/w/demo MLFLOW_TRACKING_TOKEN=$HANGAR_TOKEN python3 -c 'import mlflow; print(mlflow.search_runs())'
+  go run ./cmd/hangar online-endpoint show -n %[6]s -o table
+  go run ./cmd/hangar online-deployment list -e %[6]s -o table
+  go run ./cmd/hangar online-endpoint invoke -n %[6]s --request-file %[9]s
+  go run ./cmd/hangar batch-endpoint list-jobs -n %[6]s-batch -o table
+  MLFLOW_TRACKING_URI=%[7]s/w/demo MLFLOW_TRACKING_TOKEN=$HANGAR_TOKEN python3 -c 'import mlflow; print(mlflow.search_runs())'
 
-The server's log is %s.
+The server's log is %[8]s.
 
-`, srv.URL, srv.TokenPath, quickstartData, job.Name, job.Name, quickstartModel, srv.URL, logPath)
+`, srv.URL, srv.TokenPath, quickstartData, job.Name, job.Name, quickstartModel, srv.URL, logPath, in("sample-request.json"))
 	if !keep {
 		cancel()
 		return <-done
