@@ -10,6 +10,9 @@
 # trains both models on the same data, starts the three servers on loopback
 # ports, runs wrk against each and prints the three results and the ratios.
 #
+# The same model is also deployed to an online endpoint of `hangar server`
+# (CLI-created, capture on) and measured as a fourth row.
+#
 # Usage: scripts/bench-serving.sh            (DURATION=10s CONNS=16 THREADS=2 to change the load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +65,12 @@ pids+=($!)
 HANGAR_SERVE_KEY=$key "$work/hangar" serve-model --model "$work/xgb" --addr 127.0.0.1:$hangar_port \
   --endpoint bench --max-concurrent-requests-per-instance 32 --capture-dir "$work/capture" >"$work/hangar.out" 2>"$work/hangar.log" &
 pids+=($!)
+# The same model as a deployment of an online endpoint of `hangar server`
+# (created with the CLI, served by the server's own listener, capture into
+# a data asset on): what a user of the endpoint commands gets.
+server_port=18084
+"$work/hangar" server --addr 127.0.0.1:$server_port --data-dir "$work/server" >"$work/server.out" 2>"$work/server.log" &
+pids+=($!)
 
 body='{"data": [[0.12, -1.3, 0.55, 2.1, -0.7, 0.01, 1.9, -2.2, 0.33, 0.8, -0.45, 1.1, 0.0, -0.9, 0.6, 1.4, -1.7, 0.25, 0.9, -0.1]]}'
 wait_up() { # URL [AUTH]
@@ -76,6 +85,32 @@ wait_up() { # URL [AUTH]
 wait_up "http://127.0.0.1:$py_port/score"
 wait_up "http://127.0.0.1:$echo_port/score"
 wait_up "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$key"
+for _ in $(seq 1 200); do [ -s "$work/server/owner.token" ] && curl -fs -o /dev/null "http://127.0.0.1:$server_port/readyz" && break; sleep 0.1; done
+export HANGAR_URL=http://127.0.0.1:$server_port HANGAR_TOKEN=$(cat "$work/server/owner.token") HANGAR_WORKSPACE=default
+cat >"$work/endpoint.yml" <<YML
+name: bench
+auth_mode: key
+YML
+cat >"$work/deployment.yml" <<YML
+name: blue
+endpoint_name: bench
+model:
+  path: $work/xgb
+instance_count: 1
+request_settings:
+  max_concurrent_requests_per_instance: 32
+data_collector:
+  collections:
+    model_inputs:
+      enabled: 'True'
+    model_outputs:
+      enabled: 'True'
+YML
+"$work/hangar" online-endpoint create -f "$work/endpoint.yml" -o none
+"$work/hangar" online-deployment create -f "$work/deployment.yml" --all-traffic -o none 2>/dev/null
+server_key=$("$work/hangar" online-endpoint get-credentials -n bench -o tsv --query primaryKey)
+server_url=http://127.0.0.1:$server_port/api/v1/workspaces/default/endpoints/bench/score
+wait_up "$server_url" "$server_key"
 echo "hangar answers: $(curl -fsS -H 'Content-Type: application/json' -H "Authorization: Bearer $key" -d "$body" http://127.0.0.1:$hangar_port/endpoints/bench/score)"
 echo "python answers: $(curl -fsS -H 'Content-Type: application/json' -d "$body" http://127.0.0.1:$py_port/score)"
 
@@ -83,6 +118,10 @@ echo "python answers: $(curl -fsS -H 'Content-Type: application/json' -d "$body"
 cat >"$work/post-hangar.lua" <<LUA
 dofile("$root/scripts/bench/post.lua")
 wrk.headers["Authorization"] = "Bearer $key"
+LUA
+cat >"$work/post-server.lua" <<LUA
+dofile("$root/scripts/bench/post.lua")
+wrk.headers["Authorization"] = "Bearer $server_key"
 LUA
 
 # --- measure ---------------------------------------------------------------------
@@ -108,12 +147,15 @@ for r in $(seq 1 "$ROUNDS"); do
   run python_flask_sklearn_gunicorn "http://127.0.0.1:$py_port/score" "$root/scripts/bench/post.lua"
   run go_echo "http://127.0.0.1:$echo_port/score" "$root/scripts/bench/post.lua"
   run hangar_native_key_capture "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$work/post-hangar.lua"
+  run hangar_server_endpoint "$server_url" "$work/post-server.lua"
 done
 py=$(median "${all[python_flask_sklearn_gunicorn]}")
 echo_rps=$(median "${all[go_echo]}")
 hangar=$(median "${all[hangar_native_key_capture]}")
+server=$(median "${all[hangar_server_endpoint]}")
 echo
-echo "medians: python $py, echo $echo_rps, hangar $hangar req/s (load now $(cut -d' ' -f1-3 /proc/loadavg))"
-awk -v h="$hangar" -v p="$py" -v e="$echo_rps" \
-  'BEGIN { printf "hangar / python: %.1fx (target >= 10x)   hangar / echo: %.2f (target >= 0.5)\n", h / p, h / e }'
+echo "medians: python $py, echo $echo_rps, hangar serve-model $hangar, hangar server endpoint $server req/s (load now $(cut -d' ' -f1-3 /proc/loadavg))"
+awk -v h="$hangar" -v s="$server" -v p="$py" -v e="$echo_rps" \
+  'BEGIN { printf "serve-model / python: %.1fx, / echo: %.2f;   server endpoint / python: %.1fx (target >= 10x), / echo: %.2f (target >= 0.5)\n", h / p, h / e, s / p, s / e }'
 curl -fsS http://127.0.0.1:$hangar_port/metrics | grep -E '^hangar_serving_(requests_total|capture_dropped_total|capture_records_total)' || true
+curl -fsS -H "Authorization: Bearer $HANGAR_TOKEN" http://127.0.0.1:$server_port/metrics | grep -E '^hangar_serving_(requests_total|capture_dropped_total|capture_records_total)' || true
