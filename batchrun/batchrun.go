@@ -187,9 +187,18 @@ func Run(ctx context.Context, o Options, s Scorer) (*Result, error) {
 	for range min(o.Workers, max(len(batches), 1)) {
 		wg.Go(func() {
 			for i := range work {
+				if ctx.Err() != nil {
+					continue // the run stopped: what is left is not scored
+				}
 				mb := batches[i]
 				f, err := attempt(ctx, o, s, mb, progress)
 				mu.Lock()
+				if err != nil && ctx.Err() != nil {
+					// Stopped by the run's end (the threshold another
+					// mini-batch crossed, or ctx), not failed on its own.
+					mu.Unlock()
+					continue
+				}
 				done++
 				if err != nil {
 					res.Failed++
