@@ -470,9 +470,10 @@ func defaultSpec(sp *hangar.DeploymentSpec) {
 // owns, and ModelDigest names it); a named environment version must
 // exist; the code snapshot must be a manifest the workspace owns that
 // holds the scoring script. Everything is checked before the model's
-// manifest is stored, so a refused spec leaves nothing behind. Errors:
-// EINVALID naming the field, ENOTIMPLEMENTED (a service the server
-// lacks).
+// manifest is stored, so a refused spec leaves nothing behind. Online and
+// batch deployments are resolved alike, so both routes refuse the same
+// specs with the same words. Errors: EINVALID naming the field,
+// ENOTIMPLEMENTED (a service the server lacks).
 func (s *Server) resolveSpec(ctx context.Context, ws string, sp *hangar.DeploymentSpec) error {
 	reg, err := s.registry()
 	if err != nil {
@@ -497,7 +498,7 @@ func (s *Server) resolveSpec(ctx context.Context, ws string, sp *hangar.Deployme
 		return err
 	}
 	if sp.ModelDigest != "" && sp.ModelDigest != digest {
-		return hangar.Errorf(hangar.EINVALID, "spec.model_digest %s: model %s version %s has the files of %s", sp.ModelDigest, v.Name, v.Version, digest)
+		return hangar.Errorf(hangar.EINVALID, "spec.model_digest %s: model %s version %s has the files of %s (leave it out, the server fills it)", sp.ModelDigest, v.Name, v.Version, digest)
 	}
 
 	if sp.EnvironmentName != "" {
