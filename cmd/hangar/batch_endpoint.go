@@ -25,7 +25,7 @@ import (
 var (
 	batchEndpointColumns   = []string{"name", "default_deployment", "provisioning_state", "description"}
 	batchDeploymentColumns = []string{"name", "endpoint", "provisioning_state", "spec.model_name", "spec.model_version", "settings.mini_batch_size", "settings.output_action"}
-	batchJobColumns        = []string{"name", "status", "tags.azureml\\.batchrun\\.deployment", "created_at"}
+	batchJobColumns        = []string{"name", "status", "deployment", "created_at"}
 )
 
 func newBatchEndpointCmd(cli *clientConfig) *cobra.Command {
@@ -257,11 +257,27 @@ complete.`,
 // jobColumnsOf are the columns a job prints in with -o table.
 func jobColumnsOf() []string { return []string{"name", "status", "experiment_name"} }
 
+// batchJob is a job as list-jobs prints it: the deployment that ran it
+// is a field of its own, since the tag that holds it has dots in its
+// key, which a column's dotted path cannot name.
+type batchJob struct {
+	*hangar.Job
+	Deployment string `json:"deployment"`
+}
+
 func newBatchListJobsCmd(cli *clientConfig) *cobra.Command {
 	var name string
 	cmd := newListCmd(cli, "list-jobs -n NAME", "List the jobs invoked on a batch endpoint, newest first", batchJobColumns,
-		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Job], error) {
-			return c.ListBatchJobs(ctx, cli.Workspace, name, opt)
+		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[batchJob], error) {
+			page, err := c.ListBatchJobs(ctx, cli.Workspace, name, opt)
+			if err != nil {
+				return nil, err
+			}
+			out := &hangar.Page[batchJob]{NextPageToken: page.NextPageToken, Items: make([]batchJob, len(page.Items))}
+			for i, j := range page.Items {
+				out.Items[i] = batchJob{Job: j, Deployment: j.Tags[httpapi.TagBatchDeployment]}
+			}
+			return out, nil
 		})
 	requiredName(cmd, &name, "the batch endpoint")
 	return cmd
