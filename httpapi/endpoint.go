@@ -346,7 +346,18 @@ func (s *Server) regenerateEndpointKey(w http.ResponseWriter, r *http.Request, c
 	if req.KeyType != hangar.KeyPrimary && req.KeyType != hangar.KeySecondary {
 		return hangar.Errorf(hangar.EINVALID, "key_type %q: want %q or %q", truncate(req.KeyType, 32), hangar.KeyPrimary, hangar.KeySecondary)
 	}
-	k, err := svc.RegenerateKey(r.Context(), c.workspace, r.PathValue("name"), req.KeyType)
+	// As Azure does: an aml_token endpoint's keys are not its callers'
+	// credential (its gateway takes tokens only), so regenerating them
+	// would void nothing while suggesting it did.
+	ctx := r.Context()
+	e, err := svc.OnlineEndpoint(ctx, c.workspace, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if e.AuthMode == hangar.EndpointAuthToken {
+		return hangar.Errorf(hangar.EINVALID, "online endpoint %s authenticates callers with aml_token, not keys: its keys are not regenerated (a token expires on its own; get one with get-credentials)", e.Name)
+	}
+	k, err := svc.RegenerateKey(ctx, c.workspace, e.Name, req.KeyType)
 	if err != nil {
 		return err
 	}
