@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -188,93 +187,6 @@ func (s *Server) deleteBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	return nil
 }
 
-// resolveBatchSpec checks that what a deployment spec names exists in the
-// workspace — the model version, the environment version, the code
-// snapshot — and fills the model's digest. Errors: EINVALID naming what
-// is missing.
-func (s *Server) resolveBatchSpec(ctx context.Context, ws string, spec *hangar.DeploymentSpec) error {
-	reg, err := s.registry()
-	if err != nil {
-		return err
-	}
-	v, err := reg.ModelVersion(ctx, ws, spec.ModelName, spec.ModelVersion)
-	if hangar.IsCode(err, hangar.ENOTFOUND) {
-		return hangar.Errorf(hangar.EINVALID, "model %s version %s does not exist in workspace %s", spec.ModelName, spec.ModelVersion, ws)
-	} else if err != nil {
-		return err
-	}
-	if s.Artifacts == nil {
-		return hangar.Errorf(hangar.ENOTIMPLEMENTED, "this server has no artifact store to read model %s:%s from", v.Name, v.Version)
-	}
-	entries, err := s.modelFiles(ctx, ws, v)
-	if err != nil {
-		return err
-	}
-	digest, err := hangar.ModelContentDigest(entries)
-	if err != nil {
-		return fmt.Errorf("model %s:%s: %w", v.Name, v.Version, err)
-	}
-	if spec.ModelDigest != "" && spec.ModelDigest != digest {
-		return hangar.Errorf(hangar.EINVALID, "model_digest %s is not the content of model %s:%s (%s): leave it out, the server fills it", spec.ModelDigest, v.Name, v.Version, digest)
-	}
-	if spec.EnvironmentName != "" {
-		envs, err := s.environmentService()
-		if err != nil {
-			return err
-		}
-		if _, err := envs.Environment(ctx, ws, spec.EnvironmentName, spec.EnvironmentVersion); hangar.IsCode(err, hangar.ENOTFOUND) {
-			return hangar.Errorf(hangar.EINVALID, "environment %s version %s does not exist in workspace %s", spec.EnvironmentName, spec.EnvironmentVersion, ws)
-		} else if err != nil {
-			return err
-		}
-	}
-	if spec.CodeDigest != "" {
-		if _, err := s.blobStore(); err != nil {
-			return err
-		}
-		if _, err := s.BlobIndex.WorkspaceBlob(ctx, ws, spec.CodeDigest); hangar.IsCode(err, hangar.ENOTFOUND) {
-			return hangar.Errorf(hangar.EINVALID, "code_digest %s: no such snapshot in workspace %s (upload the code folder first)", spec.CodeDigest, ws)
-		} else if err != nil {
-			return err
-		}
-	}
-	// Stored last, so that a refused spec leaves no upload behind.
-	stored, err := s.storeManifest(ctx, ws, entries)
-	if err != nil {
-		return fmt.Errorf("model %s:%s: %w", v.Name, v.Version, err)
-	}
-	spec.ModelDigest = stored
-	return nil
-}
-
-// storeManifest stores the manifest of files (which the workspace owns)
-// and records the workspace's ownership of it, so that a job of the
-// workspace can stage the folder. It returns the manifest's digest.
-func (s *Server) storeManifest(ctx context.Context, ws string, files []hangar.ManifestEntry) (hangar.Digest, error) {
-	bs, err := s.blobStore()
-	if err != nil {
-		return "", err
-	}
-	files = slices.Clone(files)
-	slices.SortFunc(files, func(a, b hangar.ManifestEntry) int { return strings.Compare(a.Path, b.Path) })
-	m := hangar.Manifest{Version: hangar.ManifestVersion, Files: files}
-	b, err := m.Encode()
-	if err != nil {
-		return "", err
-	}
-	info, err := bs.Put(ctx, bytes.NewReader(b))
-	if err != nil {
-		return "", err
-	}
-	if _, err := s.BlobIndex.WorkspaceBlob(ctx, ws, info.Digest); err == nil {
-		return info.Digest, nil
-	}
-	if err := s.BlobIndex.AddBlob(ctx, ws, info); err != nil {
-		return "", err
-	}
-	return info.Digest, nil
-}
-
 func (s *Server) createBatchDeployment(w http.ResponseWriter, r *http.Request, c *caller) error {
 	svc, err := s.batchEndpoints()
 	if err != nil {
@@ -312,8 +224,8 @@ func (s *Server) createBatchDeployment(w http.ResponseWriter, r *http.Request, c
 	} else if !hangar.IsCode(err, hangar.ENOTFOUND) {
 		return err
 	}
-	if err := s.resolveBatchSpec(ctx, c.workspace, &d.Spec); err != nil {
-		return err
+	if err := s.resolveSpec(ctx, c.workspace, &d.Spec); err != nil {
+		return inDeployment(d.Name, err)
 	}
 	d.State = hangar.StateCreating
 	if err := svc.CreateBatchDeployment(ctx, c.workspace, &d); err != nil {
@@ -375,8 +287,8 @@ func (s *Server) patchBatchDeployment(w http.ResponseWriter, r *http.Request, c 
 		if err := p.Spec.Validate(); err != nil {
 			return err
 		}
-		if err := s.resolveBatchSpec(ctx, c.workspace, p.Spec); err != nil {
-			return err
+		if err := s.resolveSpec(ctx, c.workspace, p.Spec); err != nil {
+			return inDeployment(r.PathValue("dep"), err)
 		}
 	}
 	if p.Settings != nil {

@@ -197,7 +197,15 @@ func TestBatchEndpointBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := batchDeployment("script")
-	script.Spec.CodeDigest, script.Spec.ScoringScript = e.digest, "score.py"
+	// A code snapshot the workspace owns that holds the scoring script.
+	code, _, err := artifact.PutDir(ctx, e.api.Blobs, fstest.MapFS{"score.py": {Data: []byte("def init(): pass\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.BlobIndex.AddBlob(ctx, ws, code); err != nil {
+		t.Fatal(err)
+	}
+	script.Spec.CodeDigest, script.Spec.ScoringScript = code.Digest, "score.py"
 	script.Spec.EnvironmentName, script.Spec.EnvironmentVersion = "py", "1"
 	if _, err := e.api.Environments.CreateEnvironment(hangar.WithActor(ctx, hangar.Actor{Name: "setup"}), &hangar.Environment{Workspace: ws, Name: "py", Version: "1", Image: "python:3.12"}); err != nil {
 		t.Fatal(err)
@@ -223,16 +231,17 @@ func TestBatchEndpointBadInput(t *testing.T) {
 		{"delete missing", "DELETE", p + "/nope", "", 404, hangar.ENOTFOUND, "not found"},
 		{"deployment in missing endpoint", "POST", p + "/nope/deployments", `{"name":"dep",` + d + `}`, 404, hangar.ENOTFOUND, "batch endpoint nope not found"},
 		{"deployment of another endpoint", "POST", p + "/scorer/deployments", `{"name":"dep","endpoint":"other",` + d + `}`, 400, hangar.EINVALID, `endpoint "other"`},
-		{"deployment missing model", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"model_version":"1"`, `"model_version":"9"`, 1) + `}`, 400, hangar.EINVALID, "model m version 9 does not exist in workspace dev"},
+		{"deployment missing model", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"model_version":"1"`, `"model_version":"9"`, 1) + `}`, 400, hangar.EINVALID, "deployment dep: spec.model_version: model m version 9 not found in workspace dev"},
 		{"deployment no model version", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"model_version":"1"`, `"model_version":""`, 1) + `}`, 400, hangar.EINVALID, "a deployment pins a model version"},
 		{"deployment bad settings", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"mini_batch_size":1`, `"mini_batch_size":0`, 1) + `}`, 400, hangar.EINVALID, "mini_batch_size 0"},
-		{"deployment missing environment", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"instance_count":1`, `"instance_count":1,"environment_name":"nope","environment_version":"1","code_digest":"`+string(e.digest)+`","scoring_script":"s.py"`, 1) + `}`, 400, hangar.EINVALID, "environment nope version 1 does not exist"},
-		{"deployment code not owned", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"instance_count":1`, `"instance_count":1,"environment_name":"py","environment_version":"1","code_digest":"sha256:`+strings.Repeat("0", 64)+`","scoring_script":"s.py"`, 1) + `}`, 400, hangar.EINVALID, "no such snapshot in workspace dev"},
-		{"deployment wrong digest", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"instance_count":1`, `"instance_count":1,"model_digest":"sha256:`+strings.Repeat("1", 64)+`"`, 1) + `}`, 400, hangar.EINVALID, "is not the content of model m:1"},
+		{"deployment missing environment", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"instance_count":1`, `"instance_count":1,"environment_name":"nope","environment_version":"1","code_digest":"`+string(e.digest)+`","scoring_script":"s.py"`, 1) + `}`, 400, hangar.EINVALID, "deployment dep: spec.environment_version: environment nope version 1 not found in workspace dev"},
+		{"deployment code not owned", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"instance_count":1`, `"instance_count":1,"environment_name":"py","environment_version":"1","code_digest":"sha256:`+strings.Repeat("0", 64)+`","scoring_script":"s.py"`, 1) + `}`, 400, hangar.EINVALID, "deployment dep: spec.code_digest: code snapshot sha256:0000000000000000000000000000000000000000000000000000000000000000 not found in workspace dev"},
+		{"deployment code not a snapshot", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"instance_count":1`, `"instance_count":1,"environment_name":"py","environment_version":"1","code_digest":"`+string(e.digest)+`","scoring_script":"s.py"`, 1) + `}`, 400, hangar.EINVALID, "deployment dep: spec.scoring_script s.py is not a file of code snapshot " + string(e.digest)},
+		{"deployment wrong digest", "POST", p + "/scorer/deployments", `{"name":"dep",` + strings.Replace(d, `"instance_count":1`, `"instance_count":1,"model_digest":"sha256:`+strings.Repeat("1", 64)+`"`, 1) + `}`, 400, hangar.EINVALID, "deployment dep: spec.model_digest sha256:1111111111111111111111111111111111111111111111111111111111111111: model m version 1 has the files of"},
 		{"deployment exists", "POST", p + "/scorer/deployments", `{"name":"blue",` + d + `}`, 409, hangar.ECONFLICT, "deployment blue exists in batch endpoint scorer"},
 		{"deployment set_default", "POST", p + "/scorer/deployments?set_default=maybe", `{"name":"dep",` + d + `}`, 400, hangar.EINVALID, "set_default must be true or false"},
 		{"patch deployment settings", "PATCH", p + "/scorer/deployments/blue", `{"settings":{"max_concurrency_per_instance":0}}`, 400, hangar.EINVALID, "max_concurrency_per_instance 0"},
-		{"patch deployment model", "PATCH", p + "/scorer/deployments/blue", `{"spec":{"model_name":"zz","model_version":"1","instance_count":1,` + online + `}}`, 400, hangar.EINVALID, "model zz version 1 does not exist"},
+		{"patch deployment model", "PATCH", p + "/scorer/deployments/blue", `{"spec":{"model_name":"zz","model_version":"1","instance_count":1,` + online + `}}`, 400, hangar.EINVALID, "deployment blue: spec.model_version: model zz version 1 not found in workspace dev"},
 		{"patch deployment state", "PATCH", p + "/scorer/deployments/blue", `{"provisioning_state":"Failed"}`, 400, hangar.EINVALID, `unknown field "provisioning_state"`},
 		{"get deployment missing", "GET", p + "/scorer/deployments/nope", "", 404, hangar.ENOTFOUND, "deployment nope not found"},
 		{"delete the default", "DELETE", p + "/scorer/deployments/blue", "", 409, hangar.ECONFLICT, ""},
@@ -272,7 +281,7 @@ func TestBatchEndpointBadInput(t *testing.T) {
 		t.Fatalf("create script deployment: %v", err)
 	}
 	before := e.batchState(t)
-	_, err := e.admin.InvokeBatchEndpoint(ctx, ws, "scorer", httpapi.BatchInvocation{Input: "rides:1", DeploymentName: "script"})
+	_, err = e.admin.InvokeBatchEndpoint(ctx, ws, "scorer", httpapi.BatchInvocation{Input: "rides:1", DeploymentName: "script"})
 	if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), "batch scoring scripts (init() and run(mini_batch)) are not supported yet") {
 		t.Errorf("invoke a script deployment: got %v", err)
 	}

@@ -346,7 +346,18 @@ func (s *Server) regenerateEndpointKey(w http.ResponseWriter, r *http.Request, c
 	if req.KeyType != hangar.KeyPrimary && req.KeyType != hangar.KeySecondary {
 		return hangar.Errorf(hangar.EINVALID, "key_type %q: want %q or %q", truncate(req.KeyType, 32), hangar.KeyPrimary, hangar.KeySecondary)
 	}
-	k, err := svc.RegenerateKey(r.Context(), c.workspace, r.PathValue("name"), req.KeyType)
+	// As Azure does: an aml_token endpoint's keys are not its callers'
+	// credential (its gateway takes tokens only), so regenerating them
+	// would void nothing while suggesting it did.
+	ctx := r.Context()
+	e, err := svc.OnlineEndpoint(ctx, c.workspace, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if e.AuthMode == hangar.EndpointAuthToken {
+		return hangar.Errorf(hangar.EINVALID, "online endpoint %s authenticates callers with aml_token, not keys: its keys are not regenerated (a token expires on its own; get one with get-credentials)", e.Name)
+	}
+	k, err := svc.RegenerateKey(ctx, c.workspace, e.Name, req.KeyType)
 	if err != nil {
 		return err
 	}
@@ -470,9 +481,10 @@ func defaultSpec(sp *hangar.DeploymentSpec) {
 // owns, and ModelDigest names it); a named environment version must
 // exist; the code snapshot must be a manifest the workspace owns that
 // holds the scoring script. Everything is checked before the model's
-// manifest is stored, so a refused spec leaves nothing behind. Errors:
-// EINVALID naming the field, ENOTIMPLEMENTED (a service the server
-// lacks).
+// manifest is stored, so a refused spec leaves nothing behind. Online and
+// batch deployments are resolved alike, so both routes refuse the same
+// specs with the same words. Errors: EINVALID naming the field,
+// ENOTIMPLEMENTED (a service the server lacks).
 func (s *Server) resolveSpec(ctx context.Context, ws string, sp *hangar.DeploymentSpec) error {
 	reg, err := s.registry()
 	if err != nil {
@@ -497,7 +509,7 @@ func (s *Server) resolveSpec(ctx context.Context, ws string, sp *hangar.Deployme
 		return err
 	}
 	if sp.ModelDigest != "" && sp.ModelDigest != digest {
-		return hangar.Errorf(hangar.EINVALID, "spec.model_digest %s: model %s version %s has the files of %s", sp.ModelDigest, v.Name, v.Version, digest)
+		return hangar.Errorf(hangar.EINVALID, "spec.model_digest %s: model %s version %s has the files of %s (leave it out, the server fills it)", sp.ModelDigest, v.Name, v.Version, digest)
 	}
 
 	if sp.EnvironmentName != "" {

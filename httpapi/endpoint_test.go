@@ -386,6 +386,13 @@ func TestOnlineEndpointBadInput(t *testing.T) {
 	if err := e.admin.Deployer().Deploy(ctx, "other", minimalDeployment("ep-other", "red"), false); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.admin.CreateOnlineEndpoint(ctx, ws, &hangar.OnlineEndpoint{Name: "ep-tok", AuthMode: hangar.EndpointAuthToken}); err != nil {
+		t.Fatal(err)
+	}
+	tokKeys, err := e.api.Endpoints.EndpointKeys(ctx, ws, "ep-tok")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ep, err := e.admin.OnlineEndpoint(ctx, ws, "ep1")
 	if err != nil {
 		t.Fatal(err)
@@ -434,6 +441,8 @@ func TestOnlineEndpointBadInput(t *testing.T) {
 		{"regenerate-keys: reader", "POST", base + "/ep1/regenerate-keys", reader, `{"key_type":"primary"}`, 403, hangar.EFORBIDDEN, hangar.ActOnlineEndpointListKeys},
 		{"regenerate-keys: bad key type", "POST", base + "/ep1/regenerate-keys", ds, `{"key_type":"tertiary"}`, 400, hangar.EINVALID, "key_type"},
 		{"regenerate-keys: unknown field", "POST", base + "/ep1/regenerate-keys", ds, `{"key":"primary"}`, 400, hangar.EINVALID, "key"},
+		{"regenerate-keys: aml_token endpoint", "POST", base + "/ep-tok/regenerate-keys", ds, `{"key_type":"primary"}`, 400, hangar.EINVALID, "online endpoint ep-tok authenticates callers with aml_token, not keys: its keys are not regenerated"},
+		{"regenerate-keys: missing endpoint", "POST", base + "/ep9/regenerate-keys", ds, `{"key_type":"primary"}`, 404, hangar.ENOTFOUND, "ep9 not found"},
 		{"token: key endpoint", "POST", base + "/ep1/token", ds, "", 400, hangar.EINVALID, "list-keys"},
 		{"token: missing endpoint", "POST", base + "/ep9/token", ds, "", 404, hangar.ENOTFOUND, "ep9 not found"},
 
@@ -495,6 +504,9 @@ func TestOnlineEndpointBadInput(t *testing.T) {
 	}
 	if got := strings.Join(e.dep.calls, ", "); got != "deploy default/ep1/blue, deploy other/ep-other/red" {
 		t.Errorf("deployer calls: %s, want none from refused requests", got)
+	}
+	if k, err := e.api.Endpoints.EndpointKeys(ctx, ws, "ep-tok"); err != nil || *k != *tokKeys {
+		t.Errorf("keys of the aml_token endpoint after a refused regeneration: got %v, %v, want them as they were", k, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,7 +164,9 @@ func (s *Service) rollout(ctx context.Context, st *depState, gen uint64, ws stri
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err != nil {
-		msg := "deployment failed: " + err.Error()
+		// The message and the deployment's log say what is wrong in the
+		// user's terms; the server log keeps the whole error.
+		msg := "deployment failed: " + s.failureMessage(d.Spec, err)
 		st.event(s.now(), "%s", msg)
 		s.Logger.Warn("release: deployment failed", "workspace", ws, "endpoint", d.Endpoint, "deployment", d.Name, "err", err)
 		s.record(wctx, ws, d, hangar.StateFailed, msg)
@@ -181,6 +184,47 @@ func (s *Service) rollout(ctx context.Context, st *depState, gen uint64, ws stri
 		}
 		st.event(s.now(), "deployment takes 100%% of the live traffic")
 	}
+}
+
+// failureMessage is what a Failed deployment says of err, the error of
+// its rollout: each layer of err's chain as it reads, a domain error's
+// message without its code, and the server's staging folders of the
+// deployment's model and code left out, so that a file is named relative
+// to the model or code folder the user registered ("model.json: …", not
+// "/var/lib/hangar/serving/models/<digest>/model.json: …").
+func (s *Service) failureMessage(spec hangar.DeploymentSpec, err error) string {
+	var b strings.Builder
+	for e := err; e != nil; {
+		if he, ok := e.(*hangar.Error); ok {
+			b.WriteString(he.Message)
+			break
+		}
+		inner := errors.Unwrap(e)
+		var prefix string
+		ok := false
+		if inner != nil {
+			prefix, ok = strings.CutSuffix(e.Error(), inner.Error())
+		}
+		if !ok {
+			b.WriteString(e.Error())
+			break
+		}
+		b.WriteString(prefix)
+		e = inner
+	}
+	msg := b.String()
+	for _, staged := range []struct {
+		kind, folder string
+		digest       hangar.Digest
+	}{{"models", "the model folder", spec.ModelDigest}, {"code", "the code folder", spec.CodeDigest}} {
+		if staged.digest == "" || s.Dir == "" {
+			continue
+		}
+		dir := filepath.Join(s.Dir, staged.kind, staged.digest.Hex())
+		msg = strings.ReplaceAll(msg, dir+string(filepath.Separator), "")
+		msg = strings.ReplaceAll(msg, dir, staged.folder)
+	}
+	return msg
 }
 
 // record stores the outcome of a rollout and reports whether the

@@ -3,9 +3,11 @@ package trees
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -158,6 +160,59 @@ func invalid(format string, args ...any) error {
 	return hangar.Errorf(hangar.EINVALID, format, args...)
 }
 
+// jsonProblem says what is wrong with a model file's JSON in the file's
+// terms: where a value of the wrong kind is (its key path below prefix)
+// and what it should be, or where the syntax breaks. The decoder's own
+// text names the Go types it decodes into, which mean nothing to whoever
+// saved the model.
+func jsonProblem(prefix string, err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		at := strings.TrimSuffix(prefix+te.Field, ".")
+		if at == "" {
+			at = "the document"
+		}
+		if _, lit, ok := strings.Cut(te.Value, " "); ok {
+			// "number 1.5": a number that does not fit.
+			return fmt.Sprintf("%s is %s, want %s", at, lit, jsonWant(te.Type))
+		}
+		return fmt.Sprintf("%s is a JSON %s, want %s", at, te.Value, jsonWant(te.Type))
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON at byte %d: %s", se.Offset, se.Error())
+	case prefix == "":
+		return "not valid JSON: " + err.Error()
+	}
+	return strings.TrimSuffix(prefix, ".") + ": " + err.Error()
+}
+
+// jsonWant names the JSON a value of type t is read from.
+func jsonWant(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another value"
+}
+
 // LoadXGBoostJSON reads a model saved by XGBoost's Booster.save_model as JSON
 // (schema of XGBoost 1.x to 3.x; gbtree and dart boosters). It rejects
 // UBJSON (save_model with a .ubj name), gblinear models, multi-target (vector-leaf) trees and unknown objectives.
@@ -193,7 +248,7 @@ func isUBJSON(b []byte) bool {
 func parseXGBoost(b []byte) (*Model, error) {
 	var f xgbFile
 	if err := json.Unmarshal(sanitizeJSON(b), &f); err != nil {
-		return nil, invalid("not valid JSON: %v", err)
+		return nil, invalid("%s", jsonProblem("", err))
 	}
 	l := f.Learner
 	if l == nil {
@@ -204,7 +259,7 @@ func parseXGBoost(b []byte) (*Model, error) {
 		return nil, invalid("no learner.gradient_booster")
 	}
 	if err := json.Unmarshal(l.GradientBooster, &gb); err != nil {
-		return nil, invalid("learner.gradient_booster: %v", err)
+		return nil, invalid("%s", jsonProblem("learner.gradient_booster.", err))
 	}
 	m := &Model{f32: true, average: 1}
 	m.source = Source{Format: "xgboost-json", Booster: gb.Name, Objective: l.Objective.Name}

@@ -25,7 +25,7 @@ import (
 var (
 	batchEndpointColumns   = []string{"name", "default_deployment", "provisioning_state", "description"}
 	batchDeploymentColumns = []string{"name", "endpoint", "provisioning_state", "spec.model_name", "spec.model_version", "settings.mini_batch_size", "settings.output_action"}
-	batchJobColumns        = []string{"name", "status", "tags.azureml\\.batchrun\\.deployment", "created_at"}
+	batchJobColumns        = []string{"name", "status", "deployment", "created_at"}
 )
 
 func newBatchEndpointCmd(cli *clientConfig) *cobra.Command {
@@ -257,11 +257,27 @@ complete.`,
 // jobColumnsOf are the columns a job prints in with -o table.
 func jobColumnsOf() []string { return []string{"name", "status", "experiment_name"} }
 
+// batchJob is a job as list-jobs prints it: the deployment that ran it
+// is a field of its own, since the tag that holds it has dots in its
+// key, which a column's dotted path cannot name.
+type batchJob struct {
+	*hangar.Job
+	Deployment string `json:"deployment"`
+}
+
 func newBatchListJobsCmd(cli *clientConfig) *cobra.Command {
 	var name string
 	cmd := newListCmd(cli, "list-jobs -n NAME", "List the jobs invoked on a batch endpoint, newest first", batchJobColumns,
-		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.Job], error) {
-			return c.ListBatchJobs(ctx, cli.Workspace, name, opt)
+		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[batchJob], error) {
+			page, err := c.ListBatchJobs(ctx, cli.Workspace, name, opt)
+			if err != nil {
+				return nil, err
+			}
+			out := &hangar.Page[batchJob]{NextPageToken: page.NextPageToken, Items: make([]batchJob, len(page.Items))}
+			for i, j := range page.Items {
+				out.Items[i] = batchJob{Job: j, Deployment: j.Tags[httpapi.TagBatchDeployment]}
+			}
+			return out, nil
 		})
 	requiredName(cmd, &name, "the batch endpoint")
 	return cmd
@@ -305,7 +321,7 @@ func newBatchDeploymentCreateCmd(cli *clientConfig, update bool) *cobra.Command 
 			return err
 		}
 		ctx := cmd.Context()
-		d, err := batchDeploymentOf(ctx, cli, c, file, spec, cmd.ErrOrStderr())
+		d, err := batchDeploymentOf(ctx, cli, c, file, spec, update, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -340,10 +356,13 @@ func newBatchDeploymentCreateCmd(cli *clientConfig, update bool) *cobra.Command 
 }
 
 // batchDeploymentOf turns a parsed deployment YAML into what the server
-// takes: the model resolved to a registered version (a local path is
-// registered first), the environment to a registered version, and the
-// online-only settings every spec carries at Azure's defaults.
-func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client, file string, spec *jobspec.BatchDeployment, errOut io.Writer) (*hangar.BatchDeployment, error) {
+// takes, through the resolver of online deployments: the model resolved
+// to a registered version (a local path is registered as the next version
+// of <endpoint>-<deployment>, unless the deployment being updated runs its
+// files already), the environment to a registered version, and the
+// online-only settings every spec carries at Azure's defaults. A create
+// is refused before anything is registered when the deployment exists.
+func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client, file string, spec *jobspec.BatchDeployment, update bool, errOut io.Writer) (*hangar.BatchDeployment, error) {
 	d := &hangar.BatchDeployment{
 		Endpoint: spec.EndpointName, Name: spec.Name, Description: spec.Description, Tags: spec.Tags,
 		Spec: hangar.DeploymentSpec{
@@ -359,93 +378,61 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 			LoggingLevel: spec.LoggingLevel, OutputAction: spec.OutputAction, OutputFileName: spec.OutputFileName,
 		},
 	}
-	v, typ, err := deploymentModel(ctx, cli, file, spec.Model, spec.EndpointName+"-"+spec.Name, errOut)
+	if _, err := c.BatchEndpoint(ctx, cli.Workspace, spec.EndpointName); err != nil {
+		return nil, err
+	}
+	cur, err := c.BatchDeployment(ctx, cli.Workspace, spec.EndpointName, spec.Name)
+	switch {
+	case !update && err == nil:
+		return nil, hangar.Errorf(hangar.ECONFLICT, "batch-deployment %s of endpoint %s exists: change it with batch-deployment update", spec.Name, spec.EndpointName)
+	case !update && hangar.IsCode(err, hangar.ENOTFOUND):
+		cur = nil
+	case err != nil:
+		return nil, err
+	}
+	reg, err := cli.mlflowClient()
 	if err != nil {
 		return nil, err
 	}
-	d.Spec.ModelName, d.Spec.ModelVersion, d.Spec.ModelType = v.Name, v.Version, typ
+	r := &deploymentResolver{workspace: cli.Workspace, file: file, registry: reg, client: c, stderr: errOut, kind: "batch"}
+	if cur != nil {
+		r.current = &cur.Spec
+	}
+	// Local paths and references before anything is registered.
+	modelDir, err := r.modelPath(spec.Model)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Model.Ref != nil {
+		if err := r.modelRef(ctx, &d.Spec, spec.Model); err != nil {
+			return nil, err
+		}
+	}
 	if e := spec.Environment; e != nil {
 		if e.Ref == nil {
 			fmt.Fprintf(errOut, "%s: the inline environment is not recorded: a model Hangar runs natively needs none\n", file)
 		} else {
-			env, err := resolveEnvironment(ctx, c, cli.Workspace, *e.Ref)
+			env, err := r.environment(ctx, *e.Ref)
 			if err != nil {
-				return nil, hangar.Errorf(hangar.ErrorCode(err), "%s: environment %s: %s", file, e.Ref, hangar.ErrorMessage(err))
+				return nil, err
 			}
 			d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = env.Name, env.Version
 		}
 	}
+	// A bad deployment is refused before the model is registered.
+	check := *d
+	if modelDir != "" {
+		check.Spec.ModelName, check.Spec.ModelVersion = "pending", "1"
+	}
+	if err := check.Validate(); err != nil {
+		return nil, inFile(file, err)
+	}
+	if modelDir != "" {
+		if err := r.localModel(ctx, &d.Spec, spec.EndpointName, spec.Name, spec.Model, modelDir); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
-}
-
-// resolveEnvironment finds a registered environment version by reference.
-func resolveEnvironment(ctx context.Context, c *httpapi.Client, ws string, ref jobspec.Ref) (*hangar.Environment, error) {
-	switch {
-	case ref.Registry != "":
-		return nil, invalidf("registry environments are not supported here: share it into workspace %s first", ws)
-	case ref.Version != "":
-		return c.Environment(ctx, ws, ref.Name, ref.Version)
-	case ref.Label == "" || ref.Label == "latest":
-		return c.LatestEnvironment(ctx, ws, ref.Name)
-	}
-	return nil, invalidf("label %q: only @latest is supported", ref.Label)
-}
-
-// deploymentModel resolves a deployment's model: a reference in the
-// workspace's registry, or a local path registered as the next version of
-// the model named anonymous (as Azure registers a deployment's local model
-// anonymously). It returns the version and the model's type.
-func deploymentModel(ctx context.Context, cli *clientConfig, file string, m *jobspec.Model, anonymous string, errOut io.Writer) (*hangar.ModelVersion, string, error) {
-	mc, err := cli.mlflowClient()
-	if err != nil {
-		return nil, "", err
-	}
-	if m.Ref != nil {
-		if m.Ref.Registry != "" {
-			return nil, "", invalidf("%s:%d: model %s: registry models are not supported here: share it into workspace %s first (hangar model share)", file, m.Line, m.Ref, cli.Workspace)
-		}
-		ref := modelRef{Name: m.Ref.Name, Version: m.Ref.Version}
-		switch {
-		case m.Ref.Version != "":
-		case m.Ref.Label == "" || m.Ref.Label == "latest":
-			ref.Latest = true
-		default:
-			ref.Alias = m.Ref.Label
-		}
-		v, err := resolveModelRef(ctx, mc, ref)
-		if err != nil {
-			return nil, "", hangar.Errorf(hangar.ErrorCode(err), "%s:%d: model %s: %s", file, m.Line, m.Ref, hangar.ErrorMessage(err))
-		}
-		typ := v.Tags["hangar.model_type"]
-		return v, firstNonEmpty(m.Type, typ, "custom_model"), nil
-	}
-	p := m.Path
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(filepath.Dir(file), filepath.FromSlash(p))
-	}
-	typ := firstNonEmpty(m.Type, "custom_model")
-	staged, err := stagePath(ctx, cli, p)
-	if err != nil {
-		return nil, "", err
-	}
-	defer staged.clean()
-	tags, err := describeModel(staged.dir, typ)
-	if err != nil {
-		return nil, "", err
-	}
-	source, runID, err := uploadModel(ctx, mc, anonymous, staged)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := mc.CreateRegisteredModel(ctx, &hangar.RegisteredModel{Name: anonymous}); err != nil && !hangar.IsCode(err, hangar.ECONFLICT) {
-		return nil, "", err
-	}
-	v, err := mc.CreateModelVersion(ctx, &hangar.ModelVersion{Name: anonymous, Source: source, RunID: runID, Tags: tags})
-	if err != nil {
-		return nil, "", err
-	}
-	fmt.Fprintf(errOut, "model %s registered as %s:%s\n", m.Path, v.Name, v.Version)
-	return v, typ, nil
 }
 
 func newBatchDeploymentShowCmd(cli *clientConfig) *cobra.Command {

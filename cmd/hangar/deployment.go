@@ -239,24 +239,29 @@ func readDeployment(ctx context.Context, cli *clientConfig, cl *httpapi.Client, 
 	if err != nil {
 		return nil, err
 	}
-	r := &deploymentResolver{workspace: cli.Workspace, file: file, registry: reg, client: cl, stderr: stderr, current: cur}
+	r := &deploymentResolver{workspace: cli.Workspace, file: file, registry: reg, client: cl, stderr: stderr, kind: "online"}
+	if cur != nil {
+		r.current = &cur.Spec
+	}
 	return r.resolve(ctx, spec, sample)
 }
 
 // deploymentResolver turns a deployment YAML into the spec the server
 // takes (DECISIONS: specs arrive resolved): references become versions,
 // local files become a registered model version, a code snapshot and an
-// environment version.
+// environment version. Online and batch deployments share it, so a
+// model or environment is found and registered alike for both.
 type deploymentResolver struct {
 	workspace string
 	file      string // the YAML, whose folder relative paths start from
 	registry  *mlflow.Client
 	client    *httpapi.Client
 	stderr    io.Writer // notes on what is registered and what is not applied
-	// current is the deployment an update changes (nil for a create):
-	// a local model folder whose files it already runs is not
-	// registered again.
-	current *hangar.OnlineDeployment
+	kind      string    // "online" or "batch", in the description of a registered model
+	// current is the spec of the deployment an update changes (nil for
+	// a create): a local model folder whose files it already runs is
+	// not registered again.
+	current *hangar.DeploymentSpec
 }
 
 // resolve checks every local path first, then looks up the references,
@@ -272,7 +277,7 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 	if sample == nil && r.current != nil {
 		// The smoke test is a flag, not a field of the file: an update
 		// keeps the one the deployment has unless it is given again.
-		d.Spec.SampleRequest = r.current.Spec.SampleRequest
+		d.Spec.SampleRequest = r.current.SampleRequest
 	}
 	for _, note := range unapplied(spec) {
 		fmt.Fprintf(r.stderr, "%s: %s\n", r.file, note)
@@ -280,10 +285,8 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 	// Local paths, before anything is uploaded.
 	var modelDir, codeDir string
 	var err error
-	if m := spec.Model; m != nil && m.Ref == nil {
-		if modelDir, err = snapshot.Path(r.file, "model.path", m.Path); err != nil {
-			return nil, err
-		}
+	if modelDir, err = r.modelPath(spec.Model); err != nil {
+		return nil, err
 	}
 	if c := spec.Code; c != nil {
 		if codeDir, err = snapshot.Path(r.file, "code_configuration.code", c.Code); err != nil {
@@ -305,12 +308,9 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 	}
 	// References.
 	if m := spec.Model; m != nil && m.Ref != nil {
-		v, err := r.modelVersion(ctx, *m.Ref)
-		if err != nil {
+		if err := r.modelRef(ctx, &d.Spec, m); err != nil {
 			return nil, err
 		}
-		d.Spec.ModelName, d.Spec.ModelVersion = v.Name, v.Version
-		d.Spec.ModelType = firstNonEmpty(v.Tags["hangar.model_type"], m.Type)
 	}
 	if env := spec.Environment; env != nil && env.Ref != nil {
 		e, err := r.environment(ctx, *env.Ref)
@@ -341,22 +341,16 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 		}
 	}
 	if env := spec.Environment; env != nil && env.Ref == nil {
-		e, err := r.registerEnvironment(ctx, spec, env)
+		e, err := r.registerEnvironment(ctx, spec.EndpointName, spec.Name, env)
 		if err != nil {
 			return nil, err
 		}
 		d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = e.Name, e.Version
 	}
-	if modelDir != "" && r.unchangedModel(ctx, spec, modelDir) {
-		c := r.current.Spec
-		d.Spec.ModelName, d.Spec.ModelVersion, d.Spec.ModelType = c.ModelName, c.ModelVersion, c.ModelType
-		fmt.Fprintf(r.stderr, "%s: model.path holds the files of %s:%s, which the deployment runs\n", r.file, c.ModelName, c.ModelVersion)
-	} else if modelDir != "" {
-		v, err := r.registerModel(ctx, spec, modelDir)
-		if err != nil {
+	if modelDir != "" {
+		if err := r.localModel(ctx, &d.Spec, spec.EndpointName, spec.Name, spec.Model, modelDir); err != nil {
 			return nil, err
 		}
-		d.Spec.ModelName, d.Spec.ModelVersion, d.Spec.ModelType = v.Name, v.Version, spec.Model.Type
 	}
 	if err := d.Validate(); err != nil {
 		return nil, inFile(r.file, err)
@@ -406,6 +400,46 @@ func unapplied(s *jobspec.OnlineDeployment) []string {
 	return notes
 }
 
+// modelPath checks a local model path (none for a reference) and returns
+// it from the YAML's folder. Errors: EINVALID naming the file.
+func (r *deploymentResolver) modelPath(m *jobspec.Model) (string, error) {
+	if m == nil || m.Ref != nil {
+		return "", nil
+	}
+	return snapshot.Path(r.file, "model.path", m.Path)
+}
+
+// modelRef sets the spec's model from a reference in the workspace's
+// registry; the type the version was registered with wins over the
+// YAML's (whose default is custom_model).
+func (r *deploymentResolver) modelRef(ctx context.Context, sp *hangar.DeploymentSpec, m *jobspec.Model) error {
+	v, err := r.modelVersion(ctx, *m.Ref)
+	if err != nil {
+		return err
+	}
+	sp.ModelName, sp.ModelVersion = v.Name, v.Version
+	sp.ModelType = firstNonEmpty(v.Tags["hangar.model_type"], m.Type)
+	return nil
+}
+
+// localModel sets the spec's model from the local folder (or file) dir:
+// the version the deployment being updated runs when dir holds its files,
+// else dir registered as the next version of <endpoint>-<deployment>.
+func (r *deploymentResolver) localModel(ctx context.Context, sp *hangar.DeploymentSpec, endpoint, name string, m *jobspec.Model, dir string) error {
+	if r.unchangedModel(ctx, endpoint, name, m, dir) {
+		c := r.current
+		sp.ModelName, sp.ModelVersion, sp.ModelType = c.ModelName, c.ModelVersion, c.ModelType
+		fmt.Fprintf(r.stderr, "%s: model.path holds the files of %s:%s, which the deployment runs\n", r.file, c.ModelName, c.ModelVersion)
+		return nil
+	}
+	v, err := r.registerModel(ctx, endpoint, name, m, dir)
+	if err != nil {
+		return err
+	}
+	sp.ModelName, sp.ModelVersion, sp.ModelType = v.Name, v.Version, m.Type
+	return nil
+}
+
 // modelVersion resolves a model reference through the registry:
 // azureml:NAME:VERSION, azureml:NAME@latest (the newest version) or
 // azureml:NAME@ALIAS. Errors: EINVALID (a registry's model), ENOTFOUND.
@@ -453,11 +487,11 @@ func (r *deploymentResolver) environment(ctx context.Context, ref jobspec.Ref) (
 // registerEnvironment registers an inline environment as a version of
 // its name, or of <endpoint>-<deployment>-env without one: an identical
 // definition is the version it already is.
-func (r *deploymentResolver) registerEnvironment(ctx context.Context, spec *jobspec.OnlineDeployment, env *jobspec.Environment) (*hangar.Environment, error) {
+func (r *deploymentResolver) registerEnvironment(ctx context.Context, endpoint, name string, env *jobspec.Environment) (*hangar.Environment, error) {
 	if err := snapshot.Environment(ctx, r.client.BlobStore(r.workspace), r.file, "environment.", env); err != nil {
 		return nil, err
 	}
-	in := &hangar.Environment{Workspace: r.workspace, Name: firstNonEmpty(env.Name, spec.EndpointName+"-"+spec.Name+"-env"), Version: env.Version,
+	in := &hangar.Environment{Workspace: r.workspace, Name: firstNonEmpty(env.Name, endpoint+"-"+name+"-env"), Version: env.Version,
 		Image: env.Image, CondaFile: env.CondaSpec, Variables: env.Variables, Description: env.Description, Tags: env.Tags}
 	if env.Build != nil {
 		in.BuildContext, in.DockerfilePath = hangar.Digest(env.Build.Path), env.Build.DockerfilePath
@@ -477,8 +511,8 @@ func (r *deploymentResolver) registerEnvironment(ctx context.Context, spec *jobs
 // --path` does: Azure registers a deployment's local model as an
 // anonymous model; naming it after the deployment lets `hangar model
 // list` show where it came from.
-func (r *deploymentResolver) registerModel(ctx context.Context, spec *jobspec.OnlineDeployment, dir string) (*hangar.ModelVersion, error) {
-	name := spec.EndpointName + "-" + spec.Name
+func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deployment string, m *jobspec.Model, dir string) (*hangar.ModelVersion, error) {
+	name := endpoint + "-" + deployment
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, invalidf("%s: model.path: %v", r.file, err)
@@ -495,11 +529,11 @@ func (r *deploymentResolver) registerModel(ctx context.Context, spec *jobspec.On
 		}
 		mf.dir = tmp
 	}
-	tags, err := describeModel(mf.dir, spec.Model.Type)
+	tags, err := describeModel(mf.dir, m.Type)
 	if err != nil {
 		return nil, inFile(r.file+": model.path", err)
 	}
-	tags["hangar.deployment"] = spec.EndpointName + "/" + spec.Name
+	tags["hangar.deployment"] = endpoint + "/" + deployment
 	source, runID, err := uploadModel(ctx, r.registry, name, mf)
 	if err != nil {
 		return nil, registryError(err)
@@ -508,7 +542,7 @@ func (r *deploymentResolver) registerModel(ctx context.Context, spec *jobspec.On
 		return nil, registryError(err)
 	}
 	v, err := r.registry.CreateModelVersion(ctx, &hangar.ModelVersion{Name: name, Source: source, RunID: runID,
-		Description: "model of online deployment " + spec.Name + " of endpoint " + spec.EndpointName, Tags: tags})
+		Description: "model of " + r.kind + " deployment " + deployment + " of endpoint " + endpoint, Tags: tags})
 	if err != nil {
 		return nil, registryError(err)
 	}
@@ -531,20 +565,20 @@ func inFile(prefix string, err error) error {
 // an earlier create or update registered from its folder: Azure's
 // anonymous models are named by their content, so applying the same
 // YAML again changes nothing; here the content digest decides.
-func (r *deploymentResolver) unchangedModel(ctx context.Context, spec *jobspec.OnlineDeployment, dir string) bool {
+func (r *deploymentResolver) unchangedModel(ctx context.Context, endpoint, name string, m *jobspec.Model, dir string) bool {
 	c := r.current
-	if c == nil || c.Spec.ModelName != spec.EndpointName+"-"+spec.Name || c.Spec.ModelDigest == "" || c.Spec.ModelType != spec.Model.Type {
+	if c == nil || c.ModelName != endpoint+"-"+name || c.ModelDigest == "" || c.ModelType != m.Type {
 		return false
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return false
 	}
-	_, m, err := artifact.PutDir(ctx, hashOnly{}, os.DirFS(dir))
+	_, manifest, err := artifact.PutDir(ctx, hashOnly{}, os.DirFS(dir))
 	if err != nil {
 		return false
 	}
-	d, err := hangar.ModelContentDigest(m.Files)
-	return err == nil && d == c.Spec.ModelDigest
+	d, err := hangar.ModelContentDigest(manifest.Files)
+	return err == nil && d == c.ModelDigest
 }
 
 // hashOnly is a blob store that keeps nothing: Put only hashes, so

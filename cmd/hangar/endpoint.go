@@ -426,7 +426,8 @@ func newEndpointRegenerateCmd(cli *clientConfig) *cobra.Command {
 		Short: "Replace one of the endpoint's keys; the other keeps working meanwhile",
 		Long: `Replace the primary or the secondary key of an endpoint with a fresh one: the
 old key stops working at once, the other key keeps working, so clients can
-move to it first. Prints both keys.`,
+move to it first. Prints both keys. An aml_token endpoint is refused, as in
+Azure: its callers hold tokens, which expire on their own, not keys.`,
 		Example: "  hangar online-endpoint regenerate-keys -n churn --key-type secondary",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
