@@ -323,8 +323,7 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 	}
 	ss := serving.DeploymentSpec{
 		Endpoint: d.Endpoint, Name: d.Name, ModelName: spec.ModelName, ModelVersion: spec.ModelVersion,
-		// The gateway runs at most 50 instances; the domain allows 64.
-		InstanceCount:                    min(spec.InstanceCount, 50),
+		InstanceCount:                    spec.InstanceCount, // both bounded by hangar.MaxEndpointInstances
 		MaxConcurrentRequestsPerInstance: min(spec.Request.MaxConcurrentRequestsPerInstance, 1000),
 		RequestTimeout:                   time.Duration(spec.Request.RequestTimeoutMS) * time.Millisecond,
 		Probe: serving.ProbeSettings{

@@ -81,8 +81,8 @@ func (s *DeploymentSpec) validate() error {
 	if n != 1 {
 		return hangar.Errorf(hangar.EINVALID, "deployment %s: set exactly one of a model folder, a loaded model and a script runner", s.Name)
 	}
-	if s.InstanceCount < 0 || s.InstanceCount > 50 {
-		return hangar.Errorf(hangar.EINVALID, "deployment %s: instance_count %d is not in 1..50", s.Name, s.InstanceCount)
+	if s.InstanceCount < 0 || s.InstanceCount > hangar.MaxEndpointInstances {
+		return hangar.Errorf(hangar.EINVALID, "deployment %s: instance_count %d is not in 1..%d", s.Name, s.InstanceCount, hangar.MaxEndpointInstances)
 	}
 	if s.MaxConcurrentRequestsPerInstance < 0 || s.MaxConcurrentRequestsPerInstance > 1000 {
 		return hangar.Errorf(hangar.EINVALID, "deployment %s: max_concurrent_requests_per_instance %d is not in 1..1000", s.Name, s.MaxConcurrentRequestsPerInstance)

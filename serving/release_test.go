@@ -216,7 +216,7 @@ func TestSetEndpointRules(t *testing.T) {
 		{Endpoint: "ep", Name: "x", Model: m, Script: ScriptFunc(nil)},
 		{Endpoint: "ep", Name: "-x", Model: m},
 		{Endpoint: "ep", Name: "x", Model: m, RequestTimeout: time.Hour},
-		{Endpoint: "ep", Name: "x", Model: m, InstanceCount: 51},
+		{Endpoint: "ep", Name: "x", Model: m, InstanceCount: hangar.MaxEndpointInstances + 1},
 		{Endpoint: "ep", Name: "x", Model: m, Capture: CaptureSettings{SamplingRate: 2}},
 	} {
 		if _, err := tg.Deploy(t.Context(), s); hangar.ErrorCode(err) != hangar.EINVALID {
