@@ -456,3 +456,26 @@ func TestBlobsNeedAnIndex(t *testing.T) {
 	}()
 	s.Handler()
 }
+
+// TestClientRefusesEmptyNames: a name or id left empty is refused by the
+// client with a clear error, not sent as a path the server does not route.
+func TestClientRefusesEmptyNames(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{"workspace", func() error { _, err := e.admin.Workspace(t.Context(), ""); return err }},
+		{"job", func() error { _, err := e.admin.Job(t.Context(), hangar.DefaultWorkspace, ""); return err }},
+		{"endpoint", func() error { _, err := e.admin.OnlineEndpoint(t.Context(), hangar.DefaultWorkspace, ""); return err }},
+		{"deployment", func() error {
+			_, err := e.admin.OnlineDeployment(t.Context(), hangar.DefaultWorkspace, "", "blue")
+			return err
+		}},
+	} {
+		err := tc.call()
+		if hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), "a name or id in the request is empty") {
+			t.Errorf("%s: got %v, want EINVALID saying a name is empty", tc.name, err)
+		}
+	}
+}

@@ -53,6 +53,11 @@ func (c *Client) httpClient() *http.Client {
 // context's request id, if any, travels as X-Request-Id so the server's
 // logs and audit events carry it.
 func (c *Client) newRequest(ctx context.Context, method, path string, q url.Values, body io.Reader) (*http.Request, error) {
+	// An empty name or id leaves an empty path segment, which the server
+	// would answer as an unknown route: say what is wrong instead.
+	if strings.Contains(path, "//") || len(path) > 1 && strings.HasSuffix(path, "/") {
+		return nil, hangar.Errorf(hangar.EINVALID, "%s %s: a name or id in the request is empty", method, path)
+	}
 	u := c.baseURL + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
