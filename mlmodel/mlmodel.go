@@ -224,14 +224,23 @@ func (m *Model) Write(dir string) error {
 
 // WriteMetrics writes dir/metrics.json: metric name → value.
 func WriteMetrics(dir string, metrics map[string]float64) error {
-	b, err := json.MarshalIndent(metrics, "", "  ")
+	b, err := encodeMetrics(metrics)
 	if err != nil {
-		return fmt.Errorf("write metrics: %w", err)
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, MetricsFile), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, MetricsFile), b, 0o644); err != nil {
 		return fmt.Errorf("write metrics: %w", err)
 	}
 	return nil
+}
+
+// encodeMetrics is metrics.json's content.
+func encodeMetrics(metrics map[string]float64) ([]byte, error) {
+	b, err := json.MarshalIndent(metrics, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write metrics: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 // ReadMetrics reads dir/metrics.json. Errors: ENOTFOUND, EINVALID.
@@ -243,6 +252,11 @@ func ReadMetrics(dir string) (map[string]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read metrics: %w", err)
 	}
+	return parseMetrics(b)
+}
+
+// parseMetrics reads metrics.json's content. Errors: EINVALID.
+func parseMetrics(b []byte) (map[string]float64, error) {
 	var m map[string]float64
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, hangar.Errorf(hangar.EINVALID, "read metrics: %v", err)
