@@ -43,8 +43,12 @@ type env struct {
 	ids   *sqlstore.IdentityService
 }
 
-func newEnv(t testing.TB, dsn string, executor jobrun.Executor) *env {
+func newEnv(t testing.TB, dsn string, executor jobrun.Executor, opts ...envOption) *env {
 	t.Helper()
+	var opt envOptions
+	for _, o := range opts {
+		o(&opt)
+	}
 	ctx := t.Context()
 	db := sqlstore.New(dsn)
 	kek := make([]byte, seal.KeySize)
@@ -77,8 +81,21 @@ func newEnv(t testing.TB, dsn string, executor jobrun.Executor) *env {
 	s.Ready = db.Ping
 	e := &env{t: t, api: s, db: db, ids: ids}
 	data := sqlstore.NewDataService(db)
+	register := jobrun.DataRegistrar{Data: data, Blobs: blobs}.Register
+	if opt.slowRegister > 0 {
+		// A registration that takes a while opens the window between a
+		// job's end and its assets wide.
+		fast := register
+		register = func(ctx context.Context, ws string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
+			time.Sleep(opt.slowRegister)
+			return fast(ctx, ws, a)
+		}
+	}
+	// The runner's Completed reaches the store through RegisteringJobs,
+	// as in the server.
+	s.Jobs = &jobrun.RegisteringJobs{JobService: s.Jobs, Register: register}
 	e.sched = &jobrun.Scheduler{Jobs: s.Jobs, Tracking: s.Tracking, Data: data, Tokens: jobrun.IdentityTokens{Identities: ids}, Poll: 50 * time.Millisecond,
-		Register: jobrun.DataRegistrar{Data: data, Blobs: blobs}.Register}
+		Register: register}
 	s.JobSubmitter = &jobrun.Submitter{Jobs: s.Jobs, Data: data, Environments: sqlstore.NewEnvironmentService(db),
 		Components: sqlstore.NewComponentService(db), Builtin: builtin.Resolver{}, Submitted: e.sched.Changed}
 	s.JobEvents = e.sched.Changed
@@ -110,6 +127,18 @@ func newEnv(t testing.TB, dsn string, executor jobrun.Executor) *env {
 		}
 	})
 	return e
+}
+
+// envOptions change newEnv's server.
+type envOptions struct {
+	slowRegister time.Duration // each output registration sleeps this long first
+}
+
+type envOption func(*envOptions)
+
+// slowRegister makes each output registration take d longer.
+func slowRegister(d time.Duration) envOption {
+	return func(o *envOptions) { o.slowRegister = d }
 }
 
 // submit submits a job YAML with its other files.

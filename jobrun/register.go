@@ -3,6 +3,7 @@ package jobrun
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
@@ -51,5 +52,138 @@ func (r DataRegistrar) Register(ctx context.Context, workspace string, a *hangar
 	if p, err := dataset.Profile(ctx, r.Blobs, cp.Type, m); err == nil {
 		cp.Profile = p
 	}
-	return r.Data.CreateDataVersion(ctx, workspace, &cp)
+	created, err := r.Data.CreateDataVersion(ctx, workspace, &cp)
+	if hangar.ErrorCode(err) == hangar.ECONFLICT && a.Version != "" {
+		// The version this same job registered already (its runner's
+		// report was sent again after a lost answer) is the one asked for.
+		if v, verr := r.Data.DataVersion(ctx, workspace, a.Name, a.Version); verr == nil && v.Manifest.Digest == d && v.Type == a.Type && v.Tags["hangar.job"] != "" && v.Tags["hangar.job"] == a.Tags["hangar.job"] {
+			return v, nil
+		}
+	}
+	return created, err
+}
+
+// RegisteringJobs is a hangar.JobService that makes the outputs a job
+// names (an output with a name, and maybe a version) data asset versions
+// in the transition that completes it, before the store records it
+// Completed: whoever sees the job Completed — the status is the signal
+// clients wait for — finds its data assets, and its outputs name them
+// (JobOutput.Asset). The step runner's report reaches the store through
+// it (the server's JobService), as do the scheduler's own completions
+// (a reused step, a pipeline). Command jobs (steps and trials included)
+// register their step's named outputs, pipelines their pipeline-level
+// ones; other jobs and transitions pass through unchanged.
+//
+// An output that cannot be registered (a version that exists with other
+// content, an empty folder for a data asset) fails the job — as Azure
+// fails a job whose outputs it cannot upload — with the reason in its
+// error and its log; its outputs are still recorded, so they can be
+// downloaded. A server without Register, and outputs of a model type,
+// are said in the log and do not fail the job.
+type RegisteringJobs struct {
+	hangar.JobService
+	// Register registers one output (DataRegistrar.Register); nil: outputs
+	// are not registered.
+	Register func(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error)
+}
+
+var _ hangar.JobService = (*RegisteringJobs)(nil)
+
+// TransitionJob is hangar.JobService.TransitionJob; a move to Completed
+// with outputs registers the named ones first (RegisteringJobs). Errors:
+// those of the store.
+func (r *RegisteringJobs) TransitionJob(ctx context.Context, workspace, name string, t hangar.JobTransition) (*hangar.Job, error) {
+	if t.To != hangar.JobCompleted || len(t.Outputs) == 0 {
+		return r.JobService.TransitionJob(ctx, workspace, name, t)
+	}
+	j, err := r.JobService.Job(ctx, workspace, name)
+	if err != nil {
+		return nil, err
+	}
+	// Only for a transition the store will take: a runner that lost its
+	// job registers nothing (the store refuses it as before).
+	if j.Status.Terminal() || (len(t.From) > 0 && !slices.Contains(t.From, j.Status)) || (t.Holder != "" && j.Holder != t.Holder) {
+		return r.JobService.TransitionJob(ctx, workspace, name, t)
+	}
+	specs, err := outputSpecs(j, t.Spec)
+	if err != nil || len(specs) == 0 {
+		return r.JobService.TransitionJob(ctx, workspace, name, t)
+	}
+	outs, failed := registerOutputs(ctx, r.JobService, r.Register, j, specs, t.Outputs)
+	t.Outputs = outs
+	if failed != "" {
+		t.To, t.Error = hangar.JobFailed, failed
+	}
+	return r.JobService.TransitionJob(ctx, workspace, name, t)
+}
+
+// outputSpecs returns the output specs of a job (its spec, or spec when
+// set: the one the transition records).
+func outputSpecs(j *hangar.Job, spec string) (map[string]*Output, error) {
+	cp := *j
+	if spec != "" {
+		cp.Spec = spec
+	}
+	switch j.Type {
+	case hangar.JobTypeCommand:
+		st, err := StepOf(&cp)
+		if err != nil {
+			return nil, err
+		}
+		return st.Outputs, nil
+	case hangar.JobTypePipeline:
+		p, err := PipelineOf(&cp)
+		if err != nil {
+			return nil, err
+		}
+		return p.Outputs, nil
+	}
+	return nil, nil
+}
+
+// registerOutputs registers the outputs of j in outs whose spec names a
+// data asset (and that are not registered yet) and returns outs with
+// their Asset set, saying each in the job's log. It stops at the first
+// output that cannot be registered, returning outs as registered so far
+// and why, naming the output and the asset ("" when all were).
+func registerOutputs(ctx context.Context, jobs hangar.JobService, register func(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error),
+	j *hangar.Job, specs map[string]*Output, outs map[string]hangar.JobOutput) (map[string]hangar.JobOutput, string) {
+	res := make(map[string]hangar.JobOutput, len(outs))
+	for name, o := range outs {
+		res[name] = o
+	}
+	logf := func(format string, args ...any) {
+		jobs.AppendJobLog(ctx, j.Workspace, j.Name, fmt.Appendf(nil, "[hangar] "+format+"\n", args...))
+	}
+	for _, name := range sortedKeys(outs) {
+		o, spec := outs[name], specs[name]
+		if spec == nil || spec.Name == "" || o.Manifest == "" || o.Asset != "" {
+			continue
+		}
+		if register == nil {
+			logf("output %s was not registered as data asset %s: this server does not register outputs", name, spec.Name)
+			continue
+		}
+		switch spec.Type {
+		case hangar.DataURIFile, hangar.DataURIFolder, hangar.DataMLTable:
+		default:
+			logf("output %s is a %s: it was not registered as %s (models are registered through the model registry)", name, spec.Type, spec.Name)
+			continue
+		}
+		a, err := register(ctx, j.Workspace, &hangar.DataAsset{
+			Name: spec.Name, Version: spec.Version, Type: spec.Type, Path: string(o.Manifest),
+			Manifest:    hangar.BlobInfo{Digest: o.Manifest},
+			Description: "output " + name + " of job " + j.Name,
+			Tags:        map[string]string{"hangar.job": j.Name, "hangar.output": name},
+		})
+		if err != nil {
+			msg := fmt.Sprintf("output %s was not registered as data asset %s: %s", name, spec.Name, hangar.ErrorMessage(err))
+			logf("%s", msg)
+			return res, msg
+		}
+		o.Asset = a.Name + ":" + a.Version
+		res[name] = o
+		logf("output %s registered as data asset %s", name, o.Asset)
+	}
+	return res, ""
 }

@@ -62,7 +62,10 @@ type Scheduler struct {
 	// retries). A command that fails is not retried.
 	MaxAttempts int
 	// Register registers a job output as a data asset version (nil: not
-	// registered, said in the job's log).
+	// registered, said in the job's log), before the scheduler records a
+	// reused step or a pipeline Completed (RegisteringJobs). A runner's
+	// report of Completed is the store's to register for: give the
+	// server's JobService as a RegisteringJobs (which Jobs may be too).
 	Register func(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error)
 
 	once       sync.Once
@@ -350,7 +353,7 @@ func (s *Scheduler) reuse(ctx context.Context, j, parent *hangar.Job, t hangar.J
 	}
 	t.Outputs = outs
 	t.RunID, t.ExperimentID = run.Info.RunID, run.Info.ExperimentID
-	done, err := s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, t)
+	done, err := s.complete(ctx, j.Workspace, j.Name, t)
 	if err != nil {
 		return nil, err
 	}
@@ -478,8 +481,9 @@ func (s *Scheduler) dispatch(ctx context.Context, j *hangar.Job) error {
 // jobToken is a minted credential of a top-level job.
 type jobToken struct{ secret, id string }
 
-// settle finishes what follows a job's end once: its MLflow run ends, its
-// credential is revoked, outputs asked for are registered as data assets.
+// settle finishes what follows a job's end once: its MLflow run ends and
+// its credential is revoked. (Its outputs were registered as data assets
+// before it completed: RegisteringJobs.)
 func (s *Scheduler) settle(ctx context.Context, ws, name string) {
 	k := key(ws, name)
 	s.mu.Lock()
@@ -501,60 +505,18 @@ func (s *Scheduler) settle(ctx context.Context, ws, name string) {
 	if err != nil {
 		return
 	}
-	// Outputs are registered before the run ends: whoever sees the run
-	// ended finds the data assets.
-	if j.Status == hangar.JobCompleted && j.Type == hangar.JobTypeCommand {
-		s.register(ctx, j)
-	}
 	if j.ReusedFrom == "" {
 		s.endRun(ctx, ws, j.RunID, j.Status)
 	}
 }
 
-// register makes the outputs a job names (name/version) data asset
-// versions.
-func (s *Scheduler) register(ctx context.Context, j *hangar.Job) {
-	st, err := StepOf(j)
-	if err != nil {
-		return
+// complete applies a transition that may complete a job, registering
+// the outputs it names as data assets first (RegisteringJobs).
+func (s *Scheduler) complete(ctx context.Context, ws, name string, t hangar.JobTransition) (*hangar.Job, error) {
+	if r, ok := s.Jobs.(*RegisteringJobs); ok {
+		return r.TransitionJob(ctx, ws, name, t)
 	}
-	changed := false
-	outs := map[string]hangar.JobOutput{}
-	for name, o := range j.Outputs {
-		outs[name] = o
-		spec := st.Outputs[name]
-		if spec == nil || spec.Name == "" || o.Manifest == "" || o.Asset != "" {
-			continue
-		}
-		if s.Register == nil {
-			s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, fmt.Appendf(nil, "[hangar] output %s was not registered as data asset %s: this server does not register outputs\n", name, spec.Name))
-			continue
-		}
-		typ := spec.Type
-		switch typ {
-		case hangar.DataURIFile, hangar.DataURIFolder, hangar.DataMLTable:
-		default:
-			s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, fmt.Appendf(nil, "[hangar] output %s is a %s: it was not registered as %s (models are registered through the model registry)\n", name, typ, spec.Name))
-			continue
-		}
-		a, err := s.Register(ctx, j.Workspace, &hangar.DataAsset{
-			Name: spec.Name, Version: spec.Version, Type: typ, Path: string(o.Manifest),
-			Manifest:    hangar.BlobInfo{Digest: o.Manifest},
-			Description: "output " + name + " of job " + j.Name,
-			Tags:        map[string]string{"hangar.job": j.Name, "hangar.output": name},
-		})
-		if err != nil {
-			s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, fmt.Appendf(nil, "[hangar] output %s was not registered as data asset %s: %s\n", name, spec.Name, hangar.ErrorMessage(err)))
-			continue
-		}
-		o.Asset = a.Name + ":" + a.Version
-		outs[name] = o
-		changed = true
-		s.Jobs.AppendJobLog(ctx, j.Workspace, j.Name, fmt.Appendf(nil, "[hangar] output %s registered as data asset %s\n", name, o.Asset))
-	}
-	if changed {
-		s.Jobs.TransitionJob(ctx, j.Workspace, j.Name, hangar.JobTransition{From: []hangar.JobStatus{hangar.JobCompleted}, Outputs: outs})
-	}
+	return (&RegisteringJobs{JobService: s.Jobs, Register: s.Register}).TransitionJob(ctx, ws, name, t)
 }
 
 // advancePipeline moves a pipeline's steps and ends it when they all have.
@@ -727,7 +689,7 @@ func (s *Scheduler) advancePipeline(ctx context.Context, pj *hangar.Job) error {
 	if status != hangar.JobCompleted {
 		outs = nil
 	}
-	if _, err := s.Jobs.TransitionJob(ctx, pj.Workspace, pj.Name, hangar.JobTransition{From: []hangar.JobStatus{pj.Status}, To: status, Error: msg, Outputs: outs, Release: true}); err != nil {
+	if _, err := s.complete(ctx, pj.Workspace, pj.Name, hangar.JobTransition{From: []hangar.JobStatus{pj.Status}, To: status, Error: msg, Outputs: outs, Release: true}); err != nil {
 		return err
 	}
 	s.settle(ctx, pj.Workspace, pj.Name)

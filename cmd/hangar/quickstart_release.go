@@ -540,19 +540,6 @@ func quickstartBatch(ctx context.Context, step *steps, c *httpapi.Client, champi
 	if job.Status != hangar.JobCompleted {
 		return fmt.Errorf("batch job %s %s: %s", job.Name, job.Status, job.Error)
 	}
-	// The scheduler registers a completed job's outputs as data assets
-	// just after it completed (before its MLflow run ends): wait for it.
-	deadline := time.Now().Add(30 * time.Second)
-	for job.Outputs["output"].Asset == "" && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if job, err = c.Job(ctx, "demo", job.Name); err != nil {
-			return err
-		}
-	}
 	out := job.Outputs["output"]
 	if out.Asset == "" {
 		return fmt.Errorf("batch job %s completed without registering its output", job.Name)

@@ -167,8 +167,12 @@ func serve(ctx context.Context, cfg *serverConfig, logger *slog.Logger, started 
 	parallel, _ := cfg.jobParallel()
 	lease, _ := cfg.jobLease()
 	local := &jobrun.Local{Binary: exe, Parallel: parallel, Lease: lease, Output: os.Stderr, Logger: logger}
+	// A job's named outputs become data assets before it is Completed:
+	// the runner's report reaches the store through RegisteringJobs.
+	register := jobrun.DataRegistrar{Data: dataSvc, Blobs: blobs}.Register
+	api.Jobs = &jobrun.RegisteringJobs{JobService: api.Jobs, Register: register}
 	sched := &jobrun.Scheduler{Jobs: api.Jobs, Tracking: api.Tracking, Data: dataSvc, Executor: local, Logger: logger,
-		Register: jobrun.DataRegistrar{Data: dataSvc, Blobs: blobs}.Register}
+		Register: register}
 	if !cfg.DisableAuth {
 		sched.Tokens = jobrun.IdentityTokens{Identities: identities}
 	}
