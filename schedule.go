@@ -18,6 +18,12 @@ import (
 const (
 	MaxScheduleSpecSize = MaxJobSubmissionSize + 1<<20 // bytes of a schedule's Spec
 	MaxScheduleFirings  = 100                          // firings one ListScheduleFirings returns
+	// KeptScheduleFirings is how many firings of a schedule the store
+	// keeps: claiming one more deletes the oldest (a schedule firing every
+	// minute would otherwise keep half a million a year). A thousand is
+	// 16 hours of a schedule firing every minute, over two years of a
+	// daily one, and always more than one listing shows.
+	KeptScheduleFirings = 1000
 )
 
 // Schedule is a job schedule.
@@ -96,6 +102,9 @@ type ScheduleService interface {
 	// is enabled and its NextDue is due: of several servers racing for one
 	// due time exactly one succeeds, the others get ECONFLICT. A manual
 	// firing (f.Manual) is claimed whatever NextDue is and leaves it.
+	// The schedule keeps its newest KeptScheduleFirings firings (by
+	// FiredAt; any fired in the same microsecond as the oldest kept stay
+	// too): the claim deletes the older ones in its transaction.
 	// f names the due time, Manual and FiredBy; the store sets the rest.
 	// Errors: EINVALID, ENOTFOUND, ECONFLICT.
 	ClaimFiring(ctx context.Context, workspace, name string, f *ScheduleFiring, next *time.Time) (*ScheduleFiring, error)

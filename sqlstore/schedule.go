@@ -15,7 +15,9 @@ import (
 // inserts the firing row (unique per schedule, due time and manual) and
 // moves next_due on. Write transactions hold the audit chain head, so on
 // PostgreSQL two servers' claims of one due time run one after the other
-// and the second finds next_due moved: exactly one fires.
+// and the second finds next_due moved: exactly one fires. The same
+// transaction deletes the schedule's firings beyond the newest
+// hangar.KeptScheduleFirings (pruneFirings).
 
 var _ hangar.ScheduleService = (*ScheduleService)(nil)
 
@@ -301,12 +303,42 @@ func (s *ScheduleService) ClaimFiring(ctx context.Context, ws, name string, f *h
 		if err != nil {
 			return fmt.Errorf("insert firing: %w", err)
 		}
+		if err := pruneFirings(ctx, tx, ws, name); err != nil {
+			return err
+		}
 		return tx.audit(ctx, hangar.ActScheduleWrite, scheduleTarget(name)+"/firings/"+out.ID, ws)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim firing of schedule %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// pruneFirings deletes, in the transaction that claims a firing, the
+// firings of the schedule older than its newest
+// hangar.KeptScheduleFirings: a schedule that fires every minute would
+// otherwise add half a million rows a year. Newest is by fired_at, as
+// ScheduleFirings lists them; firings fired in the same microsecond as the
+// oldest kept one stay with it. Both statements walk the index
+// schedule_firings_list (workspace, schedule, fired_at), the read over at
+// most KeptScheduleFirings+1 entries with no sort; while a schedule has
+// fewer firings it finds none and nothing is deleted. The deletion is not
+// audited: the claim of each firing was.
+func pruneFirings(ctx context.Context, tx *wtx, ws, name string) error {
+	var oldest dbTime
+	err := tx.QueryRowContext(ctx, tx.db.rebind(`SELECT fired_at FROM schedule_firings
+		WHERE workspace = ? AND schedule = ? ORDER BY fired_at DESC LIMIT 1 OFFSET ?`), ws, name, hangar.KeptScheduleFirings-1).Scan(&oldest)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find old firings: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.db.rebind(`DELETE FROM schedule_firings WHERE workspace = ? AND schedule = ? AND fired_at < ?`),
+		ws, name, tx.db.tv(oldest.T)); err != nil {
+		return fmt.Errorf("delete old firings: %w", err)
+	}
+	return nil
 }
 
 // FinishFiring implements hangar.ScheduleService.

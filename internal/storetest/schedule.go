@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ func testSchedules(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("BadInput", func(t *testing.T) { testScheduleBadInput(t, open(t)) })
 	t.Run("Claim", func(t *testing.T) { testScheduleClaim(t, open(t)) })
 	t.Run("MissedTicksFireOnce", func(t *testing.T) { testScheduleMissed(t, open(t)) })
+	t.Run("FiringsPruned", func(t *testing.T) { testScheduleFiringsPruned(t, open(t)) })
 	t.Run("TwoServers", func(t *testing.T) {
 		s := open(t)
 		if s.Another == nil {
@@ -288,6 +290,58 @@ func testScheduleTwoServers(t *testing.T, a, b *Store) {
 		}
 		if len(fs) != 1 || fs[0].Job == "" {
 			t.Errorf("schedule %s: got firings %+v, want exactly one with a job", name, fs)
+		}
+	}
+}
+
+// testScheduleFiringsPruned claims a few more firings than a schedule
+// keeps: the oldest are gone (finishing one is ENOTFOUND), the kept ones
+// and another schedule's are untouched, and the listing still shows the
+// newest first.
+func testScheduleFiringsPruned(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	ws := hangar.DefaultWorkspace
+	start := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Minute)
+	other := newSchedule(t, "other", start)
+	createSchedule(t, s, other)
+	otherFiring, err := s.Schedules.ClaimFiring(ctx, ws, "other", &hangar.ScheduleFiring{Due: *other.NextDue, FiredBy: "srv"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newSchedule(t, "s", start)
+	createSchedule(t, s, sc)
+	const extra = 3
+	due := *sc.NextDue
+	ids := make([]string, 0, hangar.KeptScheduleFirings+extra)
+	for range hangar.KeptScheduleFirings + extra {
+		next := due.Add(time.Minute)
+		f, err := s.Schedules.ClaimFiring(ctx, ws, "s", &hangar.ScheduleFiring{Due: due, FiredBy: "srv"}, &next)
+		if err != nil {
+			t.Fatalf("claim firing %d: %v", len(ids)+1, err)
+		}
+		ids = append(ids, f.ID)
+		due = next
+	}
+	for i, id := range ids[:extra] {
+		_, err := s.Schedules.FinishFiring(ctx, ws, "s", id, "", "late")
+		wantCode(t, fmt.Sprintf("finish pruned firing %d", i+1), err, hangar.ENOTFOUND)
+	}
+	if _, err := s.Schedules.FinishFiring(ctx, ws, "s", ids[extra], "", "late"); err != nil {
+		t.Errorf("finish the oldest kept firing: got %v, want it kept", err)
+	}
+	if _, err := s.Schedules.FinishFiring(ctx, ws, "other", otherFiring.ID, "", "late"); err != nil {
+		t.Errorf("finish another schedule's firing: got %v, want it kept", err)
+	}
+	fs, err := s.Schedules.ScheduleFirings(ctx, ws, "s", hangar.MaxScheduleFirings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != hangar.MaxScheduleFirings {
+		t.Fatalf("listing: got %d firings, want %d", len(fs), hangar.MaxScheduleFirings)
+	}
+	for i, f := range fs {
+		if want := ids[len(ids)-1-i]; f.ID != want {
+			t.Fatalf("listing[%d]: got firing %s due %s, want %s (newest first)", i, f.ID, f.Due, want)
 		}
 	}
 }
