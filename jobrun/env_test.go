@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,8 @@ type env struct {
 	sched *jobrun.Scheduler
 	exec  *jobrun.InProcess
 	ids   *sqlstore.IdentityService
+	// registrations counts the calls of the scheduler's Register.
+	registrations atomic.Int64
 }
 
 func newEnv(t testing.TB, dsn string, executor jobrun.Executor, opts ...envOption) *env {
@@ -81,15 +84,13 @@ func newEnv(t testing.TB, dsn string, executor jobrun.Executor, opts ...envOptio
 	s.Ready = db.Ping
 	e := &env{t: t, api: s, db: db, ids: ids}
 	data := sqlstore.NewDataService(db)
-	register := jobrun.DataRegistrar{Data: data, Blobs: blobs}.Register
-	if opt.slowRegister > 0 {
+	registrar := jobrun.DataRegistrar{Data: data, Blobs: blobs}
+	register := func(ctx context.Context, ws string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
+		e.registrations.Add(1)
 		// A registration that takes a while opens the window between a
 		// job's end and its assets wide.
-		fast := register
-		register = func(ctx context.Context, ws string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
-			time.Sleep(opt.slowRegister)
-			return fast(ctx, ws, a)
-		}
+		time.Sleep(opt.slowRegister)
+		return registrar.Register(ctx, ws, a)
 	}
 	// The runner's Completed reaches the store through RegisteringJobs,
 	// as in the server.

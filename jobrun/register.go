@@ -2,13 +2,22 @@ package jobrun
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/dataset"
 )
+
+// ErrEmptyOutput is DataRegistrar.Register's answer for an output with no
+// files: a data asset version holds at least one, so there is nothing to
+// register — which does not fail the job (RegisteringJobs), as a
+// summary_only batch job whose script wrote its results elsewhere shows.
+var ErrEmptyOutput = hangar.Errorf(hangar.EINVALID, "the output is empty: a data asset version holds at least one file")
 
 // DataRegistrar registers job outputs as data asset versions, as
 // `data create` does with uploaded content: sizes from the manifest, and
@@ -40,7 +49,7 @@ func (r DataRegistrar) Register(ctx context.Context, workspace string, a *hangar
 		return nil, fmt.Errorf("read the output's manifest: %w", err)
 	}
 	if len(m.Files) == 0 {
-		return nil, hangar.Errorf(hangar.EINVALID, "the output is empty: a data asset version holds at least one file")
+		return nil, ErrEmptyOutput
 	}
 	if a.Type == hangar.DataURIFile && len(m.Files) != 1 {
 		return nil, hangar.Errorf(hangar.EINVALID, "a uri_file output holds %d files, want 1", len(m.Files))
@@ -75,27 +84,38 @@ func (r DataRegistrar) Register(ctx context.Context, workspace string, a *hangar
 // ones; other jobs and transitions pass through unchanged.
 //
 // An output that cannot be registered (a version that exists with other
-// content, an empty folder for a data asset) fails the job — as Azure
-// fails a job whose outputs it cannot upload — with the reason in its
-// error and its log; its outputs are still recorded, so they can be
-// downloaded. A server without Register, and outputs of a model type,
-// are said in the log and do not fail the job.
+// content, a store that fails) fails the job — as Azure fails a job whose
+// outputs it cannot upload — with the reason in its error and its log;
+// its outputs are still recorded, so they can be downloaded. An empty
+// output (ErrEmptyOutput), a server without Register and an output of a
+// model type are said in the log and do not fail the job.
 type RegisteringJobs struct {
 	hangar.JobService
 	// Register registers one output (DataRegistrar.Register); nil: outputs
 	// are not registered.
 	Register func(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error)
+
+	mu   sync.Mutex
+	busy map[string]chan struct{} // workspace/job whose outputs are being registered → closed when done
 }
 
 var _ hangar.JobService = (*RegisteringJobs)(nil)
 
 // TransitionJob is hangar.JobService.TransitionJob; a move to Completed
-// with outputs registers the named ones first (RegisteringJobs). Errors:
-// those of the store.
+// with outputs registers the named ones first (RegisteringJobs). While it
+// registers, the runner's lease is renewed (a large table's profile may
+// take longer than the lease), and a second report of the same job (the
+// runner sending it again after its request timed out) waits for the
+// first and then finds the job ended. Errors: those of the store.
 func (r *RegisteringJobs) TransitionJob(ctx context.Context, workspace, name string, t hangar.JobTransition) (*hangar.Job, error) {
 	if t.To != hangar.JobCompleted || len(t.Outputs) == 0 {
 		return r.JobService.TransitionJob(ctx, workspace, name, t)
 	}
+	unlock, err := r.lock(ctx, key(workspace, name))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	j, err := r.JobService.Job(ctx, workspace, name)
 	if err != nil {
 		return nil, err
@@ -109,12 +129,74 @@ func (r *RegisteringJobs) TransitionJob(ctx context.Context, workspace, name str
 	if err != nil || len(specs) == 0 {
 		return r.JobService.TransitionJob(ctx, workspace, name, t)
 	}
+	stop := r.renew(ctx, j, t.Holder)
 	outs, failed := registerOutputs(ctx, r.JobService, r.Register, j, specs, t.Outputs)
+	stop()
 	t.Outputs = outs
 	if failed != "" {
 		t.To, t.Error = hangar.JobFailed, failed
 	}
 	return r.JobService.TransitionJob(ctx, workspace, name, t)
+}
+
+// lock waits until no other report of job k is being registered here and
+// takes its turn; unlock gives it back.
+func (r *RegisteringJobs) lock(ctx context.Context, k string) (unlock func(), err error) {
+	for {
+		r.mu.Lock()
+		done, ok := r.busy[k]
+		if !ok {
+			if r.busy == nil {
+				r.busy = map[string]chan struct{}{}
+			}
+			done = make(chan struct{})
+			r.busy[k] = done
+			r.mu.Unlock()
+			return func() {
+				r.mu.Lock()
+				delete(r.busy, k)
+				r.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		r.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// renew keeps holder's lease of j from expiring until stop is called: it
+// renews it at once and every third of the lease for as long as it had
+// left (at least 30 s), so the lease never ends earlier than it would have.
+func (r *RegisteringJobs) renew(ctx context.Context, j *hangar.Job, holder string) (stop func()) {
+	if holder == "" || j.LeaseExpires == nil {
+		return func() {}
+	}
+	lease := max(time.Until(*j.LeaseExpires), 30*time.Second)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(lease / 3)
+		defer tick.Stop()
+		for {
+			if _, err := r.JobService.TransitionJob(ctx, j.Workspace, j.Name, hangar.JobTransition{Holder: holder, Lease: lease}); err != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // outputSpecs returns the output specs of a job (its spec, or spec when
@@ -176,6 +258,10 @@ func registerOutputs(ctx context.Context, jobs hangar.JobService, register func(
 			Description: "output " + name + " of job " + j.Name,
 			Tags:        map[string]string{"hangar.job": j.Name, "hangar.output": name},
 		})
+		if errors.Is(err, ErrEmptyOutput) {
+			logf("output %s was not registered as data asset %s: %s", name, spec.Name, hangar.ErrorMessage(err))
+			continue
+		}
 		if err != nil {
 			msg := fmt.Sprintf("output %s was not registered as data asset %s: %s", name, spec.Name, hangar.ErrorMessage(err))
 			logf("%s", msg)

@@ -1,11 +1,15 @@
 package jobrun_test
 
 import (
+	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/jobrun"
 )
 
@@ -124,7 +128,7 @@ jobs:
 // TestOutputNotRegisteredFailsJob: a job whose output cannot be
 // registered (its version exists with other content) fails, saying why
 // in its error and its log, its outputs still recorded; the version is
-// untouched. The registrar's answer for the version this same job
+// untouched. An empty output is not registered and the job completes. The registrar's answer for the version this same job
 // registered already (a report sent again) is that version.
 func TestOutputNotRegisteredFailsJob(t *testing.T) {
 	e := newEnv(t, backends[0].dsn(t), nil)
@@ -156,6 +160,15 @@ outputs:
 		t.Errorf("pinned:1 = %+v, %v; want the first job's", a, err)
 	}
 
+	// An output left empty is not registered and fails nothing.
+	empty := e.wait(e.submit("command: 'true'\noutputs:\n  out:\n    type: uri_folder\n    name: nothing\n", nil).Name)
+	if empty.Status != hangar.JobCompleted || empty.Outputs["out"].Asset != "" {
+		t.Errorf("empty output: got %s %q, output %+v; want Completed without a data asset", empty.Status, empty.Error, empty.Outputs["out"])
+	}
+	if log := e.log(empty.Name); !strings.Contains(log, "[hangar] output out was not registered as data asset nothing: the output is empty") {
+		t.Errorf("the empty output's log does not say why it was not registered:\n%s", log)
+	}
+
 	reg := jobrun.DataRegistrar{Data: e.api.Data, Blobs: e.api.Blobs}
 	again := &hangar.DataAsset{Name: "pinned", Version: "1", Type: hangar.DataURIFolder, Manifest: hangar.BlobInfo{Digest: first.Outputs["out"].Manifest},
 		Tags: map[string]string{"hangar.job": first.Name, "hangar.output": "out"}}
@@ -165,5 +178,62 @@ outputs:
 	again.Tags["hangar.job"] = second.Name
 	if _, err := reg.Register(t.Context(), hangar.DefaultWorkspace, again); hangar.ErrorCode(err) != hangar.ECONFLICT {
 		t.Errorf("register another job's output as pinned:1: got %v, want ECONFLICT", err)
+	}
+}
+
+// TestRegisterOutlastsLease: registering outputs for longer than the
+// runner's lease (3 s here) neither fails the job nor runs it again: the
+// lease is renewed while the outputs are registered.
+func TestRegisterOutlastsLease(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nil, slowRegister(4*time.Second))
+	j := e.wait(e.submit(`
+command: echo big > ${{outputs.out}}/big.txt
+outputs:
+  out:
+    type: uri_folder
+    name: slow-result
+`, nil).Name)
+	if j.Status != hangar.JobCompleted || j.Attempt != 1 || j.Outputs["out"].Asset != "slow-result:1" {
+		t.Errorf("got %s (attempt %d, %q), output %+v; want Completed at the first attempt with data asset slow-result:1\n%s", j.Status, j.Attempt, j.Error, j.Outputs["out"], e.log(j.Name))
+	}
+}
+
+// TestReportSentTwice: a runner's report sent again while the first is
+// still registering (its request timed out) waits for the first and is
+// refused as the job has ended: the output is registered once.
+func TestReportSentTwice(t *testing.T) {
+	e := newEnv(t, backends[0].dsn(t), nothing{}, slowRegister(300*time.Millisecond))
+	ctx := t.Context()
+	j := e.submit("command: 'true'\noutputs:\n  out:\n    type: uri_folder\n    name: twice\n", nil)
+	e.waitStatus(j.Name, hangar.JobQueued)
+	for _, to := range []hangar.JobStatus{hangar.JobPreparing, hangar.JobRunning, hangar.JobFinalizing} {
+		if _, err := e.api.Jobs.TransitionJob(ctx, hangar.DefaultWorkspace, j.Name, hangar.JobTransition{To: to, Holder: "runner", Lease: time.Minute}); err != nil {
+			t.Fatalf("%s: %v", to, err)
+		}
+	}
+	info, _, err := artifact.PutDir(ctx, e.api.Blobs, fstest.MapFS{"a.txt": {Data: []byte("a\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := hangar.JobTransition{From: []hangar.JobStatus{hangar.JobFinalizing}, To: hangar.JobCompleted, Holder: "runner",
+		Outputs: map[string]hangar.JobOutput{"out": {Type: "uri_folder", URI: hangar.JobOutputURI(j.Name, "out"), Manifest: info.Digest}}}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = e.api.Jobs.TransitionJob(ctx, hangar.DefaultWorkspace, j.Name, report) })
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) || hangar.ErrorCode(errors.Join(errs...)) != hangar.ECONFLICT {
+		t.Errorf("two reports: got %v and %v, want one taken and one ECONFLICT", errs[0], errs[1])
+	}
+	if n := e.registrations.Load(); n != 1 {
+		t.Errorf("the output was registered %d times, want once", n)
+	}
+	page, err := e.admin.ListDataVersions(ctx, hangar.DefaultWorkspace, "twice", false, hangar.ListOptions{})
+	if err != nil || len(page.Items) != 1 {
+		t.Errorf("data asset twice: got %d versions (%v), want 1", len(page.Items), err)
+	}
+	if got, _ := e.admin.Job(ctx, hangar.DefaultWorkspace, j.Name); got.Status != hangar.JobCompleted || got.Outputs["out"].Asset != "twice:1" {
+		t.Errorf("job %s, output %+v; want Completed with data asset twice:1", got.Status, got.Outputs["out"])
 	}
 }
