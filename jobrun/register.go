@@ -116,6 +116,10 @@ func (r *RegisteringJobs) TransitionJob(ctx context.Context, workspace, name str
 		return nil, err
 	}
 	defer unlock()
+	// A runner that hangs up (its request timed out) does not stop the
+	// job from completing, nor fail it with its cancelled request: it
+	// finds the job ended when it asks again.
+	ctx = context.WithoutCancel(ctx)
 	j, err := r.JobService.Job(ctx, workspace, name)
 	if err != nil {
 		return nil, err
