@@ -214,15 +214,21 @@ func (s *BlobStore) tempKey() string {
 // a missing bucket or refused credentials are reported here, by name,
 // rather than at the first upload.
 func (s *BlobStore) Init(ctx context.Context) error {
-	ok, err := s.client.BucketExists(ctx, s.bucket)
+	// A listing, not HEAD bucket: HEAD's answers have no body, so an
+	// unknown access key can look like a missing bucket.
+	var err error
+	for o := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.tmpPrefix(), MaxKeys: 1}) {
+		err = o.Err
+		break
+	}
+	if minio.ToErrorResponse(err).Code == "NoSuchBucket" {
+		return hangar.Errorf(hangar.ENOTFOUND, "s3store: bucket %s does not exist at %s; create it first (Hangar never creates buckets)", s.bucket, s.client.EndpointURL().Host)
+	}
 	if err != nil {
 		return fmt.Errorf("s3store: open bucket %s at %s: %w", s.bucket, s.client.EndpointURL().Host, explain(err))
 	}
-	if !ok {
-		return hangar.Errorf(hangar.ENOTFOUND, "s3store: bucket %s does not exist at %s; create it first (Hangar never creates buckets)", s.bucket, s.client.EndpointURL().Host)
-	}
 	if _, err := s.RemoveStaleTemp(ctx); err != nil {
-		return fmt.Errorf("s3store: init: %w", err)
+		return fmt.Errorf("s3store: init bucket %s: %w", s.bucket, err)
 	}
 	return nil
 }
@@ -231,7 +237,7 @@ func (s *BlobStore) Init(ctx context.Context) error {
 // that says what to check.
 func explain(err error) error {
 	switch minio.ToErrorResponse(err).Code {
-	case "InvalidAccessKeyId":
+	case "InvalidAccessKeyId", "XAdminUserNotFound": // the second is versitygw's
 		return fmt.Errorf("the access key is not known to the server; check AWS_ACCESS_KEY_ID or the credentials file: %w", err)
 	case "SignatureDoesNotMatch":
 		return fmt.Errorf("the secret key does not match the access key; check AWS_SECRET_ACCESS_KEY or the credentials file: %w", err)
@@ -239,6 +245,9 @@ func explain(err error) error {
 		return fmt.Errorf("access denied: the credentials may not use this bucket, or are wrong: %w", err)
 	case "ExpiredToken", "InvalidToken":
 		return fmt.Errorf("the session token is expired or invalid: %w", err)
+	}
+	if minio.ToErrorResponse(err).StatusCode == http.StatusForbidden {
+		return fmt.Errorf("refused (403): check the credentials and the bucket's policy: %w", err)
 	}
 	return err
 }

@@ -295,6 +295,10 @@ func TestRemoveStaleTemp(t *testing.T) {
 	if _, err := c.PutObject(ctx, b.Name, "pre/blobs/sha256/keep", bytes.NewReader([]byte("x")), 1, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	core := &minio.Core{Client: c}
+	if _, err := core.NewMultipartUpload(ctx, b.Name, "pre/tmp/crashed-multipart", minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config(b, "pre/")
 	cfg.StaleTempAge = time.Hour
 	s, err := s3store.New(cfg)
@@ -309,9 +313,10 @@ func TestRemoveStaleTemp(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(10 * time.Millisecond)
-	if n, err := s.RemoveStaleTemp(ctx); err != nil || n != 1 {
-		t.Fatalf("RemoveStaleTemp of an old upload = %d, %v; want 1, nil", n, err)
+	if n, err := s.RemoveStaleTemp(ctx); err != nil || n != 2 {
+		t.Fatalf("RemoveStaleTemp of an old object and multipart upload = %d, %v; want 2, nil", n, err)
 	}
+	checkNoTemp(t, b, "pre/")
 	if got := b.Keys(t, ""); len(got) != 1 || got[0] != "pre/blobs/sha256/keep" {
 		t.Errorf("keys after RemoveStaleTemp = %q, want only the blob", got)
 	}

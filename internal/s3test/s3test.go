@@ -202,7 +202,7 @@ func startOnce(bin, access, secret string) (server, error) {
 	// The guard starts the server, waits for its stdin to reach EOF (the
 	// test process ended or closed it), then stops the server and removes
 	// the directory. The credentials travel in the environment, not argv.
-	script := `"$1" --port "$3" posix "$2/data" >"$2/server.log" 2>&1 &
+	script := `"$1" --quiet --port "$3" posix "$2/data" >"$2/server.log" 2>&1 &
 pid=$!
 cat >/dev/null
 kill "$pid" 2>/dev/null
