@@ -305,9 +305,14 @@ func (s *BlobStore) RemoveStaleTemp(ctx context.Context) (int, error) {
 	return removed, nil
 }
 
-// isNotFound reports whether S3 answered that the object or upload is not there.
+// isNotFound reports whether S3 answered that the object or upload is not
+// there. A missing bucket is not that: it is the operator's error, and a
+// blob must not read as absent because the bucket went away.
 func isNotFound(err error) bool {
 	r := minio.ToErrorResponse(err)
+	if r.Code == "NoSuchBucket" {
+		return false
+	}
 	return r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey" || r.Code == "NoSuchUpload"
 }
 

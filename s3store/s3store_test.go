@@ -350,3 +350,29 @@ func TestNewRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestBucketGone checks that a bucket deleted under a running store fails
+// Put and the readiness check. (Open and Stat answer ENOTFOUND: S3 answers
+// their HEAD requests without a body, so a missing bucket and a missing
+// object look alike; readiness tells the operator.)
+func TestBucketGone(t *testing.T) {
+	b := s3test.New(t)
+	s := newStore(t, b, "")
+	info, err := s.Put(t.Context(), strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := b.Client(t)
+	if err := c.RemoveObject(t.Context(), b.Name, "blobs/sha256/"+info.Digest.Hex(), minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveBucket(t.Context(), b.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(t.Context(), strings.NewReader("y")); err == nil {
+		t.Errorf("Put into a deleted bucket succeeded")
+	}
+	if err := s.Check(t.Context()); err == nil || !strings.Contains(err.Error(), b.Name) {
+		t.Errorf("Check of a deleted bucket: %v; want an error naming it", err)
+	}
+}
