@@ -31,8 +31,8 @@ type BlobInfo struct {
 	Size   int64  `json:"size"`
 }
 
-// BlobStore is content-addressed storage for artifacts. The one
-// implementation today is disk (a local folder); every implementation must
+// BlobStore is content-addressed storage for artifacts. The implementations
+// are disk (a local folder) and s3store (an S3 bucket); every one must
 // pass the conformance suite internal/blobtest.
 type BlobStore interface {
 	// Put streams r into the store, hashing it on the way in. The blob

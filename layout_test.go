@@ -16,7 +16,7 @@ const module = "github.com/hangar-ml/hangar"
 // database, the disk, a cipher, HTTP). Only cmd/ wires them together, so no
 // other package may import one; internal/ test support may.
 var adapters = map[string]bool{
-	"sqlstore": true, "disk": true, "seal": true, "httpapi": true, "s3": true, "ui": true, "terraform": true,
+	"sqlstore": true, "disk": true, "seal": true, "httpapi": true, "s3store": true, "ui": true, "terraform": true,
 }
 
 // outside lists, for each package outside cmd/ and internal/, the modules
@@ -26,6 +26,7 @@ var adapters = map[string]bool{
 var outside = map[string][]string{
 	"sqlstore": {"github.com/jackc/pgx/v5", "modernc.org/sqlite", "github.com/pressly/goose/v3"},
 	"httpapi":  {"github.com/prometheus/client_golang"},
+	"s3store":  {"github.com/minio/minio-go/v7"},
 	"serving":  {"github.com/prometheus/client_golang"}, // its metrics go to the server's registry
 	"release":  {"github.com/prometheus/client_golang"}, // labels each workspace gateway's metrics
 	"tabular":  {"github.com/parquet-go/parquet-go"},

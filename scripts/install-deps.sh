@@ -5,8 +5,23 @@
 #   - python3-numpy, python3-pandas, python3-sklearn: the scoring-script runtime
 #     (pyworker) runs real scoring scripts and MLflow pyfunc models in Debian's
 #     python3; Hangar never pip-installs anything
+#   - versitygw (pinned, with `go install`): the S3 server the artifact store
+#     tests (s3store, internal/s3test) run against; a real S3 gateway over a folder
 # Idempotent: it installs nothing when everything is present.
 set -euo pipefail
+
+# The S3 server for the s3store tests, pinned; skipped when that version is
+# already installed in GOBIN or $(go env GOPATH)/bin, where internal/s3test
+# looks for it.
+versitygw_version=v1.8.0
+gobin="$(go env GOBIN)"
+[ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+if go version -m "$gobin/versitygw" 2>/dev/null | grep -q "^[[:space:]]*mod[[:space:]]*github.com/versity/versitygw[[:space:]]*$versitygw_version"; then
+  echo "install-deps: versitygw $versitygw_version present"
+else
+  echo "install-deps: installing versitygw $versitygw_version into $gobin"
+  go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+fi
 
 missing=()
 have_pg() {

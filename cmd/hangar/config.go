@@ -57,7 +57,7 @@ func serverSettings(c *serverConfig) []setting {
 		{"addr", "HANGAR_ADDR", &c.Addr, "address to listen on"},
 		{"data-dir", "HANGAR_DATA_DIR", &c.DataDir, "data directory (default $HANGAR_HOME or ~/.hangar)"},
 		{"db", "HANGAR_DB", &c.DB, "metadata store: a SQLite file path (default <data-dir>/hangar.db) or postgres://…"},
-		{"artifacts", "HANGAR_ARTIFACTS", &c.Artifacts, "artifact store: a folder (default <data-dir>/artifacts)"},
+		{"artifacts", "HANGAR_ARTIFACTS", &c.Artifacts, "artifact store: a folder (default <data-dir>/artifacts) or s3://BUCKET[/PREFIX]"},
 		{"tls-cert", "HANGAR_TLS_CERT", &c.TLSCert, "TLS certificate file (PEM); serve HTTPS with --tls-key"},
 		{"tls-key", "HANGAR_TLS_KEY", &c.TLSKey, "TLS private key file (PEM)"},
 		{"kek-file", "HANGAR_KEK_FILE", &c.KEKFile, "key-encryption key for secrets (default <data-dir>/kek, generated on first start)"},

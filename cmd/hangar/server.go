@@ -359,11 +359,12 @@ func openSealer(cfg *serverConfig, logger *slog.Logger) (*seal.AESGCM, error) {
 	return s, nil
 }
 
-// openBlobStore picks the artifact backend by the location's scheme.
+// openBlobStore picks the artifact backend by the location's scheme: an
+// S3 bucket for s3://, else a local folder (file:// optional).
 func openBlobStore(ctx context.Context, loc string) (hangar.BlobStore, error) {
 	switch {
 	case strings.HasPrefix(loc, "s3://"):
-		return nil, fmt.Errorf("artifacts %q: the S3 store is not available in this build yet; use a local folder", loc)
+		return openS3Store(ctx, loc, os.Getenv)
 	default:
 		s := disk.New(strings.TrimPrefix(loc, "file://"))
 		if err := s.Init(ctx); err != nil {

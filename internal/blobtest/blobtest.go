@@ -1,8 +1,8 @@
 // Package blobtest is the conformance suite that every hangar.BlobStore
-// implementation must pass: disk runs it on a temporary folder, and any
-// other backend (an S3 store, when there is one) must run it against a real
-// server. A store that passes it keeps the contract written on
-// hangar.BlobStore, as callers rely on it.
+// implementation must pass: disk runs it on a temporary folder, s3store
+// on a real S3 server (versitygw, internal/s3test), and any other backend
+// must run it against a real server too. A store that passes it keeps the
+// contract written on hangar.BlobStore, as callers rely on it.
 package blobtest
 
 import (
