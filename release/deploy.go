@@ -478,8 +478,9 @@ func (s *Service) Logs(ctx context.Context, workspace, endpoint, name string, li
 }
 
 // Token mints an aml_token for the endpoint, good for
-// endpointauth.DefaultTTL. Errors: ENOTFOUND, EINVALID (the endpoint
-// authenticates with keys; no token key is configured).
+// endpointauth.DefaultTTL or until the endpoint is deleted: it carries
+// the endpoint's token generation. Errors: ENOTFOUND, EINVALID (the
+// endpoint authenticates with keys; no token key is configured).
 func (s *Service) Token(ctx context.Context, workspace, endpoint string) (string, time.Time, error) {
 	e, err := s.Store.OnlineEndpoint(ctx, workspace, endpoint)
 	if err != nil {
@@ -488,7 +489,7 @@ func (s *Service) Token(ctx context.Context, workspace, endpoint string) (string
 	if e.AuthMode != hangar.EndpointAuthToken {
 		return "", time.Time{}, hangar.Errorf(hangar.EINVALID, "online endpoint %s authenticates with keys (auth_mode %s), not tokens: use its keys", endpoint, e.AuthMode)
 	}
-	tok, c, err := endpointauth.Mint(s.TokenKey, workspace, endpoint, s.now(), 0)
+	tok, c, err := endpointauth.Mint(s.TokenKey, workspace, endpoint, e.TokenGeneration, s.now(), 0)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token for online endpoint %s: %w", endpoint, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/endpointauth"
 	"github.com/hangar-ml/hangar/serving"
 )
 
@@ -64,6 +65,11 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	delete(s.keys, epKey(workspace, name))
 	delete(s.applied, epKey(workspace, name))
 	g := (*s.gws.Load())[workspace]
+	if v := tokenVerifier(g); v != nil {
+		// Its tokens are void from here, even those in flight: a new
+		// endpoint of this name gets a new generation.
+		v.Forget(name)
+	}
 	if c := s.sinks[workspace]; c != nil {
 		c.forgetEndpoint(name)
 	}
@@ -201,6 +207,11 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 		keys = *k
 		s.keys[epKey(ws, name)] = keys
 	}
+	if v := tokenVerifier(g); v != nil {
+		// Before the gateway knows the endpoint: a token is never checked
+		// against another endpoint's generation.
+		v.SetGeneration(name, e.TokenGeneration)
+	}
 	cfg := serving.EndpointConfig{
 		Name: name, AuthMode: serving.AuthMode(e.AuthMode),
 		Keys: []string{keys.Primary, keys.Secondary},
@@ -227,6 +238,16 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 	}
 	s.applied[epKey(ws, name)] = cfg
 	return nil
+}
+
+// tokenVerifier is the aml_token verifier of a workspace's gateway, which
+// learns each endpoint's token generation from syncLocked; nil for none.
+func tokenVerifier(g *serving.Gateway) *endpointauth.Verifier {
+	if g == nil {
+		return nil
+	}
+	v, _ := g.Tokens.(*endpointauth.Verifier)
+	return v
 }
 
 // positive keeps the entries with a positive share: the gateway needs
