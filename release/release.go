@@ -164,6 +164,7 @@ func (s *Service) Open(ctx context.Context) error {
 			return err
 		}
 	}
+	s.recoverCaptureLocked()
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.none = serving.NewGateway()
 	if err := s.none.Open(s.ctx); err != nil {
@@ -257,9 +258,7 @@ func (s *Service) gatewayLocked(ws string) (*serving.Gateway, error) {
 	g.Tokens = &endpointauth.Verifier{Key: s.TokenKey, Workspace: ws, Now: s.Now}
 	g.CaptureInterval = s.CaptureInterval
 	if s.Data != nil && s.Blobs != nil {
-		c := &collector{s: s, ws: ws, dir: filepath.Join(s.Dir, "capture", ws), cfgs: map[string]captureConfig{}, open: map[string]*window{}}
-		s.sinks[ws] = c
-		g.Sink = c
+		g.Sink = s.collectorLocked(ws)
 	}
 	if err := g.Open(s.ctx); err != nil {
 		return nil, err
