@@ -56,10 +56,12 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	}
 	s.mu.Lock()
 	prefix := epKey(workspace, name) + "/"
+	var gone []*depState
 	for k, st := range s.deps {
 		if strings.HasPrefix(k, prefix) {
 			st.supersede()
 			delete(s.deps, k)
+			gone = append(gone, st)
 		}
 	}
 	delete(s.keys, epKey(workspace, name))
@@ -75,9 +77,14 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	}
 	s.mu.Unlock()
 	if g != nil {
+		// DeleteEndpoint returns once the deployments' last requests are
+		// answered: their staged folders may go then.
 		if err := g.DeleteEndpoint(ctx, name); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
 			s.Logger.Error("release: take the endpoint off the gateway", "workspace", workspace, "endpoint", name, "err", err)
 		}
+	}
+	for _, st := range gone {
+		s.letGo(st)
 	}
 	return nil
 }
@@ -149,20 +156,18 @@ func (s *Service) DeleteOnlineDeployment(ctx context.Context, workspace, endpoin
 	}
 	s.mu.Lock()
 	k := depKey(workspace, endpoint, name)
-	if st := s.deps[k]; st != nil {
+	st := s.deps[k]
+	if st != nil {
 		st.supersede()
 		delete(s.deps, k)
 	}
-	g := (*s.gws.Load())[workspace]
 	if c := s.sinks[workspace]; c != nil {
 		c.configure(endpoint, name, nil)
 	}
 	s.mu.Unlock()
-	if g != nil {
-		if err := g.RemoveDeployment(ctx, endpoint, name); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
-			s.Logger.Error("release: take the deployment off the gateway", "workspace", workspace, "endpoint", endpoint, "deployment", name, "err", err)
-		}
-	}
+	// Once off the gateway — its last request answered — its staged
+	// folders may go.
+	s.removeFromGateway(ctx, st, workspace, endpoint, name)
 	return nil
 }
 

@@ -128,6 +128,7 @@ type Service struct {
 	none     *serving.Gateway                  // answers for unknown workspaces: its 404s
 	opened   bool
 	rollDone chan struct{}
+	stage    staging // who uses each staged model and code folder (deploy.go)
 }
 
 var _ hangar.EndpointService = (*Service)(nil)
@@ -164,6 +165,7 @@ func (s *Service) Open(ctx context.Context) error {
 			return err
 		}
 	}
+	s.stage.removeTemporary(s.Dir)
 	s.recoverCaptureLocked()
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.none = serving.NewGateway()
