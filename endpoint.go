@@ -157,6 +157,12 @@ type OnlineEndpoint struct {
 	CreatedBy string    `json:"created_by"`
 	UpdatedAt time.Time `json:"updated_at"`
 	UpdatedBy string    `json:"updated_by"`
+	// TokenGeneration is a random non-zero number the store gives the
+	// endpoint when it creates it, which every aml_token of the endpoint
+	// carries: a token of an endpoint deleted and created again under the
+	// same name names an earlier generation and is refused. The store sets
+	// it; it is never sent or read over the API.
+	TokenGeneration uint64 `json:"-"`
 }
 
 // OnlineEndpointScoringPath is the path an endpoint's /score answers on:

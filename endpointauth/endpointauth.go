@@ -1,15 +1,25 @@
 // Package endpointauth mints and verifies the tokens of online endpoints
 // whose auth mode is aml_token: stateless, signed tokens scoped to one
-// endpoint of one workspace, with an expiry. Nothing is stored: a token is
-// good until it expires, and changing the key (a new key-encryption key)
-// voids every token at once.
+// endpoint of one workspace — one incarnation of it: its token
+// generation — with an expiry. Nothing is stored per token: a token is
+// good until it expires or its endpoint is deleted, and changing the key
+// (a new key-encryption key) voids every token at once.
 //
-// A token is "hgt1.<payload>.<mac>", both parts base64url without
-// padding: the payload is "<workspace>/<endpoint>/<expiry in Unix
-// seconds>" (neither name can hold a '/'), the mac HMAC-SHA256 under the
-// token key of "hgt1.<payload>". The token key is derived from the
-// key-encryption key for Purpose (seal.DeriveKey), as the audit key is
-// for its own purpose, so it is never stored and never equals another key.
+// The token generation is a random non-zero 64-bit number the store gives
+// each endpoint row when it is created (hangar.OnlineEndpoint's
+// TokenGeneration). A token carries it, so deleting an endpoint and
+// creating another under the same name voids every token of the first:
+// the new row's generation is one no earlier token could carry (but with
+// a chance of 2^-64).
+//
+// A token is "hgt2.<payload>.<mac>", both parts base64url without
+// padding: the payload is "<workspace>/<endpoint>/<generation, 16 lower
+// case hex digits>/<expiry in Unix seconds>" (neither name can hold a
+// '/'), the mac HMAC-SHA256 under the token key of "hgt2.<payload>". The
+// token key is derived from the key-encryption key for Purpose
+// (seal.DeriveKey), as the audit key is for its own purpose, so it is
+// never stored and never equals another key. Tokens of the first format,
+// "hgt1." (no generation), are refused: their holders get new ones.
 package endpointauth
 
 import (
@@ -19,6 +29,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hangar-ml/hangar"
@@ -40,19 +51,25 @@ const (
 	MaxTokenSize = 512
 )
 
-const prefix = "hgt1."
+const (
+	prefix   = "hgt2."
+	prefixV1 = "hgt1." // before token generations: never accepted
+)
 
-// Claims are what a token says: the endpoint it is good for and until when.
+// Claims are what a token says: the endpoint (and its generation) it is
+// good for and until when.
 type Claims struct {
-	Workspace string
-	Endpoint  string
-	Expires   time.Time // whole seconds, UTC
+	Workspace  string
+	Endpoint   string
+	Generation uint64    // the endpoint's token generation
+	Expires    time.Time // whole seconds, UTC
 }
 
-// Mint returns a token for the endpoint that expires ttl after now
-// (DefaultTTL when ttl is 0). Errors: EINVALID (a short key, a ttl
-// outside 1 s to MaxTTL, a bad workspace or endpoint name).
-func Mint(key []byte, workspace, endpoint string, now time.Time, ttl time.Duration) (string, Claims, error) {
+// Mint returns a token for the endpoint whose token generation is
+// generation, expiring ttl after now (DefaultTTL when ttl is 0). Errors:
+// EINVALID (a short key, a ttl outside 1 s to MaxTTL, a bad workspace or
+// endpoint name, a zero generation).
+func Mint(key []byte, workspace, endpoint string, generation uint64, now time.Time, ttl time.Duration) (string, Claims, error) {
 	if len(key) < MinKeySize {
 		return "", Claims{}, hangar.Errorf(hangar.EINVALID, "endpoint token key is %d bytes, want at least %d", len(key), MinKeySize)
 	}
@@ -68,9 +85,19 @@ func Mint(key []byte, workspace, endpoint string, now time.Time, ttl time.Durati
 	if err := hangar.ValidateEndpointName(endpoint); err != nil {
 		return "", Claims{}, err
 	}
-	c := Claims{Workspace: workspace, Endpoint: endpoint, Expires: now.Add(ttl).UTC().Truncate(time.Second)}
-	payload := base64.RawURLEncoding.EncodeToString([]byte(workspace + "/" + endpoint + "/" + strconv.FormatInt(c.Expires.Unix(), 10)))
+	if generation == 0 {
+		return "", Claims{}, hangar.Errorf(hangar.EINVALID, "online endpoint %s has no token generation", endpoint)
+	}
+	c := Claims{Workspace: workspace, Endpoint: endpoint, Generation: generation, Expires: now.Add(ttl).UTC().Truncate(time.Second)}
+	payload := base64.RawURLEncoding.EncodeToString([]byte(workspace + "/" + endpoint + "/" + formatGeneration(generation) + "/" + strconv.FormatInt(c.Expires.Unix(), 10)))
 	return prefix + payload + "." + base64.RawURLEncoding.EncodeToString(sign(key, payload)), c, nil
+}
+
+// formatGeneration is a generation as a token carries it: 16 hex digits,
+// so one value has one spelling.
+func formatGeneration(g uint64) string {
+	s := strconv.FormatUint(g, 16)
+	return strings.Repeat("0", 16-len(s)) + s
 }
 
 func sign(key []byte, payload string) []byte {
@@ -81,11 +108,14 @@ func sign(key []byte, payload string) []byte {
 }
 
 // Verify checks that token was minted under key for the endpoint of the
-// workspace and has not expired at now, and returns its claims. The mac
-// is compared in constant time, before the claims are believed. Errors:
-// EUNAUTHORIZED (malformed, forged, expired, or for another endpoint —
-// the message says which, never the token).
-func Verify(key []byte, token, workspace, endpoint string, now time.Time) (Claims, error) {
+// workspace in its token generation and has not expired at now, and
+// returns its claims. The mac is compared in constant time, before the
+// claims are believed. A token of an earlier endpoint of the same name (a
+// generation that is not the endpoint's) is refused as a token of
+// another endpoint is: it is one. Errors: EUNAUTHORIZED (malformed,
+// forged, expired, or for another endpoint — the message says which,
+// never the token).
+func Verify(key []byte, token, workspace, endpoint string, generation uint64, now time.Time) (Claims, error) {
 	if len(key) < MinKeySize {
 		return Claims{}, hangar.Errorf(hangar.EUNAUTHORIZED, "endpoint tokens are not configured")
 	}
@@ -100,7 +130,7 @@ func Verify(key []byte, token, workspace, endpoint string, now time.Time) (Claim
 	if err != nil {
 		return Claims{}, err
 	}
-	if c.Workspace != workspace || c.Endpoint != endpoint {
+	if c.Workspace != workspace || c.Endpoint != endpoint || c.Generation != generation {
 		return Claims{}, hangar.Errorf(hangar.EUNAUTHORIZED, "endpoint token is for another endpoint")
 	}
 	if !now.Before(c.Expires) {
@@ -126,6 +156,9 @@ func malformed() error {
 // split returns a token's payload (still encoded) and its decoded mac.
 func split(token string) (string, []byte, error) {
 	if len(token) > MaxTokenSize || !strings.HasPrefix(token, prefix) {
+		if len(token) <= MaxTokenSize && strings.HasPrefix(token, prefixV1) {
+			return "", nil, hangar.Errorf(hangar.EUNAUTHORIZED, "endpoint token is of a format this server no longer accepts: get a new token")
+		}
 		return "", nil, malformed()
 	}
 	payload, macText, ok := strings.Cut(token[len(prefix):], ".")
@@ -145,33 +178,58 @@ func parsePayload(payload string) (Claims, error) {
 		return Claims{}, malformed()
 	}
 	parts := strings.Split(string(raw), "/")
-	if len(parts) != 3 || hangar.ValidateWorkspaceName(parts[0]) != nil || hangar.ValidateEndpointName(parts[1]) != nil {
+	if len(parts) != 4 || hangar.ValidateWorkspaceName(parts[0]) != nil || hangar.ValidateEndpointName(parts[1]) != nil {
 		return Claims{}, malformed()
 	}
-	exp, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || exp <= 0 || strconv.FormatInt(exp, 10) != parts[2] || exp > 1<<40 {
+	gen, err := strconv.ParseUint(parts[2], 16, 64)
+	if err != nil || gen == 0 || formatGeneration(gen) != parts[2] {
 		return Claims{}, malformed()
 	}
-	return Claims{Workspace: parts[0], Endpoint: parts[1], Expires: time.Unix(exp, 0).UTC()}, nil
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || exp <= 0 || strconv.FormatInt(exp, 10) != parts[3] || exp > 1<<40 {
+		return Claims{}, malformed()
+	}
+	return Claims{Workspace: parts[0], Endpoint: parts[1], Generation: gen, Expires: time.Unix(exp, 0).UTC()}, nil
 }
 
 // Verifier checks the tokens of one workspace's endpoints; its Verify has
 // the shape of the data plane's token check (serving.TokenVerifier), so a
-// gateway serving a workspace takes a Verifier as it is.
+// gateway serving a workspace takes a Verifier as it is. It knows the
+// token generation of each endpoint it was told of (SetGeneration): a
+// token of an endpoint it does not know is refused. Its methods may be
+// called concurrently; the zero Verifier with Key and Workspace set is
+// ready to use.
 type Verifier struct {
 	Key       []byte // the token key: seal.DeriveKey(kek, Purpose)
 	Workspace string
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+
+	gens sync.Map // endpoint name → uint64 token generation
 }
 
-// Verify checks token for endpoint of v.Workspace, as the package's Verify
-// does. Errors: EUNAUTHORIZED.
+// SetGeneration tells v the token generation of an endpoint of
+// v.Workspace: from now on only tokens of that generation verify for it.
+func (v *Verifier) SetGeneration(endpoint string, generation uint64) {
+	v.gens.Store(endpoint, generation)
+}
+
+// Forget makes v refuse every token of the endpoint (it was deleted).
+func (v *Verifier) Forget(endpoint string) {
+	v.gens.Delete(endpoint)
+}
+
+// Verify checks token for endpoint of v.Workspace in the generation
+// SetGeneration gave, as the package's Verify does. Errors: EUNAUTHORIZED.
 func (v *Verifier) Verify(ctx context.Context, endpoint, token string) error {
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
-	_, err := Verify(v.Key, token, v.Workspace, endpoint, now())
+	var gen uint64 // 0: no token carries it, so every token is refused
+	if g, ok := v.gens.Load(endpoint); ok {
+		gen = g.(uint64)
+	}
+	_, err := Verify(v.Key, token, v.Workspace, endpoint, gen, now())
 	return err
 }

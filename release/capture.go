@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/artifact"
@@ -28,6 +31,19 @@ import (
 // named <endpoint>-<deployment>-<collection>. Every line carries the
 // request's correlation id, so inputs, outputs and later ground truth
 // join on it.
+//
+// A window whose registration fails is retried with exponential backoff
+// (retryBase doubling up to retryMax, at most maxUploadAttempts tries);
+// its files stay on disk until it is registered. At most
+// maxPendingWindows windows of a workspace wait for a retry: one more
+// drops the oldest (by window start), as does the last failed attempt —
+// its files are deleted and it is counted in
+// hangar_serving_capture_windows_dropped_total, so a broken data store
+// can fill neither memory nor the disk. Each window folder has a sidecar
+// "<folder>.json" describing it, so windows left on disk by a stopped or
+// crashed server are registered after the next start (Open queues them).
+// Registration is at least once: a version registered whose answer was
+// lost is registered again by the retry.
 
 // Default collections when a data collector names none.
 var defaultCollections = []string{"model_inputs", "model_outputs"}
@@ -88,14 +104,25 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
+// Retry of the registration of capture windows.
+const (
+	maxPendingWindows = 64 // per workspace
+	maxUploadAttempts = 10 // about 17 minutes of retries with the backoff below
+	retryBase         = time.Second
+	retryMax          = 10 * time.Minute
+)
+
 // window is one staging file: the records of one collection of one
 // deployment in one rolling window.
 type window struct {
 	endpoint, deployment string
 	col                  collection
-	start, end           time.Time
-	dir, file            string // the folder uploaded, and the file in it
-	buf                  []byte // lines not yet appended to the file
+	start, end           time.Time // end is zero for a window of an older server, found on disk
+	dir, file            string    // the folder uploaded, and the file in it
+	buf                  []byte    // lines not yet appended to the file
+
+	attempts int       // failed registrations
+	next     time.Time // when a pending window is tried again
 }
 
 // collector is a workspace's capture sink.
@@ -103,13 +130,46 @@ type collector struct {
 	s   *Service
 	ws  string
 	dir string
+	// dropped counts the windows given up (nil: not registered).
+	dropped prometheus.Counter
 
-	mu   sync.Mutex
-	cfgs map[string]captureConfig // endpoint/deployment
-	open map[string]*window       // endpoint/deployment/collection
-	done []*window                // over, waiting for upload
+	mu      sync.Mutex
+	cfgs    map[string]captureConfig // endpoint/deployment
+	open    map[string]*window       // endpoint/deployment/collection
+	done    []*window                // over, waiting for upload
+	pending []*window                // registration failed, oldest window first
+	// The retry bounds; tests lower them.
+	maxPending, maxAttempts int
+	retryBase, retryMax     time.Duration
 
 	up sync.Mutex // one upload at a time
+}
+
+// collectorLocked returns the workspace's collector, making it. s.mu held.
+func (s *Service) collectorLocked(ws string) *collector {
+	if c := s.sinks[ws]; c != nil {
+		return c
+	}
+	c := &collector{s: s, ws: ws, dir: filepath.Join(s.Dir, "capture", ws), cfgs: map[string]captureConfig{}, open: map[string]*window{},
+		maxPending: maxPendingWindows, maxAttempts: maxUploadAttempts, retryBase: retryBase, retryMax: retryMax}
+	if s.Registerer != nil {
+		dropped := prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hangar_serving_capture_windows_dropped_total",
+			Help: "Capture windows given up: their data asset version could not be registered in time, or too many waited for a retry.",
+		})
+		err := prometheus.WrapRegistererWith(prometheus.Labels{"workspace": ws}, s.Registerer).Register(dropped)
+		var are prometheus.AlreadyRegisteredError
+		switch {
+		case errors.As(err, &are):
+			dropped, _ = are.ExistingCollector.(prometheus.Counter)
+		case err != nil:
+			s.Logger.Error("capture: register the dropped windows metric", "workspace", ws, "err", err)
+			dropped = nil
+		}
+		c.dropped = dropped
+	}
+	s.sinks[ws] = c
+	return c
 }
 
 var _ serving.Sink = (*collector)(nil)
@@ -202,7 +262,28 @@ func (c *collector) newWindow(endpoint, deployment string, col collection, start
 	}
 	// Azure's layout inside the asset: yyyy/MM/dd/HH/<mm>.jsonl.
 	file := filepath.Join(start.Format("2006"), start.Format("01"), start.Format("02"), start.Format("15"), start.Format("04")+".jsonl")
-	return &window{endpoint: endpoint, deployment: deployment, col: col, start: start, end: start.Add(rolling), dir: dir, file: file}, nil
+	w := &window{endpoint: endpoint, deployment: deployment, col: col, start: start, end: start.Add(rolling), dir: dir, file: file}
+	meta, _ := json.Marshal(windowMeta{DataName: col.dataName, Output: col.output, Start: w.start, End: w.end}) // cannot fail
+	if err := os.WriteFile(dir+".json", meta, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return w, nil
+}
+
+// windowMeta is a window folder's sidecar "<folder>.json": what its path
+// does not say, for the windows found on disk at start.
+type windowMeta struct {
+	DataName string    `json:"data_name"`
+	Output   bool      `json:"output"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+}
+
+// removeWindow deletes a window's folder and sidecar.
+func removeWindow(w *window) {
+	_ = os.RemoveAll(w.dir)
+	_ = os.Remove(w.dir + ".json")
 }
 
 // appendRecord appends one JSON line: the correlation id, time, endpoint,
@@ -269,7 +350,8 @@ func appendFile(path string, b []byte) error {
 }
 
 // flush uploads the windows that are over — their time passed, or their
-// deployment no longer captures — or, with all, every window.
+// deployment no longer captures — or, with all, every window; and tries
+// again the pending windows whose time for a retry came.
 func (c *collector) flush(ctx context.Context, all bool) {
 	now := c.s.now()
 	c.mu.Lock()
@@ -282,13 +364,24 @@ func (c *collector) flush(ctx context.Context, all bool) {
 			delete(c.open, k)
 		}
 	}
+	kept := c.pending[:0]
+	for _, w := range c.pending {
+		if now.Before(w.next) {
+			kept = append(kept, w)
+		} else {
+			done = append(done, w)
+		}
+	}
+	clear(c.pending[len(kept):])
+	c.pending = kept
 	c.mu.Unlock()
 	c.upload(ctx, done)
 }
 
 // upload stores each window's folder and registers it as a data asset
-// version. A failure is logged and the files are left in the staging
-// folder: captured data is never worth failing a request or a shutdown.
+// version. A failure is logged and the window waits for a retry, its
+// files left in the staging folder: captured data is never worth failing
+// a request or a shutdown.
 func (c *collector) upload(ctx context.Context, ws []*window) {
 	if len(ws) == 0 {
 		return
@@ -299,15 +392,141 @@ func (c *collector) upload(ctx context.Context, ws []*window) {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		a, err := c.register(uctx, w)
 		cancel()
-		if err != nil {
-			c.s.Logger.Error("capture: register the window's data", "workspace", c.ws, "endpoint", w.endpoint, "deployment", w.deployment,
-				"collection", w.col.name, "dir", w.dir, "err", err)
-			continue
+		switch {
+		case errors.Is(err, errEmptyWindow):
+			removeWindow(w) // nothing was captured in it: nothing to keep
+		case err != nil:
+			c.retryLater(w, err)
+		default:
+			c.s.Logger.Info("capture: data asset version registered", "workspace", c.ws, "data", a.Name, "version", a.Version, "files", a.FileCount)
+			removeWindow(w)
 		}
-		c.s.Logger.Info("capture: data asset version registered", "workspace", c.ws, "data", a.Name, "version", a.Version, "files", a.FileCount)
-		_ = os.RemoveAll(w.dir)
 	}
 }
+
+// retryLater queues w for another try after its failed registration, or
+// drops it after its last attempt; a full queue drops its oldest window.
+func (c *collector) retryLater(w *window, err error) {
+	log := c.s.Logger.With("workspace", c.ws, "endpoint", w.endpoint, "deployment", w.deployment, "collection", w.col.name, "dir", w.dir)
+	c.mu.Lock()
+	w.attempts++
+	if w.attempts >= c.maxAttempts {
+		c.mu.Unlock()
+		log.Error("capture: register the window's data: giving up, the window is dropped", "attempts", w.attempts, "err", err)
+		c.drop(w)
+		return
+	}
+	wait := c.retryMax
+	if w.attempts <= 20 {
+		wait = min(c.retryBase<<(w.attempts-1), c.retryMax)
+	}
+	w.next = c.s.now().Add(wait)
+	log.Warn("capture: register the window's data: will try again", "attempts", w.attempts, "next", w.next, "err", err)
+	over := c.queueLocked(w)
+	c.mu.Unlock()
+	for _, o := range over {
+		c.s.Logger.Error("capture: too many windows wait to be registered: the oldest is dropped", "workspace", c.ws,
+			"endpoint", o.endpoint, "deployment", o.deployment, "collection", o.col.name, "dir", o.dir)
+		c.drop(o)
+	}
+}
+
+// queueLocked adds w to the pending windows, oldest window first, and
+// returns those beyond maxPending, which the caller drops. c.mu held.
+func (c *collector) queueLocked(w *window) []*window {
+	c.pending = append(c.pending, w)
+	slices.SortStableFunc(c.pending, func(a, b *window) int { return a.start.Compare(b.start) })
+	n := len(c.pending) - max(c.maxPending, 1)
+	if n <= 0 {
+		return nil
+	}
+	over := slices.Clone(c.pending[:n])
+	c.pending = slices.Delete(c.pending, 0, n)
+	return over
+}
+
+// drop gives a window up: its files are deleted and it is counted.
+func (c *collector) drop(w *window) {
+	removeWindow(w)
+	if c.dropped != nil {
+		c.dropped.Inc()
+	}
+}
+
+// recoverCaptureLocked queues for registration the capture windows left
+// on disk by an earlier run of the server (stopped before they were
+// registered, or crashed). Called by Open, before any window of this run
+// exists; the first flush tries them. s.mu held.
+func (s *Service) recoverCaptureLocked() {
+	if s.Data == nil || s.Blobs == nil {
+		return
+	}
+	root := filepath.Join(s.Dir, "capture")
+	wss, _ := os.ReadDir(root)
+	for _, wsd := range wss {
+		if !wsd.IsDir() || hangar.ValidateWorkspaceName(wsd.Name()) != nil {
+			continue
+		}
+		var found []*window
+		// <ws>/<endpoint>/<deployment>/<collection>/<start>-<random>
+		dirs, _ := filepath.Glob(filepath.Join(root, wsd.Name(), "*", "*", "*", "*"))
+		for _, dir := range dirs {
+			if w := recoveredWindow(dir); w != nil {
+				found = append(found, w)
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		c := s.collectorLocked(wsd.Name())
+		s.Logger.Info("capture: windows left on disk by the last run will be registered", "workspace", c.ws, "windows", len(found))
+		c.mu.Lock()
+		var over []*window
+		for _, w := range found {
+			over = append(over, c.queueLocked(w)...)
+		}
+		c.mu.Unlock()
+		for _, o := range over {
+			s.Logger.Error("capture: too many windows wait to be registered: the oldest is dropped", "workspace", c.ws, "dir", o.dir)
+			c.drop(o)
+		}
+	}
+}
+
+// recoveredWindow reads a window folder found on disk; nil when dir is not
+// one. A folder of an older server, without its sidecar, is registered
+// under the default data name, its end unknown.
+func recoveredWindow(dir string) *window {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil
+	}
+	col := filepath.Dir(dir)
+	dep := filepath.Dir(col)
+	ep := filepath.Dir(dep)
+	w := &window{endpoint: filepath.Base(ep), deployment: filepath.Base(dep), dir: dir}
+	w.col.name = filepath.Base(col)
+	if hangar.ValidateEndpointName(w.endpoint) != nil {
+		return nil
+	}
+	var m windowMeta
+	if b, err := os.ReadFile(dir + ".json"); err == nil && json.Unmarshal(b, &m) == nil && m.DataName != "" {
+		w.col.dataName, w.col.output, w.start, w.end = m.DataName, m.Output, m.Start, m.End
+		return w
+	}
+	unix, _, ok := strings.Cut(filepath.Base(dir), "-")
+	sec, err := strconv.ParseInt(unix, 10, 64)
+	if !ok || err != nil {
+		return nil
+	}
+	w.start = time.Unix(sec, 0).UTC()
+	w.col.dataName = w.endpoint + "-" + w.deployment + "-" + w.col.name
+	w.col.output = strings.Contains(w.col.name, "output") || w.col.name == "response"
+	return w
+}
+
+// errEmptyWindow: a window folder without a file.
+var errEmptyWindow = errors.New("capture window has no files")
 
 func (c *collector) register(ctx context.Context, w *window) (*hangar.DataAsset, error) {
 	info, m, err := artifact.PutDir(ctx, c.s.Blobs, os.DirFS(w.dir))
@@ -315,16 +534,22 @@ func (c *collector) register(ctx context.Context, w *window) (*hangar.DataAsset,
 		return nil, err
 	}
 	if len(m.Files) == 0 {
-		return nil, hangar.Errorf(hangar.EINVALID, "capture window of %s has no files", w.dir)
+		return nil, errEmptyWindow
+	}
+	span := "from " + w.start.Format(time.RFC3339)
+	tags := map[string]string{
+		"endpoint": w.endpoint, "deployment": w.deployment, "collection": w.col.name,
+		"window_start": w.start.Format(time.RFC3339),
+	}
+	if !w.end.IsZero() {
+		span += " to " + w.end.Format(time.RFC3339)
+		tags["window_end"] = w.end.Format(time.RFC3339)
 	}
 	return c.s.Data.CreateDataVersion(ctx, c.ws, &hangar.DataAsset{
 		Name: w.col.dataName, Type: hangar.DataURIFolder, Path: string(info.Digest), Manifest: info,
 		Size: m.TotalSize(), FileCount: int64(len(m.Files)),
-		Description: fmt.Sprintf("%s captured by online endpoint %s, deployment %s, from %s to %s",
-			w.col.name, w.endpoint, w.deployment, w.start.Format(time.RFC3339), w.end.Format(time.RFC3339)),
-		Tags: map[string]string{
-			"endpoint": w.endpoint, "deployment": w.deployment, "collection": w.col.name,
-			"window_start": w.start.Format(time.RFC3339), "window_end": w.end.Format(time.RFC3339),
-		},
+		Description: fmt.Sprintf("%s captured by online endpoint %s, deployment %s, %s",
+			w.col.name, w.endpoint, w.deployment, span),
+		Tags: tags,
 	})
 }

@@ -37,6 +37,7 @@ type depState struct {
 	mu     sync.Mutex
 	events []string
 	runner serving.ScriptRunner // the last one started, for its workers' logs
+	held   []string             // the staged folders of the version on the gateway
 }
 
 // supersede makes the rollout in progress, if any, stop and give way.
@@ -152,7 +153,7 @@ func (s *Service) rollout(ctx context.Context, st *depState, gen uint64, ws stri
 		gone := s.deps[depKey(ws, d.Endpoint, d.Name)] != st
 		s.mu.Unlock()
 		if err == nil && gone {
-			s.removeFromGateway(context.WithoutCancel(ctx), ws, d.Endpoint, d.Name)
+			s.removeFromGateway(context.WithoutCancel(ctx), st, ws, d.Endpoint, d.Name)
 		}
 		return
 	}
@@ -169,11 +170,11 @@ func (s *Service) rollout(ctx context.Context, st *depState, gen uint64, ws stri
 		msg := "deployment failed: " + s.failureMessage(d.Spec, err)
 		st.event(s.now(), "%s", msg)
 		s.Logger.Warn("release: deployment failed", "workspace", ws, "endpoint", d.Endpoint, "deployment", d.Name, "err", err)
-		s.record(wctx, ws, d, hangar.StateFailed, msg)
+		s.record(wctx, st, ws, d, hangar.StateFailed, msg)
 		return
 	}
 	st.event(s.now(), "smoke test passed; deployment serving")
-	if !s.record(wctx, ws, d, hangar.StateSucceeded, "") {
+	if !s.record(wctx, st, ws, d, hangar.StateSucceeded, "") {
 		return
 	}
 	if allTraffic {
@@ -230,7 +231,7 @@ func (s *Service) failureMessage(spec hangar.DeploymentSpec, err error) string {
 // record stores the outcome of a rollout and reports whether the
 // deployment still exists. A deployment replayed from Succeeded stays
 // Succeeded (a failed replay is in its message and the log).
-func (s *Service) record(ctx context.Context, ws string, d *hangar.OnlineDeployment, to hangar.ProvisioningState, msg string) bool {
+func (s *Service) record(ctx context.Context, st *depState, ws string, d *hangar.OnlineDeployment, to hangar.ProvisioningState, msg string) bool {
 	t := hangar.DeploymentTransition{From: []hangar.ProvisioningState{d.State}, To: to, Message: &msg}
 	if d.State == hangar.StateSucceeded {
 		t.To = ""
@@ -240,7 +241,7 @@ func (s *Service) record(ctx context.Context, ws string, d *hangar.OnlineDeploym
 	}
 	_, err := s.Store.TransitionOnlineDeployment(ctx, ws, d.Endpoint, d.Name, t)
 	if hangar.IsCode(err, hangar.ENOTFOUND) {
-		s.removeFromGateway(ctx, ws, d.Endpoint, d.Name)
+		s.removeFromGateway(ctx, st, ws, d.Endpoint, d.Name)
 		return false
 	}
 	if err != nil {
@@ -250,15 +251,32 @@ func (s *Service) record(ctx context.Context, ws string, d *hangar.OnlineDeploym
 	return true
 }
 
-func (s *Service) removeFromGateway(ctx context.Context, ws, endpoint, name string) {
+// removeFromGateway takes a deployment off the gateway and, once it is
+// off, lets go of the staged folders st held for it.
+func (s *Service) removeFromGateway(ctx context.Context, st *depState, ws, endpoint, name string) {
 	s.mu.Lock()
 	g := (*s.gws.Load())[ws]
 	s.mu.Unlock()
 	if g != nil {
 		if err := g.RemoveDeployment(ctx, endpoint, name); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
 			s.Logger.Error("release: take the deployment off the gateway", "workspace", ws, "endpoint", endpoint, "deployment", name, "err", err)
+			return
 		}
 	}
+	s.letGo(st)
+}
+
+// letGo releases the staged folders st holds for a deployment that is off
+// the gateway.
+func (s *Service) letGo(st *depState) {
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	held := st.held
+	st.held = nil
+	st.mu.Unlock()
+	s.stage.release(s.Logger, held...)
 }
 
 // allTraffic gives name 100 % of the endpoint's live traffic and the
@@ -300,8 +318,23 @@ func maps0(m map[string]int) map[string]int {
 // deployOnGateway materialises d's files, builds the gateway's spec and
 // deploys it: the gateway loads and smoke-tests it and only then routes
 // to it, replacing a deployment of the same name in one step.
-func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, d *hangar.OnlineDeployment) error {
+func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, d *hangar.OnlineDeployment) (err error) {
 	spec := d.Spec
+	// The rollout holds the staged folders it uses from before they are
+	// made; once the version is on the gateway, the deployment holds them
+	// (and the previous version's are let go), else they are let go now.
+	var held []string
+	defer func() {
+		if err != nil {
+			s.stage.release(s.Logger, held...)
+			return
+		}
+		st.mu.Lock()
+		old := st.held
+		st.held = held
+		st.mu.Unlock()
+		s.stage.release(s.Logger, old...)
+	}()
 	s.mu.Lock()
 	g, err := s.gatewayLocked(ws)
 	if err == nil {
@@ -317,6 +350,11 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 	if spec.ModelDigest == "" {
 		return hangar.Errorf(hangar.EINVALID, "model %s:%s: the deployment names no model files (model_digest is empty)", spec.ModelName, spec.ModelVersion)
 	}
+	if _, err := hangar.ParseDigest(string(spec.ModelDigest)); err != nil {
+		return fmt.Errorf("model %s:%s: %w", spec.ModelName, spec.ModelVersion, err)
+	}
+	held = append(held, s.stagedDir("models", spec.ModelDigest))
+	s.stage.acquire(held[len(held)-1])
 	modelDir, err := s.materialise(ctx, "models", spec.ModelDigest)
 	if err != nil {
 		return fmt.Errorf("model %s:%s: %w", spec.ModelName, spec.ModelVersion, err)
@@ -338,6 +376,11 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 	script := ScriptConfig{ModelDir: modelDir, Workers: ss.InstanceCount, Env: spec.EnvironmentVariables, RequestTimeout: ss.RequestTimeout}
 	needScript := spec.ScoringScript != ""
 	if needScript {
+		if _, err := hangar.ParseDigest(string(spec.CodeDigest)); err != nil {
+			return fmt.Errorf("code of scoring script %s: %w", spec.ScoringScript, err)
+		}
+		held = append(held, s.stagedDir("code", spec.CodeDigest))
+		s.stage.acquire(held[len(held)-1])
 		if script.CodeDir, err = s.materialise(ctx, "code", spec.CodeDigest); err != nil {
 			return fmt.Errorf("code of scoring script %s: %w", spec.ScoringScript, err)
 		}
@@ -363,6 +406,10 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 		if err != nil {
 			return fmt.Errorf("start the scoring workers: %w", err)
 		}
+		// The workers read the folders until they stop: the runner holds
+		// them until it is closed, after the version's last request, which
+		// may be after a newer version took the gateway.
+		r = s.stage.holdFor(r, s.Logger, held...)
 		st.mu.Lock()
 		st.runner = r
 		st.mu.Unlock()
@@ -418,11 +465,11 @@ func (s *Service) materialise(ctx context.Context, kind string, d hangar.Digest)
 	if s.Blobs == nil {
 		return "", hangar.Errorf(hangar.ENOTIMPLEMENTED, "no blob store to read %s from", d)
 	}
-	final := filepath.Join(s.Dir, kind, d.Hex())
+	final := s.stagedDir(kind, d)
 	if st, err := os.Stat(final); err == nil && st.IsDir() {
 		return final, nil
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(s.Dir, kind), ".tmp-")
+	tmp, err := os.MkdirTemp(filepath.Join(s.Dir, kind), tmpPrefix)
 	if err != nil {
 		return "", err
 	}
@@ -478,8 +525,9 @@ func (s *Service) Logs(ctx context.Context, workspace, endpoint, name string, li
 }
 
 // Token mints an aml_token for the endpoint, good for
-// endpointauth.DefaultTTL. Errors: ENOTFOUND, EINVALID (the endpoint
-// authenticates with keys; no token key is configured).
+// endpointauth.DefaultTTL or until the endpoint is deleted: it carries
+// the endpoint's token generation. Errors: ENOTFOUND, EINVALID (the
+// endpoint authenticates with keys; no token key is configured).
 func (s *Service) Token(ctx context.Context, workspace, endpoint string) (string, time.Time, error) {
 	e, err := s.Store.OnlineEndpoint(ctx, workspace, endpoint)
 	if err != nil {
@@ -488,7 +536,7 @@ func (s *Service) Token(ctx context.Context, workspace, endpoint string) (string
 	if e.AuthMode != hangar.EndpointAuthToken {
 		return "", time.Time{}, hangar.Errorf(hangar.EINVALID, "online endpoint %s authenticates with keys (auth_mode %s), not tokens: use its keys", endpoint, e.AuthMode)
 	}
-	tok, c, err := endpointauth.Mint(s.TokenKey, workspace, endpoint, s.now(), 0)
+	tok, c, err := endpointauth.Mint(s.TokenKey, workspace, endpoint, e.TokenGeneration, s.now(), 0)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token for online endpoint %s: %w", endpoint, err)
 	}
@@ -499,7 +547,8 @@ func (s *Service) Token(ctx context.Context, workspace, endpoint string) (string
 // every workspace is opened with its keys, every deployment that is
 // Succeeded, Updating or Creating is deployed again (Creating and
 // Updating ones finish their rollout and are recorded; Failed ones are
-// left), and then each endpoint's traffic is applied. It returns the
+// left), and then each endpoint's traffic is applied. Then the staged
+// model and code folders no deployment uses are removed. It returns the
 // first error reading the store; a deployment that fails is recorded and
 // logged, and Replay goes on. Cancelling ctx stops it.
 func (s *Service) Replay(ctx context.Context) error {
@@ -518,6 +567,10 @@ func (s *Service) Replay(ctx context.Context) error {
 			}
 		}
 		if page.NextPageToken == "" {
+			// Every deployment that serves holds its folders now: the
+			// others are left from deployments gone while the server was
+			// down (or before it cleaned up).
+			s.stage.sweep(s.Logger, s.Dir)
 			return nil
 		}
 		opt.PageToken = page.NextPageToken

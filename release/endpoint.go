@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/endpointauth"
 	"github.com/hangar-ml/hangar/serving"
 )
 
@@ -55,23 +56,35 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	}
 	s.mu.Lock()
 	prefix := epKey(workspace, name) + "/"
+	var gone []*depState
 	for k, st := range s.deps {
 		if strings.HasPrefix(k, prefix) {
 			st.supersede()
 			delete(s.deps, k)
+			gone = append(gone, st)
 		}
 	}
 	delete(s.keys, epKey(workspace, name))
 	delete(s.applied, epKey(workspace, name))
 	g := (*s.gws.Load())[workspace]
+	if v := tokenVerifier(g); v != nil {
+		// Its tokens are void from here, even those in flight: a new
+		// endpoint of this name gets a new generation.
+		v.Forget(name)
+	}
 	if c := s.sinks[workspace]; c != nil {
 		c.forgetEndpoint(name)
 	}
 	s.mu.Unlock()
 	if g != nil {
+		// DeleteEndpoint returns once the deployments' last requests are
+		// answered: their staged folders may go then.
 		if err := g.DeleteEndpoint(ctx, name); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
 			s.Logger.Error("release: take the endpoint off the gateway", "workspace", workspace, "endpoint", name, "err", err)
 		}
+	}
+	for _, st := range gone {
+		s.letGo(st)
 	}
 	return nil
 }
@@ -143,20 +156,18 @@ func (s *Service) DeleteOnlineDeployment(ctx context.Context, workspace, endpoin
 	}
 	s.mu.Lock()
 	k := depKey(workspace, endpoint, name)
-	if st := s.deps[k]; st != nil {
+	st := s.deps[k]
+	if st != nil {
 		st.supersede()
 		delete(s.deps, k)
 	}
-	g := (*s.gws.Load())[workspace]
 	if c := s.sinks[workspace]; c != nil {
 		c.configure(endpoint, name, nil)
 	}
 	s.mu.Unlock()
-	if g != nil {
-		if err := g.RemoveDeployment(ctx, endpoint, name); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
-			s.Logger.Error("release: take the deployment off the gateway", "workspace", workspace, "endpoint", endpoint, "deployment", name, "err", err)
-		}
-	}
+	// Once off the gateway — its last request answered — its staged
+	// folders may go.
+	s.removeFromGateway(ctx, st, workspace, endpoint, name)
 	return nil
 }
 
@@ -201,6 +212,11 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 		keys = *k
 		s.keys[epKey(ws, name)] = keys
 	}
+	if v := tokenVerifier(g); v != nil {
+		// Before the gateway knows the endpoint: a token is never checked
+		// against another endpoint's generation.
+		v.SetGeneration(name, e.TokenGeneration)
+	}
 	cfg := serving.EndpointConfig{
 		Name: name, AuthMode: serving.AuthMode(e.AuthMode),
 		Keys: []string{keys.Primary, keys.Secondary},
@@ -227,6 +243,16 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 	}
 	s.applied[epKey(ws, name)] = cfg
 	return nil
+}
+
+// tokenVerifier is the aml_token verifier of a workspace's gateway, which
+// learns each endpoint's token generation from syncLocked; nil for none.
+func tokenVerifier(g *serving.Gateway) *endpointauth.Verifier {
+	if g == nil {
+		return nil
+	}
+	v, _ := g.Tokens.(*endpointauth.Verifier)
+	return v
 }
 
 // positive keeps the entries with a positive share: the gateway needs

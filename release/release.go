@@ -128,6 +128,7 @@ type Service struct {
 	none     *serving.Gateway                  // answers for unknown workspaces: its 404s
 	opened   bool
 	rollDone chan struct{}
+	stage    staging // who uses each staged model and code folder (deploy.go)
 }
 
 var _ hangar.EndpointService = (*Service)(nil)
@@ -164,6 +165,8 @@ func (s *Service) Open(ctx context.Context) error {
 			return err
 		}
 	}
+	s.stage.removeTemporary(s.Dir)
+	s.recoverCaptureLocked()
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.none = serving.NewGateway()
 	if err := s.none.Open(s.ctx); err != nil {
@@ -257,9 +260,7 @@ func (s *Service) gatewayLocked(ws string) (*serving.Gateway, error) {
 	g.Tokens = &endpointauth.Verifier{Key: s.TokenKey, Workspace: ws, Now: s.Now}
 	g.CaptureInterval = s.CaptureInterval
 	if s.Data != nil && s.Blobs != nil {
-		c := &collector{s: s, ws: ws, dir: filepath.Join(s.Dir, "capture", ws), cfgs: map[string]captureConfig{}, open: map[string]*window{}}
-		s.sinks[ws] = c
-		g.Sink = c
+		g.Sink = s.collectorLocked(ws)
 	}
 	if err := g.Open(s.ctx); err != nil {
 		return nil, err

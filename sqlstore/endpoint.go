@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,7 +89,7 @@ func decodeTraffic(s string) (map[string]int, error) {
 	return t, nil
 }
 
-const onlineEndpointColumns = `workspace, name, description, tags, auth_mode, traffic, mirror_traffic, state, version, created_by, created_at, updated_by, updated_at`
+const onlineEndpointColumns = `workspace, name, description, tags, auth_mode, traffic, mirror_traffic, state, version, created_by, created_at, updated_by, updated_at, token_generation`
 
 func scanOnlineEndpoint(sc rowScanner) (*hangar.OnlineEndpoint, error) {
 	var (
@@ -95,11 +97,13 @@ func scanOnlineEndpoint(sc rowScanner) (*hangar.OnlineEndpoint, error) {
 		tags, live, mirror string
 		state              string
 		created, updated   dbTime
+		gen                int64
 	)
 	if err := sc.Scan(&e.Workspace, &e.Name, &e.Description, &tags, &e.AuthMode, &live, &mirror, &state, &e.Version,
-		&e.CreatedBy, &created, &e.UpdatedBy, &updated); err != nil {
+		&e.CreatedBy, &created, &e.UpdatedBy, &updated, &gen); err != nil {
 		return nil, err
 	}
+	e.TokenGeneration = uint64(gen)
 	var err error
 	if e.Tags, err = ecDecodeTags(tags); err != nil {
 		return nil, err
@@ -178,6 +182,9 @@ func (s *EndpointService) CreateOnlineEndpoint(ctx context.Context, workspace st
 	if err != nil {
 		return fmt.Errorf("create online endpoint %s in workspace %q: %w", e.Name, workspace, err)
 	}
+	// Whatever the caller set, the row gets a fresh generation: one no
+	// token of an earlier endpoint of this name carries.
+	gen := newTokenGeneration()
 	actor := hangar.ActorFrom(ctx).Name
 	err = s.db.write(ctx, func(tx *wtx) error {
 		if err := tx.requireWorkspace(ctx, workspace); err != nil {
@@ -185,10 +192,10 @@ func (s *EndpointService) CreateOnlineEndpoint(ctx context.Context, workspace st
 		}
 		_, err := tx.ExecContext(ctx, tx.db.rebind(`INSERT INTO online_endpoints
 			(workspace, name, description, tags, auth_mode, traffic, mirror_traffic, state, version, primary_key, secondary_key,
-			 created_by, created_at, updated_by, updated_at)
-			VALUES (?, ?, ?, ?, ?, '{}', '{}', ?, 1, ?, ?, ?, ?, ?, ?)`),
+			 created_by, created_at, updated_by, updated_at, token_generation)
+			VALUES (?, ?, ?, ?, ?, '{}', '{}', ?, 1, ?, ?, ?, ?, ?, ?, ?)`),
 			workspace, e.Name, e.Description, tags, auth, string(hangar.StateSucceeded), primary, secondary,
-			actor, tx.db.tv(tx.now), actor, tx.db.tv(tx.now))
+			actor, tx.db.tv(tx.now), actor, tx.db.tv(tx.now), int64(gen))
 		if isUniqueViolation(err) {
 			return hangar.Errorf(hangar.ECONFLICT, "online endpoint %s already exists in workspace %q", e.Name, workspace)
 		}
@@ -203,12 +210,26 @@ func (s *EndpointService) CreateOnlineEndpoint(ctx context.Context, workspace st
 		e.Traffic, e.MirrorTraffic = map[string]int{}, map[string]int{}
 		e.CreatedBy, e.UpdatedBy, e.CreatedAt, e.UpdatedAt = actor, actor, now, now
 		e.ScoringPath = hangar.OnlineEndpointScoringPath(workspace, e.Name)
+		e.TokenGeneration = gen
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("create online endpoint %s in workspace %q: %w", e.Name, workspace, err)
 	}
 	return nil
+}
+
+// newTokenGeneration returns a random non-zero 64-bit token generation
+// (migration 00022): two rows of one name share one with a chance of
+// 2^-64.
+func newTokenGeneration() uint64 {
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+		if g := binary.BigEndian.Uint64(b[:]); g != 0 {
+			return g
+		}
+	}
 }
 
 // OnlineEndpoint is hangar.EndpointService.OnlineEndpoint.

@@ -105,8 +105,24 @@ func testEndpointLifecycle(t *testing.T, s *Store) {
 	if got.Description != "scores credit" || got.Tags["team"] != "risk" || got.Version != 1 || !got.CreatedAt.Equal(e.CreatedAt) || len(got.Traffic) != 0 {
 		t.Errorf("get: got %+v, want %+v", got, e)
 	}
+	// The token generation: random, non-zero, set by the store alone, kept
+	// by every change (migration 00022).
+	gen := e.TokenGeneration
+	if gen == 0 || got.TokenGeneration != gen {
+		t.Errorf("token generation: created %x, read %x; want the same non-zero value", gen, got.TokenGeneration)
+	}
 	err = s.Endpoints.CreateOnlineEndpoint(ctx, epWS, &hangar.OnlineEndpoint{Name: "credit"})
 	wantCode(t, "create twice", err, hangar.ECONFLICT)
+	set := &hangar.OnlineEndpoint{Name: "chosen", TokenGeneration: 42}
+	if err := s.Endpoints.CreateOnlineEndpoint(ctx, epWS, set); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Endpoints.OnlineEndpoint(ctx, epWS, "chosen"); err != nil || got.TokenGeneration == 42 || got.TokenGeneration != set.TokenGeneration {
+		t.Errorf("a token generation the caller chose: stored %+v (%v), want the store's own, %x", got, err, set.TokenGeneration)
+	}
+	if err := s.Endpoints.DeleteOnlineEndpoint(ctx, epWS, "chosen"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Update is a compare-and-set on the version.
 	desc := "scores credit, v2"
@@ -114,7 +130,7 @@ func testEndpointLifecycle(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Description != desc || u.AuthMode != hangar.EndpointAuthToken || u.Version != 2 || u.Tags["team"] != "risk" {
+	if u.Description != desc || u.AuthMode != hangar.EndpointAuthToken || u.Version != 2 || u.Tags["team"] != "risk" || u.TokenGeneration != gen {
 		t.Errorf("update: got %+v", u)
 	}
 	_, err = s.Endpoints.UpdateOnlineEndpoint(ctx, epWS, "credit", hangar.OnlineEndpointUpdate{Description: &desc}, 1)
@@ -128,6 +144,9 @@ func testEndpointLifecycle(t *testing.T, s *Store) {
 	p, err = s.Endpoints.ListOnlineEndpoints(ctx, epWS, hangar.ListOptions{MaxResults: 1, PageToken: p.NextPageToken})
 	if err != nil || len(p.Items) != 1 || p.Items[0].Name != "credit" || p.NextPageToken != "" {
 		t.Fatalf("list page 2: got %+v, %v", p, err)
+	}
+	if p.Items[0].TokenGeneration != gen {
+		t.Errorf("list: token generation %x, want %x", p.Items[0].TokenGeneration, gen)
 	}
 
 	// Deployments.
@@ -158,7 +177,9 @@ func testEndpointLifecycle(t *testing.T, s *Store) {
 	wantCode(t, "list deployments of a missing endpoint", err, hangar.ENOTFOUND)
 
 	// Deleting the endpoint deletes its deployments, each audited.
-	setTraffic(t, s, "credit", map[string]int{"green": 100}, nil)
+	if e := setTraffic(t, s, "credit", map[string]int{"green": 100}, nil); e.TokenGeneration != gen {
+		t.Errorf("set traffic: token generation %x, want %x", e.TokenGeneration, gen)
+	}
 	before := len(allEvents(t, s))
 	if err := s.Endpoints.DeleteOnlineEndpoint(ctx, epWS, "credit"); err != nil {
 		t.Fatal(err)
@@ -181,9 +202,10 @@ func testEndpointLifecycle(t *testing.T, s *Store) {
 	_, err = s.Endpoints.OnlineDeployment(ctx, epWS, "credit", "blue")
 	wantCode(t, "get a deployment of a deleted endpoint", err, hangar.ENOTFOUND)
 	wantCode(t, "delete twice", s.Endpoints.DeleteOnlineEndpoint(ctx, epWS, "credit"), hangar.ENOTFOUND)
-	// A new endpoint of the same name starts afresh.
-	if e := newEndpoint(t, s, epWS, "credit"); e.Version != 1 {
-		t.Errorf("recreated: version %d", e.Version)
+	// A new endpoint of the same name starts afresh, with a new token
+	// generation: the tokens of the first one never verify for it.
+	if e := newEndpoint(t, s, epWS, "credit"); e.Version != 1 || e.TokenGeneration == 0 || e.TokenGeneration == gen {
+		t.Errorf("recreated: version %d, token generation %x (the first one's: %x)", e.Version, e.TokenGeneration, gen)
 	}
 	dp, err = s.Endpoints.ListOnlineDeployments(ctx, epWS, "credit", hangar.ListOptions{})
 	if err != nil || len(dp.Items) != 0 {

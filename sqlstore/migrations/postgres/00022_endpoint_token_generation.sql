@@ -1,0 +1,15 @@
+-- The token generation of online endpoints (endpoint.go, package
+-- endpointauth): a random non-zero 64-bit number given to each endpoint
+-- row when it is created and carried by every aml_token of the endpoint,
+-- so that the tokens of an endpoint deleted and created again under the
+-- same name never verify for the new one. Stored as the signed 64-bit
+-- integer of the same bits. Rows created before get a random one too,
+-- from 64 bits of an md5 (`| 1` keeps it non-zero).
+
+-- +goose Up
+ALTER TABLE online_endpoints ADD COLUMN token_generation BIGINT NOT NULL DEFAULT 0;
+UPDATE online_endpoints SET token_generation =
+    (('x' || substr(md5(random()::text || clock_timestamp()::text || workspace || '/' || name), 1, 16))::bit(64)::bigint) | 1;
+
+-- +goose Down
+ALTER TABLE online_endpoints DROP COLUMN token_generation;
