@@ -137,24 +137,30 @@ func (in *BatchInvocation) Validate() error {
 }
 
 // Apply returns a copy of d with the invocation's overrides, checked by
-// the rules of the deployment's own spec and settings (d is unchanged).
-// Errors: EINVALID.
+// the rules of the deployment's own settings (mini_batch_size,
+// output_file_name) and spec (instance_count); d is unchanged, and
+// without overrides nothing is checked again. Errors: EINVALID.
 func (in *BatchInvocation) Apply(d *hangar.BatchDeployment) (*hangar.BatchDeployment, error) {
 	out := *d
-	if in.MiniBatchSize != nil {
-		out.Settings.MiniBatchSize = *in.MiniBatchSize
+	if in.MiniBatchSize != nil || in.OutputFileName != "" {
+		if in.MiniBatchSize != nil {
+			out.Settings.MiniBatchSize = *in.MiniBatchSize
+		}
+		if in.OutputFileName != "" {
+			if d.Settings.OutputAction != hangar.BatchAppendRow {
+				return nil, hangar.Errorf(hangar.EINVALID, "output_file_name %s: deployment %s's output_action is %s, which writes no output file (append_row does)", in.OutputFileName, d.Name, d.Settings.OutputAction)
+			}
+			out.Settings.OutputFileName = in.OutputFileName
+		}
+		if err := out.Settings.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	if in.InstanceCount != nil {
 		out.Spec.InstanceCount = *in.InstanceCount
-	}
-	if in.OutputFileName != "" {
-		out.Settings.OutputFileName = in.OutputFileName
-	}
-	if err := out.Settings.Validate(); err != nil {
-		return nil, err
-	}
-	if err := out.Spec.Validate(); err != nil {
-		return nil, err
+		if err := out.Spec.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	return &out, nil
 }

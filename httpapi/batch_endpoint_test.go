@@ -385,17 +385,24 @@ func TestBatchInvocationApply(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      httpapi.BatchInvocation
+		summary bool // the deployment's output_action is summary_only
 		wantErr string
 	}{
-		{"nothing", httpapi.BatchInvocation{}, ""},
-		{"bounds", httpapi.BatchInvocation{MiniBatchSize: &one, InstanceCount: &one}, ""},
-		{"mini_batch_size 0", httpapi.BatchInvocation{MiniBatchSize: &zero}, "mini_batch_size 0: want at least 1"},
-		{"instance_count 0", httpapi.BatchInvocation{InstanceCount: &zero}, "instance_count 0: want 1 to 64"},
-		{"instance_count 65", httpapi.BatchInvocation{InstanceCount: &big}, "instance_count 65: want 1 to 64"},
+		{"nothing", httpapi.BatchInvocation{}, false, ""},
+		{"output_file_name", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, false, ""},
+		{"output_file_name of summary_only", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, true, "output_file_name scores.csv: deployment blue's output_action is summary_only, which writes no output file (append_row does)"},
+		{"summary_only, other overrides", httpapi.BatchInvocation{MiniBatchSize: &one}, true, ""},
+		{"bounds", httpapi.BatchInvocation{MiniBatchSize: &one, InstanceCount: &one}, false, ""},
+		{"mini_batch_size 0", httpapi.BatchInvocation{MiniBatchSize: &zero}, false, "mini_batch_size 0: want at least 1"},
+		{"instance_count 0", httpapi.BatchInvocation{InstanceCount: &zero}, false, "instance_count 0: want 1 to 64"},
+		{"instance_count 65", httpapi.BatchInvocation{InstanceCount: &big}, false, "instance_count 65: want 1 to 64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := batchDeployment("blue")
+			if tt.summary {
+				d.Settings.OutputAction = hangar.BatchSummaryOnly
+			}
 			orig := *d
 			got, err := tt.in.Apply(d)
 			if d.Settings != orig.Settings || d.Spec.InstanceCount != orig.Spec.InstanceCount {
@@ -412,6 +419,9 @@ func TestBatchInvocationApply(t *testing.T) {
 			}
 			if tt.in.MiniBatchSize != nil && got.Settings.MiniBatchSize != *tt.in.MiniBatchSize {
 				t.Errorf("got mini_batch_size %d, want %d", got.Settings.MiniBatchSize, *tt.in.MiniBatchSize)
+			}
+			if tt.in.OutputFileName != "" && got.Settings.OutputFileName != tt.in.OutputFileName {
+				t.Errorf("got output_file_name %q, want %q", got.Settings.OutputFileName, tt.in.OutputFileName)
 			}
 			if tt.in.InstanceCount != nil && got.Spec.InstanceCount != *tt.in.InstanceCount {
 				t.Errorf("got instance_count %d, want %d", got.Spec.InstanceCount, *tt.in.InstanceCount)
