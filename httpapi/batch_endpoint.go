@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,12 @@ import (
 // the staged input and model; its output folder is registered as a data
 // asset version. The job's experiment is the endpoint's name and its
 // tags name the endpoint and deployment (TagBatchEndpoint,
-// TagBatchDeployment), which is how the jobs route finds them.
+// TagBatchDeployment), which is how the jobs route finds them. An invoke
+// may name its job and override the deployment's mini_batch_size,
+// instance_count and output_file_name for that job only (as az ml
+// batch-endpoint invoke's --job-name, -m, -c and --set
+// output_file_name=…): they are applied to a copy of the deployment,
+// checked by the deployment's own rules, before the job's YAML is written.
 
 // Tags of the jobs a batch endpoint's invoke creates.
 const (
@@ -82,6 +88,81 @@ type BatchInvocation struct {
 	Output string `json:"output,omitempty"`
 	// ExperimentName is the job's experiment; empty: the endpoint's name.
 	ExperimentName string `json:"experiment_name,omitempty"`
+	// JobName names the job (az ml batch-endpoint invoke --job-name);
+	// empty: a new name. A name a job has already is a conflict.
+	JobName string `json:"job_name,omitempty"`
+
+	// The overrides below change the deployment for this job only
+	// (Apply); nil or empty keeps the deployment's value.
+
+	// MiniBatchSize overrides settings.mini_batch_size (--mini-batch-size).
+	MiniBatchSize *int `json:"mini_batch_size,omitempty"`
+	// InstanceCount overrides instance_count (--instance-count): the job
+	// scores with instance_count × max_concurrency_per_instance workers.
+	InstanceCount *int `json:"instance_count,omitempty"`
+	// OutputFileName overrides settings.output_file_name, append_row's
+	// file (--set output_file_name=…): a file name of letters, digits,
+	// '.', '-' and '_'.
+	OutputFileName string `json:"output_file_name,omitempty"`
+}
+
+// outputFileName is what an invoke's output_file_name may be: a plain
+// file name, since it is written into the job's command line.
+var outputFileName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$`)
+
+// Validate checks what an invocation names on its own, before anything
+// is looked up: deployment_name, experiment_name, job_name and
+// output_file_name. The numbers are checked by Apply, against the
+// deployment's own rules. Errors: EINVALID.
+func (in *BatchInvocation) Validate() error {
+	if in.DeploymentName != "" {
+		if err := hangar.ValidateEndpointName(in.DeploymentName); err != nil {
+			return hangar.Errorf(hangar.EINVALID, "deployment_name: %s", hangar.ErrorMessage(err))
+		}
+	}
+	if in.ExperimentName != "" {
+		if err := hangar.ValidateText("experiment_name", in.ExperimentName, 256); err != nil {
+			return err
+		}
+	}
+	if in.JobName != "" {
+		if err := hangar.ValidateJobName(in.JobName); err != nil {
+			return hangar.Errorf(hangar.EINVALID, "job_name: %s", hangar.ErrorMessage(err))
+		}
+	}
+	if in.OutputFileName != "" && !outputFileName.MatchString(in.OutputFileName) {
+		return hangar.Errorf(hangar.EINVALID, "output_file_name %q: want a file name of letters, digits, '.', '-' and '_' (not a path), at most 255 characters", truncate(in.OutputFileName, 64))
+	}
+	return nil
+}
+
+// Apply returns a copy of d with the invocation's overrides, checked by
+// the rules of the deployment's own settings (mini_batch_size,
+// output_file_name) and spec (instance_count); d is unchanged, and
+// without overrides nothing is checked again. Errors: EINVALID.
+func (in *BatchInvocation) Apply(d *hangar.BatchDeployment) (*hangar.BatchDeployment, error) {
+	out := *d
+	if in.MiniBatchSize != nil || in.OutputFileName != "" {
+		if in.MiniBatchSize != nil {
+			out.Settings.MiniBatchSize = *in.MiniBatchSize
+		}
+		if in.OutputFileName != "" {
+			if d.Settings.OutputAction != hangar.BatchAppendRow {
+				return nil, hangar.Errorf(hangar.EINVALID, "output_file_name %s: deployment %s's output_action is %s, which writes no output file (append_row does)", in.OutputFileName, d.Name, d.Settings.OutputAction)
+			}
+			out.Settings.OutputFileName = in.OutputFileName
+		}
+		if err := out.Settings.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if in.InstanceCount != nil {
+		out.Spec.InstanceCount = *in.InstanceCount
+		if err := out.Spec.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return &out, nil
 }
 
 func (s *Server) batchEndpoints() (hangar.BatchEndpointService, error) {
@@ -344,6 +425,9 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	if err := s.decodeBody(w, r, &in); err != nil {
 		return err
 	}
+	if err := in.Validate(); err != nil {
+		return err
+	}
 	ctx := r.Context()
 	e, err := svc.BatchEndpoint(ctx, c.workspace, r.PathValue("name"))
 	if err != nil {
@@ -355,8 +439,6 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 			return hangar.Errorf(hangar.EINVALID, "batch endpoint %s has no default deployment: give deployment_name, or create a deployment first", e.Name)
 		}
 		depName = e.DefaultDeployment
-	} else if err := hangar.ValidateEndpointName(depName); err != nil {
-		return hangar.Errorf(hangar.EINVALID, "deployment_name: %s", hangar.ErrorMessage(err))
 	}
 	d, err := svc.BatchDeployment(ctx, c.workspace, e.Name, depName)
 	if err != nil {
@@ -371,6 +453,10 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	if d.Spec.ModelDigest == "" {
 		return hangar.Errorf(hangar.EINVALID, "deployment %s has no resolved model files: update its model", d.Name)
 	}
+	// The overrides change this job's copy of the deployment only.
+	if d, err = in.Apply(d); err != nil {
+		return err
+	}
 	input, inType, err := s.batchInput(ctx, c.workspace, in.Input)
 	if err != nil {
 		return err
@@ -379,15 +465,14 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	if in.ExperimentName != "" {
-		if err := hangar.ValidateText("experiment_name", in.ExperimentName, 256); err != nil {
-			return err
-		}
-	}
 	sub := &hangar.JobSubmission{
 		File:    "batch-invoke.yml",
 		YAML:    batchJobYAML(e, d, input, inType, outName, outVersion, in.ExperimentName),
 		Uploads: map[string]hangar.Digest{"model": d.Spec.ModelDigest},
+	}
+	if in.JobName != "" {
+		// As `hangar job create --name` names a job.
+		sub.Sets = []string{"name=" + in.JobName}
 	}
 	if err := sub.Validate(); err != nil {
 		return err

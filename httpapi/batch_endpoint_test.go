@@ -210,6 +210,10 @@ func TestBatchEndpointBadInput(t *testing.T) {
 	if _, err := e.api.Environments.CreateEnvironment(hangar.WithActor(ctx, hangar.Actor{Name: "setup"}), &hangar.Environment{Workspace: ws, Name: "py", Version: "1", Image: "python:3.12"}); err != nil {
 		t.Fatal(err)
 	}
+	// A job whose name an invoke cannot take.
+	if _, err := e.admin.SubmitJob(ctx, ws, &hangar.JobSubmission{File: "j.yml", YAML: "name: taken\ncommand: echo hi\n"}); err != nil {
+		t.Fatal(err)
+	}
 	const p = "/api/v1/workspaces/dev/batch-endpoints"
 	pj, _ := json.Marshal(probe)
 	online := `"request_settings":{"request_timeout_ms":5000,"max_concurrent_requests_per_instance":1},"liveness_probe":` + string(pj) + `,"readiness_probe":` + string(pj)
@@ -255,6 +259,22 @@ func TestBatchEndpointBadInput(t *testing.T) {
 		{"invoke bad output name", "POST", p + "/scorer/invoke", `{"input":"rides:1","output":"a b"}`, 400, hangar.EINVALID, "output"},
 		{"invoke missing endpoint", "POST", p + "/nope/invoke", `{"input":"rides:1"}`, 404, hangar.ENOTFOUND, "batch endpoint nope not found"},
 		{"invoke unknown key", "POST", p + "/scorer/invoke", `{"input":"rides:1","inputs":{}}`, 400, hangar.EINVALID, `unknown field "inputs"`},
+		{"invoke bad deployment_name", "POST", p + "/scorer/invoke", `{"input":"rides:1","deployment_name":"-x"}`, 400, hangar.EINVALID, `deployment_name: "-x" is not a valid name`},
+		{"invoke mini_batch_size 0", "POST", p + "/scorer/invoke", `{"input":"rides:1","mini_batch_size":0}`, 400, hangar.EINVALID, "mini_batch_size 0: want at least 1"},
+		{"invoke mini_batch_size negative", "POST", p + "/scorer/invoke", `{"input":"rides:1","mini_batch_size":-5}`, 400, hangar.EINVALID, "mini_batch_size -5: want at least 1"},
+		{"invoke mini_batch_size text", "POST", p + "/scorer/invoke", `{"input":"rides:1","mini_batch_size":"10"}`, 400, hangar.EINVALID, "mini_batch_size"},
+		{"invoke mini_batch_size fraction", "POST", p + "/scorer/invoke", `{"input":"rides:1","mini_batch_size":1.5}`, 400, hangar.EINVALID, "mini_batch_size"},
+		{"invoke instance_count 0", "POST", p + "/scorer/invoke", `{"input":"rides:1","instance_count":0}`, 400, hangar.EINVALID, "instance_count 0: want 1 to 64"},
+		{"invoke instance_count 65", "POST", p + "/scorer/invoke", `{"input":"rides:1","instance_count":65}`, 400, hangar.EINVALID, "instance_count 65: want 1 to 64"},
+		{"invoke output_file_name path", "POST", p + "/scorer/invoke", `{"input":"rides:1","output_file_name":"out/x.csv"}`, 400, hangar.EINVALID, `output_file_name "out/x.csv": want a file name`},
+		{"invoke output_file_name dotdot", "POST", p + "/scorer/invoke", `{"input":"rides:1","output_file_name":".."}`, 400, hangar.EINVALID, `output_file_name "..": want a file name`},
+		{"invoke output_file_name shell", "POST", p + "/scorer/invoke", `{"input":"rides:1","output_file_name":"x.csv;touch pwned"}`, 400, hangar.EINVALID, `output_file_name "x.csv;touch pwned": want a file name`},
+		{"invoke output_file_name flag", "POST", p + "/scorer/invoke", `{"input":"rides:1","output_file_name":"-rf"}`, 400, hangar.EINVALID, `output_file_name "-rf": want a file name`},
+		{"invoke output_file_name space", "POST", p + "/scorer/invoke", `{"input":"rides:1","output_file_name":"my scores.csv"}`, 400, hangar.EINVALID, `output_file_name "my scores.csv"`},
+		{"invoke job_name bad", "POST", p + "/scorer/invoke", `{"input":"rides:1","job_name":"no spaces"}`, 400, hangar.EINVALID, `job_name: invalid job name "no spaces"`},
+		{"invoke job_name taken", "POST", p + "/scorer/invoke", `{"input":"rides:1","job_name":"taken"}`, 409, hangar.ECONFLICT, `job taken already exists in workspace "dev"`},
+		{"invoke overrides on missing endpoint", "POST", p + "/nope/invoke", `{"input":"rides:1","mini_batch_size":3}`, 404, hangar.ENOTFOUND, "batch endpoint nope not found"},
+		{"invoke overrides on missing data", "POST", p + "/scorer/invoke", `{"input":"nope:1","mini_batch_size":3,"job_name":"fresh"}`, 400, hangar.EINVALID, "input nope:1"},
 		{"jobs of missing endpoint", "GET", p + "/nope/jobs", "", 404, hangar.ENOTFOUND, "batch endpoint nope not found"},
 		{"jobs include_archived", "GET", p + "/scorer/jobs?include_archived=sometimes", "", 400, hangar.EINVALID, "include_archived must be true or false"},
 	}
@@ -287,6 +307,126 @@ func TestBatchEndpointBadInput(t *testing.T) {
 	}
 	if after := e.batchState(t); after != before {
 		t.Errorf("invoking a script deployment changed the state")
+	}
+}
+
+// TestBatchInvokeOverrides: an invoke's job_name names the job and its
+// mini_batch_size, instance_count and output_file_name change the job's
+// command, not the deployment.
+func TestBatchInvokeOverrides(t *testing.T) {
+	e := newBatchEnv(t)
+	ctx := t.Context()
+	ws := e.ws
+	if err := e.admin.CreateBatchEndpoint(ctx, ws, &hangar.BatchEndpoint{Name: "scorer"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.CreateBatchDeployment(ctx, ws, batchDeployment("blue")); err != nil {
+		t.Fatal(err)
+	}
+	before, err := e.admin.BatchDeployment(ctx, ws, "scorer", "blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, ic := 7, 4
+	tests := []struct {
+		name string
+		in   httpapi.BatchInvocation
+		want []string // in the job's command
+	}{
+		{"none", httpapi.BatchInvocation{}, []string{"--mini-batch-size 5 --workers 6 ", "--output-file-name predictions.csv"}},
+		{"mini_batch_size", httpapi.BatchInvocation{MiniBatchSize: &mb}, []string{"--mini-batch-size 7 --workers 6 ", "--output-file-name predictions.csv"}},
+		{"instance_count", httpapi.BatchInvocation{InstanceCount: &ic}, []string{"--mini-batch-size 5 --workers 12 "}},
+		{"output_file_name", httpapi.BatchInvocation{OutputFileName: "scores-2012_v1.csv"}, []string{"--mini-batch-size 5 --workers 6 ", "--output-file-name scores-2012_v1.csv"}},
+		{"all and a name", httpapi.BatchInvocation{MiniBatchSize: &mb, InstanceCount: &ic, OutputFileName: "out.csv", JobName: "nightly_2012-12-31.1"},
+			[]string{"--mini-batch-size 7 --workers 12 ", "--output-file-name out.csv"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.Input = "rides:1"
+			job, err := e.admin.InvokeBatchEndpoint(ctx, ws, "scorer", in)
+			if err != nil {
+				t.Fatalf("invoke: %v", err)
+			}
+			if in.JobName != "" && job.Name != in.JobName {
+				t.Errorf("got job name %q, want %q", job.Name, in.JobName)
+			}
+			var st jobrun.Step
+			if err := json.Unmarshal([]byte(job.Spec), &st); err != nil {
+				t.Fatalf("job spec: %v", err)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(st.Command, want) {
+					t.Errorf("job command %q lacks %q", st.Command, want)
+				}
+			}
+			stored, err := e.admin.Job(ctx, ws, job.Name)
+			if err != nil || stored.Tags[httpapi.TagBatchDeployment] != "blue" {
+				t.Errorf("the stored job: got %+v, %v", stored, err)
+			}
+		})
+	}
+	// A job name is used once.
+	_, err = e.admin.InvokeBatchEndpoint(ctx, ws, "scorer", httpapi.BatchInvocation{Input: "rides:1", JobName: "nightly_2012-12-31.1"})
+	wantErrCode(t, "the same job name again", err, hangar.ECONFLICT)
+	after, err := e.admin.BatchDeployment(ctx, ws, "scorer", "blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version != before.Version || after.Settings != before.Settings || after.Spec.InstanceCount != before.Spec.InstanceCount {
+		t.Errorf("the deployment changed: got %+v %+v, want %+v %+v", after.Settings, after.Spec, before.Settings, before.Spec)
+	}
+}
+
+// TestBatchInvocationApply: Apply overrides a copy and checks it by the
+// deployment's rules; the deployment given is never changed.
+func TestBatchInvocationApply(t *testing.T) {
+	zero, big, one := 0, 65, 1
+	tests := []struct {
+		name    string
+		in      httpapi.BatchInvocation
+		summary bool // the deployment's output_action is summary_only
+		wantErr string
+	}{
+		{"nothing", httpapi.BatchInvocation{}, false, ""},
+		{"output_file_name", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, false, ""},
+		{"output_file_name of summary_only", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, true, "output_file_name scores.csv: deployment blue's output_action is summary_only, which writes no output file (append_row does)"},
+		{"summary_only, other overrides", httpapi.BatchInvocation{MiniBatchSize: &one}, true, ""},
+		{"bounds", httpapi.BatchInvocation{MiniBatchSize: &one, InstanceCount: &one}, false, ""},
+		{"mini_batch_size 0", httpapi.BatchInvocation{MiniBatchSize: &zero}, false, "mini_batch_size 0: want at least 1"},
+		{"instance_count 0", httpapi.BatchInvocation{InstanceCount: &zero}, false, "instance_count 0: want 1 to 64"},
+		{"instance_count 65", httpapi.BatchInvocation{InstanceCount: &big}, false, "instance_count 65: want 1 to 64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := batchDeployment("blue")
+			if tt.summary {
+				d.Settings.OutputAction = hangar.BatchSummaryOnly
+			}
+			orig := *d
+			got, err := tt.in.Apply(d)
+			if d.Settings != orig.Settings || d.Spec.InstanceCount != orig.Spec.InstanceCount {
+				t.Errorf("Apply changed the deployment: got %+v, want %+v", d, orig)
+			}
+			if tt.wantErr != "" {
+				if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), tt.wantErr) {
+					t.Errorf("got %v, want EINVALID %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if tt.in.MiniBatchSize != nil && got.Settings.MiniBatchSize != *tt.in.MiniBatchSize {
+				t.Errorf("got mini_batch_size %d, want %d", got.Settings.MiniBatchSize, *tt.in.MiniBatchSize)
+			}
+			if tt.in.OutputFileName != "" && got.Settings.OutputFileName != tt.in.OutputFileName {
+				t.Errorf("got output_file_name %q, want %q", got.Settings.OutputFileName, tt.in.OutputFileName)
+			}
+			if tt.in.InstanceCount != nil && got.Spec.InstanceCount != *tt.in.InstanceCount {
+				t.Errorf("got instance_count %d, want %d", got.Spec.InstanceCount, *tt.in.InstanceCount)
+			}
+		})
 	}
 }
 

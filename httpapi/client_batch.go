@@ -105,7 +105,13 @@ func (c *Client) CreateBatchDeploymentDefault(ctx context.Context, workspace str
 }
 
 // InvokeBatchEndpoint starts a batch scoring job on an endpoint and
-// returns the job (not started yet).
+// returns the job (not started yet). in may name the job and override the
+// deployment's mini_batch_size, instance_count and output_file_name for
+// this job (the deployment is not changed). Errors: EINVALID (in's
+// fields, checked as BatchInvocation.Validate and Apply do; an input that
+// is not a data asset of the workspace), ENOTFOUND (the endpoint or
+// deployment), ECONFLICT (a job has that name; the deployment is not
+// Succeeded), EFORBIDDEN.
 func (c *Client) InvokeBatchEndpoint(ctx context.Context, workspace, endpoint string, in BatchInvocation) (*hangar.Job, error) {
 	var j hangar.Job
 	if err := c.call(ctx, http.MethodPost, batchPath(workspace, endpoint, "invoke"), nil, in, &j); err != nil {

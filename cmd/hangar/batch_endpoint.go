@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -195,28 +197,90 @@ func requiredName(cmd *cobra.Command, name *string, what string) {
 }
 
 func newBatchInvokeCmd(cli *clientConfig) *cobra.Command {
-	var name string
+	var name, inputType, outputPath, progressMode string
 	var in httpapi.BatchInvocation
+	var miniBatch, instances int
+	var sets []string
 	var stream bool
 	cmd := &cobra.Command{
-		Use:   "invoke -n NAME --input azureml:DATA@latest",
-		Short: "Start a batch scoring job on a data asset; print the job (and with --stream follow its log)",
+		Use:   "invoke -n NAME --input azureml:DATA@latest|PATH",
+		Short: "Start a batch scoring job on a data asset or a local file or folder; print the job (and with --stream follow its log)",
 		Long: `Start a batch scoring job, as 'az ml batch-endpoint invoke' does: the
-deployment (the endpoint's default, or --deployment-name) scores the data asset
---input in mini-batches; the rows go to its output_file_name, registered as a
-data asset version (--output-data NAME[:VERSION], default
-<endpoint>-<deployment>-output). The job's name is printed; with --stream the
-command follows the job's log to its end and fails when the job did not
+deployment (the endpoint's default, or --deployment-name) scores --input in
+mini-batches; the rows go to its output_file_name, registered as a data asset
+version (--output-data NAME[:VERSION], default <endpoint>-<deployment>-output).
+
+--input is a data asset (azureml:NAME:VERSION, azureml:NAME@latest; the
+azureml: prefix may be left out) or a local file or folder: file:PATH, a path
+starting with /, ./ or ../, or any other text naming an existing file or
+folder. A local input is uploaded (content the server has is not sent again)
+and registered as the next version of data asset <endpoint>-input, of type
+uri_file or uri_folder as it is a file or a folder (--input-type, when given,
+must agree).
+
+--mini-batch-size/-m, --instance-count/-c and --set output_file_name=NAME
+(or settings.output_file_name=NAME) change the deployment's settings for this
+job only; --job-name names the job. The job's name is printed; with --stream
+the command follows the job's log to its end and fails when the job did not
 complete.`,
 		Example: "  hangar batch-endpoint invoke -n scoring --input azureml:rides@latest --stream\n" +
-			"  hangar batch-endpoint invoke -n scoring --input rides:3 --deployment-name green --output-data scores",
+			"  hangar batch-endpoint invoke -n scoring --input rides:3 --deployment-name green --output-data scores\n" +
+			"  hangar batch-endpoint invoke -n scoring --input ./rides.csv -m 500 -c 2 --job-name rides-2012 --set output_file_name=rides-2012.csv\n" +
+			"  hangar batch-endpoint invoke -n scoring --input ./images/ --input-type uri_folder",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			flags := cmd.Flags()
+			if outputPath != "" {
+				return invalidf("--output-path: a batch job's output is registered as a data asset version, not written to a datastore path: name it with --output-data NAME[:VERSION] and fetch it with 'hangar job download -n JOB --output-name output' or 'hangar data download'")
+			}
+			switch inputType {
+			case "", hangar.DataURIFile, hangar.DataURIFolder:
+			default:
+				return invalidf("--input-type %q: want %s or %s", inputType, hangar.DataURIFile, hangar.DataURIFolder)
+			}
+			if flags.Changed("mini-batch-size") {
+				in.MiniBatchSize = &miniBatch
+			}
+			if flags.Changed("instance-count") {
+				in.InstanceCount = &instances
+			}
+			for _, set := range sets {
+				key, value, _ := strings.Cut(set, "=")
+				switch key {
+				case "output_file_name", "settings.output_file_name":
+					if value == "" {
+						return invalidf("--set %s: give a file name, %s=NAME", set, key)
+					}
+					in.OutputFileName = value
+				default:
+					return invalidf("--set %s: invoke overrides output_file_name=NAME (or settings.output_file_name=NAME) only; use --mini-batch-size/-m and --instance-count/-c for those, and batch-deployment update for other settings", set)
+				}
+			}
+			if err := in.Validate(); err != nil {
+				return err
+			}
+			local, isLocal, err := batchLocalInput(in.Input)
+			if err != nil {
+				return err
+			}
+			bar, err := newProgressBar(cmd.ErrOrStderr(), progressMode)
+			if err != nil {
+				return err
+			}
 			c, err := cli.client()
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
+			if isLocal {
+				if in.Input, err = uploadBatchInput(ctx, cli, c, name, &in, local, inputType, bar, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+			} else if inputType != "" {
+				if err := checkBatchInputType(ctx, c, cli.Workspace, in.Input, inputType); err != nil {
+					return err
+				}
+			}
 			j, err := c.InvokeBatchEndpoint(ctx, cli.Workspace, name, in)
 			if err != nil {
 				return err
@@ -227,31 +291,140 @@ complete.`,
 			if !stream {
 				return nil
 			}
-			f := &jobFollower{c: c, ws: cli.Workspace, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(),
-				logs: map[string]*stepLog{}, wait: jobStreamWait, poll: time.Second}
-			j, err = f.follow(ctx, j.Name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.errOut, "job %s: %s\n", j.Name, j.Status)
-			if j.Status != hangar.JobCompleted {
-				if j.Error != "" {
-					return fmt.Errorf("job %s %s: %s", j.Name, j.Status, j.Error)
-				}
-				return fmt.Errorf("job %s %s", j.Name, j.Status)
-			}
-			return nil
+			return streamJob(ctx, c, cli.Workspace, j.Name, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	requiredName(cmd, &name, "the batch endpoint")
 	f := cmd.Flags()
-	f.StringVar(&in.Input, "input", "", "the data asset to score: azureml:NAME:VERSION or azureml:NAME@latest (required)")
+	f.StringVar(&in.Input, "input", "", "what to score: a data asset, azureml:NAME:VERSION or azureml:NAME@latest, or a local file or folder (uploaded as data asset <endpoint>-input) (required)")
+	f.StringVar(&inputType, "input-type", "", "uri_file or uri_folder (default: a local file is uri_file, a folder uri_folder; a data asset's type)")
 	f.StringVarP(&in.DeploymentName, "deployment-name", "d", "", "the deployment (default: the endpoint's default)")
+	f.IntVarP(&miniBatch, "mini-batch-size", "m", 0, "files (or rows of one table) per mini-batch, for this job (default: the deployment's)")
+	f.IntVarP(&instances, "instance-count", "c", 0, "instances for this job: workers = instances × max_concurrency_per_instance (default: the deployment's)")
+	f.StringVar(&in.JobName, "job-name", "", "the job's name (default: a new one)")
+	f.StringArrayVar(&sets, "set", nil, "override the deployment's output_file_name for this job: output_file_name=NAME")
 	f.StringVar(&in.Output, "output-data", "", "register the output as this data asset, NAME or NAME:VERSION (default <endpoint>-<deployment>-output)")
+	f.StringVar(&outputPath, "output-path", "", "not supported: the output is a data asset version (see --output-data)")
 	f.StringVar(&in.ExperimentName, "experiment-name", "", "the job's experiment (default: the endpoint's name)")
+	f.StringVar(&progressMode, "progress", "auto", "upload progress of a local --input on stderr: auto (a bar on a terminal, a final line otherwise), bar, line or none")
 	f.BoolVarP(&stream, "stream", "s", false, "follow the job's log until it ends")
 	cmd.MarkFlagRequired("input")
 	return cmd
+}
+
+// batchLocalInput tells whether an invoke's --input is a local file or
+// folder and returns its path: file:PATH (or file://PATH), a path that
+// starts with /, ./ or ../ (which must then exist), or any other text
+// that names an existing file or folder. azureml: references, and names
+// of nothing local, are data assets the server resolves; datastore paths
+// and URLs are refused.
+func batchLocalInput(s string) (string, bool, error) {
+	switch {
+	case strings.HasPrefix(s, "azureml://"):
+		return "", false, invalidf("--input %s: a datastore or registry path is not read directly: register it with 'hangar data create --path %s' and invoke on that data asset", s, s)
+	case strings.HasPrefix(s, "azureml:"):
+		return "", false, nil
+	case strings.HasPrefix(s, "file:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(s, "file:"), "//")
+		if p == "" {
+			return "", false, invalidf("--input %s: give the file or folder, file:PATH", s)
+		}
+		return p, true, nil
+	case strings.Contains(s, "://"):
+		return "", false, invalidf("--input %s: URLs are not fetched: download the data and give its local path", s)
+	case filepath.IsAbs(s) || s == "." || s == ".." || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../"):
+		return s, true, nil
+	}
+	if _, err := os.Stat(s); err == nil {
+		return s, true, nil
+	}
+	return "", false, nil
+}
+
+// uploadBatchInput registers a local --input as the next version of data
+// asset <endpoint>-input, as `hangar data create` would, and returns its
+// reference. What the server would refuse first — the input's type, the
+// endpoint and deployment, the overrides — is checked before anything is
+// uploaded.
+func uploadBatchInput(ctx context.Context, cli *clientConfig, c *httpapi.Client, endpoint string, in *httpapi.BatchInvocation, local, inputType string, bar *progressBar, errOut io.Writer) (string, error) {
+	fi, err := os.Stat(local)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", invalidf("--input %s: no such file or folder", local)
+	} else if err != nil {
+		return "", fmt.Errorf("--input: %w", err)
+	}
+	typ, what := hangar.DataURIFile, "file"
+	if fi.IsDir() {
+		typ, what = hangar.DataURIFolder, "folder"
+	}
+	if inputType != "" && inputType != typ {
+		return "", invalidf("--input-type %s: %s is a %s, which is %s: give --input-type %s or leave it out", inputType, local, what, typ, typ)
+	}
+	e, err := c.BatchEndpoint(ctx, cli.Workspace, endpoint)
+	if err != nil {
+		return "", err
+	}
+	dep := in.DeploymentName
+	if dep == "" {
+		if dep = e.DefaultDeployment; dep == "" {
+			return "", invalidf("batch endpoint %s has no default deployment: give --deployment-name, or create a deployment first", e.Name)
+		}
+	}
+	d, err := c.BatchDeployment(ctx, cli.Workspace, endpoint, dep)
+	if err != nil {
+		return "", err
+	}
+	if _, err := in.Apply(d); err != nil {
+		return "", err
+	}
+	path, err := uploadDataPath(ctx, c, cli.Workspace, typ, ".", local, bar)
+	if err != nil {
+		return "", err
+	}
+	a, err := c.CreateDataVersion(ctx, cli.Workspace, &hangar.DataAsset{Name: endpoint + "-input", Type: typ, Path: path,
+		Description: "Input of a batch-endpoint invoke on " + endpoint})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(errOut, "--input %s: registered as data asset %s:%s\n", local, a.Name, a.Version)
+	return "azureml:" + a.Name + ":" + a.Version, nil
+}
+
+// checkBatchInputType checks --input-type against the type of the data
+// asset --input names (an mltable is read as a folder). What the server
+// refuses — a malformed reference, an asset that does not exist — is
+// left to it.
+func checkBatchInputType(ctx context.Context, c *httpapi.Client, ws, input, want string) error {
+	text := input
+	if !strings.HasPrefix(text, "azureml:") {
+		text = "azureml:" + text
+	}
+	ref, err := jobspec.ParseRef(text, false)
+	if err != nil || ref.Registry != "" {
+		return nil
+	}
+	var a *hangar.DataAsset
+	switch {
+	case ref.Version != "":
+		a, err = c.DataVersion(ctx, ws, ref.Name, ref.Version)
+	case ref.Label == "" || ref.Label == "latest":
+		a, err = c.LatestDataVersion(ctx, ws, ref.Name)
+	default:
+		return nil
+	}
+	if hangar.IsCode(err, hangar.ENOTFOUND) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	typ := a.Type
+	if typ == hangar.DataMLTable {
+		typ = hangar.DataURIFolder
+	}
+	if typ != want {
+		return invalidf("--input-type %s: data asset %s:%s is a %s: give --input-type %s or leave it out", want, a.Name, a.Version, a.Type, typ)
+	}
+	return nil
 }
 
 // jobColumnsOf are the columns a job prints in with -o table.

@@ -295,25 +295,31 @@ with status 0 when the job completed, 1 when it failed or was canceled.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			f := &jobFollower{c: c, ws: cli.Workspace, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(),
-				logs: map[string]*stepLog{}, wait: jobStreamWait, poll: time.Second}
-			j, err := f.follow(ctx, name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.errOut, "job %s: %s\n", j.Name, j.Status)
-			if j.Status != hangar.JobCompleted {
-				if j.Error != "" {
-					return fmt.Errorf("job %s %s: %s", j.Name, j.Status, j.Error)
-				}
-				return fmt.Errorf("job %s %s", j.Name, j.Status)
-			}
-			return nil
+			return streamJob(cmd.Context(), c, cli.Workspace, name, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	jobNameFlag(cmd, &name)
 	return cmd
+}
+
+// streamJob follows a job's log (and its steps') to its end, tells the
+// job's final status on errOut, and fails unless the job completed: the
+// ending of `job stream` and of the commands' --stream.
+func streamJob(ctx context.Context, c *httpapi.Client, ws, name string, out, errOut io.Writer) error {
+	f := &jobFollower{c: c, ws: ws, out: out, errOut: errOut,
+		logs: map[string]*stepLog{}, wait: jobStreamWait, poll: time.Second}
+	j, err := f.follow(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "job %s: %s\n", j.Name, j.Status)
+	if j.Status != hangar.JobCompleted {
+		if j.Error != "" {
+			return fmt.Errorf("job %s %s: %s", j.Name, j.Status, j.Error)
+		}
+		return fmt.Errorf("job %s %s", j.Name, j.Status)
+	}
+	return nil
 }
 
 // jobFollower prints the logs of a job, or of a pipeline and its steps, as
