@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/dataset"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/jobrun"
@@ -79,20 +78,7 @@ non-zero when it did not complete.`,
 			if !stream {
 				return nil
 			}
-			f := &jobFollower{c: c, ws: cli.Workspace, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(),
-				logs: map[string]*stepLog{}, wait: jobStreamWait, poll: time.Second}
-			j, err := f.follow(ctx, created.Name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.errOut, "job %s: %s\n", j.Name, j.Status)
-			if j.Status != hangar.JobCompleted {
-				if j.Error != "" {
-					return fmt.Errorf("job %s %s: %s", j.Name, j.Status, j.Error)
-				}
-				return fmt.Errorf("job %s %s", j.Name, j.Status)
-			}
-			return nil
+			return streamJob(ctx, c, cli.Workspace, created.Name, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the job's YAML file (required)")
