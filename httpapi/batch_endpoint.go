@@ -365,8 +365,12 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	if d.State != hangar.StateSucceeded {
 		return hangar.Errorf(hangar.ECONFLICT, "deployment %s is %s, not %s", d.Name, d.State, hangar.StateSucceeded)
 	}
-	if d.Spec.ScoringScript != "" {
-		return hangar.Errorf(hangar.EINVALID, "deployment %s runs scoring script %s: batch scoring scripts (init() and run(mini_batch)) are not supported yet; deploy an MLflow or Hangar model without code_configuration", d.Name, d.Spec.ScoringScript)
+	if (d.Spec.ScoringScript == "") != (d.Spec.CodeDigest == "") {
+		return hangar.Errorf(hangar.EINVALID, "deployment %s has a scoring script without its code snapshot: update its code_configuration", d.Name)
+	}
+	if strings.Contains(d.Spec.ScoringScript, "${{") {
+		// The job's command would read it as an expression.
+		return hangar.Errorf(hangar.EINVALID, "deployment %s: scoring script %q: a path with ${{ cannot be run; rename the file", d.Name, truncate(d.Spec.ScoringScript, 200))
 	}
 	if d.Spec.ModelDigest == "" {
 		return hangar.Errorf(hangar.EINVALID, "deployment %s has no resolved model files: update its model", d.Name)
@@ -388,6 +392,11 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 		File:    "batch-invoke.yml",
 		YAML:    batchJobYAML(e, d, input, inType, outName, outVersion, in.ExperimentName),
 		Uploads: map[string]hangar.Digest{"model": d.Spec.ModelDigest},
+	}
+	if d.Spec.ScoringScript != "" {
+		// The code snapshot reaches the step as an input folder, as the
+		// model does.
+		sub.Uploads["code"] = d.Spec.CodeDigest
 	}
 	if err := sub.Validate(); err != nil {
 		return err
@@ -487,6 +496,11 @@ func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inT
 	fmt.Fprintf(&b, "inputs:\n")
 	fmt.Fprintf(&b, "  input:\n    type: %s\n    path: %s\n", inType, q(input))
 	fmt.Fprintf(&b, "  model:\n    type: %s\n    path: ./model\n", modelType)
+	script := ""
+	if d.Spec.ScoringScript != "" {
+		fmt.Fprintf(&b, "  code:\n    type: uri_folder\n    path: ./code\n")
+		script = " --code ${{inputs.code}} --scoring-script " + shellQuote(d.Spec.ScoringScript)
+	}
 	fmt.Fprintf(&b, "outputs:\n  output:\n    type: uri_folder\n    name: %s\n", q(outName))
 	if outVersion != "" {
 		fmt.Fprintf(&b, "    version: %s\n", q(outVersion))
@@ -498,9 +512,15 @@ func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inT
 		}
 	}
 	fmt.Fprintf(&b, "command: %s\n", q(fmt.Sprintf("hangar batch-run --model ${{inputs.model}} --input ${{inputs.input}} --output ${{outputs.output}}"+
-		" --mini-batch-size %d --workers %d --max-retries %d --timeout %d --error-threshold %d --output-action %s --output-file-name %s",
-		max(st.MiniBatchSize, 1), workers, st.MaxRetries, st.RetryTimeoutSeconds, st.ErrorThreshold, st.OutputAction, fileName)))
+		" --mini-batch-size %d --workers %d --max-retries %d --timeout %d --error-threshold %d --output-action %s --output-file-name %s%s",
+		max(st.MiniBatchSize, 1), workers, st.MaxRetries, st.RetryTimeoutSeconds, st.ErrorThreshold, st.OutputAction, fileName, script)))
 	return b.String()
+}
+
+// shellQuote quotes s as one word of a POSIX shell command line (a job's
+// command runs in /bin/sh -c).
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // listBatchJobs lists the jobs invoked on an endpoint, newest first: the
