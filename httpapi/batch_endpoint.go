@@ -365,9 +365,6 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	if d.State != hangar.StateSucceeded {
 		return hangar.Errorf(hangar.ECONFLICT, "deployment %s is %s, not %s", d.Name, d.State, hangar.StateSucceeded)
 	}
-	if (d.Spec.ScoringScript == "") != (d.Spec.CodeDigest == "") {
-		return hangar.Errorf(hangar.EINVALID, "deployment %s has a scoring script without its code snapshot: update its code_configuration", d.Name)
-	}
 	if strings.Contains(d.Spec.ScoringScript, "${{") {
 		// The job's command would read it as an expression.
 		return hangar.Errorf(hangar.EINVALID, "deployment %s: scoring script %q: a path with ${{ cannot be run; rename the file", d.Name, truncate(d.Spec.ScoringScript, 200))
@@ -470,7 +467,9 @@ func batchOutput(out, endpoint, deployment string) (string, string, error) {
 
 // batchJobYAML is the command job an invoke submits: every value comes
 // from a validated name or number, and is written as a JSON string
-// (valid YAML) so none can change the document's structure.
+// (valid YAML) so none can change the document's structure. A scoring
+// script deployment adds its code snapshot as input code and the script's
+// path to the command as one single-quoted shell word.
 func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inType, outName, outVersion, experiment string) string {
 	q := strconv.Quote
 	st := d.Settings

@@ -21,11 +21,15 @@ func batchConfig(t testing.TB, ret string) pyworker.Config {
 	return cfg
 }
 
-// files writes one file per content into a temporary folder and returns
-// the mini-batch payload naming them.
-func files(t *testing.T, contents ...string) []byte {
+// files writes one file per content into a temporary folder named how
+// (what batch_score.py is to return) and returns the mini-batch payload
+// naming them.
+func files(t *testing.T, how string, contents ...string) []byte {
 	t.Helper()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), how)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var paths []string
 	for i, c := range contents {
 		p := filepath.Join(dir, string(rune('a'+i))+".txt")
@@ -39,29 +43,31 @@ func files(t *testing.T, contents ...string) []byte {
 }
 
 func TestRunBatch(t *testing.T) {
-	rows := []byte(`{"columns": ["x", "label"], "data": [[1, "a"], [2.5, "b"], [null, "c"]]}`)
+	rows := func(how string) []byte {
+		return []byte(`{"columns": ["x", "label", "how"], "data": [[1, "a", "` + how + `"], [2.5, "b", null], [null, "c", null]]}`)
+	}
 	tests := []struct {
 		name    string
-		ret     string
 		payload func(t *testing.T) []byte
 		want    string
 	}{
-		{name: "paths, DataFrame", ret: "frame", payload: func(t *testing.T) []byte { return files(t, "1", "2") },
+		{name: "paths, DataFrame", payload: func(t *testing.T) []byte { return files(t, "frame", "1", "2") },
 			want: `{"columns":["name","score"],"data":[["a.txt",2.0],["b.txt",4.0]]}`},
-		{name: "paths, list of dicts", ret: "dicts", payload: func(t *testing.T) []byte { return files(t, "1", "2") },
+		{name: "paths, list of dicts", payload: func(t *testing.T) []byte { return files(t, "dicts", "1", "2") },
 			want: `{"values": [{"name": "a.txt", "score": 2.0}, {"name": "b.txt", "score": 4.0}]}`},
-		{name: "paths, numpy array", ret: "numpy", payload: func(t *testing.T) []byte { return files(t, "1", "2") },
+		{name: "paths, numpy array", payload: func(t *testing.T) []byte { return files(t, "numpy", "1", "2") },
 			want: `{"values": [2.0, 4.0]}`},
-		{name: "fewer elements than items", ret: "scalars", payload: func(t *testing.T) []byte { return files(t, "1", "skip", "3") },
+		{name: "fewer elements than items", payload: func(t *testing.T) []byte { return files(t, "scalars", "1", "skip", "3") },
 			want: `{"values": [2.0, 6.0]}`},
-		{name: "rows as a DataFrame", ret: "frame", payload: func(*testing.T) []byte { return rows },
+		{name: "rows as a DataFrame", payload: func(*testing.T) []byte { return rows("frame") },
 			want: `{"columns":["x","label","double"],"data":[[1.0,"a",2.0],[2.5,"b",5.0],[null,"c",null]]}`},
-		{name: "rows, the last dropped", ret: "drop_last", payload: func(*testing.T) []byte { return rows },
+		{name: "rows, the last dropped", payload: func(*testing.T) []byte { return rows("drop_last") },
 			want: `{"columns":["x","label","double"],"data":[[1.0,"a",2.0],[2.5,"b",5.0]]}`},
 	}
+	// One pool: the script reads what to return from the mini-batch.
+	p := start(t, batchConfig(t, "frame"))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := start(t, batchConfig(t, tt.ret))
 			got, err := p.RunBatch(t.Context(), tt.payload(t))
 			if err != nil {
 				t.Fatalf("RunBatch: %v", err)
@@ -70,6 +76,9 @@ func TestRunBatch(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+	if _, err := p.Run(t.Context(), []byte(`{}`)); hangar.ErrorCode(err) != hangar.EINVALID {
+		t.Errorf("Run on a batch pool: got %v, want EINVALID", err)
 	}
 }
 
@@ -99,28 +108,23 @@ func TestRunBatchWithoutPandas(t *testing.T) {
 func TestRunBatchErrors(t *testing.T) {
 	tests := []struct {
 		name    string
-		ret     string
 		payload func(t *testing.T) []byte
 		code    string
 		msg     string
 	}{
-		{name: "run raises", ret: "frame", payload: func(t *testing.T) []byte { return files(t, "1", "raise") },
+		{name: "run raises", payload: func(t *testing.T) []byte { return files(t, "frame", "1", "raise") },
 			code: pyworker.CodeScript, msg: "run() raised ValueError: cannot score b.txt"},
-		{name: "run returns None", ret: "none", payload: func(t *testing.T) []byte { return files(t, "1") },
+		{name: "run returns None", payload: func(t *testing.T) []byte { return files(t, "none", "1") },
 			code: pyworker.CodeScript, msg: "run() returned NoneType: return a list, a numpy array or a pandas DataFrame"},
-		{name: "run returns a string", ret: "str", payload: func(t *testing.T) []byte { return files(t, "1") },
+		{name: "run returns a string", payload: func(t *testing.T) []byte { return files(t, "str", "1") },
 			code: pyworker.CodeScript, msg: "run() returned str"},
-		{name: "not JSON", ret: "frame", payload: func(*testing.T) []byte { return []byte("{") },
+		{name: "not JSON", payload: func(*testing.T) []byte { return []byte("{") },
 			code: pyworker.CodeBadRequest, msg: "the mini-batch is not JSON"},
 	}
 	p := start(t, batchConfig(t, "frame"))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := p
-			if tt.ret != "frame" {
-				q = start(t, batchConfig(t, tt.ret))
-			}
-			_, err := q.RunBatch(t.Context(), tt.payload(t))
+			_, err := p.RunBatch(t.Context(), tt.payload(t))
 			if codeOf(err) != tt.code || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("got %v, want %s containing %q", err, tt.code, tt.msg)
 			}
@@ -131,7 +135,7 @@ func TestRunBatchErrors(t *testing.T) {
 		})
 	}
 	// The worker stays in service after its script failed.
-	if _, err := p.RunBatch(t.Context(), files(t, "1")); err != nil {
+	if _, err := p.RunBatch(t.Context(), files(t, "frame", "1")); err != nil {
 		t.Errorf("RunBatch after the failures: %v", err)
 	}
 }
@@ -157,12 +161,6 @@ func TestRunBatchMode(t *testing.T) {
 	t.Run("no scoring script", func(t *testing.T) {
 		_, err := pyworker.Start(t.Context(), pyworker.Config{Python: py, ModelDir: "testdata/model", Batch: true})
 		if hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), "batch mode needs a scoring script") {
-			t.Errorf("got %v, want EINVALID", err)
-		}
-	})
-	t.Run("Run on a batch pool", func(t *testing.T) {
-		p := start(t, batchConfig(t, "frame"))
-		if _, err := p.Run(t.Context(), []byte(`{}`)); hangar.ErrorCode(err) != hangar.EINVALID {
 			t.Errorf("got %v, want EINVALID", err)
 		}
 	})

@@ -684,7 +684,7 @@ func (p *Pool) acquire(ctx context.Context) (*proc, error) {
 // Run sends the request body to an idle worker (waiting for one as long as
 // ctx allows) and returns the JSON the script's run() returned. Errors: an
 // *Error (CodeScript, CodeBadRequest, CodeTimeout, CodeCrashed, CodeTooLarge,
-// CodeUnavailable), or ctx's error. When ctx ends first the worker finishes
+// CodeUnavailable), ctx's error, or EINVALID on a batch pool. When ctx ends first the worker finishes
 // the request in the background (bounded by RequestTimeout) and stays in the
 // pool. A request that could not even be written to a worker (it died while
 // idle) goes to another worker.

@@ -137,7 +137,8 @@ func startBatchScript(ctx context.Context, c batchScriptConfig) (*pyworker.Pool,
 	}}))
 	pool, err := pyworker.Start(ctx, pyworker.Config{
 		CodeDir: c.code, ScoringScript: c.script, ModelDir: c.model, Batch: true,
-		Env: env, Workers: c.workers, RequestTimeout: timeout,
+		// More mini-batches at once than a pool holds wait for a worker.
+		Env: env, Workers: min(c.workers, pyworker.MaxWorkers), RequestTimeout: timeout,
 		// A mini-batch's answer holds all its rows.
 		MaxResponseBytes: 256 << 20,
 		Logger:           logger,

@@ -1,7 +1,8 @@
 # A batch scoring script: init() loads the model's scale; run(mini_batch)
 # scores a list of file paths (each file holds one number, or a word that
 # says what to do) or the rows of a table (a pandas DataFrame, or a list of
-# dicts), returning what RETURN (an environment variable) asks for.
+# dicts). What it returns is asked for by the name of the files' folder,
+# the column "how" of the rows, or else RETURN (an environment variable).
 import json
 import os
 
@@ -16,6 +17,11 @@ def init():
 
 def run(mini_batch):
     how = os.environ.get("RETURN", "frame")
+    if isinstance(mini_batch, list) and mini_batch and isinstance(mini_batch[0], str):
+        how = os.path.basename(os.path.dirname(mini_batch[0]))
+    elif hasattr(mini_batch, "columns") and "how" in mini_batch.columns:
+        how = mini_batch["how"].iloc[0]
+        mini_batch = mini_batch.drop(columns=["how"])
     if how == "none":
         return None
     if how == "str":
