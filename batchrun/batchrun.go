@@ -7,6 +7,11 @@
 // rows of a single table) failed, and with append_row the rows every
 // mini-batch returned are written in input order to one CSV file.
 //
+// A mini-batch is scored by a Scorer: ModelScorer for a model Hangar runs
+// natively, ScriptScorer for an Azure-style batch scoring script
+// (init() and run(mini_batch)) that a BatchRunner, a pool of Python
+// workers, runs.
+//
 // It is what the hidden `hangar batch-run` command of a batch endpoint's
 // job calls; it prints only progress lines to Options.Progress.
 package batchrun
@@ -102,7 +107,8 @@ func (mb *MiniBatch) Items() int {
 // Scorer scores one mini-batch: for append_row, the rows to append (its
 // ColumnFile and ColumnRow columns, when it returns them, are kept;
 // otherwise Run adds them when the row count allows); nil for
-// summary_only. It must return soon after ctx is done.
+// summary_only. A Scorer that scored only some items returns their rows
+// with a *Partial error. It must return soon after ctx is done.
 type Scorer interface {
 	Score(ctx context.Context, mb *MiniBatch) (*tabular.Frame, error)
 }
@@ -150,9 +156,10 @@ var ErrThreshold = errors.New("error threshold exceeded")
 
 // Run splits o.Input into mini-batches, scores them with s and writes
 // the output. Mini-batches that still fail after their retries are
-// reported in Progress and counted; Run fails (wrapping ErrThreshold)
-// once the failed items exceed o.ErrorThreshold, and then writes no
-// output. Errors: EINVALID (options, an empty or unreadable input),
+// reported in Progress and counted, as are the failed items of a
+// *Partial answer (whose rows are written; it is not retried); Run fails
+// (wrapping ErrThreshold, naming the last failure) once the failed items
+// exceed o.ErrorThreshold, and then writes no output. Errors: EINVALID (options, an empty or unreadable input),
 // ErrThreshold, ctx's error, the output's write errors.
 func Run(ctx context.Context, o Options, s Scorer) (*Result, error) {
 	if err := o.Check(); err != nil {
@@ -200,12 +207,21 @@ func Run(ctx context.Context, o Options, s Scorer) (*Result, error) {
 					continue
 				}
 				done++
+				partial := partialOf(err)
 				if err != nil {
-					res.Failed++
-					res.FailedItems += mb.Items()
-					fmt.Fprintf(progress, "mini-batch %d (%s) failed: %s\n", i+1, describe(mb), oneLine(err))
+					what := "failed"
+					if partial != nil {
+						res.FailedItems += partial.Failed
+						frames[i] = f
+						what = "partly failed"
+					} else {
+						res.Failed++
+						res.FailedItems += mb.Items()
+					}
+					fmt.Fprintf(progress, "mini-batch %d (%s) %s: %s\n", i+1, describe(mb), what, oneLine(err))
 					if o.ErrorThreshold >= 0 && res.FailedItems > o.ErrorThreshold {
-						cancel(fmt.Errorf("%w: %d of %d items failed, error_threshold is %d", ErrThreshold, res.FailedItems, res.Items, o.ErrorThreshold))
+						cancel(fmt.Errorf("%w: %d of %d items failed, error_threshold is %d; the last: mini-batch %d (%s): %s",
+							ErrThreshold, res.FailedItems, res.Items, o.ErrorThreshold, i+1, describe(mb), oneLine(err)))
 					}
 				} else {
 					frames[i] = f
@@ -252,10 +268,14 @@ func attempt(ctx context.Context, o Options, s Scorer, mb *MiniBatch, progress i
 			fmt.Fprintf(progress, "mini-batch %d: retry %d of %d after: %s\n", mb.Index+1, try, o.MaxRetries, oneLine(last))
 		}
 		f, err := scoreOnce(ctx, o.Timeout, s, mb)
-		if err == nil {
-			if f, err = label(f, mb); err == nil {
-				return f, nil
+		if err == nil || partialOf(err) != nil {
+			// A partial answer is the script's last word on the
+			// mini-batch: Azure retries none of it.
+			labelled, lerr := label(f, mb)
+			if lerr == nil {
+				return labelled, err
 			}
+			err = lerr
 		}
 		last = err
 	}
@@ -325,17 +345,14 @@ func writeRows(path string, batches []*MiniBatch, frames []*tabular.Frame) (int,
 		return 0, err
 	}
 	w := csv.NewWriter(fh)
-	var header []string
+	header := headerOf(frames)
+	if header != nil {
+		w.Write(header) // an error stays in w, for w.Error below
+	}
 	rows := 0
 	for i, f := range frames {
 		if f == nil {
 			continue
-		}
-		if header == nil {
-			header = f.Names()
-			if err := w.Write(header); err != nil {
-				break
-			}
 		}
 		cols := make([]*tabular.Column, len(header))
 		for j, name := range header {
@@ -370,6 +387,30 @@ func writeRows(path string, batches []*MiniBatch, frames []*tabular.Frame) (int,
 		return rows, fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return rows, nil
+}
+
+// headerOf is the output's header: the first frame's columns, after
+// ColumnFile and ColumnRow when a later frame has them and it does not
+// (a scoring script's mini-batch that returned fewer rows than it held
+// has no labels, a complete one does). nil when every frame is nil.
+func headerOf(frames []*tabular.Frame) []string {
+	var header []string
+	for _, f := range frames {
+		if f != nil {
+			header = f.Names()
+			break
+		}
+	}
+	if header == nil {
+		return nil
+	}
+	var labels []string
+	for _, name := range []string{ColumnFile, ColumnRow} {
+		if !slices.Contains(header, name) && slices.ContainsFunc(frames, func(f *tabular.Frame) bool { return f != nil && f.Column(name) != nil }) {
+			labels = append(labels, name)
+		}
+	}
+	return append(labels, header...)
 }
 
 // Split returns the mini-batches of input: size files each of a folder's

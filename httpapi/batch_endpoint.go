@@ -447,8 +447,9 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	if d.State != hangar.StateSucceeded {
 		return hangar.Errorf(hangar.ECONFLICT, "deployment %s is %s, not %s", d.Name, d.State, hangar.StateSucceeded)
 	}
-	if d.Spec.ScoringScript != "" {
-		return hangar.Errorf(hangar.EINVALID, "deployment %s runs scoring script %s: batch scoring scripts (init() and run(mini_batch)) are not supported yet; deploy an MLflow or Hangar model without code_configuration", d.Name, d.Spec.ScoringScript)
+	if strings.Contains(d.Spec.ScoringScript, "${{") {
+		// The job's command would read it as an expression.
+		return hangar.Errorf(hangar.EINVALID, "deployment %s: scoring script %q: a path with ${{ cannot be run; rename the file", d.Name, truncate(d.Spec.ScoringScript, 200))
 	}
 	if d.Spec.ModelDigest == "" {
 		return hangar.Errorf(hangar.EINVALID, "deployment %s has no resolved model files: update its model", d.Name)
@@ -473,6 +474,11 @@ func (s *Server) invokeBatchEndpoint(w http.ResponseWriter, r *http.Request, c *
 	if in.JobName != "" {
 		// As `hangar job create --name` names a job.
 		sub.Sets = []string{"name=" + in.JobName}
+	}
+	if d.Spec.ScoringScript != "" {
+		// The code snapshot reaches the step as an input folder, as the
+		// model does.
+		sub.Uploads["code"] = d.Spec.CodeDigest
 	}
 	if err := sub.Validate(); err != nil {
 		return err
@@ -546,7 +552,9 @@ func batchOutput(out, endpoint, deployment string) (string, string, error) {
 
 // batchJobYAML is the command job an invoke submits: every value comes
 // from a validated name or number, and is written as a JSON string
-// (valid YAML) so none can change the document's structure.
+// (valid YAML) so none can change the document's structure. A scoring
+// script deployment adds its code snapshot as input code and the script's
+// path to the command as one single-quoted shell word.
 func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inType, outName, outVersion, experiment string) string {
 	q := strconv.Quote
 	st := d.Settings
@@ -572,6 +580,11 @@ func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inT
 	fmt.Fprintf(&b, "inputs:\n")
 	fmt.Fprintf(&b, "  input:\n    type: %s\n    path: %s\n", inType, q(input))
 	fmt.Fprintf(&b, "  model:\n    type: %s\n    path: ./model\n", modelType)
+	script := ""
+	if d.Spec.ScoringScript != "" {
+		fmt.Fprintf(&b, "  code:\n    type: uri_folder\n    path: ./code\n")
+		script = " --code ${{inputs.code}} --scoring-script " + shellQuote(d.Spec.ScoringScript)
+	}
 	fmt.Fprintf(&b, "outputs:\n  output:\n    type: uri_folder\n    name: %s\n", q(outName))
 	if outVersion != "" {
 		fmt.Fprintf(&b, "    version: %s\n", q(outVersion))
@@ -583,9 +596,15 @@ func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inT
 		}
 	}
 	fmt.Fprintf(&b, "command: %s\n", q(fmt.Sprintf("hangar batch-run --model ${{inputs.model}} --input ${{inputs.input}} --output ${{outputs.output}}"+
-		" --mini-batch-size %d --workers %d --max-retries %d --timeout %d --error-threshold %d --output-action %s --output-file-name %s",
-		max(st.MiniBatchSize, 1), workers, st.MaxRetries, st.RetryTimeoutSeconds, st.ErrorThreshold, st.OutputAction, fileName)))
+		" --mini-batch-size %d --workers %d --max-retries %d --timeout %d --error-threshold %d --output-action %s --output-file-name %s%s",
+		max(st.MiniBatchSize, 1), workers, st.MaxRetries, st.RetryTimeoutSeconds, st.ErrorThreshold, st.OutputAction, fileName, script)))
 	return b.String()
+}
+
+// shellQuote quotes s as one word of a POSIX shell command line (a job's
+// command runs in /bin/sh -c).
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // listBatchJobs lists the jobs invoked on an endpoint, newest first: the

@@ -46,3 +46,43 @@ func FuzzBatchJobYAML(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBatchJobYAMLScript: whatever path a deployment's scoring script
+// has (invoke refuses one with ${{), the job YAML parses, and its command
+// ends with the script as one shell word that unquotes to the path.
+func FuzzBatchJobYAMLScript(f *testing.F) {
+	f.Add("score.py")
+	f.Add("src/it's a \"script\".py")
+	f.Add("a.py; rm -rf / #$(x)`y`")
+	f.Fuzz(func(t *testing.T, script string) {
+		if script == "" || strings.Contains(script, "${{") || hangar.ValidateText("scoring_script", script, hangar.MaxDataPathLength) != nil {
+			return
+		}
+		e := &hangar.BatchEndpoint{Name: "scorer"}
+		d := &hangar.BatchDeployment{Endpoint: "scorer", Name: "blue",
+			Spec:     hangar.DeploymentSpec{CodeDigest: hangar.Digest("sha256:" + strings.Repeat("0", 64)), ScoringScript: script},
+			Settings: hangar.BatchSettings{MaxConcurrencyPerInstance: 1, MiniBatchSize: 3, ErrorThreshold: -1, OutputAction: hangar.BatchSummaryOnly}}
+		text := batchJobYAML(e, d, "azureml:rides:1", hangar.DataURIFile, "out", "", "")
+		j, err := jobspec.ParseJob("batch-invoke.yml", []byte(text), nil)
+		if err != nil {
+			if strings.ContainsAny(script, "${}") {
+				return // an expression-like path: refused, never run
+			}
+			t.Fatalf("the job YAML does not parse: %v\n%s", err, text)
+		}
+		prefix := "hangar batch-run --model ${{inputs.model}} --input ${{inputs.input}} --output ${{outputs.output}} --mini-batch-size 3 --workers 1 --max-retries 0 --timeout 0 --error-threshold -1 --output-action summary_only --output-file-name predictions.csv --code ${{inputs.code}} --scoring-script "
+		word, ok := strings.CutPrefix(j.Command, prefix)
+		if !ok {
+			t.Fatalf("got command %q, want it to start with %q", j.Command, prefix)
+		}
+		if len(word) < 2 || word[0] != '\'' || word[len(word)-1] != '\'' {
+			t.Fatalf("got script word %q, want it single-quoted", word)
+		}
+		if got := strings.ReplaceAll(word[1:len(word)-1], `'\''`, "'"); got != script {
+			t.Errorf("got script word %q, which unquotes to %q, want %q", word, got, script)
+		}
+		if in := j.Inputs["code"]; in == nil || in.Path != "./code" {
+			t.Errorf("got code input %+v, want path ./code", in)
+		}
+	})
+}

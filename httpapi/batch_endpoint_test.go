@@ -295,18 +295,51 @@ func TestBatchEndpointBadInput(t *testing.T) {
 			}
 		})
 	}
-	// A scoring-script deployment is stored but not invoked (not
-	// supported yet), with a message saying so.
+	// A scoring-script deployment is invoked: its code snapshot is an
+	// input of the job, and batch-run runs the script from it.
 	if err := e.admin.CreateBatchDeployment(ctx, ws, script); err != nil {
 		t.Fatalf("create script deployment: %v", err)
 	}
+	job, err := e.admin.InvokeBatchEndpoint(ctx, ws, "scorer", httpapi.BatchInvocation{Input: "rides:1", DeploymentName: "script"})
+	if err != nil {
+		t.Fatalf("invoke a script deployment: %v", err)
+	}
+	var st jobrun.Step
+	if err := json.Unmarshal([]byte(job.Spec), &st); err != nil {
+		t.Fatalf("job spec: %v", err)
+	}
+	if want := " --output-file-name predictions.csv --code ${{inputs.code}} --scoring-script 'score.py'"; !strings.HasSuffix(st.Command, want) {
+		t.Errorf("job command %q, want it to end with %q", st.Command, want)
+	}
+	if in := st.Inputs["code"]; in == nil || in.Manifest != code.Digest || in.Type != "uri_folder" {
+		t.Errorf("job code input: got %+v, want uri_folder of the code snapshot %s", in, code.Digest)
+	}
+	if in := st.Inputs["model"]; in == nil || in.Manifest != e.digest {
+		t.Errorf("job model: got %+v, want the model's manifest %s", in, e.digest)
+	}
+
+	// A script whose path the job's command would read as an expression
+	// is refused, and nothing is submitted.
+	odd, _, err := artifact.PutDir(ctx, e.api.Blobs, fstest.MapFS{"s${{inputs.model}}.py": {Data: []byte("def init(): pass\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.BlobIndex.AddBlob(ctx, ws, odd); err != nil {
+		t.Fatal(err)
+	}
+	oddDep := batchDeployment("odd")
+	oddDep.Spec.CodeDigest, oddDep.Spec.ScoringScript = odd.Digest, "s${{inputs.model}}.py"
+	oddDep.Spec.EnvironmentName, oddDep.Spec.EnvironmentVersion = "py", "1"
+	if err := e.admin.CreateBatchDeployment(ctx, ws, oddDep); err != nil {
+		t.Fatalf("create deployment odd: %v", err)
+	}
 	before := e.batchState(t)
-	_, err = e.admin.InvokeBatchEndpoint(ctx, ws, "scorer", httpapi.BatchInvocation{Input: "rides:1", DeploymentName: "script"})
-	if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), "batch scoring scripts (init() and run(mini_batch)) are not supported yet") {
-		t.Errorf("invoke a script deployment: got %v", err)
+	_, err = e.admin.InvokeBatchEndpoint(ctx, ws, "scorer", httpapi.BatchInvocation{Input: "rides:1", DeploymentName: "odd"})
+	if !hangar.IsCode(err, hangar.EINVALID) || !strings.Contains(hangar.ErrorMessage(err), "a path with ${{ cannot be run") {
+		t.Errorf("invoke odd: got %v, want EINVALID", err)
 	}
 	if after := e.batchState(t); after != before {
-		t.Errorf("invoking a script deployment changed the state")
+		t.Errorf("the refused invoke changed the state:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
 

@@ -13,9 +13,17 @@
 # {"code": "script_error"|"bad_request"|"init_failed"|"missing_packages",
 #  "message": str, "traceback": str, "missing": [str]}.
 #
-# argv[1] is JSON: {"mode": "script", "code_dir", "script"} or
+# argv[1] is JSON: {"mode": "script", "code_dir", "script", "batch"} or
 # {"mode": "pyfunc", "model_dir", "loader_module", "data", "code"}.
 # Standard library only: numpy and pandas are used when present.
+#
+# Batch mode ("batch": true, a batch deployment's script): a request is one
+# mini-batch, JSON {"files": [absolute paths]} or {"columns": [names],
+# "data": [[row values]]}; run(mini_batch) gets the list of paths, or the rows
+# as a pandas DataFrame (a list of dicts when pandas does not import). The
+# answer is what run() returned: {"columns": [...], "data": [[...]]} for a
+# DataFrame (its columns kept), {"values": [...]} for a list, tuple, numpy
+# array or pandas Series (one value per element).
 
 import json
 import os
@@ -140,6 +148,8 @@ def _load_script(cfg):
         if not callable(getattr(module, fn, None)):
             raise _Refused(f"the scoring script {cfg['script']} defines no {fn}() function")
     module.init()
+    if cfg.get("batch"):
+        return _batch_handler(module.run)
 
     def handle(body):
         # As Flask's get_data(as_text=True) under Azure's server: bytes that
@@ -147,6 +157,44 @@ def _load_script(cfg):
         return _encode("run()", module.run(body.decode("utf-8", errors="replace")))
 
     return handle
+
+
+def _batch_handler(run):
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+
+    def handle(body):
+        try:
+            req = json.loads(body)
+        except ValueError as exc:
+            raise _BadRequest(f"the mini-batch is not JSON: {exc}")
+        if "files" in req:
+            mini_batch = req["files"]
+        elif pd is not None:
+            mini_batch = pd.DataFrame(req["data"], columns=req["columns"])
+        else:
+            mini_batch = [dict(zip(req["columns"], row)) for row in req["data"]]
+        return _batch_encode(run(mini_batch))
+
+    return handle
+
+
+def _batch_encode(result):
+    """Encodes what run(mini_batch) returned: one element per item it processed."""
+    mod = type(result).__module__
+    if mod.startswith("pandas") and hasattr(result, "columns") and hasattr(result, "to_json"):
+        try:
+            return result.to_json(orient="split", index=False, date_format="iso", default_handler=str)
+        except Exception as exc:
+            raise _NotJSON(f"run() returned a DataFrame that does not encode: {_last_line(exc)}")
+    if mod.startswith(("numpy", "pandas")) and hasattr(result, "tolist"):
+        result = result.tolist()
+    if not isinstance(result, (list, tuple)):
+        raise _NotJSON(f"run() returned {type(result).__name__}: return a list, a numpy array or a pandas "
+                       f"DataFrame with one element per item it processed")
+    return _encode("run()", {"values": list(result)})
 
 
 class _Refused(Exception):

@@ -2,6 +2,8 @@
 // supervised pool of Debian python3 processes that serve an Azure-style
 // scoring script (init() once, run(raw_data) per request, AZUREML_MODEL_DIR)
 // or an MLflow python_function model that the native runtime cannot serve.
+// In batch mode (Config.Batch) it runs a batch deployment's script instead:
+// run(mini_batch) per RunBatch.
 //
 // Each worker runs an embedded bootstrap (bootstrap.py) and answers
 // length-prefixed frames: requests on its stdin, answers on fd 3, so nothing
@@ -60,6 +62,11 @@ type Config struct {
 	// be an MLflow model folder with a python_function flavor.
 	CodeDir       string
 	ScoringScript string
+	// Batch runs the scoring script as a batch deployment's, init() once
+	// and run(mini_batch) per RunBatch (which see); it needs a
+	// ScoringScript. Run is refused on a batch pool and RunBatch on an
+	// online one.
+	Batch bool
 	// ModelDir is the model folder, given to the script as AZUREML_MODEL_DIR.
 	ModelDir string
 	// Env is added to the worker's environment (environment_variables of the
@@ -271,8 +278,14 @@ func (p *Pool) configure() error {
 			return hangar.Errorf(hangar.EINVALID, "scoring script %q is not a file in the code folder", cfg.ScoringScript)
 		}
 		arg["mode"], arg["code_dir"], arg["script"] = "script", codeDir, filepath.ToSlash(cfg.ScoringScript)
+		if cfg.Batch {
+			arg["batch"] = true
+		}
 		p.dir = codeDir
 	} else {
+		if cfg.Batch {
+			return hangar.Errorf(hangar.EINVALID, "batch mode needs a scoring script with init() and run(mini_batch)")
+		}
 		if modelDir == "" {
 			return hangar.Errorf(hangar.EINVALID, "neither a scoring script nor a model folder to serve")
 		}
@@ -671,11 +684,36 @@ func (p *Pool) acquire(ctx context.Context) (*proc, error) {
 // Run sends the request body to an idle worker (waiting for one as long as
 // ctx allows) and returns the JSON the script's run() returned. Errors: an
 // *Error (CodeScript, CodeBadRequest, CodeTimeout, CodeCrashed, CodeTooLarge,
-// CodeUnavailable), or ctx's error. When ctx ends first the worker finishes
+// CodeUnavailable), ctx's error, or EINVALID on a batch pool. When ctx ends first the worker finishes
 // the request in the background (bounded by RequestTimeout) and stays in the
 // pool. A request that could not even be written to a worker (it died while
 // idle) goes to another worker.
 func (p *Pool) Run(ctx context.Context, raw []byte) ([]byte, error) {
+	if p.cfg.Batch {
+		return nil, hangar.Errorf(hangar.EINVALID, "the pool runs a batch scoring script: call RunBatch")
+	}
+	return p.run(ctx, raw)
+}
+
+// RunBatch scores one mini-batch in a worker of a batch pool (Config.Batch),
+// as Run does a request. payload is JSON, {"files": [absolute paths]} for a
+// mini-batch of files or {"columns": [names], "data": [[values]]} for rows
+// of one table; the script's run(mini_batch) gets the list of paths, or the
+// rows as a pandas DataFrame (a list of dicts when pandas does not import).
+// The answer encodes what run() returned, one element per item it
+// processed: {"columns": [names], "data": [[values]]} for a pandas
+// DataFrame (pandas' to_json orient split: NaN as null, datetimes in ISO
+// 8601), {"values": [elements]} for a list, tuple, numpy array or pandas
+// Series. Any other return value is CodeScript, as is run() raising.
+// Errors: those of Run, and EINVALID on a pool that is not a batch pool.
+func (p *Pool) RunBatch(ctx context.Context, payload []byte) ([]byte, error) {
+	if !p.cfg.Batch {
+		return nil, hangar.Errorf(hangar.EINVALID, "the pool runs an online scoring script: call Run")
+	}
+	return p.run(ctx, payload)
+}
+
+func (p *Pool) run(ctx context.Context, raw []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}

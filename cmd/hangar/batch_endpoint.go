@@ -9,15 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hangar-ml/hangar"
-	"github.com/hangar-ml/hangar/batchrun"
 	"github.com/hangar-ml/hangar/httpapi"
 	"github.com/hangar-ml/hangar/jobspec"
-	"github.com/hangar-ml/hangar/score"
 )
 
 // `hangar batch-endpoint`, `hangar batch-deployment` (issue 11, item 5)
@@ -486,9 +483,6 @@ func newBatchDeploymentCreateCmd(cli *clientConfig, update bool) *cobra.Command 
 		if err != nil {
 			return err
 		}
-		if spec.Code != nil {
-			return invalidf("%s: code_configuration: batch scoring scripts (init() and run(mini_batch)) are not supported yet; deploy an MLflow or Hangar model without code_configuration", file)
-		}
 		c, err := cli.client()
 		if err != nil {
 			return err
@@ -576,6 +570,10 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 	if err != nil {
 		return nil, err
 	}
+	script, err := batchScriptOf(file, spec.Code) // batch_run.go
+	if err != nil {
+		return nil, err
+	}
 	if spec.Model.Ref != nil {
 		if err := r.modelRef(ctx, &d.Spec, spec.Model); err != nil {
 			return nil, err
@@ -583,7 +581,9 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 	}
 	if e := spec.Environment; e != nil {
 		if e.Ref == nil {
-			fmt.Fprintf(errOut, "%s: the inline environment is not recorded: a model Hangar runs natively needs none\n", file)
+			if script == nil {
+				fmt.Fprintf(errOut, "%s: the inline environment is not recorded: a model Hangar runs natively needs none\n", file)
+			}
 		} else {
 			env, err := r.environment(ctx, *e.Ref)
 			if err != nil {
@@ -597,8 +597,12 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 	if modelDir != "" {
 		check.Spec.ModelName, check.Spec.ModelVersion = "pending", "1"
 	}
+	script.placeholders(&check.Spec, spec.Environment)
 	if err := check.Validate(); err != nil {
 		return nil, inFile(file, err)
+	}
+	if err := script.upload(ctx, r, d, spec.Environment); err != nil {
+		return nil, err
 	}
 	if modelDir != "" {
 		if err := r.localModel(ctx, &d.Spec, spec.EndpointName, spec.Name, spec.Model, modelDir); err != nil {
@@ -650,64 +654,4 @@ func newBatchDeploymentDeleteCmd(cli *clientConfig) *cobra.Command {
 	cmd.Flags().StringVarP(&endpoint, "endpoint-name", "e", "", "the batch endpoint (required)")
 	cmd.MarkFlagRequired("endpoint-name")
 	return cmd
-}
-
-// newBatchRunCmd is the hidden `hangar batch-run` that the step of a
-// batch endpoint's job runs (httpapi's invoke writes its command line).
-func newBatchRunCmd() *cobra.Command {
-	var o batchrun.Options
-	var model string
-	var timeout int
-	cmd := &cobra.Command{
-		Use:    "batch-run --model DIR --input PATH --output DIR",
-		Short:  "Score a batch endpoint job's input in mini-batches (run by the job's step)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Timeout = time.Duration(timeout) * time.Second
-			o.Progress = cmd.OutOrStdout()
-			if err := o.Check(); err != nil {
-				return err
-			}
-			m, err := loadBatchModel(model, max(1, o.Workers))
-			if err != nil {
-				return err
-			}
-			res, err := batchrun.Run(cmd.Context(), o, batchrun.ModelScorer{Model: m})
-			if res != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "%d of %d mini-batches failed (%d of %d items)\n", res.Failed, res.MiniBatches, res.FailedItems, res.Items)
-			}
-			if errors.Is(err, batchrun.ErrThreshold) {
-				return hangar.Errorf(hangar.EINVALID, "%s", err.Error())
-			}
-			return err
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "the model folder (required)")
-	f.StringVar(&o.Input, "input", "", "the input file or folder (required)")
-	f.StringVar(&o.Output, "output", "", "the output folder (required)")
-	f.IntVar(&o.MiniBatchSize, "mini-batch-size", 10, "files (or rows of a single table) per mini-batch")
-	f.IntVar(&o.Workers, "workers", 1, "mini-batches scored at once")
-	f.IntVar(&o.MaxRetries, "max-retries", 3, "retries of a failed mini-batch")
-	f.IntVar(&timeout, "timeout", 30, "seconds per attempt at a mini-batch (0: none)")
-	f.IntVar(&o.ErrorThreshold, "error-threshold", -1, "failed items tolerated (-1: any)")
-	f.StringVar(&o.OutputAction, "output-action", batchrun.AppendRow, "append_row or summary_only")
-	f.StringVar(&o.OutputFileName, "output-file-name", batchrun.DefaultOutputFileName, "the append_row output file")
-	cmd.MarkFlagRequired("model")
-	return cmd
-}
-
-// loadBatchModel loads a staged model folder; a folder of one model file
-// under another name than score.Load looks for is that file.
-func loadBatchModel(dir string, threads int) (*score.Model, error) {
-	m, err := score.Load(dir, threads)
-	if err == nil || !hangar.IsCode(err, hangar.EINVALID) {
-		return m, err
-	}
-	ents, rerr := os.ReadDir(dir)
-	if rerr != nil || len(ents) != 1 || !ents[0].Type().IsRegular() {
-		return nil, fmt.Errorf("--model: %w", err)
-	}
-	return score.Load(filepath.Join(dir, ents[0].Name()), threads)
 }
