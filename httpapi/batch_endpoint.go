@@ -597,13 +597,18 @@ func batchJobYAML(e *hangar.BatchEndpoint, d *hangar.BatchDeployment, input, inT
 	}
 	fmt.Fprintf(&b, "command: %s\n", q(fmt.Sprintf("hangar batch-run --model ${{inputs.model}} --input ${{inputs.input}} --output ${{outputs.output}}"+
 		" --mini-batch-size %d --workers %d --max-retries %d --timeout %d --error-threshold %d --output-action %s --output-file-name %s%s",
-		max(st.MiniBatchSize, 1), workers, st.MaxRetries, st.RetryTimeoutSeconds, st.ErrorThreshold, st.OutputAction, fileName, script)))
+		max(st.MiniBatchSize, 1), workers, st.MaxRetries, st.RetryTimeoutSeconds, st.ErrorThreshold, shellQuote(st.OutputAction), shellQuote(fileName), script)))
 	return b.String()
 }
 
 // shellQuote quotes s as one word of a POSIX shell command line (a job's
 // command runs in /bin/sh -c).
+// A word of only letters, digits and _ . / - (none of them special to
+// the shell) is left as it is, as Python's shlex.quote does.
 func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") == "" {
+		return s
+	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 

@@ -75,14 +75,38 @@ func FuzzBatchJobYAMLScript(f *testing.F) {
 		if !ok {
 			t.Fatalf("got command %q, want it to start with %q", j.Command, prefix)
 		}
-		if len(word) < 2 || word[0] != '\'' || word[len(word)-1] != '\'' {
-			t.Fatalf("got script word %q, want it single-quoted", word)
+		got := word
+		if strings.Trim(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != "" {
+			// Anything else must be one single-quoted word.
+			if len(word) < 2 || word[0] != '\'' || word[len(word)-1] != '\'' {
+				t.Fatalf("got script word %q, want it single-quoted", word)
+			}
+			got = strings.ReplaceAll(word[1:len(word)-1], `'\''`, "'")
 		}
-		if got := strings.ReplaceAll(word[1:len(word)-1], `'\''`, "'"); got != script {
+		if got != script {
 			t.Errorf("got script word %q, which unquotes to %q, want %q", word, got, script)
 		}
 		if in := j.Inputs["code"]; in == nil || in.Path != "./code" {
 			t.Errorf("got code input %+v, want path ./code", in)
 		}
 	})
+}
+
+// TestShellQuote checks the words batchJobYAML writes into a step's
+// /bin/sh command line: a stored output_file_name or scoring script that
+// holds shell syntax stays one inert word.
+func TestShellQuote(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"predictions.csv", "predictions.csv"},
+		{"src/score_v-2.py", "src/score_v-2.py"},
+		{"", "''"},
+		{"a b.csv", "'a b.csv'"},
+		{"x.csv; rm -rf ~", "'x.csv; rm -rf ~'"},
+		{"$(id).csv", "'$(id).csv'"},
+		{"it's.py", `'it'\''s.py'`},
+	} {
+		if got := shellQuote(c.in); got != c.want {
+			t.Errorf("shellQuote(%q): got %s, want %s", c.in, got, c.want)
+		}
+	}
 }

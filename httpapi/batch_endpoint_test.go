@@ -308,7 +308,7 @@ func TestBatchEndpointBadInput(t *testing.T) {
 	if err := json.Unmarshal([]byte(job.Spec), &st); err != nil {
 		t.Fatalf("job spec: %v", err)
 	}
-	if want := " --output-file-name predictions.csv --code ${{inputs.code}} --scoring-script 'score.py'"; !strings.HasSuffix(st.Command, want) {
+	if want := " --output-file-name predictions.csv --code ${{inputs.code}} --scoring-script score.py"; !strings.HasSuffix(st.Command, want) {
 		t.Errorf("job command %q, want it to end with %q", st.Command, want)
 	}
 	if in := st.Inputs["code"]; in == nil || in.Manifest != code.Digest || in.Type != "uri_folder" {
