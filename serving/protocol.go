@@ -44,6 +44,17 @@ var (
 	jsonType = []string{"application/json"}
 )
 
+// target is what a scoring route's path names: the endpoint and, for
+// V2, the model (an endpoint or deployment name) and its version.
+type target struct {
+	endpoint, model, version string
+}
+
+// pathTarget reads the target from the path values the mux matched.
+func pathTarget(r *http.Request) target {
+	return target{endpoint: r.PathValue("endpoint"), model: r.PathValue("model"), version: r.PathValue("version")}
+}
+
 // reqState is the per-request scratch space, pooled.
 type reqState struct {
 	body []byte
@@ -59,10 +70,13 @@ type reqState struct {
 func (g *Gateway) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	const p = "/endpoints/{endpoint}"
-	mux.HandleFunc("POST "+p+"/score", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoScore) })
-	mux.HandleFunc("POST "+p+"/invocations", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoInvocations) })
-	mux.HandleFunc("POST "+p+"/v2/models/{model}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2) })
-	mux.HandleFunc("POST "+p+"/v2/models/{model}/versions/{version}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2) })
+	// ServeScoring answers the first two without the mux; they stay here
+	// for the requests it leaves to the mux (paths it does not take as
+	// they are).
+	mux.HandleFunc("POST "+p+"/score", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoScore, pathTarget(r)) })
+	mux.HandleFunc("POST "+p+"/invocations", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoInvocations, pathTarget(r)) })
+	mux.HandleFunc("POST "+p+"/v2/models/{model}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2, pathTarget(r)) })
+	mux.HandleFunc("POST "+p+"/v2/models/{model}/versions/{version}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2, pathTarget(r)) })
 	mux.HandleFunc("GET "+p+"/{$}", g.live)
 	mux.HandleFunc("GET "+p+"/v2/health/live", g.live)
 	mux.HandleFunc("GET "+p+"/v2/health/ready", g.ready)
@@ -100,10 +114,62 @@ func (g *Gateway) routes() *http.ServeMux {
 }
 
 // ServeHTTP answers the scoring routes.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawPath == "" && g.ServeScoring(w, r, r.URL.Path) {
+		return
+	}
+	g.mux.ServeHTTP(w, r)
+}
+
+// ServeScoring answers r when it is a POST to /endpoints/{endpoint}/score
+// or /endpoints/{endpoint}/invocations — the routes of nearly every
+// scoring request — and reports whether it did. path is r's path as the
+// gateway sees it: r.URL.Path, or the part of it after the prefix a
+// server mounts the gateway under, so that server need not copy the
+// request to cut its path. It takes only paths the mux would route to
+// the same handler with the same endpoint: a name of Azure's characters,
+// nothing to clean or unescape (the caller checks that r.URL.RawPath is
+// empty); anything else is left to ServeHTTP, with the path cut, so the
+// answer is the mux's.
+func (g *Gateway) ServeScoring(w http.ResponseWriter, r *http.Request, path string) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	rest, ok := strings.CutPrefix(path, "/endpoints/")
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(rest, '/')
+	if i <= 0 || !nameChars(rest[:i]) {
+		return false
+	}
+	var pr proto
+	switch rest[i:] {
+	case "/score":
+		pr = protoScore
+	case "/invocations":
+		pr = protoInvocations
+	default:
+		return false
+	}
+	g.serve(w, r, pr, target{endpoint: rest[:i]})
+	return true
+}
+
+// nameChars reports whether s holds only the characters of Azure's
+// endpoint names, which a path carries as they are.
+func nameChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // serve is the scoring hot path, shared by the three protocols.
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto, tg target) {
 	start := time.Now()
 	st := g.pool.Get().(*reqState)
 	defer g.pool.Put(st)
@@ -113,7 +179,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 	if c := r.Header["X-Ms-Client-Request-Id"]; len(c) > 0 {
 		h["X-Ms-Client-Request-Id"] = c[:1]
 	}
-	epName := r.PathValue("endpoint")
+	epName := tg.endpoint
 	ep := (*g.endpoints.Load())[epName]
 	if ep == nil {
 		g.fail(w, pr, epName, "", errf(hangar.ENOTFOUND, "endpoint %s does not exist", epName))
@@ -135,7 +201,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 		targeted bool
 	)
 	for try := 0; ; try++ {
-		d, targeted, err = choose(r, t, pr)
+		d, targeted, err = choose(r, t, pr, tg)
 		if err != nil {
 			g.fail(w, pr, epName, "", err)
 			return
@@ -152,7 +218,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 	}
 	defer d.release()
 	h["Azureml-Model-Deployment"] = d.hdrName
-	resp, err := g.answerTimed(r.Context(), d, pr, r, body, st, start)
+	resp, err := g.answerTimed(r.Context(), d, pr, r, tg, body, st, start)
 	if err != nil {
 		g.fail(w, pr, epName, d.spec.Name, err)
 		return
@@ -170,13 +236,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 		})
 	}
 	if !targeted && t.mirror != nil && t.mirror != d && mrandIntN(100) < t.mirrorPct {
-		g.mirror(t.mirror, pr, r, body, epName)
+		g.mirror(t.mirror, pr, r, tg, body)
 	}
 }
 
 // answerTimed admits the request to d, answers it and enforces the
 // deployment's request timeout.
-func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *http.Request, body []byte, st *reqState, start time.Time) ([]byte, error) {
+func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *http.Request, tg target, body []byte, st *reqState, start time.Time) ([]byte, error) {
 	if !d.ready.Load() {
 		return nil, errf(ENOTREADY, "deployment %s is not ready", d.spec.Name)
 	}
@@ -185,7 +251,7 @@ func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *h
 		return nil, err
 	}
 	d.m.inflight.Inc()
-	resp, err := d.answer(ctx, pr, r.Header.Get("Content-Type"), r.PathValue("model"), r.PathValue("version"), body, st, deadline)
+	resp, err := d.answer(ctx, pr, r.Header.Get("Content-Type"), tg.model, tg.version, body, st, deadline)
 	d.m.inflight.Dec()
 	d.leave()
 	if err == nil && time.Now().After(deadline) {
@@ -197,7 +263,8 @@ func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *h
 // mirror sends a copy of the request to the mirror deployment in the
 // background; when MirrorConcurrency copies are in flight it drops this
 // one, so the caller never waits for the mirror.
-func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, body []byte, ep string) {
+func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, tg target, body []byte) {
+	ep := tg.endpoint
 	select {
 	case g.mirrorSem <- struct{}{}:
 	default:
@@ -210,7 +277,7 @@ func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, body []byte, 
 	}
 	body = bytes.Clone(body)
 	ct := r.Header.Get("Content-Type")
-	model, version := r.PathValue("model"), r.PathValue("version")
+	model, version := tg.model, tg.version
 	go func() {
 		defer func() { <-g.mirrorSem }()
 		defer d.release()
@@ -239,9 +306,9 @@ func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, body []byte, 
 
 // choose picks the deployment: the one the azureml-model-deployment
 // header or the V2 model path names, else one by the traffic weights.
-func choose(r *http.Request, t *table, pr proto) (*Deployment, bool, error) {
+func choose(r *http.Request, t *table, pr proto, tg target) (*Deployment, bool, error) {
 	if pr == protoV2 {
-		return chooseV2(t, r.PathValue("model"), r.PathValue("version"))
+		return chooseV2(t, tg.model, tg.version)
 	}
 	if v := r.Header[http.CanonicalHeaderKey(HeaderDeployment)]; len(v) > 0 && v[0] != "" {
 		d := t.byName[v[0]]
