@@ -1,6 +1,7 @@
 package release
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -46,6 +47,21 @@ func TestIsScoringPath(t *testing.T) {
 		want := routed == "scoring" && w.Code == http.StatusOK
 		if got := IsScoringPath(p); got != want {
 			t.Errorf("IsScoringPath(%q) = %v, want %v (the mux: %q, status %d)", p, got, want, routed, w.Code)
+		}
+	}
+}
+
+// TestAppendStringIsJSONMarshal keeps capture's string quoting
+// byte-for-byte what encoding/json writes, fast path or not.
+func TestAppendStringIsJSONMarshal(t *testing.T) {
+	cases := []string{"", "churn", "blue-2", "0f3a-77:x.y_z", `a"b`, `a\b`, "<tag>&", "tab\there", "\u2028", "é", "\xff\xfe", "\x7f", "\x00"}
+	for c := range 256 {
+		cases = append(cases, "x"+string(rune(c))+"y", string([]byte{byte(c)}))
+	}
+	for _, s := range cases {
+		want, _ := json.Marshal(s)
+		if got := appendString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
+			t.Errorf("appendString(%q): got %s, want prefix%s", s, got, want)
 		}
 	}
 }

@@ -36,6 +36,10 @@ const (
 	HeaderRequestID       = "x-request-id"             // the correlation id: the caller's, or one the gateway made
 	HeaderClientRequestID = "x-ms-client-request-id"   // Azure's caller id, also taken as the correlation id and echoed
 	headerModelError      = "ms-azureml-model-error-statuscode"
+
+	// canonical forms, to index header maps without
+	// http.CanonicalHeaderKey's allocation per request
+	canonDeployment = "Azureml-Model-Deployment"
 )
 
 // Pre-built header values, assigned to header maps without the
@@ -217,8 +221,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto, tg tar
 		t = ep.table.Load() // d left the routing: the new table no longer has it
 	}
 	defer d.release()
-	h["Azureml-Model-Deployment"] = d.hdrName
-	resp, err := g.answerTimed(r.Context(), d, pr, r, tg, body, st, start)
+	h[canonDeployment] = d.hdrName
+	resp, took, err := g.answerTimed(r.Context(), d, pr, r, tg, body, st, start)
 	if err != nil {
 		g.fail(w, pr, epName, d.spec.Name, err)
 		return
@@ -227,12 +231,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto, tg tar
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp)
 	d.m.ok.Inc()
-	d.m.latency.Observe(time.Since(start).Seconds())
+	d.m.latency.Observe(took.Seconds())
 	if g.capture != nil && d.spec.Capture.SamplingRate > 0 && (d.spec.Capture.SamplingRate >= 1 || randFloat() < d.spec.Capture.SamplingRate) {
+		// One allocation holds both copies.
+		inout := make([]byte, len(body)+len(resp))
+		copy(inout, body)
+		copy(inout[len(body):], resp)
 		g.capture.offer(Record{
 			ID: id, Endpoint: epName, Deployment: d.spec.Name, ModelVersion: d.spec.ModelVersion,
 			Protocol: protoNames[pr], Time: start, Status: http.StatusOK,
-			Input: bytes.Clone(body), Output: bytes.Clone(resp),
+			Input: inout[:len(body):len(body)], Output: inout[len(body):],
 		})
 	}
 	if !targeted && t.mirror != nil && t.mirror != d && mrandIntN(100) < t.mirrorPct {
@@ -241,23 +249,26 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto, tg tar
 }
 
 // answerTimed admits the request to d, answers it and enforces the
-// deployment's request timeout.
-func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *http.Request, tg target, body []byte, st *reqState, start time.Time) ([]byte, error) {
+// deployment's request timeout; it returns the time from start to the
+// answer, which one clock read gives both the timeout check and the
+// latency metric.
+func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *http.Request, tg target, body []byte, st *reqState, start time.Time) ([]byte, time.Duration, error) {
 	if !d.ready.Load() {
-		return nil, errf(ENOTREADY, "deployment %s is not ready", d.spec.Name)
+		return nil, 0, errf(ENOTREADY, "deployment %s is not ready", d.spec.Name)
 	}
 	deadline := start.Add(d.spec.RequestTimeout)
 	if _, err := d.admit(ctx, deadline); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	d.m.inflight.Inc()
-	resp, err := d.answer(ctx, pr, r.Header.Get("Content-Type"), tg.model, tg.version, body, st, deadline)
+	resp, err := d.answer(ctx, pr, contentType(r), tg.model, tg.version, body, st, deadline)
 	d.m.inflight.Dec()
 	d.leave()
-	if err == nil && time.Now().After(deadline) {
+	took := time.Since(start)
+	if err == nil && took > d.spec.RequestTimeout {
 		err = errf(ETIMEOUT, "deployment %s took longer than request_timeout_ms %d", d.spec.Name, d.spec.RequestTimeout.Milliseconds())
 	}
-	return resp, err
+	return resp, took, err
 }
 
 // mirror sends a copy of the request to the mirror deployment in the
@@ -276,7 +287,7 @@ func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, tg target, bo
 		return
 	}
 	body = bytes.Clone(body)
-	ct := r.Header.Get("Content-Type")
+	ct := contentType(r)
 	model, version := tg.model, tg.version
 	go func() {
 		defer func() { <-g.mirrorSem }()
@@ -310,7 +321,7 @@ func choose(r *http.Request, t *table, pr proto, tg target) (*Deployment, bool, 
 	if pr == protoV2 {
 		return chooseV2(t, tg.model, tg.version)
 	}
-	if v := r.Header[http.CanonicalHeaderKey(HeaderDeployment)]; len(v) > 0 && v[0] != "" {
+	if v := r.Header[canonDeployment]; len(v) > 0 && v[0] != "" {
 		d := t.byName[v[0]]
 		if d == nil {
 			return nil, false, errf(hangar.ENOTFOUND, "endpoint %s has no deployment %s", t.name, v[0])
@@ -420,6 +431,15 @@ func (g *Gateway) readBody(r *http.Request, st *reqState, pr proto) ([]byte, err
 	}
 	st.body = buf
 	return buf, nil
+}
+
+// contentType is the request's Content-Type: Header.Get without its
+// canonicalization, for a name that is canonical already.
+func contentType(r *http.Request) string {
+	if v := r.Header["Content-Type"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // checkContentType accepts JSON (UTF-8) on every protocol, no content

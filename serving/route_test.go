@@ -77,3 +77,13 @@ func TestServeScoringAnswersAsTheMux(t *testing.T) {
 		})
 	}
 }
+
+// TestCanonicalHeaderKeys keeps the pre-canonicalized header names the hot
+// path indexes maps with in step with the names they stand for.
+func TestCanonicalHeaderKeys(t *testing.T) {
+	for got, name := range map[string]string{canonDeployment: HeaderDeployment} {
+		if want := http.CanonicalHeaderKey(name); got != want {
+			t.Errorf("canonical key of %s: got %q, want %q", name, got, want)
+		}
+	}
+}
