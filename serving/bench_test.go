@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 )
@@ -131,4 +132,24 @@ func BenchmarkDecodeScore(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDirSink is capture's share off the request path: one record
+// (input and output lines) formatted and appended by DirSink, in batches
+// of 512 as the gateway hands them over. Reported per record.
+func BenchmarkDirSink(b *testing.B) {
+	s := &DirSink{Dir: b.TempDir()}
+	batch := make([]Record, 512)
+	for i := range batch {
+		batch[i] = Record{ID: "5f0c2a91-0d3e-4b7c-8e1f-00000000002a", Endpoint: "bench", Deployment: "blue", ModelVersion: "1",
+			Protocol: "score", Time: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), Status: http.StatusOK,
+			Input: []byte(`{"data": [` + benchRow + `]}`), Output: []byte(`["1"]`)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.WriteCapture(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/record")
 }

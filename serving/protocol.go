@@ -386,7 +386,15 @@ func (g *Gateway) authorize(r *http.Request, t *table) error {
 		}
 		return nil
 	}
-	sum := sha256.Sum256([]byte(cred))
+	// Hashed from a stack buffer: []byte(cred) would allocate for a
+	// key longer than 32 bytes.
+	var buf [128]byte
+	var sum [sha256.Size]byte
+	if len(cred) <= len(buf) {
+		sum = sha256.Sum256(append(buf[:0], cred...))
+	} else {
+		sum = sha256.Sum256([]byte(cred))
+	}
 	ok := 0
 	for _, k := range t.keys {
 		ok |= subtle.ConstantTimeCompare(sum[:], k)
@@ -631,20 +639,31 @@ func writeJSON(w http.ResponseWriter, st int, b []byte) {
 
 // appendJSONString appends s as a JSON string.
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendJSONChars(b, s)
+	return append(b, '"')
+}
+
+// appendJSONChars appends s escaped for the inside of a JSON string. Runs
+// of bytes that need no escape are appended whole.
+func appendJSONChars(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
+			b = append(b, s[start:i]...)
 			b = append(b, '\\', c)
 		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		default:
-			b = append(b, c)
+			continue
 		}
+		start = i + 1
 	}
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // requestID returns the caller's correlation id (x-request-id or
