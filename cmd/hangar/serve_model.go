@@ -94,7 +94,7 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 		}
 		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		if cfg.Pprof != "" {
-			stop, err := startPprof(cfg.Pprof, logger)
+			_, stop, err := startPprof(cfg.Pprof, logger)
 			if err != nil {
 				return err
 			}

@@ -63,7 +63,7 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 		cfg.ScheduleClockRate = clockRate
 		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		if pprofAddr != "" {
-			stop, err := startPprof(pprofAddr, logger)
+			_, stop, err := startPprof(pprofAddr, logger)
 			if err != nil {
 				return err
 			}

@@ -90,18 +90,19 @@ func replayEndpoints(ctx context.Context, rel *release.Service, logger *slog.Log
 // startPprof serves net/http/pprof on its own loopback listener for
 // profiling the scoring path under load (`--pprof 127.0.0.1:6060`, off by
 // default): the profiles are not behind the server's authentication, so
-// only a loopback address is taken. The returned func stops it.
-func startPprof(addr string, logger *slog.Logger) (stop func(), err error) {
+// only a loopback address is taken. It returns the profiles' URL and a
+// func that stops the listener.
+func startPprof(addr string, logger *slog.Logger) (url string, stop func(), err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, hangar.Errorf(hangar.EINVALID, "--pprof %q: want host:port (%v)", addr, err)
+		return "", nil, hangar.Errorf(hangar.EINVALID, "--pprof %q: want host:port (%v)", addr, err)
 	}
 	if !isLoopback(host) {
-		return nil, hangar.Errorf(hangar.EINVALID, "--pprof %q: profiles are served without authentication; give a loopback address", addr)
+		return "", nil, hangar.Errorf(hangar.EINVALID, "--pprof %q: profiles are served without authentication; give a loopback address", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--pprof: %w", err)
+		return "", nil, fmt.Errorf("--pprof: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -113,6 +114,7 @@ func startPprof(addr string, logger *slog.Logger) (stop func(), err error) {
 	// timeout leaves room for a few minutes.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 5 * time.Minute, IdleTimeout: time.Minute}
 	go func() { _ = srv.Serve(ln) }()
-	logger.Info("pprof listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return func() { _ = srv.Close() }, nil
+	url = "http://" + ln.Addr().String() + "/debug/pprof/"
+	logger.Info("pprof listening", "url", url)
+	return url, func() { _ = srv.Close() }, nil
 }
