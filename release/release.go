@@ -297,7 +297,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if r.URL.RawPath == "" && g.ServeScoring(w, r, path) {
+	if g.ServeScoring(w, r, path) {
 		return
 	}
 	r2 := *r

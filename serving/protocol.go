@@ -119,7 +119,7 @@ func (g *Gateway) routes() *http.ServeMux {
 
 // ServeHTTP answers the scoring routes.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawPath == "" && g.ServeScoring(w, r, r.URL.Path) {
+	if g.ServeScoring(w, r, r.URL.Path) {
 		return
 	}
 	g.mux.ServeHTTP(w, r)
@@ -132,11 +132,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // server mounts the gateway under, so that server need not copy the
 // request to cut its path. It takes only paths the mux would route to
 // the same handler with the same endpoint: a name of Azure's characters,
-// nothing to clean or unescape (the caller checks that r.URL.RawPath is
-// empty); anything else is left to ServeHTTP, with the path cut, so the
-// answer is the mux's.
+// nothing to clean or unescape (a URL with escapes, r.URL.RawPath set, is
+// never taken); anything else is left to ServeHTTP, with the path cut, so
+// the answer is the mux's.
 func (g *Gateway) ServeScoring(w http.ResponseWriter, r *http.Request, path string) bool {
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost || r.URL.RawPath != "" {
 		return false
 	}
 	rest, ok := strings.CutPrefix(path, "/endpoints/")
