@@ -281,7 +281,10 @@ const scorePrefix = "/api/v1/workspaces/"
 // workspace's gateway, which sees the path /endpoints/{name}/…: it checks
 // the endpoint's key or token itself. An unknown workspace is answered as
 // an unknown endpoint. It does no work but a path cut and one map read
-// before the gateway: this is the path of every scoring request.
+// before the gateway: this is the path of every scoring request. The
+// gateway answers /score and /invocations with the path cut
+// (Gateway.ServeScoring); only other routes get a copy of the request
+// with the cut path, for the gateway's mux.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := s.none
 	path, ok := gatewayPath(r.URL.Path)
@@ -295,6 +298,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if g.ServeScoring(w, r, path) {
+		return
+	}
 	r2 := *r
 	u := *r.URL
 	u.Path = path
@@ -304,6 +310,31 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r2.URL = &u
 	g.ServeHTTP(w, &r2)
+}
+
+// IsScoringPath reports whether a server should hand a request for p to
+// ServeHTTP without routing it itself: p is a clean path under
+// /api/v1/workspaces/{ws}/endpoints/ — the paths a server's mux sends to
+// ServeHTTP when it mounts it at that pattern, as `hangar server` does.
+// Paths that are not clean (a mux would redirect them) are not taken.
+func IsScoringPath(p string) bool {
+	if _, ok := gatewayPath(p); !ok {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		// No empty, "." or ".." segment.
+		seg := p[i+1:]
+		if j := strings.IndexByte(seg, '/'); j >= 0 {
+			seg = seg[:j]
+		}
+		if seg == "" && i+1 < len(p) || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // gatewayPath returns the /endpoints/… part of a scoring path under the

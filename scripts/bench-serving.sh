@@ -60,17 +60,21 @@ key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 "$gunicorn" -w 2 -b 127.0.0.1:$py_port --chdir "$root/scripts/bench" --log-level warning \
   "sklearn_score_server:app(model=\"$work/model.pkl\")" &
 pids+=($!)
+py_pid=$!
 "$work/echo" 127.0.0.1:$echo_port &
 pids+=($!)
+echo_pid=$!
 HANGAR_SERVE_KEY=$key "$work/hangar" serve-model --model "$work/xgb" --addr 127.0.0.1:$hangar_port \
   --endpoint bench --max-concurrent-requests-per-instance 32 --capture-dir "$work/capture" >"$work/hangar.out" 2>"$work/hangar.log" &
 pids+=($!)
+hangar_pid=$!
 # The same model as a deployment of an online endpoint of `hangar server`
 # (created with the CLI, served by the server's own listener, capture into
 # a data asset on): what a user of the endpoint commands gets.
 server_port=18084
 "$work/hangar" server --addr 127.0.0.1:$server_port --data-dir "$work/server" >"$work/server.out" 2>"$work/server.log" &
 pids+=($!)
+server_pid=$!
 
 body='{"data": [[0.12, -1.3, 0.55, 2.1, -0.7, 0.01, 1.9, -2.2, 0.33, 0.8, -0.45, 1.1, 0.0, -0.9, 0.6, 1.4, -1.7, 0.25, 0.9, -0.1]]}'
 wait_up() { # URL [AUTH]
@@ -129,25 +133,42 @@ LUA
 # in the machine's load hits all three alike; the medians are compared.
 ROUNDS=${ROUNDS:-3}
 declare -A all
-run() { # NAME URL SCRIPT
-  local out rps p50 p99 errs
+# cpu_ticks PID: the CPU time (clock ticks) of PID and its children
+# (gunicorn's workers) so far.
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+# The server's CPU per request is printed beside the throughput: on a
+# machine whose load changes from minute to minute it is the steadier
+# figure (wrk and the server share the cores, so req/s swings with
+# whoever else runs).
+run() { # NAME URL SCRIPT PID
+  local out rps p50 p99 errs n t0 t1 cpu
+  t0=$(cpu_ticks "$4")
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
+  t1=$(cpu_ticks "$4")
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  printf '  %-30s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "$errs"
+  cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / hz * 1e6 / n }')
+  printf '  %-30s %10s req/s   p50 %-9s p99 %-9s server CPU %6s us/req   %s\n' "$1" "$rps" "$p50" "$p99" "$cpu" "$errs"
   all[$1]="${all[$1]:-} $rps"
 }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, one 20-feature JSON row per request, $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 for r in $(seq 1 "$ROUNDS"); do
-  echo "round $r"
-  run python_flask_sklearn_gunicorn "http://127.0.0.1:$py_port/score" "$root/scripts/bench/post.lua"
-  run go_echo "http://127.0.0.1:$echo_port/score" "$root/scripts/bench/post.lua"
-  run hangar_native_key_capture "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$work/post-hangar.lua"
-  run hangar_server_endpoint "$server_url" "$work/post-server.lua"
+  echo "round $r (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  run python_flask_sklearn_gunicorn "http://127.0.0.1:$py_port/score" "$root/scripts/bench/post.lua" "$py_pid"
+  run go_echo "http://127.0.0.1:$echo_port/score" "$root/scripts/bench/post.lua" "$echo_pid"
+  run hangar_native_key_capture "http://127.0.0.1:$hangar_port/endpoints/bench/score" "$work/post-hangar.lua" "$hangar_pid"
+  run hangar_server_endpoint "$server_url" "$work/post-server.lua" "$server_pid"
 done
 py=$(median "${all[python_flask_sklearn_gunicorn]}")
 echo_rps=$(median "${all[go_echo]}")

@@ -206,11 +206,17 @@ func (s *DirSink) WriteCapture(ctx context.Context, batch []Record) error {
 
 // appendEvent appends one line of a DirSink file.
 func appendEvent(b []byte, r *Record, kind string, t time.Time, data []byte) []byte {
-	b = append(b, `{"specversion":"1.0","id":`...)
-	b = appendJSONString(b, r.ID+"-"+kind)
-	b = append(b, `,"source":`...)
-	b = appendJSONString(b, "/endpoints/"+r.Endpoint+"/deployments/"+r.Deployment)
-	b = append(b, `,"type":"azureml.inference.`...)
+	// Strings are appended piece by piece: concatenating them first
+	// would allocate for each record.
+	b = append(b, `{"specversion":"1.0","id":"`...)
+	b = appendJSONChars(b, r.ID)
+	b = append(b, '-')
+	b = appendJSONChars(b, kind)
+	b = append(b, `","source":"/endpoints/`...)
+	b = appendJSONChars(b, r.Endpoint)
+	b = append(b, "/deployments/"...)
+	b = appendJSONChars(b, r.Deployment)
+	b = append(b, `","type":"azureml.inference.`...)
 	b = append(b, kind...)
 	b = append(b, `","datacontenttype":"application/json","time":"`...)
 	b = t.AppendFormat(b, time.RFC3339Nano)
@@ -228,9 +234,9 @@ func appendEvent(b []byte, r *Record, kind string, t time.Time, data []byte) []b
 		b = append(b, `,"modelversion":`...)
 		b = appendJSONString(b, r.ModelVersion)
 	}
-	b = append(b, `,"collectdatatype":"JSON","agent":`...)
-	b = appendJSONString(b, "hangar-serving/"+r.Protocol)
-	b = append(b, `,"status":`...)
+	b = append(b, `,"collectdatatype":"JSON","agent":"hangar-serving/`...)
+	b = appendJSONChars(b, r.Protocol)
+	b = append(b, `","status":`...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	return append(b, "}\n"...)
 }

@@ -157,7 +157,14 @@ func TestDirSink(t *testing.T) {
 			if ev["type"] != "azureml.inference."+kind || ev["specversion"] != "1.0" || ev["data"] == nil {
 				t.Errorf("%s: event %v", kind, ev)
 			}
-			ids = append(ids, ev["correlationid"].(string))
+			id := ev["correlationid"].(string)
+			proto := map[string]string{"c1": "score", "c2": "invocations"}[id]
+			for k, want := range map[string]string{"id": id + "-" + kind, "source": "/endpoints/ep/deployments/blue", "agent": "hangar-serving/" + proto, "xrequestid": id} {
+				if ev[k] != want {
+					t.Errorf("%s: %s: got %v, want %q", kind, k, ev[k], want)
+				}
+			}
+			ids = append(ids, id)
 		}
 		f.Close()
 		if strings.Join(ids, ",") != "c1,c2" {

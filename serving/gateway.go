@@ -228,8 +228,11 @@ type weighted struct {
 
 // pick chooses a deployment by the traffic weights.
 func (t *table) pick() *Deployment {
-	if len(t.live) == 0 {
+	switch len(t.live) {
+	case 0:
 		return nil
+	case 1: // all the traffic: no draw
+		return t.live[0].d
 	}
 	x := mrand.IntN(100)
 	for _, w := range t.live {

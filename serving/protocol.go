@@ -36,6 +36,10 @@ const (
 	HeaderRequestID       = "x-request-id"             // the correlation id: the caller's, or one the gateway made
 	HeaderClientRequestID = "x-ms-client-request-id"   // Azure's caller id, also taken as the correlation id and echoed
 	headerModelError      = "ms-azureml-model-error-statuscode"
+
+	// canonical forms, to index header maps without
+	// http.CanonicalHeaderKey's allocation per request
+	canonDeployment = "Azureml-Model-Deployment"
 )
 
 // Pre-built header values, assigned to header maps without the
@@ -43,6 +47,17 @@ const (
 var (
 	jsonType = []string{"application/json"}
 )
+
+// target is what a scoring route's path names: the endpoint and, for
+// V2, the model (an endpoint or deployment name) and its version.
+type target struct {
+	endpoint, model, version string
+}
+
+// pathTarget reads the target from the path values the mux matched.
+func pathTarget(r *http.Request) target {
+	return target{endpoint: r.PathValue("endpoint"), model: r.PathValue("model"), version: r.PathValue("version")}
+}
 
 // reqState is the per-request scratch space, pooled.
 type reqState struct {
@@ -59,10 +74,13 @@ type reqState struct {
 func (g *Gateway) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	const p = "/endpoints/{endpoint}"
-	mux.HandleFunc("POST "+p+"/score", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoScore) })
-	mux.HandleFunc("POST "+p+"/invocations", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoInvocations) })
-	mux.HandleFunc("POST "+p+"/v2/models/{model}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2) })
-	mux.HandleFunc("POST "+p+"/v2/models/{model}/versions/{version}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2) })
+	// ServeScoring answers the first two without the mux; they stay here
+	// for the requests it leaves to the mux (paths it does not take as
+	// they are).
+	mux.HandleFunc("POST "+p+"/score", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoScore, pathTarget(r)) })
+	mux.HandleFunc("POST "+p+"/invocations", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoInvocations, pathTarget(r)) })
+	mux.HandleFunc("POST "+p+"/v2/models/{model}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2, pathTarget(r)) })
+	mux.HandleFunc("POST "+p+"/v2/models/{model}/versions/{version}/infer", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, protoV2, pathTarget(r)) })
 	mux.HandleFunc("GET "+p+"/{$}", g.live)
 	mux.HandleFunc("GET "+p+"/v2/health/live", g.live)
 	mux.HandleFunc("GET "+p+"/v2/health/ready", g.ready)
@@ -100,10 +118,62 @@ func (g *Gateway) routes() *http.ServeMux {
 }
 
 // ServeHTTP answers the scoring routes.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.ServeScoring(w, r, r.URL.Path) {
+		return
+	}
+	g.mux.ServeHTTP(w, r)
+}
+
+// ServeScoring answers r when it is a POST to /endpoints/{endpoint}/score
+// or /endpoints/{endpoint}/invocations — the routes of nearly every
+// scoring request — and reports whether it did. path is r's path as the
+// gateway sees it: r.URL.Path, or the part of it after the prefix a
+// server mounts the gateway under, so that server need not copy the
+// request to cut its path. It takes only paths the mux would route to
+// the same handler with the same endpoint: a name of Azure's characters,
+// nothing to clean or unescape (a URL with escapes, r.URL.RawPath set, is
+// never taken); anything else is left to ServeHTTP, with the path cut, so
+// the answer is the mux's.
+func (g *Gateway) ServeScoring(w http.ResponseWriter, r *http.Request, path string) bool {
+	if r.Method != http.MethodPost || r.URL.RawPath != "" {
+		return false
+	}
+	rest, ok := strings.CutPrefix(path, "/endpoints/")
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(rest, '/')
+	if i <= 0 || !nameChars(rest[:i]) {
+		return false
+	}
+	var pr proto
+	switch rest[i:] {
+	case "/score":
+		pr = protoScore
+	case "/invocations":
+		pr = protoInvocations
+	default:
+		return false
+	}
+	g.serve(w, r, pr, target{endpoint: rest[:i]})
+	return true
+}
+
+// nameChars reports whether s holds only the characters of Azure's
+// endpoint names, which a path carries as they are.
+func nameChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // serve is the scoring hot path, shared by the three protocols.
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto, tg target) {
 	start := time.Now()
 	st := g.pool.Get().(*reqState)
 	defer g.pool.Put(st)
@@ -113,7 +183,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 	if c := r.Header["X-Ms-Client-Request-Id"]; len(c) > 0 {
 		h["X-Ms-Client-Request-Id"] = c[:1]
 	}
-	epName := r.PathValue("endpoint")
+	epName := tg.endpoint
 	ep := (*g.endpoints.Load())[epName]
 	if ep == nil {
 		g.fail(w, pr, epName, "", errf(hangar.ENOTFOUND, "endpoint %s does not exist", epName))
@@ -135,7 +205,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 		targeted bool
 	)
 	for try := 0; ; try++ {
-		d, targeted, err = choose(r, t, pr)
+		d, targeted, err = choose(r, t, pr, tg)
 		if err != nil {
 			g.fail(w, pr, epName, "", err)
 			return
@@ -151,8 +221,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 		t = ep.table.Load() // d left the routing: the new table no longer has it
 	}
 	defer d.release()
-	h["Azureml-Model-Deployment"] = d.hdrName
-	resp, err := g.answerTimed(r.Context(), d, pr, r, body, st, start)
+	h[canonDeployment] = d.hdrName
+	resp, took, err := g.answerTimed(r.Context(), d, pr, r, tg, body, st, start)
 	if err != nil {
 		g.fail(w, pr, epName, d.spec.Name, err)
 		return
@@ -161,43 +231,51 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, pr proto) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp)
 	d.m.ok.Inc()
-	d.m.latency.Observe(time.Since(start).Seconds())
+	d.m.latency.Observe(took.Seconds())
 	if g.capture != nil && d.spec.Capture.SamplingRate > 0 && (d.spec.Capture.SamplingRate >= 1 || randFloat() < d.spec.Capture.SamplingRate) {
+		// One allocation holds both copies.
+		inout := make([]byte, len(body)+len(resp))
+		copy(inout, body)
+		copy(inout[len(body):], resp)
 		g.capture.offer(Record{
 			ID: id, Endpoint: epName, Deployment: d.spec.Name, ModelVersion: d.spec.ModelVersion,
 			Protocol: protoNames[pr], Time: start, Status: http.StatusOK,
-			Input: bytes.Clone(body), Output: bytes.Clone(resp),
+			Input: inout[:len(body):len(body)], Output: inout[len(body):],
 		})
 	}
 	if !targeted && t.mirror != nil && t.mirror != d && mrandIntN(100) < t.mirrorPct {
-		g.mirror(t.mirror, pr, r, body, epName)
+		g.mirror(t.mirror, pr, r, tg, body)
 	}
 }
 
 // answerTimed admits the request to d, answers it and enforces the
-// deployment's request timeout.
-func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *http.Request, body []byte, st *reqState, start time.Time) ([]byte, error) {
+// deployment's request timeout; it returns the time from start to the
+// answer, which one clock read gives both the timeout check and the
+// latency metric.
+func (g *Gateway) answerTimed(ctx context.Context, d *Deployment, pr proto, r *http.Request, tg target, body []byte, st *reqState, start time.Time) ([]byte, time.Duration, error) {
 	if !d.ready.Load() {
-		return nil, errf(ENOTREADY, "deployment %s is not ready", d.spec.Name)
+		return nil, 0, errf(ENOTREADY, "deployment %s is not ready", d.spec.Name)
 	}
 	deadline := start.Add(d.spec.RequestTimeout)
 	if _, err := d.admit(ctx, deadline); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	d.m.inflight.Inc()
-	resp, err := d.answer(ctx, pr, r.Header.Get("Content-Type"), r.PathValue("model"), r.PathValue("version"), body, st, deadline)
+	resp, err := d.answer(ctx, pr, contentType(r), tg.model, tg.version, body, st, deadline)
 	d.m.inflight.Dec()
 	d.leave()
-	if err == nil && time.Now().After(deadline) {
+	took := time.Since(start)
+	if err == nil && took > d.spec.RequestTimeout {
 		err = errf(ETIMEOUT, "deployment %s took longer than request_timeout_ms %d", d.spec.Name, d.spec.RequestTimeout.Milliseconds())
 	}
-	return resp, err
+	return resp, took, err
 }
 
 // mirror sends a copy of the request to the mirror deployment in the
 // background; when MirrorConcurrency copies are in flight it drops this
 // one, so the caller never waits for the mirror.
-func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, body []byte, ep string) {
+func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, tg target, body []byte) {
+	ep := tg.endpoint
 	select {
 	case g.mirrorSem <- struct{}{}:
 	default:
@@ -209,8 +287,8 @@ func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, body []byte, 
 		return
 	}
 	body = bytes.Clone(body)
-	ct := r.Header.Get("Content-Type")
-	model, version := r.PathValue("model"), r.PathValue("version")
+	ct := contentType(r)
+	model, version := tg.model, tg.version
 	go func() {
 		defer func() { <-g.mirrorSem }()
 		defer d.release()
@@ -239,11 +317,11 @@ func (g *Gateway) mirror(d *Deployment, pr proto, r *http.Request, body []byte, 
 
 // choose picks the deployment: the one the azureml-model-deployment
 // header or the V2 model path names, else one by the traffic weights.
-func choose(r *http.Request, t *table, pr proto) (*Deployment, bool, error) {
+func choose(r *http.Request, t *table, pr proto, tg target) (*Deployment, bool, error) {
 	if pr == protoV2 {
-		return chooseV2(t, r.PathValue("model"), r.PathValue("version"))
+		return chooseV2(t, tg.model, tg.version)
 	}
-	if v := r.Header[http.CanonicalHeaderKey(HeaderDeployment)]; len(v) > 0 && v[0] != "" {
+	if v := r.Header[canonDeployment]; len(v) > 0 && v[0] != "" {
 		d := t.byName[v[0]]
 		if d == nil {
 			return nil, false, errf(hangar.ENOTFOUND, "endpoint %s has no deployment %s", t.name, v[0])
@@ -308,7 +386,15 @@ func (g *Gateway) authorize(r *http.Request, t *table) error {
 		}
 		return nil
 	}
-	sum := sha256.Sum256([]byte(cred))
+	// Hashed from a stack buffer: []byte(cred) would allocate for a
+	// key longer than 32 bytes.
+	var buf [128]byte
+	var sum [sha256.Size]byte
+	if len(cred) <= len(buf) {
+		sum = sha256.Sum256(append(buf[:0], cred...))
+	} else {
+		sum = sha256.Sum256([]byte(cred))
+	}
 	ok := 0
 	for _, k := range t.keys {
 		ok |= subtle.ConstantTimeCompare(sum[:], k)
@@ -353,6 +439,15 @@ func (g *Gateway) readBody(r *http.Request, st *reqState, pr proto) ([]byte, err
 	}
 	st.body = buf
 	return buf, nil
+}
+
+// contentType is the request's Content-Type: Header.Get without its
+// canonicalization, for a name that is canonical already.
+func contentType(r *http.Request) string {
+	if v := r.Header["Content-Type"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // checkContentType accepts JSON (UTF-8) on every protocol, no content
@@ -544,20 +639,31 @@ func writeJSON(w http.ResponseWriter, st int, b []byte) {
 
 // appendJSONString appends s as a JSON string.
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendJSONChars(b, s)
+	return append(b, '"')
+}
+
+// appendJSONChars appends s escaped for the inside of a JSON string. Runs
+// of bytes that need no escape are appended whole.
+func appendJSONChars(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
+			b = append(b, s[start:i]...)
 			b = append(b, '\\', c)
 		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		default:
-			b = append(b, c)
+			continue
 		}
+		start = i + 1
 	}
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // requestID returns the caller's correlation id (x-request-id or

@@ -34,6 +34,7 @@ type serveModelConfig struct {
 	CaptureDir                        string
 	SamplingRate                      float64
 	Sample                            string
+	Pprof                             string // net/http/pprof's loopback address; "" = off
 }
 
 func newServeModelCmd(getenv env) *cobra.Command {
@@ -75,6 +76,7 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 	f.StringVar(&cfg.CaptureDir, "capture-dir", "", "capture inputs and outputs as JSON lines under this folder")
 	f.Float64Var(&cfg.SamplingRate, "sampling-rate", 1, "share of requests captured (with --capture-dir)")
 	f.StringVar(&cfg.Sample, "sample", "", "smoke-test request body file (a /score body)")
+	f.StringVar(&cfg.Pprof, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if cfg.Model == "" && cfg.ScoringScript == "" {
 			return hangar.Errorf(hangar.EINVALID, "--model is required")
@@ -91,6 +93,13 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 			return hangar.Errorf(hangar.EINVALID, "no endpoint key: set HANGAR_SERVE_KEY or --key-file")
 		}
 		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+		if cfg.Pprof != "" {
+			_, stop, err := startPprof(cfg.Pprof, logger)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		return serveModel(cmd.Context(), cfg, key, logger, func(url string) {
 			what := cfg.Model
 			if cfg.ScoringScript != "" {

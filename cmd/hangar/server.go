@@ -53,6 +53,8 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 	var clockRate float64
 	cmd.Flags().Float64Var(&clockRate, "test-schedule-clock-rate", 0, "test only: run the schedule clock this many times faster than real time")
 	cmd.Flags().MarkHidden("test-schedule-clock-rate")
+	var pprofAddr string
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadServerConfig(cmd, getenv)
 		if err != nil {
@@ -60,6 +62,13 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 		}
 		cfg.ScheduleClockRate = clockRate
 		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+		if pprofAddr != "" {
+			_, stop, err := startPprof(pprofAddr, logger)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		return serve(cmd.Context(), cfg, logger, nil)
 	}
 	return cmd

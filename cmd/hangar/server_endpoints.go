@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"time"
 
@@ -48,12 +51,20 @@ func endpointTokenKey(sealer interface{ DeriveKey(string) []byte }) []byte {
 // the endpoints round): /api/v1/workspaces/{ws}/endpoints/… go straight
 // to the release controller, whose gateways check endpoint keys and
 // tokens — not workspace tokens — and skip the API's middleware, which a
-// scoring request at tens of thousands a second cannot afford.
+// scoring request at tens of thousands a second cannot afford. A clean,
+// unescaped scoring path skips this mux too (release.IsScoringPath takes
+// exactly the paths it would route to the controller unchanged).
 func withScoring(scoring, api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/workspaces/{ws}/endpoints/", scoring)
 	mux.Handle("/", api)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawPath == "" && release.IsScoringPath(r.URL.Path) {
+			scoring.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // replayEndpoints brings the online endpoints back on the data plane in
@@ -74,4 +85,36 @@ func replayEndpoints(ctx context.Context, rel *release.Service, logger *slog.Log
 		cancel()
 		<-done
 	}
+}
+
+// startPprof serves net/http/pprof on its own loopback listener for
+// profiling the scoring path under load (`--pprof 127.0.0.1:6060`, off by
+// default): the profiles are not behind the server's authentication, so
+// only a loopback address is taken. It returns the profiles' URL and a
+// func that stops the listener.
+func startPprof(addr string, logger *slog.Logger) (url string, stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", nil, hangar.Errorf(hangar.EINVALID, "--pprof %q: want host:port (%v)", addr, err)
+	}
+	if !isLoopback(host) {
+		return "", nil, hangar.Errorf(hangar.EINVALID, "--pprof %q: profiles are served without authentication; give a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// A CPU profile or trace takes ?seconds=N to answer: the write
+	// timeout leaves room for a few minutes.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 5 * time.Minute, IdleTimeout: time.Minute}
+	go func() { _ = srv.Serve(ln) }()
+	url = "http://" + ln.Addr().String() + "/debug/pprof/"
+	logger.Info("pprof listening", "url", url)
+	return url, func() { _ = srv.Close() }, nil
 }
