@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -297,7 +298,7 @@ func (s *Service) allTraffic(ctx context.Context, ws, endpoint, name string) err
 		}
 		var mirror map[string]int
 		if e.MirrorTraffic[name] > 0 {
-			mirror = maps0(e.MirrorTraffic)
+			mirror = maps.Clone(e.MirrorTraffic)
 			mirror[name] = 0
 		}
 		if _, err = s.SetTraffic(ctx, ws, endpoint, live, mirror, e.Version); !hangar.IsCode(err, hangar.ECONFLICT) {
@@ -305,14 +306,6 @@ func (s *Service) allTraffic(ctx context.Context, ws, endpoint, name string) err
 		}
 	}
 	return err
-}
-
-func maps0(m map[string]int) map[string]int {
-	c := make(map[string]int, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // deployOnGateway materialises d's files, builds the gateway's spec and

@@ -26,11 +26,18 @@ import (
 // startServer runs serve until the test ends.
 func startServer(t *testing.T, cfg *serverConfig) running {
 	t.Helper()
+	return startServerLogging(t, cfg, io.Discard)
+}
+
+// startServerLogging runs serve until the test ends, its JSON log going
+// to logs.
+func startServerLogging(t *testing.T, cfg *serverConfig, logs io.Writer) running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	up := make(chan running, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), func(r running) { up <- r })
+		done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)), func(r running) { up <- r })
 	}()
 	var srv running
 	select {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -19,24 +17,7 @@ func TestServeRegistry(t *testing.T) {
 		Addr: "127.0.0.1:0", DataDir: dir, DB: filepath.Join(dir, "hangar.db"),
 		Artifacts: filepath.Join(dir, "artifacts"), KEKFile: filepath.Join(dir, "kek"),
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	up := make(chan running, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), func(r running) { up <- r })
-	}()
-	var srv running
-	select {
-	case srv = <-up:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v after cancel; want nil", err)
-		}
-	}()
+	srv := startServer(t, cfg)
 
 	for _, tt := range []struct{ method, path, body, want string }{
 		{"POST", "registered-models/create", `{"name": "iris"}`, `"name":"iris"`},

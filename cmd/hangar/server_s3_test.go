@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -35,25 +34,8 @@ func TestServeS3Artifacts(t *testing.T) {
 		Addr: "127.0.0.1:0", DataDir: dir, DB: filepath.Join(dir, "hangar.db"),
 		Artifacts: "s3://" + b.Name + "/hangar/prod", KEKFile: filepath.Join(dir, "kek"),
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	up := make(chan running, 1)
-	done := make(chan error, 1)
 	logs := &syncWriter{w: &strings.Builder{}}
-	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)), func(r running) { up <- r })
-	}()
-	var srv running
-	select {
-	case srv = <-up:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v after cancel; want nil", err)
-		}
-	}()
+	srv := startServerLogging(t, cfg, logs)
 
 	content := "x,y\n1,2\n3,4\n"
 	src := filepath.Join(dir, "points.csv")
