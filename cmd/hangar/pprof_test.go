@@ -33,4 +33,26 @@ func TestStartPprof(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "goroutine") {
 		t.Errorf("GET %s: got %d %.80q, want 200 and the profile index", url, resp.StatusCode, b)
 	}
+	for _, c := range []struct {
+		path, host string
+		want       int
+	}{
+		{"cmdline", "", http.StatusNotFound},                      // may hold a --db password
+		{"heap?debug=1", "evil.example:80", http.StatusForbidden}, // a rebound DNS name
+		{"heap?debug=1", "localhost", http.StatusOK},
+		{"heap?debug=1", "", http.StatusOK},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", url+c.path, nil)
+		if c.host != "" {
+			req.Host = c.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET %s (Host %q): got %d, want %d", c.path, c.host, resp.StatusCode, c.want)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +88,23 @@ func replayEndpoints(ctx context.Context, rel *release.Service, logger *slog.Log
 	}
 }
 
+// loopbackHostOnly refuses a request whose Host header is not a loopback
+// name or address: a web page's script reaching the listener through a
+// rebound DNS name would send its own name.
+func loopbackHostOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if !isLoopback(strings.Trim(host, "[]")) {
+			http.Error(w, "pprof answers only requests addressed to a loopback host", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // startPprof serves net/http/pprof on its own loopback listener for
 // profiling the scoring path under load (`--pprof 127.0.0.1:6060`, off by
 // default): the profiles are not behind the server's authentication, so
@@ -104,15 +122,16 @@ func startPprof(addr string, logger *slog.Logger) (url string, stop func(), err 
 	if err != nil {
 		return "", nil, fmt.Errorf("--pprof: %w", err)
 	}
+	// No /debug/pprof/cmdline: the command line may hold a --db DSN with
+	// its password, which the server's own logs redact.
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// A CPU profile or trace takes ?seconds=N to answer: the write
 	// timeout leaves room for a few minutes.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 5 * time.Minute, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: loopbackHostOnly(mux), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 5 * time.Minute, IdleTimeout: time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	url = "http://" + ln.Addr().String() + "/debug/pprof/"
 	logger.Info("pprof listening", "url", url)
