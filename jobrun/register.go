@@ -30,7 +30,9 @@ type DataRegistrar struct {
 // Register is Scheduler.Register: a carries the name, version, type,
 // description and tags, and Manifest.Digest the output's manifest. Without
 // a version, content equal to the latest version's is that version: a
-// reused or deterministic rerun step adds no version.
+// reused or deterministic rerun step adds no version. With a version that
+// exists already, the same content and type is that version (whichever job
+// registered it); other content is ECONFLICT.
 func (r DataRegistrar) Register(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error) {
 	d := a.Manifest.Digest
 	if a.Version == "" {
@@ -63,9 +65,12 @@ func (r DataRegistrar) Register(ctx context.Context, workspace string, a *hangar
 	}
 	created, err := r.Data.CreateDataVersion(ctx, workspace, &cp)
 	if hangar.ErrorCode(err) == hangar.ECONFLICT && a.Version != "" {
-		// The version this same job registered already (its runner's
-		// report was sent again after a lost answer) is the one asked for.
-		if v, verr := r.Data.DataVersion(ctx, workspace, a.Name, a.Version); verr == nil && v.Manifest.Digest == d && v.Type == a.Type && v.Tags["hangar.job"] != "" && v.Tags["hangar.job"] == a.Tags["hangar.job"] {
+		// The version holding this same content is the one asked for,
+		// whichever job registered it: a runner's report sent again after
+		// a lost answer, a reused step (its outputs are the original's
+		// manifests), a deterministic rerun. Only other content (or type)
+		// is a conflict — the rule the no-version path uses.
+		if v, verr := r.Data.DataVersion(ctx, workspace, a.Name, a.Version); verr == nil && v.Manifest.Digest == d && v.Type == a.Type {
 			return v, nil
 		}
 	}

@@ -110,9 +110,30 @@ jobs:
 					t.Errorf("%s: pipeline seen Completed: output %+v, asset %+v; want data asset early-final", run, pj.Outputs["final"], a)
 				}
 			}
+
+			// A reused step whose output names a fixed version completes
+			// with that version: the same content, registered by the
+			// original step, is not a conflict.
+			pinned := strings.NewReplacer("name: early-nums", "name: fixed-nums\n        version: \"1\"", "early-final", "fixed-final").Replace(pipeline)
+			for _, run := range []string{"pinned-first", "pinned-second"} {
+				p := e.submit(pinned, nil, "name="+run)
+				step, assets := e.seenEnded(jobrun.StepJobName(p.Name, "make"), "nums")
+				if step.Status != hangar.JobCompleted {
+					t.Fatalf("%s: step make %s: %s", run, step.Status, step.Error)
+				}
+				if a := assets["nums"]; a == nil || step.Outputs["nums"].Asset != "fixed-nums:1" || a.Manifest.Digest != step.Outputs["nums"].Manifest {
+					t.Errorf("%s: step make seen Completed (reused from %q): output %+v, asset %+v; want data asset fixed-nums:1", run, step.ReusedFrom, step.Outputs["nums"], a)
+				}
+				if run == "pinned-second" && step.ReusedFrom == "" {
+					t.Errorf("%s: step make was not reused", run)
+				}
+				if pj := e.wait(p.Name); pj.Status != hangar.JobCompleted {
+					t.Errorf("%s: pipeline %s: %s", run, pj.Status, pj.Error)
+				}
+			}
 			// The same content again is the version that holds it, not
 			// one more.
-			for _, name := range []string{"early-nums", "early-final"} {
+			for _, name := range []string{"early-nums", "early-final", "fixed-nums", "fixed-final"} {
 				page, err := e.admin.ListDataVersions(t.Context(), hangar.DefaultWorkspace, name, false, hangar.ListOptions{})
 				if err != nil {
 					t.Fatal(err)
@@ -128,8 +149,10 @@ jobs:
 // TestOutputNotRegisteredFailsJob: a job whose output cannot be
 // registered (its version exists with other content) fails, saying why
 // in its error and its log, its outputs still recorded; the version is
-// untouched. An empty output is not registered and the job completes. The registrar's answer for the version this same job
-// registered already (a report sent again) is that version.
+// untouched. An empty output is not registered and the job completes. The registrar's answer for a version
+// that holds the same content already (a report sent again, a reused
+// step) is that version, whichever job registered it; other content is
+// ECONFLICT.
 func TestOutputNotRegisteredFailsJob(t *testing.T) {
 	e := newEnv(t, backends[0].dsn(t), nil)
 	job := `
@@ -175,9 +198,19 @@ outputs:
 	if got, err := reg.Register(t.Context(), hangar.DefaultWorkspace, again); err != nil || got.Version != "1" {
 		t.Errorf("register the same job's output again: got %+v, %v; want version 1", got, err)
 	}
+	// The same content from another job (a reused step, a rerun) is
+	// version 1 too; other content is a conflict, whichever job sends it.
 	again.Tags["hangar.job"] = second.Name
+	if got, err := reg.Register(t.Context(), hangar.DefaultWorkspace, again); err != nil || got.Version != "1" || got.Manifest.Digest != first.Outputs["out"].Manifest {
+		t.Errorf("register another job's output with pinned:1's content: got %+v, %v; want version 1", got, err)
+	}
+	again.Manifest.Digest = second.Outputs["out"].Manifest
 	if _, err := reg.Register(t.Context(), hangar.DefaultWorkspace, again); hangar.ErrorCode(err) != hangar.ECONFLICT {
-		t.Errorf("register another job's output as pinned:1: got %v, want ECONFLICT", err)
+		t.Errorf("register another job's other content as pinned:1: got %v, want ECONFLICT", err)
+	}
+	again.Tags["hangar.job"] = first.Name
+	if _, err := reg.Register(t.Context(), hangar.DefaultWorkspace, again); hangar.ErrorCode(err) != hangar.ECONFLICT {
+		t.Errorf("register other content as pinned:1 under the first job's name: got %v, want ECONFLICT", err)
 	}
 }
 
