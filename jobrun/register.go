@@ -100,6 +100,9 @@ type RegisteringJobs struct {
 	// are not registered.
 	Register func(ctx context.Context, workspace string, a *hangar.DataAsset) (*hangar.DataAsset, error)
 
+	// mu and busy serialise the reports of one job in this process only:
+	// a report and its resend that reach two servers sharing a database
+	// may both register the outputs (ARCHITECTURE.md).
 	mu   sync.Mutex
 	busy map[string]chan struct{} // workspace/job whose outputs are being registered → closed when done
 }
@@ -111,7 +114,8 @@ var _ hangar.JobService = (*RegisteringJobs)(nil)
 // registers, the runner's lease is renewed (a large table's profile may
 // take longer than the lease), and a second report of the same job (the
 // runner sending it again after its request timed out) waits for the
-// first and then finds the job ended. Errors: those of the store.
+// first and then finds the job ended — within this process: the lock is
+// in memory, not in the store. Errors: those of the store.
 func (r *RegisteringJobs) TransitionJob(ctx context.Context, workspace, name string, t hangar.JobTransition) (*hangar.Job, error) {
 	if t.To != hangar.JobCompleted || len(t.Outputs) == 0 {
 		return r.JobService.TransitionJob(ctx, workspace, name, t)
@@ -148,8 +152,9 @@ func (r *RegisteringJobs) TransitionJob(ctx context.Context, workspace, name str
 	return r.JobService.TransitionJob(ctx, workspace, name, t)
 }
 
-// lock waits until no other report of job k is being registered here and
-// takes its turn; unlock gives it back.
+// lock waits until no other report of job k is being registered in this
+// process and takes its turn; unlock gives it back. Another server
+// process sharing the store does not see it.
 func (r *RegisteringJobs) lock(ctx context.Context, k string) (unlock func(), err error) {
 	for {
 		r.mu.Lock()
