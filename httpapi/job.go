@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -68,7 +69,8 @@ type JobLeaseRequest struct {
 }
 
 // JobFinishRequest is the body of POST …/jobs/{name}/finish: the holder
-// ends the job it holds as Completed, Failed or Canceled.
+// ends the job it holds as Completed, Failed or Canceled. The workspace
+// must own each output's manifest and every file it lists (uploaded to it).
 type JobFinishRequest struct {
 	Holder  string                      `json:"holder"`
 	Status  hangar.JobStatus            `json:"status"`
@@ -390,7 +392,8 @@ func (s *Server) leaseJob(w http.ResponseWriter, r *http.Request, c *caller) err
 	return writeJSON(w, http.StatusOK, j)
 }
 
-// finishJob ends a job its holder holds (JobFinishRequest).
+// finishJob ends a job its holder holds (JobFinishRequest), once the
+// workspace is known to own the content of every output (ownedOutputs).
 func (s *Server) finishJob(w http.ResponseWriter, r *http.Request, c *caller) error {
 	js, err := s.jobs()
 	if err != nil {
@@ -417,6 +420,9 @@ func (s *Server) finishJob(w http.ResponseWriter, r *http.Request, c *caller) er
 	if cur.Holder != req.Holder {
 		return notHolder(cur, req.Holder)
 	}
+	if err := s.ownedOutputs(ctx, c.workspace, req.Outputs); err != nil {
+		return err
+	}
 	// From keeps a job the scheduler queued again meanwhile from being
 	// finished by its old runner; the store checks the holder again.
 	j, err := js.TransitionJob(ctx, c.workspace, name, hangar.JobTransition{
@@ -428,6 +434,37 @@ func (s *Server) finishJob(w http.ResponseWriter, r *http.Request, c *caller) er
 	}
 	s.jobEvent(c.workspace, name)
 	return writeJSON(w, http.StatusOK, j)
+}
+
+// ownedOutputs checks that the workspace owns the manifest of every output
+// a runner reports and every file it lists, as `data create` does
+// (ownedManifest): the caller chose the digests — it may be the job's own
+// code holding the job's token — and the outputs become downloadable from
+// the job, and named ones data asset versions of the workspace
+// (jobrun.RegisteringJobs), so another workspace's content must not get in
+// by its digest. Errors: ENOTFOUND (content the workspace does not own,
+// answered as content stored nowhere), EINVALID (not a manifest),
+// ENOTIMPLEMENTED (a server without an artifact store), naming the output.
+func (s *Server) ownedOutputs(ctx context.Context, workspace string, outs map[string]hangar.JobOutput) error {
+	for _, name := range slices.Sorted(maps.Keys(outs)) {
+		d := outs[name].Manifest
+		if d == "" {
+			continue
+		}
+		bs, err := s.blobStore()
+		if err != nil {
+			return err
+		}
+		if _, _, err := s.ownedManifest(ctx, bs, workspace, d); err != nil {
+			// The answer names the output: the client sees the error's
+			// message, not the context wrapped around it.
+			if code := hangar.ErrorCode(err); code == hangar.ENOTFOUND || code == hangar.EINVALID {
+				return hangar.Errorf(code, "output %s: %s", truncate(name, 64), hangar.ErrorMessage(err))
+			}
+			return fmt.Errorf("output %s: %w", truncate(name, 64), err)
+		}
+	}
+	return nil
 }
 
 // Client.

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/artifact"
 	"github.com/hangar-ml/hangar/httpapi"
 )
 
@@ -371,7 +373,13 @@ func TestJobRunnerControl(t *testing.T) {
 		t.Errorf("finish as Running: got %v, want invalid", err)
 	}
 	je.takeEvents()
-	outs := map[string]hangar.JobOutput{"m": {Type: "uri_folder", URI: hangar.JobOutputURI("a", "m"), Manifest: hangar.Digest("sha256:" + strings.Repeat("cd", 32))}}
+	// The outputs' content was uploaded to the job's workspace
+	// (TestJobFinishOutputsOwned: other content is refused).
+	info, _, err := artifact.UploadDir(ctx, runner.BlobStore(ws), fstest.MapFS{"m.txt": {Data: []byte("m")}}, artifact.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := map[string]hangar.JobOutput{"m": {Type: "uri_folder", URI: hangar.JobOutputURI("a", "m"), Manifest: info.Digest}}
 	j, err = runner.FinishJob(ctx, ws, "a", httpapi.JobFinishRequest{Holder: "r1", Status: hangar.JobCanceled, Error: "canceled", Outputs: outs})
 	if err != nil || j.Status != hangar.JobCanceled || j.Error != "canceled" || j.Holder != "" || j.EndedAt == nil || j.Outputs["m"] != outs["m"] {
 		t.Fatalf("finish: got %+v, %v", j, err)
@@ -397,6 +405,84 @@ func TestJobRunnerControl(t *testing.T) {
 	full, err := reader.JobLog(ctx, ws, "a", 0, 0)
 	if err != nil || !bytes.Equal(full.Data, []byte("hello world\nmore\n")) {
 		t.Errorf("whole log: got %+v, %v", full, err)
+	}
+}
+
+// TestJobFinishOutputsOwned: a runner (or the job's own code, holding the
+// job's token) finishing a job reports outputs by manifest digest; content
+// its workspace does not own — another workspace's manifest, a manifest of
+// another workspace's files, a digest stored nowhere — is refused as `data
+// create` refuses it, naming the output, and the job stays as it was; its
+// own content finishes it.
+func TestJobFinishOutputsOwned(t *testing.T) {
+	ctx := t.Context()
+	je := newJobEnv(t)
+	ws := hangar.DefaultWorkspace
+	je.createWorkspace("other")
+	je.submit(t, "a.yml")
+	if _, err := je.api.Jobs.TransitionJob(ctx, ws, "a", hangar.JobTransition{To: hangar.JobQueued}); err != nil {
+		t.Fatal(err)
+	}
+	runner := je.client("runner", hangar.RoleContributor, ws)
+	if _, err := runner.LeaseJob(ctx, ws, "a", httpapi.JobLeaseRequest{Holder: "r1", LeaseSeconds: 60, From: []hangar.JobStatus{hangar.JobQueued}, To: hangar.JobRunning}); err != nil {
+		t.Fatal(err)
+	}
+	otherOwner := je.client("other-owner", hangar.RoleOwner, "other")
+	theirs, _, err := artifact.UploadDir(ctx, otherOwner.BlobStore("other"), fstest.MapFS{"secret.csv": {Data: []byte("x\n42\n")}}, artifact.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A manifest uploaded to the job's workspace listing the other
+	// workspace's files: the manifest is owned, its files are not.
+	m, err := artifact.ReadManifest(ctx, je.api.Blobs, theirs.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := runner.PutBlob(ctx, ws, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notManifest, err := runner.PutBlob(ctx, ws, strings.NewReader("not a manifest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, _, err := artifact.UploadDir(ctx, runner.BlobStore(ws), fstest.MapFS{"nums.txt": {Data: []byte("1\n2\n")}}, artifact.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := func(d hangar.Digest) hangar.JobOutput {
+		return hangar.JobOutput{Type: hangar.DataURIFolder, URI: hangar.JobOutputURI("a", "out"), Manifest: d}
+	}
+	for _, c := range []struct {
+		name string
+		d    hangar.Digest
+		code string
+	}{
+		{"another workspace's manifest", theirs.Digest, hangar.ENOTFOUND},
+		{"a manifest of another workspace's files", forged.Digest, hangar.ENOTFOUND},
+		{"content stored nowhere", hangar.Digest("sha256:" + strings.Repeat("cd", 32)), hangar.ENOTFOUND},
+		{"a blob that is not a manifest", notManifest.Digest, hangar.EINVALID},
+	} {
+		for _, status := range []hangar.JobStatus{hangar.JobCompleted, hangar.JobFailed} {
+			// The job's own output beside it does not let it through.
+			outs := map[string]hangar.JobOutput{"mine": out(mine.Digest), "out": out(c.d)}
+			_, err := runner.FinishJob(ctx, ws, "a", httpapi.JobFinishRequest{Holder: "r1", Status: status, Outputs: outs})
+			if got := hangar.ErrorCode(err); got != c.code || !strings.Contains(err.Error(), "output out") {
+				t.Errorf("finish %s with %s: got %v (%s), want %s naming output out", status, c.name, err, got, c.code)
+			}
+			j, err := je.admin.Job(ctx, ws, "a")
+			if err != nil || j.Status != hangar.JobRunning || j.Holder != "r1" || len(j.Outputs) != 0 {
+				t.Errorf("after finishing %s with %s was refused: job %+v, %v; want it Running, held by r1, without outputs", status, c.name, j, err)
+			}
+		}
+	}
+	j, err := runner.FinishJob(ctx, ws, "a", httpapi.JobFinishRequest{Holder: "r1", Status: hangar.JobCompleted, Outputs: map[string]hangar.JobOutput{"out": out(mine.Digest)}})
+	if err != nil || j.Status != hangar.JobCompleted || j.Outputs["out"].Manifest != mine.Digest {
+		t.Fatalf("finish with the workspace's own content: got %+v, %v; want Completed with it", j, err)
 	}
 }
 
