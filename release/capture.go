@@ -39,11 +39,16 @@ import (
 // drops the oldest (by window start), as does the last failed attempt —
 // its files are deleted and it is counted in
 // hangar_serving_capture_windows_dropped_total, so a broken data store
-// can fill neither memory nor the disk. Each window folder has a sidecar
+// can fill neither memory nor the disk. An error no retry can mend
+// (EINVALID, EFORBIDDEN, ENOTFOUND: the workspace was deleted, say)
+// drops the window at once. Each window folder has a sidecar
 // "<folder>.json" describing it, so windows left on disk by a stopped or
-// crashed server are registered after the next start (Open queues them).
-// Registration is at least once: a version registered whose answer was
-// lost is registered again by the retry.
+// crashed server are registered after the next start (Open queues them,
+// and each gets one attempt before the cap of pending windows applies to
+// it). Close uploads only the windows still open, under one deadline for
+// all (closeUploadTimeout); the pending ones stay on disk for the next
+// start. Registration is at least once: a version registered whose
+// answer was lost is registered again by the retry.
 
 // Default collections when a data collector names none.
 var defaultCollections = []string{"model_inputs", "model_outputs"}
@@ -105,11 +110,19 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Retry of the registration of capture windows.
+// With these, the waits between the ten attempts are 1, 2, 4, …, 256 s:
+// about 8.5 minutes in all (retryMax is not reached), plus the attempts
+// themselves, each bounded by uploadTimeout — at most about 18.5 minutes
+// from the first failure to the drop.
 const (
-	maxPendingWindows = 64 // per workspace
-	maxUploadAttempts = 10 // about 17 minutes of retries with the backoff below
+	maxPendingWindows = 64 // per workspace, counting only windows tried at least once
+	maxUploadAttempts = 10
 	retryBase         = time.Second
 	retryMax          = 10 * time.Minute
+	uploadTimeout     = time.Minute // one attempt
+	// closeUploadTimeout bounds the upload of the open windows at Close,
+	// all workspaces together.
+	closeUploadTimeout = 30 * time.Second
 )
 
 // window is one staging file: the records of one collection of one
@@ -121,7 +134,7 @@ type window struct {
 	dir, file            string    // the folder uploaded, and the file in it
 	buf                  []byte    // lines not yet appended to the file
 
-	attempts int       // failed registrations
+	attempts int       // failed registrations; 0 for a window found on disk at start
 	next     time.Time // when a pending window is tried again
 }
 
@@ -137,7 +150,7 @@ type collector struct {
 	cfgs    map[string]captureConfig // endpoint/deployment
 	open    map[string]*window       // endpoint/deployment/collection
 	done    []*window                // over, waiting for upload
-	pending []*window                // registration failed, oldest window first
+	pending []*window                // registration failed (or found on disk at start), oldest window first
 	// The retry bounds; tests lower them.
 	maxPending, maxAttempts int
 	retryBase, retryMax     time.Duration
@@ -244,7 +257,8 @@ func (c *collector) WriteCapture(ctx context.Context, batch []serving.Record) er
 	done := c.done
 	c.done = nil
 	c.mu.Unlock()
-	c.upload(ctx, done)
+	// On the gateway's capture goroutine: its end must not cut an upload.
+	c.upload(context.WithoutCancel(ctx), done)
 	if err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
@@ -359,19 +373,27 @@ func appendFile(path string, b []byte) error {
 }
 
 // flush uploads the windows that are over — their time passed, or their
-// deployment no longer captures — or, with all, every window; and tries
-// again the pending windows whose time for a retry came.
-func (c *collector) flush(ctx context.Context, all bool) {
+// deployment no longer captures — and tries again the pending windows
+// whose time for a retry came. With closing (at Close) it uploads every
+// window not yet tried, open or over, and leaves the pending ones on disk
+// for the next start: a broken data store must not hold up a shutdown
+// with retries. ctx bounds the uploads (each also by uploadTimeout).
+func (c *collector) flush(ctx context.Context, closing bool) {
 	now := c.s.now()
 	c.mu.Lock()
 	done := c.done
 	c.done = nil
 	for k, w := range c.open {
 		_, live := c.cfgs[w.endpoint+"/"+w.deployment]
-		if all || !live || !now.Before(w.end) {
+		if closing || !live || !now.Before(w.end) {
 			done = append(done, w)
 			delete(c.open, k)
 		}
+	}
+	if closing {
+		c.mu.Unlock()
+		c.upload(ctx, done)
+		return
 	}
 	kept := c.pending[:0]
 	for _, w := range c.pending {
@@ -388,22 +410,33 @@ func (c *collector) flush(ctx context.Context, all bool) {
 }
 
 // upload stores each window's folder and registers it as a data asset
-// version. A failure is logged and the window waits for a retry, its
-// files left in the staging folder: captured data is never worth failing
-// a request or a shutdown.
+// version, each attempt bounded by ctx and uploadTimeout. A failure is
+// logged and the window waits for a retry, its files left in the staging
+// folder: captured data is never worth failing a request or a shutdown.
+// Once ctx is done (Close) the windows not registered are left on disk,
+// for the next start.
 func (c *collector) upload(ctx context.Context, ws []*window) {
 	if len(ws) == 0 {
 		return
 	}
 	c.up.Lock()
 	defer c.up.Unlock()
-	for _, w := range ws {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	for i, w := range ws {
+		if ctx.Err() != nil {
+			c.s.Logger.Warn("capture: no time left to register the windows: their files stay on disk until the next start",
+				"workspace", c.ws, "windows", len(ws)-i, "err", context.Cause(ctx))
+			return
+		}
+		uctx, cancel := context.WithTimeout(ctx, uploadTimeout)
 		a, err := c.register(uctx, w)
 		cancel()
 		switch {
 		case errors.Is(err, errEmptyWindow):
 			removeWindow(w) // nothing was captured in it: nothing to keep
+		case err != nil && ctx.Err() != nil:
+			// Cut short by Close: not the data store's failure.
+			c.s.Logger.Warn("capture: registering the window was cut short: its files stay on disk until the next start",
+				"workspace", c.ws, "dir", w.dir, "err", err)
 		case err != nil:
 			c.retryLater(w, err)
 		default:
@@ -414,9 +447,15 @@ func (c *collector) upload(ctx context.Context, ws []*window) {
 }
 
 // retryLater queues w for another try after its failed registration, or
-// drops it after its last attempt; a full queue drops its oldest window.
+// drops it after its last attempt or an error no retry mends; a full
+// queue drops its oldest window.
 func (c *collector) retryLater(w *window, err error) {
 	log := c.s.Logger.With("workspace", c.ws, "endpoint", w.endpoint, "deployment", w.deployment, "collection", w.col.name, "dir", w.dir)
+	if permanent(err) {
+		log.Error("capture: register the window's data: the data store refused it, the window is dropped", "reason", hangar.ErrorCode(err), "err", err)
+		c.drop(w)
+		return
+	}
 	c.mu.Lock()
 	w.attempts++
 	if w.attempts >= c.maxAttempts {
@@ -440,17 +479,46 @@ func (c *collector) retryLater(w *window, err error) {
 	}
 }
 
+// permanent reports whether err is one no retry mends: the data store
+// refused the version (EINVALID), the workspace's data is out of reach
+// (EFORBIDDEN) or the workspace is gone (ENOTFOUND).
+func permanent(err error) bool {
+	switch hangar.ErrorCode(err) {
+	case hangar.EINVALID, hangar.EFORBIDDEN, hangar.ENOTFOUND:
+		return true
+	}
+	return false
+}
+
 // queueLocked adds w to the pending windows, oldest window first, and
-// returns those beyond maxPending, which the caller drops. c.mu held.
+// returns the oldest of those tried at least once beyond maxPending,
+// which the caller drops. Windows found on disk at start and not tried
+// yet do not count: each gets its attempt first. c.mu held.
 func (c *collector) queueLocked(w *window) []*window {
 	c.pending = append(c.pending, w)
 	slices.SortStableFunc(c.pending, func(a, b *window) int { return a.start.Compare(b.start) })
-	n := len(c.pending) - max(c.maxPending, 1)
+	tried := 0
+	for _, p := range c.pending {
+		if p.attempts > 0 {
+			tried++
+		}
+	}
+	n := tried - max(c.maxPending, 1)
 	if n <= 0 {
 		return nil
 	}
-	over := slices.Clone(c.pending[:n])
-	c.pending = slices.Delete(c.pending, 0, n)
+	var over []*window
+	kept := c.pending[:0]
+	for _, p := range c.pending {
+		if n > 0 && p.attempts > 0 {
+			over = append(over, p)
+			n--
+			continue
+		}
+		kept = append(kept, p)
+	}
+	clear(c.pending[len(kept):])
+	c.pending = kept
 	return over
 }
 
@@ -465,7 +533,9 @@ func (c *collector) drop(w *window) {
 // recoverCaptureLocked queues for registration the capture windows left
 // on disk by an earlier run of the server (stopped before they were
 // registered, or crashed). Called by Open, before any window of this run
-// exists; the first flush tries them. s.mu held.
+// exists; the first flush tries them. However many there are, none is
+// dropped before its first attempt: the cap of pending windows counts
+// only windows tried (queueLocked). s.mu held.
 func (s *Service) recoverCaptureLocked() {
 	if s.Data == nil || s.Blobs == nil {
 		return
@@ -490,15 +560,10 @@ func (s *Service) recoverCaptureLocked() {
 		c := s.collectorLocked(wsd.Name())
 		s.Logger.Info("capture: windows left on disk by the last run will be registered", "workspace", c.ws, "windows", len(found))
 		c.mu.Lock()
-		var over []*window
 		for _, w := range found {
-			over = append(over, c.queueLocked(w)...)
+			_ = c.queueLocked(w) // not tried yet: drops none
 		}
 		c.mu.Unlock()
-		for _, o := range over {
-			s.Logger.Error("capture: too many windows wait to be registered: the oldest is dropped", "workspace", c.ws, "dir", o.dir)
-			c.drop(o)
-		}
 	}
 }
 

@@ -1,7 +1,10 @@
 package release
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,12 +19,16 @@ import (
 	"github.com/hangar-ml/hangar"
 )
 
-// flakyData fails the first `fail` registrations (all, with fail < 0),
-// then registers through the real data service.
+// flakyData fails the first `fail` registrations (all, with fail < 0)
+// with code (default EUNAVAILABLE), then registers through the real data
+// service. With block set, every registration waits for its context's
+// end instead.
 type flakyData struct {
 	DataVersions
 	mu    sync.Mutex
 	fail  int
+	code  string
+	block bool
 	calls int
 }
 
@@ -29,11 +36,22 @@ func (d *flakyData) CreateDataVersion(ctx context.Context, workspace string, a *
 	d.mu.Lock()
 	d.calls++
 	failing := d.fail < 0 || d.calls <= d.fail
+	code, block := cmp.Or(d.code, hangar.EUNAVAILABLE), d.block
 	d.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if failing {
-		return nil, hangar.Errorf(hangar.EUNAVAILABLE, "the data store is down")
+		return nil, hangar.Errorf(code, "the data store refused it")
 	}
 	return d.DataVersions.CreateDataVersion(ctx, workspace, a)
+}
+
+func (d *flakyData) callCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls
 }
 
 func (d *flakyData) setFail(n int) {
@@ -95,9 +113,27 @@ func (cf *captureFixture) capture(t *testing.T, n int) {
 			t.Fatalf("score: got %d %s", code, body)
 		}
 	}
-	// The gateway hands records on asynchronously: let them reach the files.
-	waitFor(t, "the captured records on disk", func() bool { return len(windowDirs(t, cf.dir)) == 2 })
+	// The gateway hands records on asynchronously: let them all reach the
+	// files (an early jump of the clock would close a window between two
+	// records).
+	waitFor(t, "the captured records on disk", func() bool {
+		return len(windowDirs(t, cf.dir)) == 2 && capturedLines(cf.dir) == 2*n
+	})
 	cf.skew.Add(int64(2 * time.Hour))
+}
+
+// capturedLines counts the records in the window files of the staging
+// folder.
+func capturedLines(dir string) int {
+	n := 0
+	_ = filepath.WalkDir(filepath.Join(dir, "capture"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".jsonl") {
+			b, _ := os.ReadFile(p)
+			n += bytes.Count(b, []byte("\n"))
+		}
+		return nil
+	})
+	return n
 }
 
 // windowDirs lists the window folders in the staging folder.
@@ -261,5 +297,126 @@ func TestRecoveredWindowOfAnOlderServer(t *testing.T) {
 		if w := recoveredWindow(d); w != nil {
 			t.Errorf("%s: got %+v, want none", bad, w)
 		}
+	}
+}
+
+// TestCaptureWindowsOnDiskAreTriedBeforeTheCap: at start every window an
+// earlier run left gets an attempt, however many there are; the cap of
+// pending windows applies only to windows tried and failed.
+func TestCaptureWindowsOnDiskAreTriedBeforeTheCap(t *testing.T) {
+	cf := newCaptureFixture(t, -1)
+	cf.capture(t, 2)
+	c := cf.svc.sinks[ws]
+	waitFor(t, "two windows pending", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.pending) == 2
+	})
+	if err := cf.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cf.data.setFail(0)
+	cf.svc = cf.open(t, func(c *collector) { c.maxPending = 1 })
+	for _, name := range []string{"churn-blue-model_inputs", "churn-blue-model_outputs"} {
+		waitFor(t, name+" registered after the start", func() bool { return cf.registered(name) })
+	}
+	if got := cf.dropped(); got != 0 {
+		t.Errorf("dropped windows: got %v, want 0", got)
+	}
+}
+
+func TestCaptureDropsAWindowAtOnceOnAPermanentError(t *testing.T) {
+	for _, code := range []string{hangar.EINVALID, hangar.EFORBIDDEN, hangar.ENOTFOUND} {
+		t.Run(code, func(t *testing.T) {
+			cf := newCaptureFixture(t, -1)
+			cf.data.mu.Lock()
+			cf.data.code = code
+			cf.data.mu.Unlock()
+			cf.capture(t, 2)
+			waitFor(t, "both windows dropped", func() bool { return cf.dropped() == 2 })
+			if d := windowDirs(t, cf.dir); len(d) != 0 {
+				t.Errorf("files of dropped windows left: %v", d)
+			}
+			time.Sleep(200 * time.Millisecond) // retries, if any, would come every 20-50 ms
+			if got := cf.data.callCount(); got != 2 {
+				t.Errorf("registrations: got %d calls, want 1 attempt of 2 windows", got)
+			}
+			c := cf.svc.sinks[ws]
+			c.mu.Lock()
+			n := len(c.pending)
+			c.mu.Unlock()
+			if n != 0 {
+				t.Errorf("pending windows: got %d, want 0", n)
+			}
+		})
+	}
+}
+
+// TestCloseLeavesWindowsOnDiskWhenTheDataStoreHangs: Close bounds the
+// upload of the open windows by one deadline; what it cut off stays on
+// disk and the next start registers it.
+func TestCloseLeavesWindowsOnDiskWhenTheDataStoreHangs(t *testing.T) {
+	cf := newCaptureFixture(t, 0)
+	for range 2 {
+		if code, body := score(t, cf.svc, "churn", cf.keys.Primary); code != 200 {
+			t.Fatalf("score: got %d %s", code, body)
+		}
+	}
+	waitFor(t, "the captured records on disk", func() bool { return len(windowDirs(t, cf.dir)) == 2 })
+	cf.data.mu.Lock()
+	cf.data.block = true
+	cf.data.mu.Unlock()
+	cf.svc.closeUpload = 300 * time.Millisecond
+	start := time.Now()
+	if err := cf.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Close took %v with a hanging data store, want about 300 ms", took)
+	}
+	if d := windowDirs(t, cf.dir); len(d) != 2 {
+		t.Fatalf("after Close: window folders %v, want 2", d)
+	}
+	if side, _ := filepath.Glob(filepath.Join(cf.dir, "capture", ws, "*", "*", "*", "*.json")); len(side) != 2 {
+		t.Errorf("after Close: sidecars %v, want 2", side)
+	}
+	cf.data.mu.Lock()
+	cf.data.block = false
+	cf.data.mu.Unlock()
+	cf.svc = cf.open(t, nil)
+	for _, name := range []string{"churn-blue-model_inputs", "churn-blue-model_outputs"} {
+		waitFor(t, name+" registered after the start", func() bool { return cf.registered(name) })
+	}
+	waitFor(t, "the files removed", func() bool { return len(windowDirs(t, cf.dir)) == 0 })
+}
+
+// TestCloseDoesNotRetryPendingWindows: windows waiting for a retry are
+// left on disk at Close, untried, for the next start.
+func TestCloseDoesNotRetryPendingWindows(t *testing.T) {
+	cf := newCaptureFixture(t, -1)
+	c := cf.svc.sinks[ws]
+	c.mu.Lock()
+	c.retryBase, c.retryMax = time.Millisecond, time.Millisecond
+	c.mu.Unlock()
+	cf.capture(t, 2)
+	waitFor(t, "two windows pending", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.pending) == 2
+	})
+	// Stop the roll loop's retries, so that only Close could try again.
+	cf.data.mu.Lock()
+	cf.data.block = true
+	cf.data.mu.Unlock()
+	cf.svc.closeUpload = 20 * time.Second
+	start := time.Now()
+	if err := cf.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Close took %v: it retried the pending windows", took)
+	}
+	if d := windowDirs(t, cf.dir); len(d) != 2 {
+		t.Errorf("after Close: window folders %v, want 2", d)
 	}
 }

@@ -253,15 +253,25 @@ func (s *Service) record(ctx context.Context, st *depState, ws string, d *hangar
 }
 
 // removeFromGateway takes a deployment off the gateway and, once it is
-// off, lets go of the staged folders st held for it.
+// off, lets go of the staged folders st held for it. Gateway.RemoveDeployment
+// refuses (ECONFLICT) only while the deployment still gets traffic, before
+// taking it off: then it still serves from the folders, which are kept
+// until the next start (its sweep). Any other error comes after the
+// deployment is off (closing its script runner): the folders can go — a script
+// runner still reading them holds them itself (heldRunner).
 func (s *Service) removeFromGateway(ctx context.Context, st *depState, ws, endpoint, name string) {
 	s.mu.Lock()
 	g := (*s.gws.Load())[ws]
 	s.mu.Unlock()
 	if g != nil {
-		if err := g.RemoveDeployment(ctx, endpoint, name); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
-			s.Logger.Error("release: take the deployment off the gateway", "workspace", ws, "endpoint", endpoint, "deployment", name, "err", err)
+		err := g.RemoveDeployment(ctx, endpoint, name)
+		switch {
+		case hangar.IsCode(err, hangar.ECONFLICT):
+			s.Logger.Error("release: take the deployment off the gateway: it stays, and its staged folders are kept until the next start",
+				"workspace", ws, "endpoint", endpoint, "deployment", name, "err", err)
 			return
+		case err != nil && !hangar.IsCode(err, hangar.ENOTFOUND):
+			s.Logger.Error("release: take the deployment off the gateway", "workspace", ws, "endpoint", endpoint, "deployment", name, "err", err)
 		}
 	}
 	s.letGo(st)

@@ -18,7 +18,9 @@
 package release
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -129,6 +131,9 @@ type Service struct {
 	opened   bool
 	rollDone chan struct{}
 	stage    staging // who uses each staged model and code folder (deploy.go)
+	// closeUpload bounds Close's upload of the open capture windows
+	// (default closeUploadTimeout); tests shorten it.
+	closeUpload time.Duration
 }
 
 var _ hangar.EndpointService = (*Service)(nil)
@@ -182,7 +187,9 @@ func (s *Service) Open(ctx context.Context) error {
 
 // Close stops the rollouts in progress, drains every gateway (in-flight
 // requests are answered, script runners closed) and uploads the capture
-// files of the windows still open.
+// files of the windows still open, within closeUploadTimeout for all
+// workspaces; windows waiting for a retry, and those the deadline cut
+// off, stay on disk and are registered after the next start.
 func (s *Service) Close() error {
 	s.mu.Lock()
 	if !s.opened {
@@ -201,12 +208,17 @@ func (s *Service) Close() error {
 	sinks := s.sinks
 	s.mu.Unlock()
 	var first error
-	for ws, g := range gws {
+	for _, g := range gws {
 		if err := g.Close(); err != nil && first == nil {
 			first = err
 		}
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), cmp.Or(s.closeUpload, closeUploadTimeout),
+		errors.New("release: Close's time for capture uploads is up"))
+	defer cancel()
+	for ws := range gws {
 		if c := sinks[ws]; c != nil {
-			c.flush(context.Background(), true)
+			c.flush(ctx, true)
 		}
 	}
 	_ = s.none.Close()
@@ -231,6 +243,8 @@ func (s *Service) rollLoop() {
 		}
 		s.mu.Unlock()
 		for _, c := range sinks {
+			// Close cuts an upload in progress short: its window stays
+			// on disk for the next start.
 			c.flush(s.ctx, false)
 		}
 	}

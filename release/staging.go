@@ -2,6 +2,8 @@ package release
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,8 +22,9 @@ import (
 // off or its endpoint deleted) and by each script runner started on it
 // (until the runner is closed, after the version's last request, which
 // can come after a newer version took its place). The last one to let go
-// removes the folder, under the count's lock, so a rollout that needs it
-// again makes it anew. At start the temporary folders of interrupted
+// renames the folder out of the way (to a .tmp- name) under the count's
+// lock, so a rollout that needs it again makes it anew, and removes it
+// after unlocking: a big folder's removal holds up no rollout. At start the temporary folders of interrupted
 // materialisations are removed (Open), and after Replay every folder no
 // replayed deployment holds.
 
@@ -57,13 +60,48 @@ func (st *staging) release(log *slog.Logger, dirs ...string) {
 	if len(dirs) == 0 {
 		return
 	}
+	var gone []string
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	for _, d := range dirs {
 		if st.refs[d]--; st.refs[d] > 0 {
 			continue
 		}
 		delete(st.refs, d)
+		if g := moveAside(log, d); g != "" {
+			gone = append(gone, g)
+		}
+	}
+	st.mu.Unlock()
+	removeAll(log, gone)
+}
+
+// moveAside renames dir to a new .tmp- folder beside it, which
+// nothing reads or makes, and returns that folder for removeAll; "" when
+// dir does not exist. When the rename fails dir is removed in place. The
+// caller holds st.mu: once it unlocks, a rollout making dir again finds
+// nothing of the old one.
+func moveAside(log *slog.Logger, dir string) string {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), tmpPrefix+"gone-")
+	if err == nil {
+		if err = os.Rename(dir, filepath.Join(tmp, filepath.Base(dir))); err == nil {
+			return tmp
+		}
+		_ = os.Remove(tmp)
+	}
+	log.Warn("release: move a staged folder no deployment uses aside: removing it in place", "dir", dir, "err", err)
+	if err := os.RemoveAll(dir); err != nil {
+		log.Error("release: remove a staged folder no deployment uses", "dir", dir, "err", err)
+	}
+	return ""
+}
+
+// removeAll removes the folders moveAside set aside; what is left of them
+// after an error is removed at the next start (removeTemporary).
+func removeAll(log *slog.Logger, dirs []string) {
+	for _, d := range dirs {
 		if err := os.RemoveAll(d); err != nil {
 			log.Error("release: remove a staged folder no deployment uses", "dir", d, "err", err)
 		}
@@ -80,8 +118,8 @@ func (st *staging) holders(dir string) int {
 // sweep removes the staged folders under root's models and code that
 // nobody holds; folders being materialised are left alone.
 func (st *staging) sweep(log *slog.Logger, root string) {
+	var gone []string
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	for _, kind := range []string{"models", "code"} {
 		ents, err := os.ReadDir(filepath.Join(root, kind))
 		if err != nil {
@@ -92,13 +130,14 @@ func (st *staging) sweep(log *slog.Logger, root string) {
 			if strings.HasPrefix(e.Name(), tmpPrefix) || st.refs[dir] > 0 {
 				continue
 			}
-			if err := os.RemoveAll(dir); err != nil {
-				log.Error("release: remove a staged folder no deployment uses", "dir", dir, "err", err)
-				continue
+			if g := moveAside(log, dir); g != "" {
+				gone = append(gone, g)
 			}
 			log.Info("release: removed a staged folder no deployment uses", "dir", dir)
 		}
 	}
+	st.mu.Unlock()
+	removeAll(log, gone)
 }
 
 // removeTemporary removes the half-made folders of materialisations a

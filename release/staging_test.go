@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -268,5 +269,54 @@ func TestReplayRemovesUnusedStagedFolders(t *testing.T) {
 	keys, _ := second.EndpointKeys(f.ctx, ws, "churn")
 	if code, body := score(t, second, "churn", keys.Primary); code != 200 {
 		t.Errorf("score after Replay: got %d %s", code, body)
+	}
+}
+
+// TestStagingRemovesAFolderOutsideItsLock: the last holder's release, and
+// the sweep, remove a folder through a .tmp- name (so a rollout making it
+// again never meets the old one) and leave nothing behind.
+func TestStagingRemovesAFolderOutsideItsLock(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	for _, how := range []string{"release", "sweep"} {
+		t.Run(how, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "models", "abc")
+			if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "sub", "model.json"), []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var st staging
+			switch how {
+			case "release":
+				st.acquire(dir, dir)
+				st.release(log, dir)
+				if !exists(t, dir) {
+					t.Fatal("removed with a holder left")
+				}
+				st.release(log, dir)
+			case "sweep":
+				st.sweep(log, root)
+			}
+			if exists(t, dir) {
+				t.Errorf("%s is left", dir)
+			}
+			if ents, _ := os.ReadDir(filepath.Join(root, "models")); len(ents) != 0 {
+				t.Errorf("left in models: got %v, want nothing", ents)
+			}
+			if n := st.holders(dir); n != 0 {
+				t.Errorf("holders: got %d, want 0", n)
+			}
+			// Made again, it is a new folder.
+			st.acquire(dir)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			st.release(log, dir)
+			if exists(t, dir) {
+				t.Errorf("%s is left after its second release", dir)
+			}
+		})
 	}
 }
