@@ -51,9 +51,10 @@ func newBatchRunCmd() *cobra.Command {
 			}
 			var scorer batchrun.Scorer
 			if code != "" {
+				o.Workers = scriptWorkers(o.Workers)
 				pool, err := startBatchScript(cmd.Context(), batchScriptConfig{
 					code: code, script: script, model: model, output: o.Output,
-					workers: max(1, o.Workers), timeout: o.Timeout, environ: os.Environ(), log: cmd.ErrOrStderr(),
+					workers: o.Workers, timeout: o.Timeout, environ: os.Environ(), log: cmd.ErrOrStderr(),
 				})
 				if err != nil {
 					return err
@@ -92,6 +93,15 @@ func newBatchRunCmd() *cobra.Command {
 	f.StringVar(&o.OutputFileName, "output-file-name", batchrun.DefaultOutputFileName, "the append_row output file")
 	cmd.MarkFlagRequired("model")
 	return cmd
+}
+
+// scriptWorkers is how many mini-batches a batch scoring script scores
+// at once for instance_count × max_concurrency_per_instance = n: no more
+// than its pool has workers (pyworker.MaxWorkers), as the others would
+// wait for a worker inside their attempt's timeout and time out
+// spuriously. The progress line then says the real count.
+func scriptWorkers(n int) int {
+	return min(n, pyworker.MaxWorkers)
 }
 
 // batchScriptConfig says how batch-run starts a batch scoring script.
@@ -137,8 +147,7 @@ func startBatchScript(ctx context.Context, c batchScriptConfig) (*pyworker.Pool,
 	}}))
 	pool, err := pyworker.Start(ctx, pyworker.Config{
 		CodeDir: c.code, ScoringScript: c.script, ModelDir: c.model, Batch: true,
-		// More mini-batches at once than a pool holds wait for a worker.
-		Env: env, Workers: min(c.workers, pyworker.MaxWorkers), RequestTimeout: timeout,
+		Env: env, Workers: c.workers, RequestTimeout: timeout,
 		// A mini-batch's answer holds all its rows.
 		MaxResponseBytes: 256 << 20,
 		Logger:           logger,
