@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,10 +15,8 @@ import (
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/batchrun"
-	"github.com/hangar-ml/hangar/jobspec"
 	"github.com/hangar-ml/hangar/pyworker"
 	"github.com/hangar-ml/hangar/score"
-	"github.com/hangar-ml/hangar/snapshot"
 )
 
 // noTimeout stands for "no limit" where pyworker wants a duration: a
@@ -170,66 +167,4 @@ func loadBatchModel(dir string, threads int) (*score.Model, error) {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
 	return score.Load(filepath.Join(dir, ents[0].Name()), threads)
-}
-
-// batchScript is the scoring script of a batch deployment YAML's
-// code_configuration, checked before anything is uploaded. Creating the
-// deployment uploads the code folder as a snapshot and registers an
-// inline environment, as an online deployment's resolver does.
-type batchScript struct {
-	dir    string // the code folder, from the YAML's folder
-	script string // relative to dir, with forward slashes
-}
-
-// batchScriptOf checks a batch deployment's code_configuration; nil
-// without one. Errors: EINVALID naming the file and the field.
-func batchScriptOf(file string, c *jobspec.CodeConfiguration) (*batchScript, error) {
-	if c == nil {
-		return nil, nil
-	}
-	dir, err := snapshot.Path(file, "code_configuration.code", c.Code)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, invalidf("%s: code_configuration.code %s is not a folder", file, c.Code)
-	}
-	script := path.Clean(strings.ReplaceAll(c.ScoringScript, `\`, "/"))
-	if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(script))); err != nil || !fi.Mode().IsRegular() {
-		return nil, invalidf("%s: code_configuration.scoring_script %s is not a file in %s", file, c.ScoringScript, c.Code)
-	}
-	return &batchScript{dir: dir, script: script}, nil
-}
-
-// placeholders fills in what the uploads will, so that the deployment is
-// validated before them.
-func (s *batchScript) placeholders(sp *hangar.DeploymentSpec, env *jobspec.Environment) {
-	if s == nil {
-		return
-	}
-	sp.ScoringScript = s.script
-	sp.CodeDigest = hangar.Digest("sha256:" + strings.Repeat("0", 64))
-	if env != nil && env.Ref == nil {
-		sp.EnvironmentName, sp.EnvironmentVersion = "pending", "1"
-	}
-}
-
-// upload uploads the code folder and registers an inline environment.
-func (s *batchScript) upload(ctx context.Context, r *deploymentResolver, d *hangar.BatchDeployment, env *jobspec.Environment) error {
-	if s == nil {
-		return nil
-	}
-	var err error
-	d.Spec.ScoringScript = s.script
-	if d.Spec.CodeDigest, err = snapshot.Folder(ctx, r.client.BlobStore(r.workspace), s.dir); err != nil {
-		return inFile(r.file+": code_configuration.code", err)
-	}
-	if env != nil && env.Ref == nil {
-		e, err := r.registerEnvironment(ctx, d.Endpoint, d.Name, env)
-		if err != nil {
-			return err
-		}
-		d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = e.Name, e.Version
-	}
-	return nil
 }
