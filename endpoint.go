@@ -321,6 +321,9 @@ func (s *DeploymentSpec) Validate() error {
 	if err := ValidateText("scoring_script", s.ScoringScript, MaxDataPathLength); err != nil {
 		return err
 	}
+	if err := noExpression("scoring_script", s.ScoringScript); err != nil {
+		return err
+	}
 	if (s.CodeDigest == "") != (s.ScoringScript == "") {
 		return Errorf(EINVALID, "code_digest and scoring_script go together: a scoring script is a file of a code snapshot")
 	}
@@ -687,7 +690,20 @@ func (s *BatchSettings) Validate() error {
 	if err := ValidateText("logging_level", s.LoggingLevel, MaxAssetDisplayNameLength); err != nil {
 		return err
 	}
-	return ValidateText("output_file_name", s.OutputFileName, MaxDataPathLength)
+	if err := ValidateText("output_file_name", s.OutputFileName, MaxDataPathLength); err != nil {
+		return err
+	}
+	return noExpression("output_file_name", s.OutputFileName)
+}
+
+// noExpression refuses a value that holds "${{": a batch job's command
+// would read it as an expression, so the deployment is refused when it
+// is created or updated rather than when it is invoked. Errors: EINVALID.
+func noExpression(field, v string) error {
+	if strings.Contains(v, "${{") {
+		return Errorf(EINVALID, "%s %q: expressions (${{ ... }}) are not allowed here; rename the file", field, v)
+	}
+	return nil
 }
 
 // BatchDeployment is one deployment of a batch endpoint: what a batch

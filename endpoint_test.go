@@ -113,6 +113,12 @@ func TestDeploymentSpecValidate(t *testing.T) {
 		{"no version", func(s *hangar.DeploymentSpec) { s.ModelVersion = "" }, "pins a model version"},
 		{"bad digest", func(s *hangar.DeploymentSpec) { s.ModelDigest = "md5:x" }, "model_digest"},
 		{"script without code", func(s *hangar.DeploymentSpec) { s.ScoringScript = "score.py" }, "go together"},
+		{"script with an expression", func(s *hangar.DeploymentSpec) {
+			s.CodeDigest, s.ScoringScript, s.EnvironmentName, s.EnvironmentVersion = digest, "${{inputs.x}}.py", "sklearn", "1"
+		}, "scoring_script \"${{inputs.x}}.py\": expressions (${{ ... }}) are not allowed here"},
+		{"script with a lone dollar", func(s *hangar.DeploymentSpec) {
+			s.CodeDigest, s.ScoringScript, s.EnvironmentName, s.EnvironmentVersion = digest, "a$b{{c}}.py", "sklearn", "1"
+		}, ""},
 		{"script without environment", func(s *hangar.DeploymentSpec) { s.CodeDigest, s.ScoringScript = digest, "score.py" }, "needs an environment"},
 		{"environment without version", func(s *hangar.DeploymentSpec) { s.EnvironmentName = "sklearn" }, "go together"},
 		{"no instances", func(s *hangar.DeploymentSpec) { s.InstanceCount = 0 }, "instance_count 0"},
@@ -195,6 +201,9 @@ func TestBatchDeploymentValidate(t *testing.T) {
 		{"threshold", func(d *hangar.BatchDeployment) { d.Settings.ErrorThreshold = -2 }, "error_threshold"},
 		{"retries", func(d *hangar.BatchDeployment) { d.Settings.MaxRetries = -1 }, "retry_settings"},
 		{"output action", func(d *hangar.BatchDeployment) { d.Settings.OutputAction = "append" }, "output_action"},
+		{"output file name", func(d *hangar.BatchDeployment) { d.Settings.OutputFileName = "out.csv" }, ""},
+		{"output file name with an expression", func(d *hangar.BatchDeployment) { d.Settings.OutputFileName = "${{outputs.x}}.csv" },
+			"output_file_name \"${{outputs.x}}.csv\": expressions (${{ ... }}) are not allowed here"},
 		{"summary only", func(d *hangar.BatchDeployment) { d.Settings.OutputAction = hangar.BatchSummaryOnly }, "needs a scoring script"},
 		{"spec", func(d *hangar.BatchDeployment) { d.Spec.InstanceCount = 0 }, "instance_count"},
 	}

@@ -315,9 +315,10 @@ func scoreOnce(ctx context.Context, timeout time.Duration, s Scorer, mb *MiniBat
 }
 
 // label adds the file and row columns to a mini-batch's rows when the
-// scorer did not, and the rows match the input one to one.
+// scorer returned neither, and the rows match the input one to one: a
+// scorer's own file or row column is its answer, not to be shadowed.
 func label(f *tabular.Frame, mb *MiniBatch) (*tabular.Frame, error) {
-	if f == nil || f.Column(ColumnFile) != nil {
+	if f == nil || f.Column(ColumnFile) != nil || f.Column(ColumnRow) != nil {
 		return f, nil
 	}
 	n := f.NumRows()
@@ -334,9 +335,16 @@ func label(f *tabular.Frame, mb *MiniBatch) (*tabular.Frame, error) {
 }
 
 // writeRows writes the frames of the mini-batches that succeeded, in
-// input order, to one CSV file: the header is the first frame's columns,
-// and a later frame's missing columns are empty.
+// input order, to one CSV file under the header headerOf makes; a frame's
+// missing columns are empty, and each cell is written as its own frame's
+// text (a column numeric in one mini-batch and text in another stays
+// each). Errors: EINVALID for a frame with a column name twice, checked
+// before the file is created.
 func writeRows(path string, batches []*MiniBatch, frames []*tabular.Frame) (int, error) {
+	header, err := headerOf(batches, frames)
+	if err != nil {
+		return 0, err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, err
 	}
@@ -345,24 +353,17 @@ func writeRows(path string, batches []*MiniBatch, frames []*tabular.Frame) (int,
 		return 0, err
 	}
 	w := csv.NewWriter(fh)
-	header := headerOf(frames)
 	if header != nil {
 		w.Write(header) // an error stays in w, for w.Error below
 	}
 	rows := 0
-	for i, f := range frames {
+	for _, f := range frames {
 		if f == nil {
 			continue
 		}
 		cols := make([]*tabular.Column, len(header))
 		for j, name := range header {
 			cols[j] = f.Column(name)
-		}
-		for _, name := range f.Names() {
-			if !slices.Contains(header, name) {
-				fh.Close()
-				return rows, fmt.Errorf("mini-batch %d returned column %q, which the first mini-batch did not (columns %s)", batches[i].Index+1, name, strings.Join(header, ", "))
-			}
 		}
 		rec := make([]string, len(header))
 		for r := range f.NumRows() {
@@ -389,28 +390,47 @@ func writeRows(path string, batches []*MiniBatch, frames []*tabular.Frame) (int,
 	return rows, nil
 }
 
-// headerOf is the output's header: the first frame's columns, after
-// ColumnFile and ColumnRow when a later frame has them and it does not
-// (a scoring script's mini-batch that returned fewer rows than it held
-// has no labels, a complete one does). nil when every frame is nil.
-func headerOf(frames []*tabular.Frame) []string {
-	var header []string
-	for _, f := range frames {
-		if f != nil {
-			header = f.Names()
-			break
+// headerOf is the output's header: the union of the frames' columns in
+// the order they are first seen, except that ColumnFile and ColumnRow go
+// in front when a later frame has them and the first does not (a scoring
+// script's mini-batch that returned fewer rows than it held has no
+// labels, a complete one does). nil when every frame is nil. Errors:
+// EINVALID for a frame with a column name twice (the output could not
+// say which is which).
+func headerOf(batches []*MiniBatch, frames []*tabular.Frame) ([]string, error) {
+	var header, first []string
+	seen := map[string]bool{}
+	for i, f := range frames {
+		if f == nil {
+			continue
+		}
+		names := f.Names()
+		if first == nil {
+			first = names
+		}
+		own := map[string]bool{}
+		for _, name := range names {
+			if own[name] {
+				return nil, hangar.Errorf(hangar.EINVALID, "mini-batch %d returned column %q twice", batches[i].Index+1, name)
+			}
+			own[name] = true
+			if !seen[name] {
+				seen[name] = true
+				header = append(header, name)
+			}
 		}
 	}
 	if header == nil {
-		return nil
+		return nil, nil
 	}
 	var labels []string
 	for _, name := range []string{ColumnFile, ColumnRow} {
-		if !slices.Contains(header, name) && slices.ContainsFunc(frames, func(f *tabular.Frame) bool { return f != nil && f.Column(name) != nil }) {
+		if seen[name] && !slices.Contains(first, name) {
 			labels = append(labels, name)
 		}
 	}
-	return append(labels, header...)
+	rest := slices.DeleteFunc(header, func(name string) bool { return slices.Contains(labels, name) })
+	return append(labels, rest...), nil
 }
 
 // Split returns the mini-batches of input: size files each of a folder's

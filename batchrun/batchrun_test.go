@@ -393,3 +393,72 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestLabelAndWriteRows: the output of mini-batches of two rows each,
+// their answers labelled as Run labels them.
+func TestLabelAndWriteRows(t *testing.T) {
+	num := func(name string, v ...float64) *tabular.Column {
+		return &tabular.Column{Name: name, Kind: tabular.Numeric, Float: v}
+	}
+	str := func(name string, v ...string) *tabular.Column {
+		return &tabular.Column{Name: name, Kind: tabular.String, Str: v}
+	}
+	tests := []struct {
+		name    string
+		answers [][]*tabular.Column // per mini-batch; nil: it failed
+		want    string
+		wantErr string
+	}{
+		{name: "labelled", answers: [][]*tabular.Column{{num("score", 1, 2)}, {num("score", 3, 4)}},
+			want: "file,row,score\nt.csv,0,1\nt.csv,1,2\nt.csv,2,3\nt.csv,3,4\n"},
+		{name: "the script's own row column is kept, not labelled", answers: [][]*tabular.Column{{num("row", 7, 8), num("score", 1, 2)}},
+			want: "row,score\n7,1\n8,2\n"},
+		{name: "the script's own file column is kept, not labelled", answers: [][]*tabular.Column{{str("file", "a", "b"), num("score", 1, 2)}},
+			want: "file,score\na,1\nb,2\n"},
+		{name: "columns are the union in first-seen order", answers: [][]*tabular.Column{{num("a", 1), num("b", 2)}, nil, {num("c", 3), num("a", 4)}},
+			want: "a,b,c\n1,2,\n4,,3\n"},
+		{name: "labels in front when only a later answer has them", answers: [][]*tabular.Column{{num("x", 1)}, {num("x", 2, 3)}},
+			want: "file,row,x\n,,1\nt.csv,2,2\nt.csv,3,3\n"},
+		{name: "a column of numbers in one answer and text in another keeps each", answers: [][]*tabular.Column{{num("y", 1.5)}, {str("y", "n/a")}},
+			want: "y\n1.5\nn/a\n"},
+		{name: "a column twice is refused", answers: [][]*tabular.Column{{num("a", 1)}, {num("b", 1), str("b", "x")}},
+			wantErr: `mini-batch 2 returned column "b" twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var batches []*MiniBatch
+			var frames []*tabular.Frame
+			for i, cols := range tt.answers {
+				mb := &MiniBatch{Index: i, Names: []string{"t.csv"}, FirstRow: 2 * i, Rows: &tabular.Frame{Columns: []*tabular.Column{num("in", 0, 0)}}}
+				batches = append(batches, mb)
+				if cols == nil {
+					frames = append(frames, nil)
+					continue
+				}
+				f, err := label(&tabular.Frame{Columns: cols}, mb)
+				if err != nil {
+					t.Fatal(err)
+				}
+				frames = append(frames, f)
+			}
+			path := filepath.Join(t.TempDir(), "out.csv")
+			_, err := writeRows(path, batches, frames)
+			if tt.wantErr != "" {
+				if hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want EINVALID containing %q", err, tt.wantErr)
+				}
+				if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("got output file (stat: %v), want none", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(path)
+			if string(b) != tt.want {
+				t.Errorf("got %q, want %q", b, tt.want)
+			}
+		})
+	}
+}

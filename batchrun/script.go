@@ -79,7 +79,10 @@ func (s ScriptScorer) Score(ctx context.Context, mb *MiniBatch) (*tabular.Frame,
 
 // scriptPayload is what run(mini_batch) gets: {"files": [absolute
 // paths]}, or {"columns": [...], "data": [[...]]} for rows, missing
-// values as null.
+// values as null and infinite ones as Infinity and -Infinity, which are
+// not JSON but what Python's json.loads reads as float('inf') (strict
+// JSON has no way to say them, and a string "+Inf" would reach run() as
+// text).
 func scriptPayload(mb *MiniBatch) ([]byte, error) {
 	if mb.Rows == nil {
 		files := make([]string, len(mb.Files))
@@ -92,24 +95,45 @@ func scriptPayload(mb *MiniBatch) ([]byte, error) {
 		}
 		return json.Marshal(map[string][]string{"files": files})
 	}
-	n := mb.Rows.NumRows()
-	data := make([][]any, n)
-	for r := range n {
-		row := make([]any, len(mb.Rows.Columns))
-		for j, c := range mb.Rows.Columns {
-			switch {
-			case c.IsMissing(r):
-			case c.Kind == tabular.String:
-				row[j] = c.Str[r]
-			case math.IsInf(c.Float[r], 0):
-				row[j] = tabular.FormatFloat(c.Float[r]) // JSON has no infinity
-			default:
-				row[j] = c.Float[r]
-			}
-		}
-		data[r] = row
+	names, err := json.Marshal(mb.Rows.Names())
+	if err != nil {
+		return nil, err
 	}
-	return json.Marshal(map[string]any{"columns": mb.Rows.Names(), "data": data})
+	var b bytes.Buffer
+	b.WriteString(`{"columns":`)
+	b.Write(names)
+	b.WriteString(`,"data":[`)
+	for r := range mb.Rows.NumRows() {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for j, c := range mb.Rows.Columns {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			var cell []byte
+			switch v := c.Float; {
+			case c.IsMissing(r):
+				cell = []byte("null")
+			case c.Kind == tabular.String:
+				cell, err = json.Marshal(c.Str[r])
+			case math.IsInf(v[r], 1):
+				cell = []byte("Infinity")
+			case math.IsInf(v[r], -1):
+				cell = []byte("-Infinity")
+			default:
+				cell, err = json.Marshal(v[r])
+			}
+			if err != nil {
+				return nil, err
+			}
+			b.Write(cell)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString("]}")
+	return b.Bytes(), nil
 }
 
 // decodeAnswer reads run()'s answer: {"columns": [...], "data": [[...]]}

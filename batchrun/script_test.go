@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -86,6 +87,20 @@ func TestScriptScorerPayload(t *testing.T) {
 	}
 	if got, want := strings.Join(f.Names(), ","), "x,name,double"; got != want {
 		t.Errorf("got columns %s, want %s", got, want)
+	}
+
+	// Infinite values go as the tokens Python's json.loads reads as
+	// floats (a string "+Inf" would reach run() as text); NaN is missing.
+	inf := &MiniBatch{Names: []string{"t.parquet"}, Rows: &tabular.Frame{Columns: []*tabular.Column{
+		{Name: "x", Kind: tabular.Numeric, Float: []float64{math.Inf(1), math.Inf(-1), math.NaN(), 0.5}},
+		{Name: "s", Kind: tabular.String, Str: []string{"Infinity", "", "a\"b", "c"}},
+	}}}
+	got, err := scriptPayload(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"columns":["x","s"],"data":[[Infinity,"Infinity"],[-Infinity,null],[null,"a\"b"],[0.5,"c"]]}`; string(got) != want {
+		t.Errorf("got payload %s, want %s", got, want)
 	}
 
 	// A folder's files go as absolute paths, even from a relative input.

@@ -570,7 +570,9 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 	if err != nil {
 		return nil, err
 	}
-	script, err := batchScriptOf(file, spec.Code) // batch_run.go
+	// A batch deployment records an inline environment only for its
+	// scoring script.
+	code, err := r.codeOf(spec.Code, spec.Environment, spec.Code != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -581,7 +583,7 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 	}
 	if e := spec.Environment; e != nil {
 		if e.Ref == nil {
-			if script == nil {
+			if code.env == nil {
 				fmt.Fprintf(errOut, "%s: the inline environment is not recorded: a model Hangar runs natively needs none\n", file)
 			}
 		} else {
@@ -597,11 +599,11 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 	if modelDir != "" {
 		check.Spec.ModelName, check.Spec.ModelVersion = "pending", "1"
 	}
-	script.placeholders(&check.Spec, spec.Environment)
+	code.placeholders(&check.Spec)
 	if err := check.Validate(); err != nil {
 		return nil, inFile(file, err)
 	}
-	if err := script.upload(ctx, r, d, spec.Environment); err != nil {
+	if err := r.uploadCode(ctx, code, &d.Spec, spec.EndpointName, spec.Name); err != nil {
 		return nil, err
 	}
 	if modelDir != "" {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,10 +15,8 @@ import (
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/batchrun"
-	"github.com/hangar-ml/hangar/jobspec"
 	"github.com/hangar-ml/hangar/pyworker"
 	"github.com/hangar-ml/hangar/score"
-	"github.com/hangar-ml/hangar/snapshot"
 )
 
 // noTimeout stands for "no limit" where pyworker wants a duration: a
@@ -51,9 +48,10 @@ func newBatchRunCmd() *cobra.Command {
 			}
 			var scorer batchrun.Scorer
 			if code != "" {
+				o.Workers = scriptWorkers(o.Workers)
 				pool, err := startBatchScript(cmd.Context(), batchScriptConfig{
 					code: code, script: script, model: model, output: o.Output,
-					workers: max(1, o.Workers), timeout: o.Timeout, environ: os.Environ(), log: cmd.ErrOrStderr(),
+					workers: o.Workers, timeout: o.Timeout, environ: os.Environ(), log: cmd.ErrOrStderr(),
 				})
 				if err != nil {
 					return err
@@ -92,6 +90,15 @@ func newBatchRunCmd() *cobra.Command {
 	f.StringVar(&o.OutputFileName, "output-file-name", batchrun.DefaultOutputFileName, "the append_row output file")
 	cmd.MarkFlagRequired("model")
 	return cmd
+}
+
+// scriptWorkers is how many mini-batches a batch scoring script scores
+// at once for instance_count × max_concurrency_per_instance = n: no more
+// than its pool has workers (pyworker.MaxWorkers), as the others would
+// wait for a worker inside their attempt's timeout and time out
+// spuriously. The progress line then says the real count.
+func scriptWorkers(n int) int {
+	return min(n, pyworker.MaxWorkers)
 }
 
 // batchScriptConfig says how batch-run starts a batch scoring script.
@@ -137,8 +144,7 @@ func startBatchScript(ctx context.Context, c batchScriptConfig) (*pyworker.Pool,
 	}}))
 	pool, err := pyworker.Start(ctx, pyworker.Config{
 		CodeDir: c.code, ScoringScript: c.script, ModelDir: c.model, Batch: true,
-		// More mini-batches at once than a pool holds wait for a worker.
-		Env: env, Workers: min(c.workers, pyworker.MaxWorkers), RequestTimeout: timeout,
+		Env: env, Workers: c.workers, RequestTimeout: timeout,
 		// A mini-batch's answer holds all its rows.
 		MaxResponseBytes: 256 << 20,
 		Logger:           logger,
@@ -161,66 +167,4 @@ func loadBatchModel(dir string, threads int) (*score.Model, error) {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
 	return score.Load(filepath.Join(dir, ents[0].Name()), threads)
-}
-
-// batchScript is the scoring script of a batch deployment YAML's
-// code_configuration, checked before anything is uploaded. Creating the
-// deployment uploads the code folder as a snapshot and registers an
-// inline environment, as an online deployment's resolver does.
-type batchScript struct {
-	dir    string // the code folder, from the YAML's folder
-	script string // relative to dir, with forward slashes
-}
-
-// batchScriptOf checks a batch deployment's code_configuration; nil
-// without one. Errors: EINVALID naming the file and the field.
-func batchScriptOf(file string, c *jobspec.CodeConfiguration) (*batchScript, error) {
-	if c == nil {
-		return nil, nil
-	}
-	dir, err := snapshot.Path(file, "code_configuration.code", c.Code)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, invalidf("%s: code_configuration.code %s is not a folder", file, c.Code)
-	}
-	script := path.Clean(strings.ReplaceAll(c.ScoringScript, `\`, "/"))
-	if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(script))); err != nil || !fi.Mode().IsRegular() {
-		return nil, invalidf("%s: code_configuration.scoring_script %s is not a file in %s", file, c.ScoringScript, c.Code)
-	}
-	return &batchScript{dir: dir, script: script}, nil
-}
-
-// placeholders fills in what the uploads will, so that the deployment is
-// validated before them.
-func (s *batchScript) placeholders(sp *hangar.DeploymentSpec, env *jobspec.Environment) {
-	if s == nil {
-		return
-	}
-	sp.ScoringScript = s.script
-	sp.CodeDigest = hangar.Digest("sha256:" + strings.Repeat("0", 64))
-	if env != nil && env.Ref == nil {
-		sp.EnvironmentName, sp.EnvironmentVersion = "pending", "1"
-	}
-}
-
-// upload uploads the code folder and registers an inline environment.
-func (s *batchScript) upload(ctx context.Context, r *deploymentResolver, d *hangar.BatchDeployment, env *jobspec.Environment) error {
-	if s == nil {
-		return nil
-	}
-	var err error
-	d.Spec.ScoringScript = s.script
-	if d.Spec.CodeDigest, err = snapshot.Folder(ctx, r.client.BlobStore(r.workspace), s.dir); err != nil {
-		return inFile(r.file+": code_configuration.code", err)
-	}
-	if env != nil && env.Ref == nil {
-		e, err := r.registerEnvironment(ctx, d.Endpoint, d.Name, env)
-		if err != nil {
-			return err
-		}
-		d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = e.Name, e.Version
-	}
-	return nil
 }

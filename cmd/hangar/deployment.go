@@ -283,29 +283,17 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 		fmt.Fprintf(r.stderr, "%s: %s\n", r.file, note)
 	}
 	// Local paths, before anything is uploaded.
-	var modelDir, codeDir string
-	var err error
-	if modelDir, err = r.modelPath(spec.Model); err != nil {
+	modelDir, err := r.modelPath(spec.Model)
+	if err != nil {
 		return nil, err
 	}
-	if c := spec.Code; c != nil {
-		if codeDir, err = snapshot.Path(r.file, "code_configuration.code", c.Code); err != nil {
-			return nil, err
-		}
-		if fi, err := os.Stat(codeDir); err != nil || !fi.IsDir() {
-			return nil, invalidf("%s: code_configuration.code %s is not a folder", r.file, c.Code)
-		}
-		script := path.Clean(strings.ReplaceAll(c.ScoringScript, `\`, "/"))
-		if fi, err := os.Stat(filepath.Join(codeDir, filepath.FromSlash(script))); err != nil || !fi.Mode().IsRegular() {
-			return nil, invalidf("%s: code_configuration.scoring_script %s is not a file in %s", r.file, c.ScoringScript, c.Code)
-		}
-		d.Spec.ScoringScript = script
+	// An online deployment records its inline environment, with a
+	// scoring script or without.
+	code, err := r.codeOf(spec.Code, spec.Environment, true)
+	if err != nil {
+		return nil, err
 	}
-	if env := spec.Environment; env != nil && env.Ref == nil && env.CondaFile != "" {
-		if _, err := snapshot.CondaFile(r.file, "environment.conda_file", env.CondaFile); err != nil {
-			return nil, err
-		}
-	}
+	d.Spec.ScoringScript = code.script
 	// References.
 	if m := spec.Model; m != nil && m.Ref != nil {
 		if err := r.modelRef(ctx, &d.Spec, m); err != nil {
@@ -325,27 +313,13 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 	if modelDir != "" {
 		check.Spec.ModelName, check.Spec.ModelVersion = "pending", "1"
 	}
-	if codeDir != "" {
-		check.Spec.CodeDigest = hangar.Digest("sha256:" + strings.Repeat("0", 64))
-	}
-	if env := spec.Environment; env != nil && env.Ref == nil {
-		check.Spec.EnvironmentName, check.Spec.EnvironmentVersion = "pending", "1"
-	}
+	code.placeholders(&check.Spec)
 	if err := check.Validate(); err != nil {
 		return nil, inFile(r.file, err)
 	}
 	// Uploads and registrations.
-	if codeDir != "" {
-		if d.Spec.CodeDigest, err = snapshot.Folder(ctx, r.client.BlobStore(r.workspace), codeDir); err != nil {
-			return nil, inFile(r.file+": code_configuration.code", err)
-		}
-	}
-	if env := spec.Environment; env != nil && env.Ref == nil {
-		e, err := r.registerEnvironment(ctx, spec.EndpointName, spec.Name, env)
-		if err != nil {
-			return nil, err
-		}
-		d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = e.Name, e.Version
+	if err := r.uploadCode(ctx, code, &d.Spec, spec.EndpointName, spec.Name); err != nil {
+		return nil, err
 	}
 	if modelDir != "" {
 		if err := r.localModel(ctx, &d.Spec, spec.EndpointName, spec.Name, spec.Model, modelDir); err != nil {
@@ -356,6 +330,81 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 		return nil, inFile(r.file, err)
 	}
 	return d, nil
+}
+
+// deploymentCode is what a deployment YAML's code_configuration and
+// inline environment make, checked before anything is uploaded: the code
+// folder to upload as a snapshot, and the environment to register. Online
+// and batch deployment create and update share it.
+type deploymentCode struct {
+	dir    string               // the code folder, from the YAML's folder; "" without code_configuration
+	script string               // the scoring script, relative to dir, with forward slashes
+	env    *jobspec.Environment // the inline environment to register; nil for none
+}
+
+// codeOf checks a deployment YAML's code_configuration (its folder and
+// scoring script) and, when registerEnv and the environment is inline,
+// its conda file. registerEnv says whether an inline environment is
+// registered: an online deployment's always is, a batch deployment's
+// only with a scoring script (a model Hangar runs natively needs none).
+// Errors: EINVALID naming the file and the field.
+func (r *deploymentResolver) codeOf(c *jobspec.CodeConfiguration, env *jobspec.Environment, registerEnv bool) (*deploymentCode, error) {
+	out := &deploymentCode{}
+	if c != nil {
+		dir, err := snapshot.Path(r.file, "code_configuration.code", c.Code)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, invalidf("%s: code_configuration.code %s is not a folder", r.file, c.Code)
+		}
+		script := path.Clean(strings.ReplaceAll(c.ScoringScript, `\`, "/"))
+		if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(script))); err != nil || !fi.Mode().IsRegular() {
+			return nil, invalidf("%s: code_configuration.scoring_script %s is not a file in %s", r.file, c.ScoringScript, c.Code)
+		}
+		out.dir, out.script = dir, script
+	}
+	if env != nil && env.Ref == nil && registerEnv {
+		if env.CondaFile != "" {
+			if _, err := snapshot.CondaFile(r.file, "environment.conda_file", env.CondaFile); err != nil {
+				return nil, err
+			}
+		}
+		out.env = env
+	}
+	return out, nil
+}
+
+// placeholders fills in what uploadCode will, so that a deployment is
+// validated before the uploads.
+func (c *deploymentCode) placeholders(sp *hangar.DeploymentSpec) {
+	if c.dir != "" {
+		sp.ScoringScript = c.script
+		sp.CodeDigest = hangar.Digest("sha256:" + strings.Repeat("0", 64))
+	}
+	if c.env != nil {
+		sp.EnvironmentName, sp.EnvironmentVersion = "pending", "1"
+	}
+}
+
+// uploadCode uploads the code folder as a snapshot and registers the
+// inline environment, for the deployment name of endpoint, into sp.
+func (r *deploymentResolver) uploadCode(ctx context.Context, c *deploymentCode, sp *hangar.DeploymentSpec, endpoint, name string) error {
+	if c.dir != "" {
+		var err error
+		sp.ScoringScript = c.script
+		if sp.CodeDigest, err = snapshot.Folder(ctx, r.client.BlobStore(r.workspace), c.dir); err != nil {
+			return inFile(r.file+": code_configuration.code", err)
+		}
+	}
+	if c.env != nil {
+		e, err := r.registerEnvironment(ctx, endpoint, name, c.env)
+		if err != nil {
+			return err
+		}
+		sp.EnvironmentName, sp.EnvironmentVersion = e.Name, e.Version
+	}
+	return nil
 }
 
 // deploymentSpec maps what the YAML says of how the deployment runs.

@@ -577,3 +577,67 @@ func FuzzSetTransition(f *testing.F) {
 		}
 	})
 }
+
+// TestDeploymentCode: online and batch deployments check their code
+// configuration and inline environment alike, before any upload; a batch
+// deployment registers an inline environment only for its scoring script.
+func TestDeploymentCode(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "deployment.yml")
+	if err := os.MkdirAll(filepath.Join(dir, "src", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"src/sub/score.py", "conda.yml", "deployment.yml"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x: 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code := &jobspec.CodeConfiguration{Code: "./src", ScoringScript: `sub\score.py`}
+	inline := &jobspec.Environment{Image: "python:3.12", CondaFile: "conda.yml"}
+	noConda := &jobspec.Environment{Image: "python:3.12", CondaFile: "nope.yml"}
+	tests := []struct {
+		name        string
+		code        *jobspec.CodeConfiguration
+		env         *jobspec.Environment
+		registerEnv bool
+		wantScript  string
+		wantEnv     bool
+		wantErr     string
+	}{
+		{name: "code and environment", code: code, env: inline, registerEnv: true, wantScript: "sub/score.py", wantEnv: true},
+		{name: "an online environment without code", env: inline, registerEnv: true, wantEnv: true},
+		{name: "a batch environment without a script is not registered, nor its conda file read", env: noConda},
+		{name: "a missing conda file, before any upload", code: code, env: noConda, registerEnv: true,
+			wantErr: "deployment.yml: environment.conda_file nope.yml"},
+		{name: "no folder", code: &jobspec.CodeConfiguration{Code: "./src/sub/score.py", ScoringScript: "x.py"},
+			wantErr: "code_configuration.code ./src/sub/score.py is not a folder"},
+		{name: "no script", code: &jobspec.CodeConfiguration{Code: "./src", ScoringScript: "nope.py"},
+			wantErr: "code_configuration.scoring_script nope.py is not a file in ./src"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &deploymentResolver{file: file}
+			c, err := r.codeOf(tt.code, tt.env, tt.registerEnv)
+			if tt.wantErr != "" {
+				if hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want EINVALID containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.script != tt.wantScript || (c.env != nil) != tt.wantEnv {
+				t.Errorf("got script %q, environment %v; want %q, %v", c.script, c.env != nil, tt.wantScript, tt.wantEnv)
+			}
+			var sp hangar.DeploymentSpec
+			c.placeholders(&sp)
+			if got, want := sp.ScoringScript != "" && sp.CodeDigest != "", tt.code != nil; got != want {
+				t.Errorf("placeholders: got script %q, code %q; want them set: %v", sp.ScoringScript, sp.CodeDigest, want)
+			}
+			if got := sp.EnvironmentName != ""; got != tt.wantEnv {
+				t.Errorf("placeholders: got environment %q, want one: %v", sp.EnvironmentName, tt.wantEnv)
+			}
+		})
+	}
+}
