@@ -377,8 +377,11 @@ func (s *BlobStore) RemoveStaleTemp(ctx context.Context) (int, error) {
 }
 
 // isNotFound reports whether S3 answered that the object or upload is not
-// there. A missing bucket is not that: it is the operator's error, and a
-// blob must not read as absent because the bucket went away.
+// there. An answer that names a missing bucket (NoSuchBucket, on requests
+// whose errors have a body: GET, PUT, DELETE, listings) is not that: it is
+// the operator's error. HEAD answers have no body, so a bucket gone reads
+// as a plain 404 there and Stat and Open answer ENOTFOUND; Check, which
+// writes, reports the missing bucket.
 func isNotFound(err error) bool {
 	r := minio.ToErrorResponse(err)
 	if r.Code == "NoSuchBucket" {
