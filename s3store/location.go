@@ -17,33 +17,35 @@ import (
 // the location — they would end up in logs, shell histories and process
 // listings; the credential chain (DefaultCredentials) supplies them — as
 // well as queries, fragments, and empty, "." or ".." path elements.
-// Errors (EINVALID) never repeat a location that holds credentials.
+// Errors (EINVALID) never quote the location: only its scheme, bucket or
+// prefix once parsed, so a secret in it is never repeated.
 func ParseLocation(loc string) (bucket, prefix string, err error) {
-	// Look for credentials first, and in any location: errors quote it.
-	_, rest, ok := strings.Cut(loc, "://")
-	if !ok {
-		rest = loc
-	}
-	if host, _, _ := strings.Cut(rest, "/"); strings.Contains(host, "@") {
-		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location: credentials in an s3:// location are not accepted; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, use the shared credentials file, or an IAM role")
+	// Any '@' before anything else: a bucket name cannot hold one, and a
+	// secret key may hold '/', so the credentials do not end at the first
+	// slash — "s3://AKIA:abc/def@bucket" is not a URL with a host "AKIA:abc".
+	if strings.Contains(loc, "@") {
+		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location: credentials in an s3:// location are not accepted (a location holds no '@'); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, use the shared credentials file, or an IAM role")
 	}
 	if !strings.HasPrefix(loc, "s3://") {
-		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location %q: want s3://BUCKET[/PREFIX]", loc)
+		if scheme, _, ok := strings.Cut(loc, ":"); ok && isScheme(scheme) {
+			return "", "", hangar.Errorf(hangar.EINVALID, "artifact location with scheme %q: want s3://BUCKET[/PREFIX] (lower case, two slashes)", scheme)
+		}
+		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location: want s3://BUCKET[/PREFIX]")
 	}
 	u, err := url.Parse(loc)
 	if err != nil {
-		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location %q: not a URL", loc)
+		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location: not a URL; want s3://BUCKET[/PREFIX]")
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(loc, "#") {
-		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location %q: no query or fragment allowed; the endpoint and region come from AWS_ENDPOINT_URL_S3 and AWS_REGION", loc)
+		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location: no query or fragment allowed; the endpoint and region come from AWS_ENDPOINT_URL_S3 and AWS_REGION")
 	}
 	bucket = u.Host
 	if err := s3utils.CheckValidBucketNameStrict(bucket); err != nil {
-		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location %q: bucket %q: %v", loc, bucket, err)
+		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location: bucket %q: %v", bucket, err)
 	}
 	p := strings.TrimPrefix(u.Path, "/")
 	if u.RawPath != "" || strings.ContainsAny(p, "\\\x00") {
-		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location %q: the prefix may not hold escapes, backslashes or NUL", loc)
+		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location in bucket %q: the prefix may not hold escapes, backslashes or NUL", bucket)
 	}
 	p = strings.TrimSuffix(p, "/")
 	if p == "" {
@@ -51,9 +53,26 @@ func ParseLocation(loc string) (bucket, prefix string, err error) {
 	}
 	prefix = p + "/"
 	if err := checkPrefix(prefix); err != nil {
-		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location %q: %v", loc, err)
+		return "", "", hangar.Errorf(hangar.EINVALID, "artifact location in bucket %q: %v", bucket, err)
 	}
 	return bucket, prefix, nil
+}
+
+// isScheme reports whether s has the form of a URL scheme (RFC 3986):
+// a letter, then letters, digits, '+', '-' or '.'.
+func isScheme(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // DefaultCredentials returns the AWS SDK's credential chain, reading the

@@ -67,6 +67,20 @@ const (
 
 	// DefaultRegion is the region used when Config.Region is empty.
 	DefaultRegion = "us-east-1"
+
+	// InitTimeout bounds Init: minio-go retries failed requests and dials
+	// for up to 30 s each, so an unreachable server would otherwise hold
+	// the server's start for minutes without a word.
+	InitTimeout = 30 * time.Second
+
+	// CheckTimeout bounds Check, a readiness probe: a probe that hangs
+	// is a failed probe.
+	CheckTimeout = 5 * time.Second
+
+	// CheckCacheAge is how long Check answers with the result of its last
+	// probe. Readiness is polled, and public: a burst of probes makes one
+	// S3 write rather than one each.
+	CheckCacheAge = 2 * time.Second
 )
 
 // Config says where the store is and how to reach it.
@@ -104,6 +118,16 @@ type BlobStore struct {
 	bucket string
 	prefix string
 	stale  time.Duration
+
+	// Deadlines and the clock, fixed by New; tests shorten them.
+	initTimeout, checkTimeout time.Duration
+	now                       func() time.Time
+
+	// checking holds a token while a probe runs: Check waits for it, or
+	// for its context, then answers from the cache when it is fresh.
+	checking  chan struct{}
+	checkedAt time.Time // zero: never probed
+	checkErr  error
 }
 
 var _ hangar.BlobStore = (*BlobStore)(nil)
@@ -146,7 +170,11 @@ func New(cfg Config) (*BlobStore, error) {
 	if stale <= 0 {
 		stale = DefaultStaleTempAge
 	}
-	return &BlobStore{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, stale: stale}, nil
+	return &BlobStore{
+		client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, stale: stale,
+		initTimeout: InitTimeout, checkTimeout: CheckTimeout, now: time.Now,
+		checking: make(chan struct{}, 1),
+	}, nil
 }
 
 // parseEndpoint returns the host[:port] of an endpoint URL and whether it
@@ -212,8 +240,21 @@ func (s *BlobStore) tempKey() string {
 // removes what crashed uploads left behind (temporary objects and
 // multipart uploads older than StaleTempAge). Call it once at start-up:
 // a missing bucket or refused credentials are reported here, by name,
-// rather than at the first upload.
+// rather than at the first upload. It gives up after InitTimeout, naming
+// the endpoint and the bucket.
 func (s *BlobStore) Init(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.initTimeout)
+	defer cancel()
+	if err := s.init(ctx); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("s3store: bucket %s at %s did not answer within %v: %w", s.bucket, s.client.EndpointURL().Host, s.initTimeout, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *BlobStore) init(ctx context.Context) error {
 	// A listing, not HEAD bucket: HEAD's answers have no body, so an
 	// unknown access key can look like a missing bucket.
 	var err error
@@ -228,7 +269,7 @@ func (s *BlobStore) Init(ctx context.Context) error {
 		return fmt.Errorf("s3store: open bucket %s at %s: %w", s.bucket, s.client.EndpointURL().Host, explain(err))
 	}
 	if _, err := s.RemoveStaleTemp(ctx); err != nil {
-		return fmt.Errorf("s3store: init bucket %s: %w", s.bucket, err)
+		return fmt.Errorf("s3store: init bucket %s at %s: %w", s.bucket, s.client.EndpointURL().Host, err)
 	}
 	return nil
 }
@@ -254,18 +295,48 @@ func explain(err error) error {
 
 // Check reports whether the store can take a write now: it writes and
 // removes a small temporary object. Lost credentials or permissions and an
-// unreachable server fail it; servers use it for readiness.
+// unreachable server fail it; servers use it for readiness. A probe gives
+// up after CheckTimeout, and its result answers the calls of the next
+// CheckCacheAge, so concurrent and repeated calls make one probe. The
+// probe object is removed even when ctx ends during the probe.
 func (s *BlobStore) Check(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	select {
+	case s.checking <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
+	defer func() { <-s.checking }()
+	if !s.checkedAt.IsZero() && s.now().Sub(s.checkedAt) < CheckCacheAge {
+		return s.checkErr
+	}
+	err := s.probe(ctx)
+	// A probe cut short by the caller says nothing about the store.
+	if ctx.Err() == nil {
+		s.checkedAt, s.checkErr = s.now(), err
+	}
+	return err
+}
+
+// probe writes and removes a temporary object.
+func (s *BlobStore) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.checkTimeout)
+	defer cancel()
 	key := s.tempKey()
 	b := []byte("ready\n")
-	if _, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{}); err != nil {
-		return fmt.Errorf("s3store: check bucket %s: %w", s.bucket, explain(err))
+	_, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{})
+	// Also after a failed PUT: the server may have stored the object
+	// before ctx ended.
+	rerr := s.removeTemp(ctx, key, s.checkTimeout)
+	if err == nil {
+		err = rerr
 	}
-	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
-		return fmt.Errorf("s3store: check bucket %s: %w", s.bucket, explain(err))
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		} else {
+			err = explain(err)
+		}
+		return fmt.Errorf("s3store: check bucket %s: %w", s.bucket, err)
 	}
 	return nil
 }
@@ -306,8 +377,11 @@ func (s *BlobStore) RemoveStaleTemp(ctx context.Context) (int, error) {
 }
 
 // isNotFound reports whether S3 answered that the object or upload is not
-// there. A missing bucket is not that: it is the operator's error, and a
-// blob must not read as absent because the bucket went away.
+// there. An answer that names a missing bucket (NoSuchBucket, on requests
+// whose errors have a body: GET, PUT, DELETE, listings) is not that: it is
+// the operator's error. HEAD answers have no body, so a bucket gone reads
+// as a plain 404 there and Stat and Open answer ENOTFOUND; Check, which
+// writes, reports the missing bucket.
 func isNotFound(err error) bool {
 	r := minio.ToErrorResponse(err)
 	if r.Code == "NoSuchBucket" {
@@ -381,7 +455,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (hangar.BlobInfo, erro
 	// From here on the temporary object goes, whatever happens: after a
 	// copy it is a duplicate, after a failure garbage.
 	tmp := s.tempKey()
-	defer s.removeTemp(ctx, tmp)
+	defer s.removeTemp(ctx, tmp, time.Minute)
 	body := io.MultiReader(&head, hr)
 	if _, err := s.client.PutObject(ctx, s.bucket, tmp, body, -1, minio.PutObjectOptions{
 		PartSize:    PartSize,
@@ -433,13 +507,13 @@ func (s *BlobStore) putSmall(ctx context.Context, b []byte, info hangar.BlobInfo
 	return info, nil
 }
 
-// removeTemp deletes an upload's temporary object, also after ctx ended:
-// a cancelled Put must not leave it behind. Failures are left to
-// RemoveStaleTemp.
-func (s *BlobStore) removeTemp(ctx context.Context, key string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+// removeTemp deletes a temporary object, also after ctx ended, waiting at
+// most timeout: a cancelled Put or Check must not leave it behind. Put
+// leaves failures to RemoveStaleTemp; Check reports them.
+func (s *BlobStore) removeTemp(ctx context.Context, key string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+	return s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
 }
 
 // Open returns the blob's content as a stream. The digest is validated

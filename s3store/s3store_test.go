@@ -376,3 +376,150 @@ func TestBucketGone(t *testing.T) {
 		t.Errorf("Check of a deleted bucket: %v; want an error naming it", err)
 	}
 }
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestCheckCached checks that Check answers a burst of probes with one
+// write, and probes again once its result is CheckCacheAge old.
+func TestCheckCached(t *testing.T) {
+	b := s3test.New(t)
+	var c counter
+	cfg := config(b, "")
+	cfg.Transport = &c
+	s, err := s3store.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s3store.SetTimeouts(s, s3store.InitTimeout, s3store.CheckTimeout, clk.now)
+	for i := range 2 {
+		if err := s.Check(t.Context()); err != nil {
+			t.Fatalf("Check %d: %v", i, err)
+		}
+	}
+	if got := c.get(http.MethodPut); got != 1 {
+		t.Errorf("PUT requests after two Checks in a row = %d, want 1", got)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if err := s.Check(t.Context()); err != nil {
+				t.Errorf("concurrent Check: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := c.get(http.MethodPut); got != 1 {
+		t.Errorf("PUT requests after a burst of Checks = %d, want 1", got)
+	}
+	clk.add(s3store.CheckCacheAge)
+	if err := s.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.get(http.MethodPut); got != 2 {
+		t.Errorf("PUT requests after a Check %v later = %d, want 2", s3store.CheckCacheAge, got)
+	}
+	checkNoTemp(t, b, "")
+}
+
+// TestCheckCachesFailure checks that a failed probe is remembered too: a
+// burst of probes of a broken store does not each write.
+func TestCheckCachesFailure(t *testing.T) {
+	b := s3test.New(t)
+	var c counter
+	cfg := config(b, "")
+	cfg.Transport = &c
+	cfg.Credentials = credentials.NewStaticV4(b.AccessKey, "wrong-secret", "")
+	s, err := s3store.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "secret key does not match") {
+			t.Fatalf("Check %d with a wrong secret: %v; want it to say so", i, err)
+		}
+	}
+	if got := c.get(http.MethodPut); got != 1 {
+		t.Errorf("PUT requests after three failing Checks = %d, want 1", got)
+	}
+}
+
+// cancelOnPut cancels a context once the server has answered a PUT, as a
+// readiness probe abandoned at the wrong moment would be.
+type cancelOnPut struct {
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnPut) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if r.Method == http.MethodPut {
+		c.cancel()
+	}
+	return resp, err
+}
+
+func TestCancelledCheckLeavesNoTemp(t *testing.T) {
+	b := s3test.New(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cfg := config(b, "")
+	cfg.Transport = &cancelOnPut{cancel: cancel}
+	s, err := s3store.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Check(ctx)
+	t.Logf("Check cancelled after its PUT: %v", err)
+	checkNoTemp(t, b, "")
+	if keys := b.Keys(t, ""); len(keys) != 0 {
+		t.Errorf("objects after a cancelled Check: %q", keys)
+	}
+}
+
+// hang is a transport whose requests never get an answer.
+type hang struct{}
+
+func (hang) RoundTrip(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+}
+
+func TestTimeouts(t *testing.T) {
+	b := s3test.New(t)
+	cfg := config(b, "")
+	cfg.Transport = hang{}
+	s, err := s3store.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3store.SetTimeouts(s, 200*time.Millisecond, 200*time.Millisecond, time.Now)
+	host := strings.TrimPrefix(b.Endpoint, "http://")
+	start := time.Now()
+	err = s.Init(t.Context())
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), b.Name) || !strings.Contains(err.Error(), host) || !strings.Contains(err.Error(), "did not answer") {
+		t.Errorf("Init of a server that does not answer: %v; want %v naming bucket %s and %s", err, context.DeadlineExceeded, b.Name, host)
+	}
+	err = s.Check(t.Context())
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), b.Name) {
+		t.Errorf("Check of a server that does not answer: %v; want %v naming bucket %s", err, context.DeadlineExceeded, b.Name)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Init and Check took %v with 200ms deadlines", d)
+	}
+}

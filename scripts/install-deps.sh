@@ -16,7 +16,7 @@ set -euo pipefail
 versitygw_version=v1.8.0
 gobin="$(go env GOBIN)"
 [ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
-if go version -m "$gobin/versitygw" 2>/dev/null | grep -q "^[[:space:]]*mod[[:space:]]*github.com/versity/versitygw[[:space:]]*$versitygw_version"; then
+if go version -m "$gobin/versitygw" 2>/dev/null | grep -q "^[[:space:]]*mod[[:space:]]*github.com/versity/versitygw[[:space:]]*${versitygw_version//./\\.}\([[:space:]]\|$\)"; then
   echo "install-deps: versitygw $versitygw_version present"
 else
   echo "install-deps: installing versitygw $versitygw_version into $gobin"

@@ -369,18 +369,28 @@ func openSealer(cfg *serverConfig, logger *slog.Logger) (*seal.AESGCM, error) {
 }
 
 // openBlobStore picks the artifact backend by the location's scheme: an
-// S3 bucket for s3://, else a local folder (file:// optional).
+// S3 bucket for s3://, else a local folder (file:// optional). Every other
+// URL-like location — another scheme ("gs://"), or s3 misspelt ("S3://",
+// "s3:/") — goes to s3store.ParseLocation too, which refuses it saying
+// what it wants: taken for a folder name, it would be created silently.
 func openBlobStore(ctx context.Context, loc string) (hangar.BlobStore, error) {
 	switch {
-	case strings.HasPrefix(loc, "s3://"):
+	case strings.HasPrefix(loc, "file://"):
+		return openDiskStore(ctx, strings.TrimPrefix(loc, "file://"))
+	case strings.Contains(loc, "://"), len(loc) >= 3 && strings.EqualFold(loc[:3], "s3:"):
 		return openS3Store(ctx, loc, os.Getenv)
 	default:
-		s := disk.New(strings.TrimPrefix(loc, "file://"))
-		if err := s.Init(ctx); err != nil {
-			return nil, fmt.Errorf("open artifact store: %w", err)
-		}
-		return s, nil
+		return openDiskStore(ctx, loc)
 	}
+}
+
+// openDiskStore opens (creating it if need be) the artifact folder dir.
+func openDiskStore(ctx context.Context, dir string) (hangar.BlobStore, error) {
+	s := disk.New(dir)
+	if err := s.Init(ctx); err != nil {
+		return nil, fmt.Errorf("open artifact store: %w", err)
+	}
+	return s, nil
 }
 
 // writeFileAtomic writes data to a temp file, syncs it and renames it into place.

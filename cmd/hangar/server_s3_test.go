@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -139,4 +140,49 @@ func (s *syncWriter) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.(*strings.Builder).String()
+}
+
+// TestOpenBlobStore checks that a location is a folder only when it is not
+// URL-like: a misspelt or foreign scheme is refused saying what is wanted,
+// and no folder of that name is created.
+func TestOpenBlobStore(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		loc, want string // want: "" when a folder opens
+		dir       string // the folder that exists afterwards
+	}{
+		{"S3://bucket", `scheme "S3": want s3://BUCKET[/PREFIX]`, ""},
+		{"s3:/bucket", `scheme "s3": want s3://BUCKET[/PREFIX]`, ""},
+		{"s3:bucket", `scheme "s3": want s3://BUCKET[/PREFIX]`, ""},
+		{"S3:bucket", `scheme "S3": want s3://BUCKET[/PREFIX]`, ""},
+		{"gs://bucket", `scheme "gs": want s3://BUCKET[/PREFIX]`, ""},
+		{"https://bucket.s3.amazonaws.com/p", `scheme "https": want s3://BUCKET[/PREFIX]`, ""},
+		{"gs://key:secret/x@bucket", "credentials in an s3:// location are not accepted", ""},
+		{"artifacts", "", "artifacts"},
+		{"file://files", "", "files"},
+	} {
+		t.Run(tc.loc, func(t *testing.T) {
+			s, err := openBlobStore(t.Context(), tc.loc)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("openBlobStore(%q): %v", tc.loc, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("openBlobStore(%q) = %T, %v; want an error saying %s", tc.loc, s, err, tc.want)
+			case err != nil && strings.Contains(err.Error(), "secret"):
+				t.Errorf("error %q shows the secret", err)
+			}
+			entries, err := os.ReadDir(".")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range entries {
+				got = append(got, e.Name())
+				os.RemoveAll(e.Name())
+			}
+			if want := []string{tc.dir}; tc.dir == "" && len(got) != 0 || tc.dir != "" && !slices.Equal(got, want) {
+				t.Errorf("folders after openBlobStore(%q) = %q, want %q", tc.loc, got, tc.dir)
+			}
+		})
+	}
 }

@@ -15,8 +15,8 @@
 // kill -9 or a panic, and the guard then stops the server and removes the
 // directory. Packages therefore need no TestMain.
 //
-// When the versitygw binary is not found (on PATH, in $GOBIN or in
-// $(go env GOPATH)/bin), New skips the test saying how to install it, or
+// When the versitygw binary is not found (in $(go env GOBIN), in
+// $(go env GOPATH)/bin or on PATH, in that order), New skips the test saying how to install it, or
 // fails it when CI=true.
 package s3test
 
@@ -134,21 +134,26 @@ func newClient(host, access, secret string) (*minio.Client, error) {
 	})
 }
 
-// binary finds versitygw.
+// binary finds versitygw: first where scripts/install-deps.sh installs the
+// pinned version, $(go env GOBIN) or else $(go env GOPATH)/bin, and only
+// then on PATH, which may hold another version.
 func binary() (string, error) {
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, nil
-	}
 	var dirs []string
-	if d := os.Getenv("GOBIN"); d != "" {
-		dirs = append(dirs, d)
+	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
+		lines := strings.Split(strings.TrimRight(string(out), "\r\n"), "\n")
+		if len(lines) == 2 {
+			if gobin := strings.TrimSpace(lines[0]); gobin != "" {
+				dirs = append(dirs, gobin)
+			}
+			if gp := strings.TrimSpace(lines[1]); gp != "" {
+				dirs = append(dirs, filepath.Join(filepath.SplitList(gp)[0], "bin"))
+			}
+		}
 	}
-	if gp := os.Getenv("GOPATH"); gp != "" {
-		dirs = append(dirs, filepath.Join(strings.Split(gp, string(os.PathListSeparator))[0], "bin"))
-	} else if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil && len(strings.TrimSpace(string(out))) > 0 {
-		dirs = append(dirs, filepath.Join(strings.TrimSpace(string(out)), "bin"))
-	} else if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, "go", "bin"))
+	if len(dirs) == 0 {
+		if home, err := os.UserHomeDir(); err == nil {
+			dirs = append(dirs, filepath.Join(home, "go", "bin"))
+		}
 	}
 	for _, d := range dirs {
 		p := filepath.Join(d, "versitygw")
@@ -156,7 +161,10 @@ func binary() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("versitygw not found on PATH nor in %s", strings.Join(dirs, ", "))
+	if p, err := exec.LookPath("versitygw"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("versitygw not found in %s nor on PATH", strings.Join(dirs, ", "))
 }
 
 func start() server {
