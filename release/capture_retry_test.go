@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -246,16 +247,7 @@ func TestCaptureKeepsAtMostMaxPendingWindows(t *testing.T) {
 // could not register stay on disk and the next start registers them.
 func TestCaptureWindowsOnDiskAreRegisteredAtStart(t *testing.T) {
 	cf := newCaptureFixture(t, -1)
-	cf.capture(t, 2)
-	c := cf.svc.sinks[ws]
-	waitFor(t, "two windows pending", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return len(c.pending) == 2
-	})
-	if err := cf.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cf.leavePendingWindows(t, 2)
 	if d := windowDirs(t, cf.dir); len(d) != 2 {
 		t.Fatalf("after Close: window folders %v, want 2", d)
 	}
@@ -305,16 +297,7 @@ func TestRecoveredWindowOfAnOlderServer(t *testing.T) {
 // pending windows applies only to windows tried and failed.
 func TestCaptureWindowsOnDiskAreTriedBeforeTheCap(t *testing.T) {
 	cf := newCaptureFixture(t, -1)
-	cf.capture(t, 2)
-	c := cf.svc.sinks[ws]
-	waitFor(t, "two windows pending", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return len(c.pending) == 2
-	})
-	if err := cf.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cf.leavePendingWindows(t, 2)
 	cf.data.setFail(0)
 	cf.svc = cf.open(t, func(c *collector) { c.maxPending = 1 })
 	for _, name := range []string{"churn-blue-model_inputs", "churn-blue-model_outputs"} {
@@ -418,5 +401,22 @@ func TestCloseDoesNotRetryPendingWindows(t *testing.T) {
 	}
 	if d := windowDirs(t, cf.dir); len(d) != 2 {
 		t.Errorf("after Close: window folders %v, want 2", d)
+	}
+}
+
+// leavePendingWindows captures n windows, waits until they are pending
+// (their registration failed: the fixture fails it) and closes the
+// service, which leaves them on disk.
+func (cf *captureFixture) leavePendingWindows(t *testing.T, n int) {
+	t.Helper()
+	cf.capture(t, n)
+	c := cf.svc.sinks[ws]
+	waitFor(t, fmt.Sprintf("%d windows pending", n), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.pending) == n
+	})
+	if err := cf.svc.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -52,6 +52,19 @@ func config(b s3test.Bucket, prefix string) s3store.Config {
 	return s3store.Config{Bucket: b.Name, Prefix: prefix, Endpoint: b.Endpoint, Credentials: b.Credentials()}
 }
 
+// countingStore is a store on b (not initialised) whose requests c
+// counts.
+func countingStore(t *testing.T, b s3test.Bucket, c *counter) *s3store.BlobStore {
+	t.Helper()
+	cfg := config(b, "")
+	cfg.Transport = c
+	s, err := s3store.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func newStore(t *testing.T, b s3test.Bucket, prefix string) *s3store.BlobStore {
 	t.Helper()
 	s, err := s3store.New(config(b, prefix))
@@ -147,12 +160,7 @@ func TestDedupDoesNotUpload(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			b := s3test.New(t)
 			var c counter
-			cfg := config(b, "")
-			cfg.Transport = &c
-			s, err := s3store.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := countingStore(t, b, &c)
 			first, err := s.Put(t.Context(), blobtest.SeededReader(9, size))
 			if err != nil {
 				t.Fatal(err)
@@ -400,12 +408,7 @@ func (c *clock) add(d time.Duration) {
 func TestCheckCached(t *testing.T) {
 	b := s3test.New(t)
 	var c counter
-	cfg := config(b, "")
-	cfg.Transport = &c
-	s, err := s3store.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := countingStore(t, b, &c)
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s3store.SetTimeouts(s, s3store.InitTimeout, s3store.CheckTimeout, clk.now)
 	for i := range 2 {
