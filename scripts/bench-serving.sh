@@ -14,6 +14,12 @@
 # (CLI-created, capture on) and measured as a fourth row.
 #
 # Usage: scripts/bench-serving.sh            (DURATION=10s CONNS=16 THREADS=2 to change the load)
+#
+# SERVER_CPUS=1 LOAD_CPUS=0 isolates the load generator from the servers
+# under test (taskset): every server runs on the SERVER_CPUS cores and wrk
+# on the LOAD_CPUS ones, so the latency wrk reports is not its own threads
+# waiting behind the server's for a core. Unset (the default) everything
+# shares every core, as the issue's command does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -21,6 +27,11 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
 PY=/usr/bin/python3 # Debian's python, where the Debian packages are
+SERVER_CPUS=${SERVER_CPUS:-}
+LOAD_CPUS=${LOAD_CPUS:-}
+on_servers=() on_load=()
+[ -z "$SERVER_CPUS" ] || on_servers=(taskset -c "$SERVER_CPUS")
+[ -z "$LOAD_CPUS" ] || on_load=(taskset -c "$LOAD_CPUS")
 
 # --- tools, idempotently -----------------------------------------------------
 missing=()
@@ -57,14 +68,14 @@ $PY scripts/bench/train_xgboost.py "$work/xgb"
 # --- servers ---------------------------------------------------------------------
 py_port=18081 echo_port=18082 hangar_port=18083
 key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"$gunicorn" -w 2 -b 127.0.0.1:$py_port --chdir "$root/scripts/bench" --log-level warning \
+"${on_servers[@]}" "$gunicorn" -w 2 -b 127.0.0.1:$py_port --chdir "$root/scripts/bench" --log-level warning \
   "sklearn_score_server:app(model=\"$work/model.pkl\")" &
 pids+=($!)
 py_pid=$!
-"$work/echo" 127.0.0.1:$echo_port &
+"${on_servers[@]}" "$work/echo" 127.0.0.1:$echo_port &
 pids+=($!)
 echo_pid=$!
-HANGAR_SERVE_KEY=$key "$work/hangar" serve-model --model "$work/xgb" --addr 127.0.0.1:$hangar_port \
+HANGAR_SERVE_KEY=$key "${on_servers[@]}" "$work/hangar" serve-model --model "$work/xgb" --addr 127.0.0.1:$hangar_port \
   --endpoint bench --max-concurrent-requests-per-instance 32 --capture-dir "$work/capture" >"$work/hangar.out" 2>"$work/hangar.log" &
 pids+=($!)
 hangar_pid=$!
@@ -72,7 +83,7 @@ hangar_pid=$!
 # (created with the CLI, served by the server's own listener, capture into
 # a data asset on): what a user of the endpoint commands gets.
 server_port=18084
-"$work/hangar" server --addr 127.0.0.1:$server_port --data-dir "$work/server" >"$work/server.out" 2>"$work/server.log" &
+"${on_servers[@]}" "$work/hangar" server --addr 127.0.0.1:$server_port --data-dir "$work/server" >"$work/server.out" 2>"$work/server.log" &
 pids+=($!)
 server_pid=$!
 
@@ -149,7 +160,7 @@ cpu_ticks() {
 run() { # NAME URL SCRIPT PID
   local out rps p50 p99 errs n t0 t1 cpu
   t0=$(cpu_ticks "$4")
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
+  out=$("${on_load[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
   t1=$(cpu_ticks "$4")
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -162,7 +173,7 @@ run() { # NAME URL SCRIPT PID
 }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 echo
-echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, one 20-feature JSON row per request, $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, one 20-feature JSON row per request, $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))${SERVER_CPUS:+, servers on cores $SERVER_CPUS}${LOAD_CPUS:+, wrk on cores $LOAD_CPUS}"
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r (load $(cut -d' ' -f1-3 /proc/loadavg))"
   run python_flask_sklearn_gunicorn "http://127.0.0.1:$py_port/score" "$root/scripts/bench/post.lua" "$py_pid"
