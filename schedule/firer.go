@@ -48,7 +48,12 @@ type Firer struct {
 	// PollInterval bounds the sleep between looks at the store (default a
 	// minute): another server's new schedule is seen within it.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// ResumeAfter is how long after its claim a firing with neither a job
+	// nor an error is taken for one whose server stopped before it
+	// submitted the job, and resumed (ResumeUnfinished); default
+	// DefaultResumeAfter.
+	ResumeAfter time.Duration
+	Logger      *slog.Logger
 
 	once sync.Once
 	wake chan struct{}
@@ -84,7 +89,13 @@ func (f *Firer) Changed() {
 	}
 }
 
-// Run fires due schedules until ctx ends.
+// DefaultResumeAfter is Firer.ResumeAfter's default: far longer than a
+// submission takes, and a resumed firing submits under the job name the
+// first attempt used, so a slow first attempt still makes one job.
+const DefaultResumeAfter = 2 * time.Minute
+
+// Run fires due schedules, and resumes the firings a stopped server left
+// unfinished, until ctx ends.
 func (f *Firer) Run(ctx context.Context) {
 	f.init()
 	poll := f.PollInterval
@@ -94,6 +105,11 @@ func (f *Firer) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := f.FireDue(ctx); err != nil && ctx.Err() == nil {
 			f.logger().Error("fire schedules", "err", err)
+		}
+		// After FireDue: a missed due time it just fired supersedes an
+		// older unfinished firing of the same schedule.
+		if err := f.ResumeUnfinished(ctx); err != nil && ctx.Err() == nil {
+			f.logger().Error("resume unfinished schedule firings", "err", err)
 		}
 		wait := poll
 		if next, err := f.Schedules.NextScheduleDue(ctx); err != nil {
@@ -179,6 +195,13 @@ func (f *Firer) fire(ctx context.Context, s *hangar.Schedule, due time.Time, man
 		err = loadErr
 	} else {
 		job, err = f.submit(ctx, s, def, claimed)
+		if hangar.IsCode(err, hangar.ECONFLICT) {
+			// A slow submission that ResumeUnfinished took for a lost one
+			// and submitted meanwhile: its job is this firing's.
+			if name, ok, _ := f.madeBy(ctx, claimed, JobName(s.Name, claimed.Due, manual)); ok {
+				job, err = &hangar.Job{Name: name}, nil
+			}
+		}
 	}
 	jobName, errText := "", ""
 	if err != nil {
@@ -194,6 +217,119 @@ func (f *Firer) fire(ctx context.Context, s *hangar.Schedule, due time.Time, man
 		return nil, fmt.Errorf("record firing of schedule %s: %w", s.Name, ferr)
 	}
 	return finished, nil
+}
+
+// unfinishedFirings is the store's optional capability of listing the
+// firings claimed and never finished (sqlstore's ScheduleService has it).
+type unfinishedFirings interface {
+	UnfinishedFirings(ctx context.Context, claimedBefore time.Time, limit int) ([]*hangar.ScheduleFiring, error)
+}
+
+// ResumeUnfinished finishes the firings claimed more than ResumeAfter ago
+// that recorded neither a job nor an error — their server stopped between
+// the claim and the submission — so that a due time the store claimed
+// makes its job at least once, and exactly once: the job is submitted
+// under the name the first attempt used (JobName), and a job of that name
+// that the schedule created already is recorded instead of a second one.
+// A firing that a later firing of its schedule superseded (the schedule
+// fired again meanwhile, e.g. its missed due time at this start) is
+// finished with that as its error rather than run late, as is a manual
+// firing, whose caller was told it failed. Without the store's capability
+// it does nothing.
+func (f *Firer) ResumeUnfinished(ctx context.Context) error {
+	store, ok := f.Schedules.(unfinishedFirings)
+	if !ok {
+		return nil
+	}
+	after := f.ResumeAfter
+	if after <= 0 {
+		after = DefaultResumeAfter
+	}
+	firings, err := store.UnfinishedFirings(ctx, f.now().Add(-after), 100)
+	if err != nil {
+		return err
+	}
+	for _, fr := range firings {
+		if err := f.resume(ctx, fr); err != nil && ctx.Err() == nil {
+			f.logger().Error("resume schedule firing", "workspace", fr.Workspace, "schedule", fr.Schedule, "due", fr.Due, "err", err)
+		}
+	}
+	return ctx.Err()
+}
+
+// resume finishes one unfinished firing (ResumeUnfinished).
+func (f *Firer) resume(ctx context.Context, fr *hangar.ScheduleFiring) error {
+	job, err := f.resumeJob(ctx, fr)
+	errText := ""
+	if err != nil {
+		errText = hangar.ErrorMessage(err)
+		f.logger().Warn("resumed schedule firing created no job", "workspace", fr.Workspace, "schedule", fr.Schedule, "due", fr.Due, "err", err)
+	} else {
+		f.logger().Info("resumed schedule firing", "workspace", fr.Workspace, "schedule", fr.Schedule, "due", fr.Due, "job", job)
+	}
+	_, ferr := f.Schedules.FinishFiring(context.WithoutCancel(ctx), fr.Workspace, fr.Schedule, fr.ID, job, errText)
+	if hangar.IsCode(ferr, hangar.ENOTFOUND) {
+		return nil // pruned, or its schedule deleted meanwhile
+	}
+	return ferr
+}
+
+// resumeJob returns the job of an unfinished firing: the one its first
+// attempt created, or one submitted now under the same name.
+func (f *Firer) resumeJob(ctx context.Context, fr *hangar.ScheduleFiring) (string, error) {
+	name := JobName(fr.Schedule, fr.Due, fr.Manual)
+	if name, ok, err := f.madeBy(ctx, fr, name); ok || err != nil {
+		return name, err
+	}
+	if fr.Manual {
+		return "", hangar.Errorf(hangar.EUNAVAILABLE, "the server stopped before it submitted this manual firing's job: trigger the schedule again")
+	}
+	newest, err := f.Schedules.ScheduleFirings(ctx, fr.Workspace, fr.Schedule, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(newest) == 1 && newest[0].ID != fr.ID {
+		return "", hangar.Errorf(hangar.ECONFLICT, "the server stopped before it submitted this firing's job, and the schedule fired again (due %s) since: not run late",
+			newest[0].Due.UTC().Format(time.RFC3339))
+	}
+	s, err := f.Schedules.Schedule(ctx, fr.Workspace, fr.Schedule)
+	if err != nil {
+		return "", err
+	}
+	def, _, err := Load(s)
+	if err != nil {
+		return "", err
+	}
+	job, err := f.submit(ctx, s, def, fr)
+	if hangar.IsCode(err, hangar.ECONFLICT) {
+		// Another server resumed it first.
+		if name, ok, merr := f.madeBy(ctx, fr, name); ok || merr != nil {
+			return name, merr
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return job.Name, nil
+}
+
+// madeBy reports whether job name exists as the job of firing fr (its
+// schedule and due time in its properties). A job of that name made
+// otherwise is ECONFLICT.
+func (f *Firer) madeBy(ctx context.Context, fr *hangar.ScheduleFiring, name string) (string, bool, error) {
+	if f.Jobs == nil {
+		return "", false, nil
+	}
+	j, err := f.Jobs.Job(ctx, fr.Workspace, name)
+	switch {
+	case hangar.IsCode(err, hangar.ENOTFOUND):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case j.Properties[PropertySchedule] != fr.Schedule || j.Properties[PropertyScheduleDue] != fr.Due.UTC().Format(time.RFC3339):
+		return "", false, hangar.Errorf(hangar.ECONFLICT, "job %s exists and was not created by this firing of schedule %s", name, fr.Schedule)
+	}
+	return j.Name, true, nil
 }
 
 // JobName is the name of the job a firing creates: the schedule's name

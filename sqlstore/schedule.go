@@ -387,6 +387,34 @@ func (s *ScheduleService) FinishFiring(ctx context.Context, ws, name, id, job, e
 	return out, nil
 }
 
+// UnfinishedFirings returns up to limit (at most 1000) firings, of every
+// workspace, claimed before claimedBefore and not finished — no job and no
+// error recorded — oldest first: what a server that stopped between a
+// claim and its job's submission left (schedule.Firer resumes them). The
+// partial index schedule_firings_unfinished holds exactly these.
+func (s *ScheduleService) UnfinishedFirings(ctx context.Context, claimedBefore time.Time, limit int) ([]*hangar.ScheduleFiring, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(`SELECT `+firingColumns+` FROM schedule_firings
+		WHERE job = '' AND error = '' AND fired_at < ? ORDER BY fired_at, id LIMIT ?`), s.db.tv(claimedBefore.UTC()), limit)
+	if err != nil {
+		return nil, fmt.Errorf("unfinished firings: %w", err)
+	}
+	var out []*hangar.ScheduleFiring
+	for rows.Next() {
+		f, err := scanFiring(rows)
+		if err != nil {
+			return nil, closeRows(rows, fmt.Errorf("unfinished firings: %w", err))
+		}
+		out = append(out, f)
+	}
+	if err := closeRows(rows, nil); err != nil {
+		return nil, fmt.Errorf("unfinished firings: %w", err)
+	}
+	return out, nil
+}
+
 // ScheduleFirings implements hangar.ScheduleService.
 func (s *ScheduleService) ScheduleFirings(ctx context.Context, ws, name string, limit int) ([]*hangar.ScheduleFiring, error) {
 	if err := scheduleArgs(ws, name); err != nil {

@@ -19,6 +19,7 @@ func testSchedules(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Claim", func(t *testing.T) { testScheduleClaim(t, open(t)) })
 	t.Run("MissedTicksFireOnce", func(t *testing.T) { testScheduleMissed(t, open(t)) })
 	t.Run("FiringsPruned", func(t *testing.T) { testScheduleFiringsPruned(t, open(t)) })
+	t.Run("UnfinishedFiringsResumed", func(t *testing.T) { testScheduleResume(t, open(t)) })
 	t.Run("TwoServers", func(t *testing.T) {
 		s := open(t)
 		if s.Another == nil {
@@ -344,4 +345,116 @@ func testScheduleFiringsPruned(t *testing.T, s *Store) {
 			t.Fatalf("listing[%d]: got firing %s due %s, want %s (newest first)", i, f.ID, f.Due, want)
 		}
 	}
+}
+
+// testScheduleResume leaves firings claimed and unfinished, as a server
+// that stopped between a claim and its job's submission leaves them, and
+// checks that ResumeUnfinished makes each due time's job exactly once:
+// submitted when missing, recorded when the first attempt made it, not
+// run late when the schedule fired again since, refused for a manual
+// firing, and left alone while its first attempt may still be running.
+func testScheduleResume(t *testing.T, s *Store) {
+	ctx := actorCtx(t)
+	ws := hangar.DefaultWorkspace
+	createJob(t, s, ws, commandJob("j"))
+	created := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	claim := func(name string, due time.Time, manual bool) *hangar.ScheduleFiring {
+		t.Helper()
+		next := due.Add(time.Minute)
+		fr, err := s.Schedules.ClaimFiring(ctx, ws, name, &hangar.ScheduleFiring{Due: due, Manual: manual, FiredBy: "stopped"}, &next)
+		if err != nil {
+			t.Fatalf("claim %s at %s: %v", name, due, err)
+		}
+		return fr
+	}
+	firing := func(name, id string) *hangar.ScheduleFiring {
+		t.Helper()
+		fs, err := s.Schedules.ScheduleFirings(ctx, ws, name, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.ID == id {
+				return f
+			}
+		}
+		t.Fatalf("firing %s of %s is gone", id, name)
+		return nil
+	}
+	// "lost": claimed, no job made. "made": claimed, job made, not recorded.
+	// "superseded": claimed, then the schedule fired (and finished) again.
+	// "manual": a manual firing left unfinished.
+	scs := map[string]*hangar.Schedule{}
+	for _, name := range []string{"lost", "made", "superseded", "manual"} {
+		scs[name] = newSchedule(t, name, created)
+		createSchedule(t, s, scs[name])
+	}
+	lost := claim("lost", *scs["lost"].NextDue, false)
+	made := claim("made", *scs["made"].NextDue, false)
+	madeJob := commandJob(schedule.JobName("made", made.Due, false))
+	madeJob.Properties = map[string]string{schedule.PropertySchedule: "made", schedule.PropertyScheduleDue: made.Due.UTC().Format(time.RFC3339)}
+	createJob(t, s, ws, madeJob)
+	old := claim("superseded", *scs["superseded"].NextDue, false)
+	newer := claim("superseded", old.Due.Add(time.Minute), false)
+	if _, err := s.Schedules.FinishFiring(ctx, ws, "superseded", newer.ID, "j", ""); err != nil {
+		t.Fatal(err)
+	}
+	manual := claim("manual", created.Add(30*time.Second), true)
+
+	// While their first attempts may still be running, nothing is touched.
+	now := time.Now().UTC()
+	f := scheduleFirer(s, "srv", func() time.Time { return now })
+	if err := f.ResumeUnfinished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{"lost": lost.ID, "made": made.ID, "superseded": old.ID, "manual": manual.ID} {
+		if fr := firing(name, id); fr.Job != "" || fr.Error != "" {
+			t.Fatalf("%s: finished within ResumeAfter of its claim: %+v", name, fr)
+		}
+	}
+	before := listAllJobs(t, s, ws)
+
+	// ResumeAfter later, they are taken for left by a stopped server.
+	f = scheduleFirer(s, "srv", func() time.Time { return now.Add(schedule.DefaultResumeAfter + time.Second) })
+	if err := f.ResumeUnfinished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantName := schedule.JobName("lost", lost.Due, false)
+	if fr := firing("lost", lost.ID); fr.Job != wantName || fr.Error != "" {
+		t.Errorf("lost: got job %q error %q, want job %s", fr.Job, fr.Error, wantName)
+	}
+	job := getJob(t, s, ws, wantName)
+	if job.Properties[schedule.PropertySchedule] != "lost" || job.Properties[schedule.PropertyScheduleDue] != lost.Due.UTC().Format(time.RFC3339) || job.Spec != jobSpec {
+		t.Errorf("lost's job: got %+v, want a copy of j recording its schedule and due time", job)
+	}
+	if fr := firing("made", made.ID); fr.Job != madeJob.Name || fr.Error != "" {
+		t.Errorf("made: got job %q error %q, want the job its first attempt made, %s", fr.Job, fr.Error, madeJob.Name)
+	}
+	if fr := firing("superseded", old.ID); fr.Job != "" || !strings.Contains(fr.Error, "fired again") {
+		t.Errorf("superseded: got job %q error %q, want no job and why", fr.Job, fr.Error)
+	}
+	if fr := firing("manual", manual.ID); fr.Job != "" || !strings.Contains(fr.Error, "trigger the schedule again") {
+		t.Errorf("manual: got job %q error %q, want no job and what to do", fr.Job, fr.Error)
+	}
+	after := listAllJobs(t, s, ws)
+	if len(after) != len(before)+1 {
+		t.Errorf("jobs: got %v after resuming, want %v and lost's job only", after, before)
+	}
+	// Again: every firing is finished, nothing more is made.
+	if err := f.ResumeUnfinished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again := listAllJobs(t, s, ws); len(again) != len(after) {
+		t.Errorf("jobs after a second resume: got %v, want %v", again, after)
+	}
+}
+
+// listAllJobs returns the names of the jobs of workspace ws.
+func listAllJobs(t *testing.T, s *Store, ws string) []string {
+	t.Helper()
+	page, err := s.Jobs.ListJobs(actorCtx(t), ws, hangar.JobFilter{}, hangar.ListOptions{MaxResults: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobNames(page.Items)
 }
