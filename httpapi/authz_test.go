@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"regexp"
 	"strings"
@@ -63,8 +64,12 @@ func TestEveryRouteIsAuthorized(t *testing.T) {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
 		path = fill(path)
 		if rt.Public {
-			if r := e.do(method, path, "", ""); r.status != http.StatusOK {
-				t.Errorf("public %s %s without a token: status %d (%s), want 200", method, path, r.status, r.body)
+			want := http.StatusOK
+			if rt.Pattern == "POST /ui/login" {
+				want = http.StatusBadRequest // the sign-in form, posted empty
+			}
+			if r := e.do(method, path, "", ""); r.status != want {
+				t.Errorf("public %s %s without a token: status %d (%s), want %d", method, path, r.status, r.body, want)
 			}
 			continue
 		}
@@ -76,6 +81,18 @@ func TestEveryRouteIsAuthorized(t *testing.T) {
 					t.Fatalf("%s %s: status %d (%s), want %d", method, path, r.status, r.body, tt.status)
 				}
 				code, msg, want := "", "", tt.code
+				if rt.HTML {
+					// A page of the web UI: the code and the message
+					// (HTML-escaped) on an HTML page.
+					body := string(r.body)
+					if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(body, ">"+tt.code+"<") || !strings.Contains(body, html.EscapeString(tt.message)) {
+						t.Errorf("%s %s: page %q, want code %s and a message starting %q", method, path, body, tt.code, tt.message)
+					}
+					if after := e.snapshot(); after != before {
+						t.Errorf("%s %s changed the state", method, path)
+					}
+					return
+				}
 				if rt.MLflow {
 					var env struct {
 						ErrorCode string `json:"error_code"`

@@ -23,6 +23,9 @@ const (
 	// mlflowErrors is MLflow's: {"error_code":"RESOURCE_DOES_NOT_EXIST","message":"..."},
 	// with MLflow's statuses, for the routes an unchanged MLflow client calls.
 	mlflowErrors
+	// htmlErrors is a page of the web UI (ui.go) saying the status and
+	// message, with the native status.
+	htmlErrors
 )
 
 // errorAnswer is one row of the error table: how one kind of failure is
@@ -243,6 +246,11 @@ func writeEnvelope(w http.ResponseWriter, style errorStyle, a errorAnswer, msg s
 	h := w.Header()
 	h.Del("Content-Length")
 	h.Del("ETag")
+	if style == htmlErrors {
+		h.Del("WWW-Authenticate") // a browser would ask for a password it cannot give
+		writeHTMLError(w, a.status, a.code, msg)
+		return
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	var body any = errorEnvelope{Error: errorBody{Code: a.code, Message: msg}}

@@ -16,13 +16,14 @@ type Route struct {
 	Pattern string
 	Public  bool
 	MLflow  bool // answers errors in MLflow's envelope
+	HTML    bool // a page of the web UI: answers errors as HTML pages
 }
 
 // Routes returns the route table.
 func (s *Server) Routes() []Route {
 	var out []Route
 	for _, rt := range s.routes() {
-		out = append(out, Route{Pattern: rt.pattern, Public: rt.scope == scopePublic, MLflow: rt.errors == mlflowErrors})
+		out = append(out, Route{Pattern: rt.pattern, Public: rt.scope == scopePublic, MLflow: rt.errors == mlflowErrors, HTML: rt.errors == htmlErrors})
 	}
 	return out
 }

@@ -18,7 +18,9 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 	s := NewServer()
 	h := s.Handler()
 	wildcard := regexp.MustCompile(`\{[a-z]+\}`)
-	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /health": true, "GET /version": true}
+	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /health": true, "GET /version": true,
+		// The web UI's sign-in, sign-out and home page (ui.go).
+		"GET /ui/": true, "GET /ui/login": true, "POST /ui/login": true, "POST /ui/logout": true}
 	for _, rt := range s.routes() {
 		if isPublic := rt.scope == scopePublic; isPublic != public[rt.pattern] {
 			t.Errorf("route %s: public = %v, want %v", rt.pattern, isPublic, public[rt.pattern])
@@ -37,6 +39,12 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 		if rt.errors == mlflowErrors {
 			if e := decodeMLflowEnvelope(t, rec); e.ErrorCode != "UNAUTHENTICATED" || e.Message != "missing bearer token" {
 				t.Errorf("%s %s: MLflow envelope %+v", method, path, e)
+			}
+			continue
+		}
+		if rt.errors == htmlErrors {
+			if body := rec.Body.String(); !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(body, "missing bearer token") || !strings.Contains(body, hangar.EUNAUTHORIZED) {
+				t.Errorf("%s %s: HTML error page %q", method, path, body)
 			}
 			continue
 		}
@@ -87,7 +95,8 @@ func TestCheckRoutes(t *testing.T) {
 		{"no handler", route{"GET /api/v1/widgets", hangar.ActWorkspaceRead, scopeServer, nil, nativeErrors}, "has no handler"},
 		{"MLflow route with native errors", route{"POST /api/2.0/mlflow/runs/create", hangar.ActRunWrite, scopeWorkspace, fn, nativeErrors}, "MLflow API"},
 		{"MLflow route of a workspace with native errors", route{"GET /w/{ws}/api/2.0/mlflow/runs/get", hangar.ActRunRead, scopeWorkspace, fn, nativeErrors}, "MLflow API"},
-		{"unknown error style", route{"GET /api/v1/widgets", hangar.ActWorkspaceRead, scopeServer, fn, mlflowErrors + 1}, "error style"},
+		{"unknown error style", route{"GET /api/v1/widgets", hangar.ActWorkspaceRead, scopeServer, fn, htmlErrors + 1}, "error style"},
+		{"UI page with HTML errors", route{"GET /ui/w/{ws}", hangar.ActExperimentRead, scopeWorkspace, fn, htmlErrors}, ""},
 		{"declared twice", ok, "declared twice"},
 	}
 	for _, tt := range tests {

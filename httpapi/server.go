@@ -412,6 +412,8 @@ func (s *Server) routes() []route {
 	rs = append(rs, mlflowRoutes(s.mlflowArtifactEndpoints()...)...)
 	rs = append(rs, s.onlineEndpointRoutes()...)
 	rs = append(rs, s.batchEndpointRoutes()...)
+	// The web UI's pages (ui.go).
+	rs = append(rs, s.uiRoutes()...)
 	return rs
 }
 
@@ -441,7 +443,7 @@ func checkRoutes(routes []route) error {
 			return fmt.Errorf("public route %s names action %q, which nothing would check", rt.pattern, rt.action)
 		case rt.scope != scopePublic && !hangar.IsAction(rt.action):
 			return fmt.Errorf("route %s names action %q, which package hangar does not declare", rt.pattern, rt.action)
-		case rt.errors != nativeErrors && rt.errors != mlflowErrors:
+		case rt.errors != nativeErrors && rt.errors != mlflowErrors && rt.errors != htmlErrors:
 			return fmt.Errorf("route %s has an unknown error style %d", rt.pattern, rt.errors)
 		}
 		_, path, _ := strings.Cut(rt.pattern, " ")
@@ -506,6 +508,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		c := &caller{}
 		if rt.scope != scopePublic {
+			if rt.errors == htmlErrors {
+				// A page of the web UI: the browser's token is in the
+				// UI's cookie, which authenticates these pages only.
+				r = uiCredential(r)
+			}
 			p, err := s.authenticate(r)
 			if err != nil {
 				s.writeError(w, r, err)

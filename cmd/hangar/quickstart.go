@@ -502,6 +502,9 @@ func quickstart(ctx context.Context, cfg *serverConfig, keep bool, stdout, stder
   go run ./cmd/hangar batch-endpoint list-jobs -n %[6]s-batch -o table
   MLFLOW_TRACKING_URI=%[7]s/w/demo MLFLOW_TRACKING_TOKEN=$HANGAR_TOKEN python3 -c 'import mlflow; print(mlflow.search_runs())'
 
+In a browser, %[7]s/ui/w/demo shows the experiments, runs and metric curves (sign in with the
+token in %[2]s).
+
 The server's log is %[8]s.
 
 `, srv.URL, srv.TokenPath, quickstartData, job.Name, job.Name, quickstartModel, srv.URL, logPath, in("sample-request.json"))
