@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -129,11 +130,15 @@ func (s *Service) followLocked(ctx context.Context, gens Generations) error {
 // longer has are taken off, a changed endpoint gets its keys read again
 // and its auth mode, token generation, traffic and mirror applied, and
 // the deployments Succeeded in the store with a spec other than the one
-// on the gateway are rolled out as a follower. It returns the first error
-// reading the store, before it takes anything off the gateway; a failed
-// rollout or traffic change is logged and left for the next change.
+// on the gateway are rolled out as a follower. Listing the workspaces or
+// endpoints fails it at once, before it takes anything off the gateway;
+// an endpoint that fails (reading its keys, say) does not stop the
+// others, and the errors of all such are returned at the end. A failed
+// follower rollout or traffic change is not an error: it is logged and
+// left for the next change.
 func (s *Service) reconcile(ctx context.Context) error {
 	stored := map[string]bool{} // epKey of every stored endpoint
+	var failed []error          // of single endpoints: the others go on
 	var opt hangar.ListOptions
 	for {
 		page, err := s.Workspaces.ListWorkspaces(ctx, opt)
@@ -141,7 +146,7 @@ func (s *Service) reconcile(ctx context.Context) error {
 			return fmt.Errorf("list workspaces: %w", err)
 		}
 		for _, w := range page.Items {
-			if err := s.reconcileWorkspace(ctx, w.Name, stored); err != nil {
+			if err := s.reconcileWorkspace(ctx, w.Name, stored, &failed); err != nil {
 				return err
 			}
 		}
@@ -171,12 +176,13 @@ func (s *Service) reconcile(ctx context.Context) error {
 		}
 		s.takeOff(ctx, ws, name)
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 // reconcileWorkspace reconciles the endpoints of one workspace and adds
-// their keys to stored.
-func (s *Service) reconcileWorkspace(ctx context.Context, ws string, stored map[string]bool) error {
+// their keys to stored. It returns the error of listing them; the error
+// of an endpoint is added to failed.
+func (s *Service) reconcileWorkspace(ctx context.Context, ws string, stored map[string]bool, failed *[]error) error {
 	var opt hangar.ListOptions
 	for {
 		page, err := s.Store.ListOnlineEndpoints(ctx, ws, opt)
@@ -186,7 +192,10 @@ func (s *Service) reconcileWorkspace(ctx context.Context, ws string, stored map[
 		for _, e := range page.Items {
 			stored[epKey(ws, e.Name)] = true
 			if err := s.reconcileEndpoint(ctx, ws, e); err != nil {
-				return err
+				if ctx.Err() != nil {
+					return err
+				}
+				*failed = append(*failed, err)
 			}
 		}
 		if page.NextPageToken == "" {

@@ -23,6 +23,7 @@ type countingStore struct {
 	ws    Workspaces
 	reads atomic.Int64
 	gens  atomic.Int64
+	down  atomic.Bool // ListOnlineEndpoints fails
 }
 
 func (c *countingStore) ServingGeneration(ctx context.Context) (int64, error) {
@@ -42,6 +43,9 @@ func (c *countingStore) OnlineEndpoint(ctx context.Context, workspace, name stri
 
 func (c *countingStore) ListOnlineEndpoints(ctx context.Context, workspace string, opt hangar.ListOptions) (*hangar.Page[*hangar.OnlineEndpoint], error) {
 	c.reads.Add(1)
+	if c.down.Load() {
+		return nil, hangar.Errorf(hangar.EUNAVAILABLE, "the store is down")
+	}
 	return c.EndpointService.ListOnlineEndpoints(ctx, workspace, opt)
 }
 
@@ -427,4 +431,27 @@ func TestFollowLoop(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestFailedReconcileIsRetried: a reconcile that cannot read the store
+// returns its error and leaves the generation unseen, so the next tick
+// reconciles again although nothing changed since.
+func TestFailedReconcileIsRetried(t *testing.T) {
+	f := newFixture(t)
+	fl := f.newFollower(t, nil)
+	f.createEndpoint(t, "retry", "")
+	f.deploy(t, "retry", "blue", spec(f.good), true, hangar.StateSucceeded)
+	f.waitAllTraffic(t, "retry", "blue")
+	keys, err := f.svc.EndpointKeys(f.ctx, ws, "retry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl.store.down.Store(true)
+	if err := fl.follow(f.ctx, fl.store); !hangar.IsCode(err, hangar.EUNAVAILABLE) {
+		t.Fatalf("follow with the store down: got %v, want EUNAVAILABLE", err)
+	}
+	wantScore(t, "B after a failed reconcile", fl, "retry", keys.Primary, http.StatusNotFound)
+	fl.store.down.Store(false)
+	fl.reconcile(t, f.ctx)
+	wantScore(t, "B after the store came back", fl, "retry", keys.Primary, http.StatusOK)
 }
