@@ -211,14 +211,13 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 	k := epKey(ws, e.Name)
 	s.mu.Lock()
 	m, marked := s.marks[k]
-	_, on := s.applied[k]
 	s.mu.Unlock()
-	if on && marked && m.tokenGeneration != int64(e.TokenGeneration) {
+	if marked && m.tokenGeneration != int64(e.TokenGeneration) {
 		// Deleted and created again under its name through another
 		// server: another endpoint, whose predecessor goes first — its
 		// deployments, keys and tokens with it.
 		s.takeOff(ctx, ws, e.Name)
-		on, marked = false, false
+		marked = false
 	}
 	changed := !marked || !m.sameRow(e)
 	if changed {
