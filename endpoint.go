@@ -589,7 +589,8 @@ type EndpointService interface {
 	// Errors: ENOTFOUND, EINVALID.
 	EndpointKeys(ctx context.Context, workspace, name string) (*EndpointKeys, error)
 	// RegenerateKey replaces one key (KeyPrimary or KeySecondary) with a
-	// fresh one and returns both. Errors: EINVALID, ENOTFOUND.
+	// fresh one, bumps the endpoint's Version (a change of the endpoint)
+	// and returns both. Errors: EINVALID, ENOTFOUND.
 	RegenerateKey(ctx context.Context, workspace, name, which string) (*EndpointKeys, error)
 
 	// CreateOnlineDeployment stores a deployment in state Creating with

@@ -39,6 +39,21 @@ type depState struct {
 	events []string
 	runner serving.ScriptRunner // the last one started, for its workers' logs
 	held   []string             // the staged folders of the version on the gateway
+	// served is the spec (JSON) of the version on the gateway, nil for
+	// none; failed the spec a follower rollout could not load here
+	// (follow.go), not tried again.
+	served, failed []byte
+
+	// leading (Service.mu) is set while a rollout that records its outcome
+	// (Deploy, Redeploy) runs: a follower rollout does not supersede it.
+	leading bool
+}
+
+// offGateway forgets the version on the gateway, which is gone.
+func (st *depState) offGateway() {
+	st.mu.Lock()
+	st.served = nil
+	st.mu.Unlock()
 }
 
 // supersede makes the rollout in progress, if any, stop and give way.
@@ -120,12 +135,18 @@ func (s *Service) start(ws string, d *hangar.OnlineDeployment, allTraffic bool) 
 	gen := st.gen.Load()
 	ctx, cancel := context.WithTimeout(s.ctx, s.deployTimeout())
 	st.cancel = cancel
+	st.leading = true
 	s.bg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.bg.Done()
 		defer cancel()
 		s.rollout(ctx, st, gen, ws, d, allTraffic)
+		s.mu.Lock()
+		if st.gen.Load() == gen {
+			st.leading = false
+		}
+		s.mu.Unlock()
 	}()
 }
 
@@ -274,6 +295,9 @@ func (s *Service) removeFromGateway(ctx context.Context, st *depState, ws, endpo
 			s.Logger.Error("release: take the deployment off the gateway", "workspace", ws, "endpoint", endpoint, "deployment", name, "err", err)
 		}
 	}
+	if st != nil {
+		st.offGateway()
+	}
 	s.letGo(st)
 }
 
@@ -335,6 +359,7 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 		st.mu.Lock()
 		old := st.held
 		st.held = held
+		st.served, st.failed = specJSON(spec), nil
 		st.mu.Unlock()
 		s.stage.release(s.Logger, old...)
 	}()
@@ -558,6 +583,9 @@ func (s *Service) Replay(ctx context.Context) error {
 	if s.Workspaces == nil {
 		return hangar.Errorf(hangar.EINVALID, "release service: no workspace lister for Replay")
 	}
+	// A reconcile of following waits: both bring the gateways in step.
+	s.followMu.Lock()
+	defer s.followMu.Unlock()
 	var opt hangar.ListOptions
 	for {
 		page, err := s.Workspaces.ListWorkspaces(ctx, opt)

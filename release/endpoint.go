@@ -54,18 +54,28 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	if err := s.Store.DeleteOnlineEndpoint(ctx, workspace, name); err != nil {
 		return err
 	}
+	s.takeOff(ctx, workspace, name)
+	return nil
+}
+
+// takeOff takes an endpoint the store no longer has off the gateway: its
+// rollouts stop, its keys and token generation are forgotten, its
+// deployments drain and then their staged folders go.
+func (s *Service) takeOff(ctx context.Context, workspace, name string) {
+	k := epKey(workspace, name)
 	s.mu.Lock()
-	prefix := epKey(workspace, name) + "/"
+	prefix := k + "/"
 	var gone []*depState
-	for k, st := range s.deps {
-		if strings.HasPrefix(k, prefix) {
+	for dk, st := range s.deps {
+		if strings.HasPrefix(dk, prefix) {
 			st.supersede()
-			delete(s.deps, k)
+			delete(s.deps, dk)
 			gone = append(gone, st)
 		}
 	}
-	delete(s.keys, epKey(workspace, name))
-	delete(s.applied, epKey(workspace, name))
+	delete(s.keys, k)
+	delete(s.applied, k)
+	delete(s.marks, k)
 	g := (*s.gws.Load())[workspace]
 	if v := tokenVerifier(g); v != nil {
 		// Its tokens are void from here, even those in flight: a new
@@ -86,7 +96,26 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	for _, st := range gone {
 		s.letGo(st)
 	}
-	return nil
+	s.mu.Lock()
+	if _, ok := s.applied[k]; ok {
+		// An endpoint of this name created meanwhile reached the gateway
+		// before DeleteEndpoint took it off again: forget that it is
+		// there, so that the next reconcile (when following) loads it.
+		delete(s.applied, k)
+		delete(s.marks, k)
+		gone = gone[:0]
+		for dk, st := range s.deps {
+			if strings.HasPrefix(dk, prefix) {
+				st.offGateway()
+				gone = append(gone, st)
+			}
+		}
+		s.resync = true
+	}
+	s.mu.Unlock()
+	for _, st := range gone {
+		s.letGo(st)
+	}
 }
 
 // SetTraffic changes the traffic in the store (its compare-and-set
@@ -200,7 +229,15 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 	if err != nil {
 		return err
 	}
-	keys, ok := s.keys[epKey(ws, name)]
+	k := epKey(ws, name)
+	if m, ok := s.marks[k]; !ok || m.tokenGeneration != int64(e.TokenGeneration) || e.Version != m.version && e.Version != m.version+1 {
+		// Every change bumps the Version by one, a key regeneration too:
+		// the Version one past the last one applied is this server's own
+		// change (whose keys are cached right); more than one, and another
+		// server may have changed the keys in between.
+		delete(s.keys, k)
+	}
+	keys, ok := s.keys[k]
 	if !ok {
 		// The one read of the keys per endpoint and server start; the
 		// store audits it as a listKeys by the system actor, which is
@@ -234,14 +271,16 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 		// keys and auth in step anyway, with the traffic it had.
 		prev.AuthMode, prev.Keys = cfg.AuthMode, cfg.Keys
 		if g.SetEndpoint(prev) == nil {
-			s.applied[epKey(ws, name)] = prev
+			s.applied[k] = prev
+			s.marks[k] = markOf(e, false)
 		}
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	s.applied[epKey(ws, name)] = cfg
+	s.applied[k] = cfg
+	s.marks[k] = markOf(e, traffic)
 	return nil
 }
 

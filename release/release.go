@@ -116,6 +116,12 @@ type Service struct {
 	// CaptureInterval is how often the gateways hand captured records on
 	// and the capture windows are checked for closing (default 1 s).
 	CaptureInterval time.Duration
+	// FollowInterval is how often the service reads the store's serving
+	// generation to follow the changes other servers sharing the store
+	// make (follow.go); 0 follows none: the data plane then changes only
+	// through this service and Replay. Following needs a Store with
+	// ServingGeneration (Generations) and Workspaces.
+	FollowInterval time.Duration
 
 	ctx    context.Context // the service's lifetime: background rollouts
 	cancel context.CancelFunc
@@ -131,6 +137,15 @@ type Service struct {
 	opened   bool
 	rollDone chan struct{}
 	stage    staging // who uses each staged model and code folder (deploy.go)
+	// marks: workspace/endpoint → the stored row the gateway was last
+	// brought in step with, traffic included (follow.go).
+	marks map[string]mark
+	// followMu makes Replay and the reconciles of following take turns.
+	followMu   sync.Mutex
+	followDone chan struct{} // closed when the follow loop ends; nil: none
+	followGen  int64         // the serving generation of the last reconcile; s.mu
+	followed   bool          // a reconcile succeeded (followGen is set); s.mu
+	resync     bool          // reconcile at the next tick whatever the generation; s.mu
 	// closeUpload bounds Close's upload of the open capture windows
 	// (default closeUploadTimeout); tests shorten it.
 	closeUpload time.Duration
@@ -151,6 +166,7 @@ func New(store hangar.EndpointService) *Service {
 		keys:            map[string]hangar.EndpointKeys{},
 		applied:         map[string]serving.EndpointConfig{},
 		deps:            map[string]*depState{},
+		marks:           map[string]mark{},
 	}
 }
 
@@ -181,6 +197,10 @@ func (s *Service) Open(ctx context.Context) error {
 	s.gws.Store(&empty)
 	s.rollDone = make(chan struct{})
 	go s.rollLoop()
+	if gens, ok := s.Store.(Generations); ok && s.FollowInterval > 0 && s.Workspaces != nil {
+		s.followDone = make(chan struct{})
+		go s.followLoop(gens)
+	}
 	s.opened = true
 	return nil
 }
@@ -203,6 +223,9 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.bg.Wait()
 	<-s.rollDone
+	if s.followDone != nil {
+		<-s.followDone
+	}
 	s.mu.Lock()
 	gws := *s.gws.Load()
 	sinks := s.sinks

@@ -499,8 +499,10 @@ func readEndpointKeys(ctx context.Context, tx *wtx, sealer hangar.Sealer, worksp
 }
 
 // RegenerateKey is hangar.EndpointService.RegenerateKey. A key change
-// does not bump the endpoint's Version: the keys are not part of what
-// SetTraffic and UpdateOnlineEndpoint compare.
+// bumps the endpoint's Version, as every change of the endpoint does: the
+// release controllers of other servers sharing the store see a new
+// Version and read the keys again (a Version is exact where the
+// updated_at of a row is not: two changes may share a microsecond).
 func (s *EndpointService) RegenerateKey(ctx context.Context, workspace, name, which string) (*hangar.EndpointKeys, error) {
 	if err := checkEndpointKey(workspace, name); err != nil {
 		return nil, err
@@ -519,7 +521,7 @@ func (s *EndpointService) RegenerateKey(ctx context.Context, workspace, name, wh
 	}
 	var keys *hangar.EndpointKeys
 	err = s.db.write(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, tx.db.rebind(`UPDATE online_endpoints SET `+col+` = ?, updated_by = ?, updated_at = ? WHERE workspace = ? AND name = ?`),
+		res, err := tx.ExecContext(ctx, tx.db.rebind(`UPDATE online_endpoints SET `+col+` = ?, version = version + 1, updated_by = ?, updated_at = ? WHERE workspace = ? AND name = ?`),
 			sealed, hangar.ActorFrom(ctx).Name, tx.db.tv(tx.now), workspace, name)
 		if err != nil {
 			return fmt.Errorf("update: %w", err)

@@ -42,6 +42,10 @@ type serverConfig struct {
 	// heartbeat: a runner lost for longer has its job queued again or
 	// failed.
 	JobLease string `yaml:"job_lease"`
+	// EndpointSyncInterval is how often the release controller checks
+	// whether another server sharing the database changed an online
+	// endpoint (one read when nothing did); "0" turns it off.
+	EndpointSyncInterval string `yaml:"endpoint_sync_interval"`
 	// Demo creates a "demo" workspace at start (used by quickstart).
 	Demo bool `yaml:"-"`
 	// ScheduleClockRate, test-only (the hidden flag
@@ -63,6 +67,7 @@ func serverSettings(c *serverConfig) []setting {
 		{"kek-file", "HANGAR_KEK_FILE", &c.KEKFile, "key-encryption key for secrets (default <data-dir>/kek, generated on first start)"},
 		{"job-lease", "HANGAR_JOB_LEASE", &c.JobLease, "how long a job step's runner may go without reporting before its step is retried or failed (default 30s)"},
 		{"job-parallel", "HANGAR_JOB_PARALLEL", &c.JobParallel, "job steps the local compute runs at once (default: the number of CPUs, at least 4)"},
+		{"endpoint-sync-interval", "HANGAR_ENDPOINT_SYNC_INTERVAL", &c.EndpointSyncInterval, "how often online endpoints changed through other servers on the same database are applied to this one's scoring (default 2s; 0 turns it off)"},
 	}
 }
 
@@ -151,7 +156,26 @@ func (c *serverConfig) validate() error {
 	if _, err := c.jobLease(); err != nil {
 		return err
 	}
+	if _, err := c.endpointSyncInterval(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// endpointSyncInterval is EndpointSyncInterval as a duration: 2 s when
+// unset, 0 for off.
+func (c *serverConfig) endpointSyncInterval() (time.Duration, error) {
+	if c.EndpointSyncInterval == "" {
+		return 2 * time.Second, nil
+	}
+	d, err := time.ParseDuration(c.EndpointSyncInterval)
+	if c.EndpointSyncInterval == "0" {
+		d, err = 0, nil
+	}
+	if err != nil || d != 0 && (d < 10*time.Millisecond || d > 10*time.Minute) {
+		return 0, fmt.Errorf("endpoint-sync-interval %q: want 0 (off) or a duration from 10ms to 10m", c.EndpointSyncInterval)
+	}
+	return d, nil
 }
 
 // jobLease is JobLease as a duration: 30 s when unset.

@@ -26,8 +26,9 @@ const servingDir = "serving"
 // openRelease makes and opens the release controller of online
 // endpoints: the store's endpoint service wrapped so that every change
 // reaches the data plane, one gateway per workspace, Python workers for
-// scoring scripts, aml_tokens signed with a key derived from the KEK, and
-// capture registered as data asset versions.
+// scoring scripts, aml_tokens signed with a key derived from the KEK,
+// capture registered as data asset versions, and the changes other
+// servers on the database make followed.
 func openRelease(ctx context.Context, cfg *serverConfig, db *sqlstore.DB, workspaces release.Workspaces, data hangar.DataService,
 	blobs hangar.BlobStore, tokenKey []byte, reg prometheus.Registerer, logger *slog.Logger) (*release.Service, error) {
 	rel := release.New(sqlstore.NewEndpointService(db))
@@ -36,6 +37,9 @@ func openRelease(ctx context.Context, cfg *serverConfig, db *sqlstore.DB, worksp
 	rel.Scripts = pythonScripts{logger: logger}
 	rel.TokenKey = tokenKey
 	rel.Logger, rel.Registerer = logger, reg
+	// Endpoints changed through other servers on this database reach
+	// this one's scoring within the interval (validated with the config).
+	rel.FollowInterval, _ = cfg.endpointSyncInterval()
 	if err := rel.Open(ctx); err != nil {
 		return nil, err
 	}

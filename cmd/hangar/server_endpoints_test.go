@@ -308,3 +308,52 @@ func TestReleaseRunsScoringScriptsInPython(t *testing.T) {
 		t.Errorf("score after a failed deployment: got %d %s, want 200", code, body)
 	}
 }
+
+// TestEndpointSyncIntervalSetting: --endpoint-sync-interval (2 s when
+// unset, 0 for off) from the flag, HANGAR_ENDPOINT_SYNC_INTERVAL or the
+// config file, and the values refused.
+func TestEndpointSyncIntervalSetting(t *testing.T) {
+	for _, tt := range []struct {
+		name, file, env string
+		args            []string
+		want            time.Duration
+		err             string
+	}{
+		{name: "default", want: 2 * time.Second},
+		{name: "file", file: "endpoint_sync_interval: 500ms\n", want: 500 * time.Millisecond},
+		{name: "env over file", file: "endpoint_sync_interval: 500ms\n", env: "5s", want: 5 * time.Second},
+		{name: "flag over env", env: "5s", args: []string{"--endpoint-sync-interval=0"}, want: 0},
+		{name: "off", args: []string{"--endpoint-sync-interval", "0s"}, want: 0},
+		{name: "too short", args: []string{"--endpoint-sync-interval", "1ms"}, err: `endpoint-sync-interval "1ms": want 0 (off) or a duration from 10ms to 10m`},
+		{name: "too long", env: "1h", err: `endpoint-sync-interval "1h"`},
+		{name: "not a duration", env: "often", err: `endpoint-sync-interval "often"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.file != "" {
+				if err := os.WriteFile(filepath.Join(dir, "server.yaml"), []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := map[string]string{"HANGAR_HOME": dir, "HANGAR_ENDPOINT_SYNC_INTERVAL": tt.env}
+			getenv := func(k string) string { return env[k] }
+			cmd := newServerCmd(getenv)
+			if err := cmd.Flags().Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadServerConfig(cmd, getenv)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("loadServerConfig: %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := cfg.endpointSyncInterval(); err != nil || got != tt.want {
+				t.Errorf("endpointSyncInterval: got %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ func testEndpoints(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("Workspaces", func(t *testing.T) { testEndpointWorkspaces(t, open(t)) })
 	t.Run("BadInput", func(t *testing.T) { testEndpointBadInput(t, open(t)) })
 	t.Run("Batch", func(t *testing.T) { testBatchEndpoints(t, open(t)) })
+	t.Run("ServingGeneration", func(t *testing.T) { testServingGeneration(t, open(t)) })
 }
 
 const epWS = hangar.DefaultWorkspace
