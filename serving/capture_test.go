@@ -193,12 +193,15 @@ func (r *countingRunner) WorkerStats() []WorkerStat {
 func TestMirror(t *testing.T) {
 	m := trainGBDT(t, hangar.ObjectiveRegSquaredError, 5, 3)
 	t.Run("copies the share and discards the answers", func(t *testing.T) {
-		tg := newTestGateway(t, nil)
+		const n = 400
+		// Room for every copy at once: on a loaded machine copies pile up
+		// beyond the default bound and are dropped (counted), which is
+		// the next subtest's; this one counts the share.
+		tg := newTestGateway(t, func(g *Gateway) { g.MirrorConcurrency = n })
 		shadow := &countingRunner{}
 		tg.deploy(t, DeploymentSpec{Name: "blue", Model: m})
 		tg.deploy(t, DeploymentSpec{Name: "shadow", Script: shadow})
 		tg.traffic(t, map[string]int{"blue": 100}, map[string]int{"shadow": 50})
-		const n = 400
 		for range n {
 			got, _ := tg.post(t, nil, "/endpoints/ep/score", "", `{"data": [[1, 2, 3]]}`)
 			if got.status != 200 || got.header.Get(HeaderDeployment) != "blue" || strings.Contains(got.body, "mirror") {
