@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ func TestScripts(t *testing.T) {
 			"server":     cmdServer,
 			"stdout2env": cmdStdoutToEnv,
 			"mlflow":     cmdMLflow,
+			"until":      cmdUntil,
 		},
 	})
 }
@@ -114,6 +116,36 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 
 // servers holds each script's server process (scripts run in parallel).
 var servers sync.Map // *testscript.TestScript → *exec.Cmd
+
+// cmdUntil runs a program again and again, as exec does, until its stdout
+// matches a regular expression, for what another process does in its own
+// time (a second server following the first):
+//
+//	until TIMEOUT REGEXP PROG [ARGS...]
+//
+// It fails when TIMEOUT (a Go duration) passes first, showing the last
+// output; stdout and stderr are the last run's.
+func cmdUntil(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: until TIMEOUT REGEXP PROG [ARGS...]")
+	}
+	timeout, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ts.Exec(args[2], args[3:]...)
+		out := ts.ReadFile("stdout")
+		if err == nil && re.MatchString(out) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("until %s: %s %s: stdout %q does not match %q (last error: %v; stderr %q)", args[0], args[2], strings.Join(args[3:], " "), out, args[1], err, ts.ReadFile("stderr"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
 
 // cmdStdoutToEnv sets an environment variable from the previous command's
 // stdout: all of it, trimmed (`stdout2env TOKEN`), or one field of its JSON
