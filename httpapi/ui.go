@@ -52,6 +52,7 @@ var uiTmpl = template.Must(template.New("ui").Funcs(template.FuncMap{
 	"value": uiValue,
 	"path":  url.PathEscape,
 	"deref": func(p *int64) int64 { return *p },
+	"short": uiShort,
 }).Parse(uiTemplates))
 
 // uiRoutes are the pages of the web UI.
@@ -337,8 +338,9 @@ func uiColumns(runs []*hangar.Run) (metrics, params []string) {
 type uiMetric struct {
 	Key    string
 	Latest string
+	Step   int64
 	Points int
-	Chart  template.HTML
+	Chart  template.HTML // empty for a metric of one point
 }
 
 func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -360,7 +362,11 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 		if err != nil {
 			return err
 		}
-		metrics = append(metrics, uiMetric{Key: m.Key, Latest: uiValue(m.Value), Points: len(points), Chart: metricChart(m.Key, points)})
+		um := uiMetric{Key: m.Key, Latest: uiValue(m.Value), Step: m.Step, Points: len(points)}
+		if len(points) > 1 {
+			um.Chart = metricChart(m.Key, points)
+		}
+		metrics = append(metrics, um)
 	}
 	title := run.Info.RunName
 	if title == "" {
@@ -513,6 +519,16 @@ func reduceColumns[P any](pts []P, n int, minX, maxX float64, xy func(P) (float6
 	}
 	flush()
 	return out
+}
+
+// uiShort cuts a long value for a table cell (the page has it whole
+// elsewhere: the run's page, or the cell's title).
+func uiShort(v string) string {
+	const n = 40
+	if len([]rune(v)) <= n {
+		return v
+	}
+	return string([]rune(v)[:n-1]) + "…"
 }
 
 // uiTime formats a Unix time in milliseconds; 0 is "".

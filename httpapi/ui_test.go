@@ -131,7 +131,10 @@ func TestUI(t *testing.T) {
 		if m == nil || len(strings.Fields(m[1])) != 50 {
 			t.Errorf("run page: want a 50-point line for rmse, got %v", m)
 		}
-		for _, want := range []string{"<b>rmse</b>", "latest 0.2", "50 points", "no finite values", "lr", "0.1", "&lt;script&gt;alert(1)&lt;/script&gt;", "mlflow.runName"} {
+		if strings.Contains(body, "<b>odd</b>") {
+			t.Errorf("a metric of one point got a chart")
+		}
+		for _, want := range []string{"<b>rmse</b>", "latest 0.2", "50 points", "<td>odd</td><td class=\"num\">NaN</td>", "lr", "0.1", "&lt;script&gt;alert(1)&lt;/script&gt;", "mlflow.runName"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("run page lacks %q", want)
 			}
