@@ -53,7 +53,11 @@ type Firer struct {
 	// submitted the job, and resumed (ResumeUnfinished); default
 	// DefaultResumeAfter.
 	ResumeAfter time.Duration
-	Logger      *slog.Logger
+	// MaxResumeAge is how far in the past a resumed firing's due time may
+	// be for its job to run late; an older one is finished with why it was
+	// not. Default DefaultMaxResumeAge.
+	MaxResumeAge time.Duration
+	Logger       *slog.Logger
 
 	once sync.Once
 	wake chan struct{}
@@ -92,7 +96,27 @@ func (f *Firer) Changed() {
 // DefaultResumeAfter is Firer.ResumeAfter's default: far longer than a
 // submission takes, and a resumed firing submits under the job name the
 // first attempt used, so a slow first attempt still makes one job.
-const DefaultResumeAfter = 2 * time.Minute
+// DefaultMaxResumeAge is Firer.MaxResumeAge's: a due time further in the
+// past is not run late.
+const (
+	DefaultResumeAfter  = 2 * time.Minute
+	DefaultMaxResumeAge = 24 * time.Hour
+)
+
+// transient reports whether err, met while firing, may not happen again:
+// the server is stopping (ctx ended), or a store or service failed for
+// now. Such a firing is left for a later resume instead of recorded as
+// failed.
+func transient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	switch hangar.ErrorCode(err) {
+	case hangar.EINTERNAL, hangar.EUNAVAILABLE:
+		return true
+	}
+	return false
+}
 
 // Run fires due schedules, and resumes the firings a stopped server left
 // unfinished, until ctx ends.
@@ -205,6 +229,13 @@ func (f *Firer) fire(ctx context.Context, s *hangar.Schedule, due time.Time, man
 	}
 	jobName, errText := "", ""
 	if err != nil {
+		if !manual && transient(ctx, err) {
+			// The server is stopping, or the store or a service failed
+			// for now: left unfinished, the firing is resumed later
+			// (ResumeUnfinished) rather than recorded as failed.
+			f.logger().Warn("schedule firing left for a later resume", "workspace", s.Workspace, "schedule", s.Name, "due", due, "err", err)
+			return claimed, err
+		}
 		errText = hangar.ErrorMessage(err)
 		f.logger().Warn("schedule firing created no job", "workspace", s.Workspace, "schedule", s.Name, "due", due, "err", err)
 	} else {
@@ -222,7 +253,7 @@ func (f *Firer) fire(ctx context.Context, s *hangar.Schedule, due time.Time, man
 // unfinishedFirings is the store's optional capability of listing the
 // firings claimed and never finished (sqlstore's ScheduleService has it).
 type unfinishedFirings interface {
-	UnfinishedFirings(ctx context.Context, claimedBefore time.Time, limit int) ([]*hangar.ScheduleFiring, error)
+	UnfinishedFirings(ctx context.Context, olderThan time.Duration, limit int) ([]*hangar.ScheduleFiring, error)
 }
 
 // ResumeUnfinished finishes the firings claimed more than ResumeAfter ago
@@ -245,11 +276,16 @@ func (f *Firer) ResumeUnfinished(ctx context.Context) error {
 	if after <= 0 {
 		after = DefaultResumeAfter
 	}
-	firings, err := store.UnfinishedFirings(ctx, f.now().Add(-after), 100)
+	// The store compares the age with its own clock, the one fired_at
+	// was written with (Now may run faster, or be another server's).
+	firings, err := store.UnfinishedFirings(ctx, after, 100)
 	if err != nil {
 		return err
 	}
 	for _, fr := range firings {
+		if ctx.Err() != nil {
+			break
+		}
 		if err := f.resume(ctx, fr); err != nil && ctx.Err() == nil {
 			f.logger().Error("resume schedule firing", "workspace", fr.Workspace, "schedule", fr.Schedule, "due", fr.Due, "err", err)
 		}
@@ -257,9 +293,14 @@ func (f *Firer) ResumeUnfinished(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// resume finishes one unfinished firing (ResumeUnfinished).
+// resume finishes one unfinished firing (ResumeUnfinished), or leaves it
+// for the next try when what failed may not fail again (transient) and
+// its due time is recent enough to run late.
 func (f *Firer) resume(ctx context.Context, fr *hangar.ScheduleFiring) error {
 	job, err := f.resumeJob(ctx, fr)
+	if err != nil && transient(ctx, err) && f.now().Sub(fr.Due) < f.maxResumeAge() {
+		return err
+	}
 	errText := ""
 	if err != nil {
 		errText = hangar.ErrorMessage(err)
@@ -282,19 +323,33 @@ func (f *Firer) resumeJob(ctx context.Context, fr *hangar.ScheduleFiring) (strin
 		return name, err
 	}
 	if fr.Manual {
-		return "", hangar.Errorf(hangar.EUNAVAILABLE, "the server stopped before it submitted this manual firing's job: trigger the schedule again")
+		return "", hangar.Errorf(hangar.ECONFLICT, "the server stopped before it submitted this manual firing's job: trigger the schedule again")
 	}
-	newest, err := f.Schedules.ScheduleFirings(ctx, fr.Workspace, fr.Schedule, 1)
+	if age := f.now().Sub(fr.Due); age >= f.maxResumeAge() {
+		return "", hangar.Errorf(hangar.ECONFLICT, "the server stopped before it submitted this firing's job, %s ago: not run this late", age.Round(time.Minute))
+	}
+	// The newest firing due by the schedule (a manual one does not stand
+	// for a due time).
+	recent, err := f.Schedules.ScheduleFirings(ctx, fr.Workspace, fr.Schedule, hangar.MaxScheduleFirings)
 	if err != nil {
 		return "", err
 	}
-	if len(newest) == 1 && newest[0].ID != fr.ID {
-		return "", hangar.Errorf(hangar.ECONFLICT, "the server stopped before it submitted this firing's job, and the schedule fired again (due %s) since: not run late",
-			newest[0].Due.UTC().Format(time.RFC3339))
+	for _, n := range recent {
+		if n.Manual {
+			continue
+		}
+		if n.ID != fr.ID {
+			return "", hangar.Errorf(hangar.ECONFLICT, "the server stopped before it submitted this firing's job, and the schedule fired again (due %s) since: not run late",
+				n.Due.UTC().Format(time.RFC3339))
+		}
+		break
 	}
 	s, err := f.Schedules.Schedule(ctx, fr.Workspace, fr.Schedule)
 	if err != nil {
 		return "", err
+	}
+	if !s.Enabled {
+		return "", hangar.Errorf(hangar.ECONFLICT, "the server stopped before it submitted this firing's job, and the schedule was disabled since: not run")
 	}
 	def, _, err := Load(s)
 	if err != nil {
@@ -311,6 +366,13 @@ func (f *Firer) resumeJob(ctx context.Context, fr *hangar.ScheduleFiring) (strin
 		return "", err
 	}
 	return job.Name, nil
+}
+
+func (f *Firer) maxResumeAge() time.Duration {
+	if f.MaxResumeAge > 0 {
+		return f.MaxResumeAge
+	}
+	return DefaultMaxResumeAge
 }
 
 // madeBy reports whether job name exists as the job of firing fr (its

@@ -388,16 +388,18 @@ func (s *ScheduleService) FinishFiring(ctx context.Context, ws, name, id, job, e
 }
 
 // UnfinishedFirings returns up to limit (at most 1000) firings, of every
-// workspace, claimed before claimedBefore and not finished — no job and no
-// error recorded — oldest first: what a server that stopped between a
-// claim and its job's submission left (schedule.Firer resumes them). The
-// partial index schedule_firings_unfinished holds exactly these.
-func (s *ScheduleService) UnfinishedFirings(ctx context.Context, claimedBefore time.Time, limit int) ([]*hangar.ScheduleFiring, error) {
+// workspace, claimed more than olderThan ago by the store's clock (the one
+// that wrote fired_at) and not finished — no job and no error recorded —
+// oldest first: what a server that stopped between a claim and its job's
+// submission left (schedule.Firer resumes them). The partial index
+// schedule_firings_unfinished holds exactly these.
+func (s *ScheduleService) UnfinishedFirings(ctx context.Context, olderThan time.Duration, limit int) ([]*hangar.ScheduleFiring, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
+	claimedBefore := s.db.now().UTC().Add(-olderThan)
 	rows, err := s.db.reader.QueryContext(ctx, s.db.rebind(`SELECT `+firingColumns+` FROM schedule_firings
-		WHERE job = '' AND error = '' AND fired_at < ? ORDER BY fired_at, id LIMIT ?`), s.db.tv(claimedBefore.UTC()), limit)
+		WHERE job = '' AND error = '' AND fired_at < ? ORDER BY fired_at, id LIMIT ?`), s.db.tv(claimedBefore), limit)
 	if err != nil {
 		return nil, fmt.Errorf("unfinished firings: %w", err)
 	}

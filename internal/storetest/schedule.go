@@ -350,9 +350,12 @@ func testScheduleFiringsPruned(t *testing.T, s *Store) {
 // testScheduleResume leaves firings claimed and unfinished, as a server
 // that stopped between a claim and its job's submission leaves them, and
 // checks that ResumeUnfinished makes each due time's job exactly once:
-// submitted when missing, recorded when the first attempt made it, not
-// run late when the schedule fired again since, refused for a manual
-// firing, and left alone while its first attempt may still be running.
+// submitted when missing (once, with two servers resuming at once),
+// recorded when the first attempt made it, not run late when the schedule
+// fired again since (a manual firing does not count), when it was disabled
+// or when the due time is too old, refused for a manual firing, left alone
+// while its first attempt may still be running, and left for later when
+// the server stops midway.
 func testScheduleResume(t *testing.T, s *Store) {
 	ctx := actorCtx(t)
 	ws := hangar.DefaultWorkspace
@@ -383,12 +386,16 @@ func testScheduleResume(t *testing.T, s *Store) {
 	}
 	// "lost": claimed, no job made. "made": claimed, job made, not recorded.
 	// "superseded": claimed, then the schedule fired (and finished) again.
-	// "manual": a manual firing left unfinished.
+	// "manual": a manual firing left unfinished. "manual-after": claimed,
+	// then triggered by hand. "disabled": claimed, then disabled. "stale":
+	// due two days ago. "race": resumed by two servers at once.
 	scs := map[string]*hangar.Schedule{}
-	for _, name := range []string{"lost", "made", "superseded", "manual"} {
+	for _, name := range []string{"lost", "made", "superseded", "manual", "manual-after", "disabled", "race"} {
 		scs[name] = newSchedule(t, name, created)
 		createSchedule(t, s, scs[name])
 	}
+	scs["stale"] = newSchedule(t, "stale", created.Add(-47*time.Hour))
+	createSchedule(t, s, scs["stale"])
 	lost := claim("lost", *scs["lost"].NextDue, false)
 	made := claim("made", *scs["made"].NextDue, false)
 	madeJob := commandJob(schedule.JobName("made", made.Due, false))
@@ -400,6 +407,22 @@ func testScheduleResume(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	manual := claim("manual", created.Add(30*time.Second), true)
+	beforeManual := claim("manual-after", *scs["manual-after"].NextDue, false)
+	byHand := claim("manual-after", beforeManual.Due.Add(time.Second), true)
+	if _, err := s.Schedules.FinishFiring(ctx, ws, "manual-after", byHand.ID, "j", ""); err != nil {
+		t.Fatal(err)
+	}
+	offFiring := claim("disabled", *scs["disabled"].NextDue, false)
+	off, err := s.Schedules.Schedule(ctx, ws, "disabled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	off.Enabled = false
+	if _, err := s.Schedules.UpdateSchedule(ctx, ws, off); err != nil {
+		t.Fatal(err)
+	}
+	stale := claim("stale", *scs["stale"].NextDue, false)
+	race := claim("race", *scs["race"].NextDue, false)
 
 	// While their first attempts may still be running, nothing is touched.
 	now := time.Now().UTC()
@@ -407,46 +430,88 @@ func testScheduleResume(t *testing.T, s *Store) {
 	if err := f.ResumeUnfinished(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for name, id := range map[string]string{"lost": lost.ID, "made": made.ID, "superseded": old.ID, "manual": manual.ID} {
+	all := map[string]string{"lost": lost.ID, "made": made.ID, "superseded": old.ID, "manual": manual.ID,
+		"manual-after": beforeManual.ID, "disabled": offFiring.ID, "stale": stale.ID, "race": race.ID}
+	for name, id := range all {
 		if fr := firing(name, id); fr.Job != "" || fr.Error != "" {
 			t.Fatalf("%s: finished within ResumeAfter of its claim: %+v", name, fr)
 		}
 	}
 	before := listAllJobs(t, s, ws)
 
-	// ResumeAfter later, they are taken for left by a stopped server.
-	f = scheduleFirer(s, "srv", func() time.Time { return now.Add(schedule.DefaultResumeAfter + time.Second) })
-	if err := f.ResumeUnfinished(ctx); err != nil {
-		t.Fatal(err)
+	// The server stops while it resumes: what it was doing stays
+	// unfinished, for the next resume.
+	stopping, stop := context.WithCancel(ctx)
+	f = scheduleFirer(s, "srv", func() time.Time { return now })
+	f.ResumeAfter = time.Nanosecond
+	f.Jobs = stopOnCreate{JobService: s.Jobs, stop: stop}
+	if err := f.ResumeUnfinished(stopping); err == nil {
+		t.Errorf("resume with the server stopping: got no error")
 	}
-	wantName := schedule.JobName("lost", lost.Due, false)
-	if fr := firing("lost", lost.ID); fr.Job != wantName || fr.Error != "" {
-		t.Errorf("lost: got job %q error %q, want job %s", fr.Job, fr.Error, wantName)
+	for _, name := range []string{"lost", "race"} {
+		if fr := firing(name, all[name]); fr.Job != "" || fr.Error != "" {
+			t.Errorf("%s after a stop midway: got %+v, want it left unfinished", name, fr)
+		}
 	}
-	job := getJob(t, s, ws, wantName)
-	if job.Properties[schedule.PropertySchedule] != "lost" || job.Properties[schedule.PropertyScheduleDue] != lost.Due.UTC().Format(time.RFC3339) || job.Spec != jobSpec {
-		t.Errorf("lost's job: got %+v, want a copy of j recording its schedule and due time", job)
+
+	// ResumeAfter later, they are taken for left by a stopped server; two
+	// servers resume at once.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			f := scheduleFirer(s, "srv", func() time.Time { return now })
+			f.ResumeAfter = time.Nanosecond
+			if err := f.ResumeUnfinished(ctx); err != nil {
+				t.Errorf("resume: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, name := range []string{"lost", "manual-after", "race"} {
+		fr := firing(name, all[name])
+		wantName := schedule.JobName(name, fr.Due, false)
+		if fr.Job != wantName || fr.Error != "" {
+			t.Errorf("%s: got job %q error %q, want job %s", name, fr.Job, fr.Error, wantName)
+			continue
+		}
+		job := getJob(t, s, ws, wantName)
+		if job.Properties[schedule.PropertySchedule] != name || job.Properties[schedule.PropertyScheduleDue] != fr.Due.UTC().Format(time.RFC3339) || job.Spec != jobSpec {
+			t.Errorf("%s's job: got %+v, want a copy of j recording its schedule and due time", name, job)
+		}
 	}
 	if fr := firing("made", made.ID); fr.Job != madeJob.Name || fr.Error != "" {
 		t.Errorf("made: got job %q error %q, want the job its first attempt made, %s", fr.Job, fr.Error, madeJob.Name)
 	}
-	if fr := firing("superseded", old.ID); fr.Job != "" || !strings.Contains(fr.Error, "fired again") {
-		t.Errorf("superseded: got job %q error %q, want no job and why", fr.Job, fr.Error)
-	}
-	if fr := firing("manual", manual.ID); fr.Job != "" || !strings.Contains(fr.Error, "trigger the schedule again") {
-		t.Errorf("manual: got job %q error %q, want no job and what to do", fr.Job, fr.Error)
+	for name, want := range map[string]string{"superseded": "fired again", "manual": "trigger the schedule again", "disabled": "disabled", "stale": "this late"} {
+		if fr := firing(name, all[name]); fr.Job != "" || !strings.Contains(fr.Error, want) {
+			t.Errorf("%s: got job %q error %q, want no job and an error saying %q", name, fr.Job, fr.Error, want)
+		}
 	}
 	after := listAllJobs(t, s, ws)
-	if len(after) != len(before)+1 {
-		t.Errorf("jobs: got %v after resuming, want %v and lost's job only", after, before)
+	if len(after) != len(before)+3 {
+		t.Errorf("jobs: got %v after resuming, want %v and the jobs of lost, manual-after and race only", after, before)
 	}
 	// Again: every firing is finished, nothing more is made.
+	f = scheduleFirer(s, "srv", func() time.Time { return now })
+	f.ResumeAfter = time.Nanosecond
 	if err := f.ResumeUnfinished(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if again := listAllJobs(t, s, ws); len(again) != len(after) {
 		t.Errorf("jobs after a second resume: got %v, want %v", again, after)
 	}
+}
+
+// stopOnCreate is a job service whose CreateJob stops the server (its
+// context) before it gets to store anything.
+type stopOnCreate struct {
+	hangar.JobService
+	stop func()
+}
+
+func (j stopOnCreate) CreateJob(ctx context.Context, ws string, job *hangar.Job, steps []*hangar.Job) error {
+	j.stop()
+	return ctx.Err()
 }
 
 // listAllJobs returns the names of the jobs of workspace ws.
