@@ -128,6 +128,9 @@ func errorStyleOfPath(path string) errorStyle {
 	if isMLflowPath(path) {
 		return mlflowErrors
 	}
+	if path == "/ui" || strings.HasPrefix(path, "/ui/") {
+		return htmlErrors // a page of the web UI (ui.go)
+	}
 	return nativeErrors
 }
 
@@ -204,6 +207,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, key, msg string)
 	if st := stateFrom(r.Context()); st != nil {
 		style = st.errors
 	}
+	if style == htmlErrors {
+		w.Header().Del("WWW-Authenticate") // a browser would ask for a password it cannot give
+		writeHTMLError(w, a.status, a.code, msg, r.URL.RequestURI())
+		return
+	}
 	writeEnvelope(w, style, a, msg)
 }
 
@@ -248,7 +256,7 @@ func writeEnvelope(w http.ResponseWriter, style errorStyle, a errorAnswer, msg s
 	h.Del("ETag")
 	if style == htmlErrors {
 		h.Del("WWW-Authenticate") // a browser would ask for a password it cannot give
-		writeHTMLError(w, a.status, a.code, msg)
+		writeHTMLError(w, a.status, a.code, msg, "")
 		return
 	}
 	h.Set("Content-Type", "application/json")

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"cmp"
-	"context"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -37,11 +36,16 @@ import (
 // uiCookie is the cookie the sign-in page sets.
 const uiCookie = "hangar_ui_token"
 
-// uiMaxRuns is how many runs an experiment's page lists at once; uiMaxPoints
-// bounds the points of one metric read for its chart.
+// Bounds of a page's work: runs and experiments listed at once, metrics
+// charted on a run's page (the others are in its table), points read for
+// one chart (one read of the store's largest page), and run pages drawn at
+// once by the server.
 const (
-	uiMaxRuns   = 100
-	uiMaxPoints = 200000
+	uiMaxRuns        = 100
+	uiMaxExperiments = 100
+	uiMaxCharts      = 30
+	uiMaxPoints      = hangar.MaxMetricHistoryResults
+	uiConcurrentRuns = 2
 )
 
 //go:embed ui.tmpl
@@ -69,11 +73,10 @@ func (s *Server) uiRoutes() []route {
 }
 
 // uiCredential gives a UI page's request the token of the UI's cookie as
-// its bearer token, unless it carries one already.
+// its bearer token. The cookie wins over an Authorization header the
+// browser sends anyway (a proxy's Basic auth in front of the server);
+// without the cookie the header is used (a script with a bearer token).
 func uiCredential(r *http.Request) *http.Request {
-	if r.Header.Get("Authorization") != "" {
-		return r
-	}
 	c, err := r.Cookie(uiCookie)
 	if err != nil || c.Value == "" {
 		return r
@@ -107,16 +110,21 @@ func uiRender(w http.ResponseWriter, status int, name string, data any) error {
 	return nil
 }
 
-// writeHTMLError writes an error answer as a page of the UI.
-func writeHTMLError(w http.ResponseWriter, status int, code, msg string) {
+// writeHTMLError writes an error answer as a page of the UI; a 401 links
+// to the sign-in page, which comes back to page (a path of the UI, or "").
+func writeHTMLError(w http.ResponseWriter, status int, code, msg, page string) {
 	var buf bytes.Buffer
+	signIn := ""
+	if status == http.StatusUnauthorized {
+		signIn = "/ui/login?next=" + url.QueryEscape(uiNext(page))
+	}
 	if err := uiTmpl.ExecuteTemplate(&buf, "error", struct {
 		uiPage
-		Status       int
-		Code, Text   string
-		Message      string
-		NeedsSigning bool
-	}{uiPage{Title: http.StatusText(status)}, status, code, http.StatusText(status), msg, status == http.StatusUnauthorized}); err != nil {
+		Status     int
+		Code, Text string
+		Message    string
+		SignIn     string
+	}{uiPage{Title: http.StatusText(status)}, status, code, http.StatusText(status), msg, signIn}); err != nil {
 		buf.Reset()
 		buf.WriteString(template.HTMLEscapeString(msg))
 	}
@@ -125,18 +133,56 @@ func writeHTMLError(w http.ResponseWriter, status int, code, msg string) {
 	w.Write(buf.Bytes())
 }
 
-// uiHome sends a signed-in browser to the default workspace's
-// experiments and any other to the sign-in page.
+// uiHome sends a signed-in browser to its token's workspace (the default
+// one for a token of every workspace) and any other to the sign-in page.
 func (s *Server) uiHome(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	if r.URL.Path != "/ui/" {
 		return hangar.Errorf(hangar.ENOTFOUND, "no page %s", r.URL.Path)
 	}
-	if c, err := r.Cookie(uiCookie); err == nil && c.Value != "" {
-		http.Redirect(w, r, "/ui/w/"+hangar.DefaultWorkspace, http.StatusSeeOther)
+	if p := s.uiSignedIn(r); p != nil {
+		http.Redirect(w, r, uiWorkspacePage(p), http.StatusSeeOther)
 		return nil
 	}
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 	return nil
+}
+
+// uiSignedIn returns who the UI's cookie signs in, or nil.
+func (s *Server) uiSignedIn(r *http.Request) *principal {
+	if _, err := r.Cookie(uiCookie); err != nil {
+		return nil
+	}
+	p, err := s.authenticate(uiCredential(r))
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// uiWorkspacePage is the first page for p: its token's workspace.
+func uiWorkspacePage(p *principal) string {
+	if p.scope != "" {
+		return "/ui/w/" + url.PathEscape(p.scope)
+	}
+	return "/ui/w/" + hangar.DefaultWorkspace
+}
+
+// uiCookieFor is the UI's cookie holding value (expired when value is
+// ""): HttpOnly; Secure when the browser reached the server over HTTPS,
+// directly or through a proxy that says so (X-Forwarded-Proto: a client
+// that lies only makes its own cookie HTTPS-only); SameSite=Lax, so that a
+// link to a page from another site (a chat, an issue) opens it signed in —
+// the cookie authenticates only GET pages that change nothing, and the
+// two POSTs refuse other sites.
+func uiCookieFor(r *http.Request, value string) *http.Cookie {
+	c := &http.Cookie{
+		Name: uiCookie, Value: value, Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+	}
+	if value == "" {
+		c.MaxAge = -1
+	}
+	return c
 }
 
 // uiNext is where sign-in goes afterwards: a page of the UI, never
@@ -154,8 +200,18 @@ type uiLoginForm struct {
 	Next, Error string
 }
 
+// uiLoginPage is the sign-in form; a browser signed in already goes on to
+// the page it was asked to come back to.
 func (s *Server) uiLoginPage(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	return uiRender(w, http.StatusOK, "login", uiLoginForm{uiPage{Title: "Sign in"}, uiNext(r.URL.Query().Get("next")), ""})
+	next := uiNext(r.URL.Query().Get("next"))
+	if p := s.uiSignedIn(r); p != nil {
+		if next == "/ui/" {
+			next = uiWorkspacePage(p)
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	return uiRender(w, http.StatusOK, "login", uiLoginForm{uiPage{Title: "Sign in"}, next, ""})
 }
 
 // uiLogin checks the token given in the sign-in form and keeps it in the
@@ -185,13 +241,10 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request, _ *caller) erro
 		}
 		return err
 	}
-	if next == "/ui/" && p.scope != "" {
-		next = "/ui/w/" + url.PathEscape(p.scope)
+	if next == "/ui/" {
+		next = uiWorkspacePage(p)
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: uiCookie, Value: token, Path: "/ui/",
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
-	})
+	http.SetCookie(w, uiCookieFor(r, token))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
@@ -200,8 +253,7 @@ func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, _ *caller) err
 	if err := http.NewCrossOriginProtection().Check(r); err != nil {
 		return hangar.Errorf(hangar.EFORBIDDEN, "sign-out from another site refused")
 	}
-	http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: "", Path: "/ui/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, uiCookieFor(r, ""))
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 	return nil
 }
@@ -226,7 +278,7 @@ func (s *Server) uiExperiments(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	page, err := t.SearchExperiments(r.Context(), c.workspace, hangar.ExperimentSearch{View: hangar.ViewActiveOnly, MaxResults: uiMaxRuns, PageToken: r.URL.Query().Get("page_token")})
+	page, err := t.SearchExperiments(r.Context(), c.workspace, hangar.ExperimentSearch{View: hangar.ViewActiveOnly, MaxResults: uiMaxExperiments, PageToken: r.URL.Query().Get("page_token")})
 	if err != nil {
 		return err
 	}
@@ -288,14 +340,13 @@ func (s *Server) uiExperiment(w http.ResponseWriter, r *http.Request, c *caller)
 	}
 	return uiRender(w, http.StatusOK, "experiment", struct {
 		uiPage
-		Experiment      *hangar.Experiment
-		Filter          string
-		MetricColumns   []string
-		ParamColumns    []string
-		Rows            []uiRunRow
-		Next            string
-		NextQueryFilter string
-	}{newUIPage(c, exp.Name), exp, filter, metrics, params, rows, page.NextPageToken, url.QueryEscape(filter)})
+		Experiment    *hangar.Experiment
+		Filter        string
+		MetricColumns []string
+		ParamColumns  []string
+		Rows          []uiRunRow
+		Next          string
+	}{newUIPage(c, exp.Name), exp, filter, metrics, params, rows, page.NextPageToken})
 }
 
 // uiColumns picks the table's columns: the metric and param keys of the
@@ -339,8 +390,8 @@ type uiMetric struct {
 	Key    string
 	Latest string
 	Step   int64
-	Points int
-	Chart  template.HTML // empty for a metric of one point
+	Points string        // how many, "first N" when the chart stops short
+	Chart  template.HTML // empty for a metric of one point, or past uiMaxCharts
 }
 
 func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -356,15 +407,33 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 	if err != nil {
 		return err
 	}
+	// Drawing reads every point of each metric: bounded in metrics per
+	// page and in pages drawn at once.
+	select {
+	case s.uiRuns <- struct{}{}:
+		defer func() { <-s.uiRuns }()
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
 	var metrics []uiMetric
+	charts := 0
 	for _, m := range run.Data.Metrics {
-		points, err := uiHistory(r.Context(), t, c.workspace, run.Info.RunID, m.Key)
+		um := uiMetric{Key: m.Key, Latest: uiValue(m.Value), Step: m.Step}
+		if charts == uiMaxCharts {
+			metrics = append(metrics, um)
+			continue
+		}
+		page, err := t.MetricHistory(r.Context(), c.workspace, run.Info.RunID, m.Key, hangar.ListOptions{MaxResults: uiMaxPoints})
 		if err != nil {
 			return err
 		}
-		um := uiMetric{Key: m.Key, Latest: uiValue(m.Value), Step: m.Step, Points: len(points)}
-		if len(points) > 1 {
-			um.Chart = metricChart(m.Key, points)
+		um.Points = strconv.Itoa(len(page.Items))
+		if page.NextPageToken != "" {
+			um.Points = "first " + um.Points
+		}
+		if len(page.Items) > 1 {
+			um.Chart = metricChart(m.Key, page.Items)
+			charts++
 		}
 		metrics = append(metrics, um)
 	}
@@ -378,23 +447,6 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 		Experiment *hangar.Experiment
 		Metrics    []uiMetric
 	}{newUIPage(c, title), run, exp, metrics})
-}
-
-// uiHistory reads up to uiMaxPoints points of a metric.
-func uiHistory(ctx context.Context, t hangar.TrackingService, ws, runID, key string) ([]hangar.Metric, error) {
-	var out []hangar.Metric
-	opt := hangar.ListOptions{MaxResults: hangar.MaxMetricHistoryResults}
-	for {
-		page, err := t.MetricHistory(ctx, ws, runID, key, opt)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Items...)
-		if page.NextPageToken == "" || len(out) >= uiMaxPoints {
-			return out, nil
-		}
-		opt.PageToken = page.NextPageToken
-	}
 }
 
 // Chart geometry, in SVG user units.
@@ -456,14 +508,16 @@ func metricChart(key string, points []hangar.Metric) template.HTML {
 		pad := math.Max(math.Abs(minY)*0.05, 1e-9)
 		minY, maxY = minY-pad, maxY+pad
 	}
-	sx := func(x float64) float64 { return chartLeft + (x-minX)/(maxX-minX)*chartPlotW }
-	sy := func(y float64) float64 { return chartTop + (maxY-y)/(maxY-minY)*chartPlotH }
+	// Halved, so that values near ±1.8e308 still give a finite range.
+	sx := func(x float64) float64 { return chartLeft + (x/2-minX/2)/(maxX/2-minX/2)*chartPlotW }
+	sy := func(y float64) float64 { return chartTop + (maxY/2-y/2)/(maxY/2-minY/2)*chartPlotH }
 	if len(pts) > chartMaxPoints {
 		pts = reduceColumns(pts, chartMaxPoints/2, minX, maxX, func(p pt) (float64, float64) { return p.x, p.y })
 	}
 	// Grid and labels: five values on y, the ends on x.
 	for i := range 5 {
-		y := minY + (maxY-minY)*float64(i)/4
+		f := float64(i) / 4
+		y := minY*(1-f) + maxY*f
 		fmt.Fprintf(&b, `<line x1="%d" x2="%g" y1="%.1f" y2="%.1f" class="grid"/><text x="%d" y="%.1f" text-anchor="end" class="tick">%s</text>`,
 			chartLeft, chartLeft+chartPlotW, sy(y), sy(y), chartLeft-6, sy(y)+4, template.HTMLEscapeString(uiValue(y)))
 	}

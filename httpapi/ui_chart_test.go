@@ -92,6 +92,14 @@ func TestMetricChart(t *testing.T) {
 				t.Errorf("the spike is not drawn")
 			}
 		}},
+		{"extreme values", series(3, func(i int) (int64, int64, float64) {
+			return int64(i), 0, []float64{-1.7e308, 0, 1.7e308}[i]
+		}), func(t *testing.T, svg string) {
+			pts := polyline(t, svg)
+			if len(pts) != 3 || strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") || pts[0][1] != chartTop+chartPlotH || pts[2][1] != chartTop {
+				t.Errorf("got %v in %s", pts, svg)
+			}
+		}},
 		{"key escaped", []hangar.Metric{{Key: "<x>", Value: 1}, {Key: "<x>", Step: 1, Value: 2}}, func(t *testing.T, svg string) {
 			if strings.Contains(svg, "<x>") {
 				t.Errorf("unescaped key in %s", svg)

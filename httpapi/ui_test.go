@@ -48,7 +48,7 @@ func TestUI(t *testing.T) {
 
 	t.Run("signed out", func(t *testing.T) {
 		r := e.do("GET", "/ui/w/default", "", "")
-		if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), `href="/ui/login"`) || r.header.Get("WWW-Authenticate") != "" {
+		if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), `href="/ui/login?next=%2Fui%2Fw%2Fdefault"`) || r.header.Get("WWW-Authenticate") != "" {
 			t.Errorf("got %d %q (WWW-Authenticate %q), want 401 linking to the sign-in page and no password prompt", r.status, r.body, r.header.Get("WWW-Authenticate"))
 		}
 		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
@@ -91,8 +91,43 @@ func TestUI(t *testing.T) {
 				c = k
 			}
 		}
-		if c == nil || c.Value != tok || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/ui/" {
-			t.Errorf("cookie: got %+v, want the token, HttpOnly, SameSite=Strict, Path=/ui/", c)
+		if c == nil || c.Value != tok || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/ui/" || c.Secure {
+			t.Errorf("cookie: got %+v, want the token, HttpOnly, SameSite=Lax, Path=/ui/, not Secure over HTTP", c)
+		}
+		// Behind a proxy that terminated HTTPS, the cookie is Secure; a
+		// page asked for before signing in is where sign-in goes.
+		page := "/ui/w/default/runs/" + runIDs["fast"]
+		req, _ = http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader(url.Values{"token": {tok}, "next": {page}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err = e.srv.Client().Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != page || len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure {
+			t.Errorf("sign in through an HTTPS proxy with next: got %d to %q, cookies %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+		}
+		// Signed in already, the sign-in page goes straight on.
+		req, _ = http.NewRequest("GET", e.srv.URL+"/ui/login?next="+url.QueryEscape(page), nil)
+		req.Header.Set("Cookie", "hangar_ui_token="+tok)
+		resp, err = e.srv.Client().Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != page {
+			t.Errorf("sign-in page when signed in: got %d to %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), page)
+		}
+		// Sign-out expires the cookie.
+		req, _ = http.NewRequest("POST", e.srv.URL+"/ui/logout", nil)
+		resp, err = e.srv.Client().Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if cs := resp.Cookies(); resp.StatusCode != http.StatusSeeOther || len(cs) != 1 || cs[0].Name != "hangar_ui_token" || cs[0].MaxAge >= 0 || cs[0].Value != "" {
+			t.Errorf("sign out: got %d, cookies %v, want the cookie expired", resp.StatusCode, cs)
 		}
 	})
 
@@ -160,6 +195,30 @@ func TestUI(t *testing.T) {
 		}
 		if r := uiGet(t, e, "/ui/nowhere", tok); r.status != http.StatusNotFound {
 			t.Errorf("an unknown page: got %d, want 404", r.status)
+		}
+		if r := e.do("POST", "/ui/w/default", "", "", "Cookie", "hangar_ui_token="+tok); r.status != http.StatusMethodNotAllowed || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+			t.Errorf("POST to a page: got %d %s, want an HTML 405", r.status, r.header.Get("Content-Type"))
+		}
+	})
+
+	t.Run("cookie", func(t *testing.T) {
+		// A proxy's Basic auth in front of the server: the browser sends
+		// it on every request, and the cookie still signs the page in.
+		r := e.do("GET", "/ui/w/default", "", "", "Cookie", "hangar_ui_token="+tok, "Authorization", "Basic cHJveHk6c2VjcmV0")
+		if r.status != http.StatusOK {
+			t.Errorf("page with the cookie and a proxy's Basic auth: got %d, want 200", r.status)
+		}
+		// Home sends a token of one workspace to that workspace.
+		other := e.token("o2", hangar.RoleDataScientist, "other")
+		req, _ := http.NewRequest("GET", e.srv.URL+"/ui/", nil)
+		req.Header.Set("Cookie", "hangar_ui_token="+other)
+		resp, err := e.srv.Client().Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/w/other" {
+			t.Errorf("home with a token of workspace other: got %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
 }

@@ -47,15 +47,18 @@ func BenchmarkLogOneMetric(b *testing.B) {
 // BenchmarkPostgresFloor measures, sequentially on one connection, what
 // the PostgreSQL part of a runs/log-metric is made of: a bare round trip
 // (SELECT 1), the authentication generation read that every request
-// makes, and the smallest durable write (an UPDATE of one row, committed
-// on its own). It is the floor under BenchmarkLogOneMetric/postgres and
-// under the HTTP benchmark of httpapi (BENCHMARKS.md).
+// makes, and the smallest write (an UPDATE of one row, committed on its
+// own — on the test server's settings, fsync and synchronous_commit off:
+// a floor, not a durable write). It is the floor under
+// BenchmarkLogOneMetric/postgres and under the HTTP benchmark of httpapi
+// (BENCHMARKS.md).
 func BenchmarkPostgresFloor(b *testing.B) {
 	db := newTestDB(pgtest.URL(b))
 	if err := db.Open(b.Context()); err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	db.writer.SetMaxOpenConns(1) // the reader is the same pool on PostgreSQL
 	ctx := context.WithoutCancel(b.Context())
 	b.Run("select1", func(b *testing.B) {
 		for b.Loop() {
