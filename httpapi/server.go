@@ -415,6 +415,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.batchEndpointRoutes()...)
 	// The web UI's pages (ui.go).
 	rs = append(rs, s.uiRoutes()...)
+	rs = append(rs, s.uiModelRoutes()...)
 	return rs
 }
 

@@ -577,8 +577,10 @@ func reduceColumns[P any](pts []P, n int, minX, maxX float64, xy func(P) (float6
 
 // uiShort cuts a long value for a table cell (the page has it whole
 // elsewhere: the run's page, or the cell's title).
-func uiShort(v string) string {
-	const n = 40
+func uiShort(v string) string { return uiShortN(v, 40) }
+
+// uiShortN cuts v to n characters, the last an ellipsis when cut.
+func uiShortN(v string, n int) string {
 	if len([]rune(v)) <= n {
 		return v
 	}

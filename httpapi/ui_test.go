@@ -176,6 +176,35 @@ func TestUI(t *testing.T) {
 		}
 	})
 
+	t.Run("models", func(t *testing.T) {
+		mlflow("registered-models/create", `{"name":"churn's model"}`)
+		mlflow("model-versions/create", fmt.Sprintf(`{"name":"churn's model","source":"runs:/%s/model","run_id":%q}`, runIDs["fast"], runIDs["fast"]))
+		mlflow("registered-models/alias", `{"name":"churn's model","alias":"champion","version":"1"}`)
+		r := uiGet(t, e, "/ui/w/default/models", tok)
+		if body := string(r.body); r.status != http.StatusOK || !strings.Contains(body, "churn&#39;s model") || !strings.Contains(body, "@champion") {
+			t.Fatalf("models: got %d %s", r.status, body)
+		}
+		r = uiGet(t, e, "/ui/w/default/models/"+url.PathEscape("churn's model"), tok)
+		if body := string(r.body); r.status != http.StatusOK || !strings.Contains(body, "/versions/1\">1</a>") || !strings.Contains(body, "/ui/w/default/runs/"+runIDs["fast"]) {
+			t.Fatalf("model: got %d %s", r.status, body)
+		}
+		r = uiGet(t, e, "/ui/w/default/models/"+url.PathEscape("churn's model")+"/versions/1", tok)
+		body := string(r.body)
+		if r.status != http.StatusOK {
+			t.Fatalf("version: got %d %s", r.status, body)
+		}
+		// The lineage: the version and the run it was registered from,
+		// the run a link to its page, an edge between them.
+		for _, want := range []string{`<svg class="lineage"`, "model version", "churn&#39;s model:1", `<a href="/ui/w/default/runs/` + runIDs["fast"] + `">`, ">fast</text>", `class="edge"`, "registered from"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("version page lacks %q", want)
+			}
+		}
+		if r := uiGet(t, e, "/ui/w/default/models/nothing/versions/1", tok); r.status != http.StatusNotFound {
+			t.Errorf("an unknown model: got %d, want 404", r.status)
+		}
+	})
+
 	t.Run("refused", func(t *testing.T) {
 		// The cookie opens the UI's pages only, never the API.
 		if r := uiGet(t, e, "/api/v1/workspaces/default", tok); r.status != http.StatusUnauthorized {
