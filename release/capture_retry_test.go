@@ -176,10 +176,13 @@ func TestCaptureRetriesAFailedRegistration(t *testing.T) {
 	for _, name := range []string{"churn-blue-model_inputs", "churn-blue-model_outputs"} {
 		waitFor(t, name+" registered", func() bool { return cf.registered(name) })
 	}
-	waitFor(t, "the registered windows' files removed", func() bool { return len(windowDirs(t, cf.dir)) == 0 })
-	if side, _ := filepath.Glob(filepath.Join(cf.dir, "capture", ws, "*", "*", "*", "*.json")); len(side) != 0 {
-		t.Errorf("sidecars left: %v", side)
+	// A window's folder goes first, then its sidecar (removeWindow): wait
+	// for both.
+	sidecars := func() []string {
+		side, _ := filepath.Glob(filepath.Join(cf.dir, "capture", ws, "*", "*", "*", "*.json"))
+		return side
 	}
+	waitFor(t, "the registered windows' files and sidecars removed", func() bool { return len(windowDirs(t, cf.dir)) == 0 && len(sidecars()) == 0 })
 	cf.data.mu.Lock()
 	calls := cf.data.calls
 	cf.data.mu.Unlock()
