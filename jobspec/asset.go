@@ -83,6 +83,7 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 	}
 	env := &Environment{Line: n.Line}
 	var conda, osType *yaml.Node
+	preview := false // Azure's preview keys (docker, path)
 	fs := map[string]func(*yaml.Node){
 		"name":             func(v *yaml.Node) { d.str(v, join(path, "name"), &env.Name) },
 		"version":          func(v *yaml.Node) { d.str(v, join(path, "version"), &env.Version) },
@@ -97,6 +98,14 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 			if err := hangar.ValidateEnvironmentVariables(env.Variables); err != nil {
 				d.errorf(v, "%s: %s", join(path, "environment_variables"), msgOf(err))
 			}
+		},
+		"docker": func(v *yaml.Node) {
+			preview = true
+			d.errorf(v, "%s is Azure's preview schema: write %s", join(path, "docker"), join(path, "image"))
+		},
+		"path": func(v *yaml.Node) {
+			preview = true
+			d.errorf(v, "%s is Azure's preview schema: write %s (or %s for a Docker build context)", join(path, "path"), join(path, "image"), join(path, "build.path"))
 		},
 		"build": func(v *yaml.Node) {
 			env.Build, env.buildLine = &Build{}, v.Line
@@ -130,6 +139,8 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		}
 	}
 	switch {
+	case preview:
+		// The preview keys' errors say what to write instead.
 	case env.Image == "" && env.Build == nil:
 		d.errorf(n, "%s needs an image or a build context", nameOr(path, "the environment"))
 	case env.Image != "" && env.Build != nil:
