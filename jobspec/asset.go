@@ -41,7 +41,7 @@ type Environment struct {
 	Variables map[string]string
 	Line      int
 
-	condaLine, buildLine int
+	condaLine, buildLine, inferenceLine int
 }
 
 // Build is a Docker build context of an environment.
@@ -92,7 +92,10 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		"image":            func(v *yaml.Node) { d.str(v, join(path, "image"), &env.Image) },
 		"conda_file":       func(v *yaml.Node) { conda, env.condaLine = v, v.Line },
 		"os_type":          func(v *yaml.Node) { osType = v; d.str(v, join(path, "os_type"), &env.OSType) },
-		"inference_config": func(v *yaml.Node) { d.raw(v, join(path, "inference_config"), &env.InferenceConfig) },
+		"inference_config": func(v *yaml.Node) {
+			env.inferenceLine = v.Line
+			d.raw(v, join(path, "inference_config"), &env.InferenceConfig)
+		},
 		"environment_variables": func(v *yaml.Node) {
 			d.strMap(v, join(path, "environment_variables"), &env.Variables)
 			if err := hangar.ValidateEnvironmentVariables(env.Variables); err != nil {

@@ -448,7 +448,7 @@ func (d *decoder) requireDeployment(root *yaml.Node, name, endpoint string, mode
 // Ignoring it would serve the model some other way than the file says.
 func (d *decoder) servedBy(env *Environment) {
 	if env != nil && len(env.InferenceConfig) > 0 {
-		d.errorAt(d.file+":"+strconv.Itoa(env.Line), "environment.inference_config: custom serving containers are not supported: Hangar does not start the image's server; "+
+		d.errorAt(d.file+":"+strconv.Itoa(env.inferenceLine), "environment.inference_config: custom serving containers are not supported: Hangar does not start the image's server; "+
 			"deploy the model with a scoring script (code_configuration) run by python3, or an MLflow model served natively")
 	}
 }
