@@ -85,13 +85,13 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 	var conda, osType *yaml.Node
 	preview := false // Azure's preview keys (docker, path)
 	fs := map[string]func(*yaml.Node){
-		"name":             func(v *yaml.Node) { d.str(v, join(path, "name"), &env.Name) },
-		"version":          func(v *yaml.Node) { d.str(v, join(path, "version"), &env.Version) },
-		"description":      func(v *yaml.Node) { d.str(v, join(path, "description"), &env.Description) },
-		"tags":             func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &env.Tags) },
-		"image":            func(v *yaml.Node) { d.str(v, join(path, "image"), &env.Image) },
-		"conda_file":       func(v *yaml.Node) { conda, env.condaLine = v, v.Line },
-		"os_type":          func(v *yaml.Node) { osType = v; d.str(v, join(path, "os_type"), &env.OSType) },
+		"name":        func(v *yaml.Node) { d.str(v, join(path, "name"), &env.Name) },
+		"version":     func(v *yaml.Node) { d.str(v, join(path, "version"), &env.Version) },
+		"description": func(v *yaml.Node) { d.str(v, join(path, "description"), &env.Description) },
+		"tags":        func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &env.Tags) },
+		"image":       func(v *yaml.Node) { d.str(v, join(path, "image"), &env.Image) },
+		"conda_file":  func(v *yaml.Node) { conda, env.condaLine = v, v.Line },
+		"os_type":     func(v *yaml.Node) { osType = v; d.str(v, join(path, "os_type"), &env.OSType) },
 		"inference_config": func(v *yaml.Node) {
 			env.inferenceLine = v.Line
 			d.raw(v, join(path, "inference_config"), &env.InferenceConfig)
