@@ -237,7 +237,9 @@ func FuzzParseTraffic(f *testing.F) {
 
 // FuzzParseEndpointSpecs: the four spec parsers never panic, and what
 // they accept is consistent (names valid, traffic checked, counts in
-// range).
+// range, no custom container or Triton model, a batch compute recorded
+// as azureml:<name> or local). The seed corpus holds the Azure-shaped
+// fixtures of testdata/endpoints/azure-*.
 func FuzzParseEndpointSpecs(f *testing.F) {
 	for _, name := range []string{"endpoint.yml", "blue-deployment.yml", "mlflow-deployment.yml", "batch-endpoint.yml", "batch-deployment.yml", "batch-deployment-legacy.yml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "endpoints", name))
@@ -254,7 +256,8 @@ func FuzzParseEndpointSpecs(f *testing.F) {
 		}
 		if d, err := ParseOnlineDeployment("f.yml", b, nil); err == nil {
 			if ValidateResourceName(d.Name) != nil || ValidateResourceName(d.EndpointName) != nil || d.Model == nil ||
-				d.InstanceCount < 1 || d.InstanceCount > MaxInstances || d.Request.RequestTimeoutMS < 1 || d.Request.RequestTimeoutMS > MaxRequestTimeoutMS {
+				d.InstanceCount < 1 || d.InstanceCount > MaxInstances || d.Request.RequestTimeoutMS < 1 || d.Request.RequestTimeoutMS > MaxRequestTimeoutMS ||
+				d.Model.Type == "triton_model" || (d.Environment != nil && len(d.Environment.InferenceConfig) > 0) {
 				t.Fatalf("accepted deployment %+v", d)
 			}
 		}
@@ -262,7 +265,8 @@ func FuzzParseEndpointSpecs(f *testing.F) {
 			t.Fatalf("accepted batch endpoint %+v", e)
 		}
 		if d, err := ParseBatchDeployment("f.yml", b, nil); err == nil {
-			if ValidateResourceName(d.Name) != nil || d.Model == nil || d.MiniBatchSize < 1 || d.ErrorThreshold < -1 {
+			if ValidateResourceName(d.Name) != nil || d.Model == nil || d.MiniBatchSize < 1 || d.ErrorThreshold < -1 ||
+				(d.Compute != "" && d.Compute != "local" && !strings.HasPrefix(d.Compute, "azureml:")) {
 				t.Fatalf("accepted batch deployment %+v", d)
 			}
 		}
