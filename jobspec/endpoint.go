@@ -802,7 +802,16 @@ func (d *decoder) dataCollector(v *yaml.Node) *DataCollector {
 			}
 		},
 		"rolling_rate": func(v *yaml.Node) {
-			d.oneOf(v, p+".rolling_rate", &dc.RollingRate, "Minute", "Hour", "Day", "Month", "Year")
+			// Azure's examples write it in lower case (rolling_rate: hour).
+			var s string
+			d.str(v, p+".rolling_rate", &s)
+			rates := []string{"Minute", "Hour", "Day", "Month", "Year"}
+			i := slices.IndexFunc(rates, func(r string) bool { return strings.EqualFold(r, s) })
+			if i < 0 {
+				d.errorf(v, "%s.rolling_rate %q is not one of %s", p, s, strings.Join(rates, ", "))
+				return
+			}
+			dc.RollingRate = rates[i]
 		},
 		"collections": func(v *yaml.Node) {
 			d.entries(v, p+".collections", func(k, v *yaml.Node) {
