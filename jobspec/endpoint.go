@@ -192,7 +192,7 @@ func ParseOnlineEndpoint(file string, b []byte, sets []string) (*OnlineEndpoint,
 		"mirror_traffic": func(v *yaml.Node) { e.MirrorTraffic = d.percents(v, "mirror_traffic") },
 		"identity":       func(v *yaml.Node) { d.raw(v, "identity", &e.Identity) },
 		"public_network_access": func(v *yaml.Node) {
-			d.oneOf(v, "public_network_access", &e.PublicNetworkAccess, "enabled", "disabled")
+			d.oneOfFold(v, "public_network_access", &e.PublicNetworkAccess, "enabled", "disabled")
 		},
 		"compute": func(v *yaml.Node) {
 			d.errorf(v, "compute: Kubernetes online endpoints are not supported; Hangar serves endpoints itself (remove compute)")
@@ -258,7 +258,7 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		"instance_count":        func(v *yaml.Node) { dep.InstanceCount = d.boundedInt(v, "instance_count", 1, MaxInstances) },
 		"app_insights_enabled":  func(v *yaml.Node) { d.boolean(v, "app_insights_enabled", &dep.AppInsightsEnabled) },
 		"egress_public_network_access": func(v *yaml.Node) {
-			d.oneOf(v, "egress_public_network_access", &dep.EgressPublicAccess, "enabled", "disabled")
+			d.oneOfFold(v, "egress_public_network_access", &dep.EgressPublicAccess, "enabled", "disabled")
 		},
 		"private_network_connection": func(v *yaml.Node) {
 			d.boolean(v, "private_network_connection", &dep.PrivateNetworkConnection)
@@ -483,7 +483,7 @@ func (d *decoder) scaleSettings(v *yaml.Node) map[string]any {
 	var typ string
 	d.fields(v, p, map[string]func(*yaml.Node){
 		"type": func(v *yaml.Node) {
-			d.oneOf(v, p+".type", &typ, "default", "target_utilization")
+			d.oneOfFold(v, p+".type", &typ, "default", "target_utilization")
 		},
 		"min_instances":                 func(v *yaml.Node) { d.boundedInt(v, p+".min_instances", 0, 1000) },
 		"max_instances":                 func(v *yaml.Node) { d.boundedInt(v, p+".max_instances", 1, 1000) },
@@ -511,10 +511,10 @@ func (d *decoder) batchSettings(dep *BatchDeployment, path string) map[string]fu
 			dep.ErrorThreshold = d.boundedInt(v, join(path, "error_threshold"), -1, 1<<31-1)
 		},
 		"logging_level": func(v *yaml.Node) {
-			d.oneOf(v, join(path, "logging_level"), &dep.LoggingLevel, "warning", "info", "debug")
+			d.oneOfFold(v, join(path, "logging_level"), &dep.LoggingLevel, "warning", "info", "debug")
 		},
 		"output_action": func(v *yaml.Node) {
-			d.oneOf(v, join(path, "output_action"), &dep.OutputAction, AppendRow, SummaryOnly)
+			d.oneOfFold(v, join(path, "output_action"), &dep.OutputAction, AppendRow, SummaryOnly)
 		},
 		"output_file_name": func(v *yaml.Node) {
 			d.str(v, join(path, "output_file_name"), &dep.OutputFileName)
@@ -616,6 +616,19 @@ func (d *decoder) oneOf(v *yaml.Node, path string, dst *string, allowed ...strin
 		return
 	}
 	*dst = s
+}
+
+// oneOfFold is oneOf in any case, keeping allowed's spelling: Azure's
+// loader lower-cases its enums (public_network_access: Enabled works).
+func (d *decoder) oneOfFold(v *yaml.Node, path string, dst *string, allowed ...string) {
+	var s string
+	d.str(v, path, &s)
+	i := slices.IndexFunc(allowed, func(a string) bool { return strings.EqualFold(a, s) })
+	if i < 0 {
+		d.errorf(v, "%s %q is not one of %s", path, s, strings.Join(allowed, ", "))
+		return
+	}
+	*dst = allowed[i]
 }
 
 // boundedInt decodes an integer from lo to hi.
@@ -803,15 +816,7 @@ func (d *decoder) dataCollector(v *yaml.Node) *DataCollector {
 		},
 		"rolling_rate": func(v *yaml.Node) {
 			// Azure's examples write it in lower case (rolling_rate: hour).
-			var s string
-			d.str(v, p+".rolling_rate", &s)
-			rates := []string{"Minute", "Hour", "Day", "Month", "Year"}
-			i := slices.IndexFunc(rates, func(r string) bool { return strings.EqualFold(r, s) })
-			if i < 0 {
-				d.errorf(v, "%s.rolling_rate %q is not one of %s", p, s, strings.Join(rates, ", "))
-				return
-			}
-			dc.RollingRate = rates[i]
+			d.oneOfFold(v, p+".rolling_rate", &dc.RollingRate, "Minute", "Hour", "Day", "Month", "Year")
 		},
 		"collections": func(v *yaml.Node) {
 			d.entries(v, p+".collections", func(k, v *yaml.Node) {
