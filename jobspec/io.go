@@ -506,6 +506,12 @@ func (d *decoder) binding(n *yaml.Node, path string, output bool) Expr {
 		ok = ok || len(e) == 3 && e[0] == "parent" && e[1] == "inputs" ||
 			len(e) == 5 && e[0] == "parent" && e[1] == "jobs" && (e[3] == "outputs" || e[3] == "inputs")
 	}
+	if !ok && len(e) > 0 && (e[0] == "jobs" || e[0] == "inputs" || e[0] == "outputs") {
+		// Azure's preview wrote bindings without parent. (its early
+		// examples still do): say the one-word fix.
+		d.errorf(n, "%s: %s is not a binding here; write ${{parent.%s}} (Azure's current form)", path, e, strings.Join(e, "."))
+		return nil
+	}
 	if !ok {
 		d.errorf(n, "%s: %s is not a binding here; want %s", path, e, want)
 		return nil

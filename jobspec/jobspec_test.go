@@ -156,6 +156,9 @@ func TestInvalid(t *testing.T) {
 			"pipeline-settings-type.yml:3: settings.force_rerun must be true or false, not the string \"yes\"",
 			"pipeline-settings-type.yml:4: settings.continue_on_step_failure must be true or false, not the number 1",
 		}},
+		{"preview-binding.yml", "job", []string{
+			"preview-binding.yml:16: jobs.read.inputs.note: ${{jobs.greet.outputs.note}} is not a binding here; write ${{parent.jobs.greet.outputs.note}} (Azure's current form)",
+		}},
 		{"schema-mismatch.yml", "job", []string{
 			"schema-mismatch.yml:1: $schema commandComponent.schema.json is a command component spec; this command reads command job or pipeline job",
 		}},
