@@ -113,7 +113,9 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		"build": func(v *yaml.Node) {
 			env.Build, env.buildLine = &Build{}, v.Line
 			d.fields(v, join(path, "build"), map[string]func(*yaml.Node){
-				"path":            func(v *yaml.Node) { d.str(v, join(path, "build.path"), &env.Build.Path) },
+				"path": func(v *yaml.Node) { d.str(v, join(path, "build.path"), &env.Build.Path) },
+				// The older form, as code: {local_path: …} is read.
+				"local_path":      func(v *yaml.Node) { d.str(v, join(path, "build.local_path"), &env.Build.Path) },
 				"dockerfile_path": func(v *yaml.Node) { d.str(v, join(path, "build.dockerfile_path"), &env.Build.DockerfilePath) },
 			})
 			if env.Build.Path == "" {

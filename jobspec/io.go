@@ -225,6 +225,7 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 		return in
 	}
 	var typ, mode string
+	var older Type // the type of an older {file: …} or {folder: …}
 	var value, def *yaml.Node
 	fs := map[string]func(*yaml.Node){
 		"type":        func(v *yaml.Node) { d.str(v, join(path, "type"), &typ) },
@@ -245,12 +246,31 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 					return
 				}
 			}
+			if older != "" {
+				d.errorf(v, "%s: give one of path, file and folder", path)
+				return
+			}
 			d.str(v, join(path, "path"), &in.Path)
 		}
 		fs["value"] = func(v *yaml.Node) { value = v }
+		// The older forms {file: …} and {folder: …} (Azure's early
+		// examples still write them) are a path of that type.
+		for key, t := range map[string]Type{"file": URIFile, "folder": URIFolder} {
+			fs[key] = func(v *yaml.Node) {
+				if older != "" || in.Path != "" {
+					d.errorf(v, "%s: give one of path, file and folder", path)
+					return
+				}
+				d.str(v, join(path, key), &in.Path)
+				older = t
+			}
+		}
 	}
 	if !d.fields(n, path, fs) {
 		return nil
+	}
+	if older != "" && typ == "" {
+		typ = string(older)
 	}
 	if typ != "" {
 		if !listed(inputTypes, typ) {
