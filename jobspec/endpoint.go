@@ -57,7 +57,8 @@ type Model struct {
 	Type string // custom_model (default) or mlflow_model
 	// Name and Version are an inline model's: the name it is registered
 	// under (default <endpoint>-<deployment>) and the version Azure would
-	// give it (the registry numbers versions itself; recorded).
+	// give it, which create says it does not apply (the registry numbers
+	// versions itself).
 	Name, Version string
 	Line          int
 }
