@@ -608,19 +608,9 @@ func (d *decoder) authMode(v *yaml.Node, dst *string, allowed ...string) {
 	}
 }
 
-// oneOf decodes a string that must be one of allowed.
-func (d *decoder) oneOf(v *yaml.Node, path string, dst *string, allowed ...string) {
-	var s string
-	d.str(v, path, &s)
-	if !slices.Contains(allowed, s) {
-		d.errorf(v, "%s %q is not one of %s", path, s, strings.Join(allowed, ", "))
-		return
-	}
-	*dst = s
-}
-
-// oneOfFold is oneOf in any case, keeping allowed's spelling: Azure's
-// loader lower-cases its enums (public_network_access: Enabled works).
+// oneOfFold decodes a string that must be one of allowed, in any case,
+// keeping allowed's spelling: Azure's loader reads its enums in any case
+// (public_network_access: Enabled works).
 func (d *decoder) oneOfFold(v *yaml.Node, path string, dst *string, allowed ...string) {
 	var s string
 	d.str(v, path, &s)
