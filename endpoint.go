@@ -672,6 +672,10 @@ type BatchSettings struct {
 	LoggingLevel              string `json:"logging_level,omitempty"`
 	OutputAction              string `json:"output_action"` // BatchAppendRow or BatchSummaryOnly
 	OutputFileName            string `json:"output_file_name,omitempty"`
+	// Compute is the compute cluster the deployment's YAML names
+	// (azureml:cpu-cluster), recorded: batch jobs run on the server's
+	// machine.
+	Compute string `json:"compute,omitempty"`
 }
 
 // Validate checks the settings. Errors: EINVALID naming the field.
@@ -692,6 +696,9 @@ func (s *BatchSettings) Validate() error {
 		return err
 	}
 	if err := ValidateText("output_file_name", s.OutputFileName, MaxDataPathLength); err != nil {
+		return err
+	}
+	if err := ValidateText("compute", s.Compute, MaxAssetDisplayNameLength); err != nil {
 		return err
 	}
 	return noExpression("output_file_name", s.OutputFileName)

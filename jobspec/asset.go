@@ -41,7 +41,7 @@ type Environment struct {
 	Variables map[string]string
 	Line      int
 
-	condaLine, buildLine int
+	condaLine, buildLine, inferenceLine int
 }
 
 // Build is a Docker build context of an environment.
@@ -83,25 +83,39 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 	}
 	env := &Environment{Line: n.Line}
 	var conda, osType *yaml.Node
+	preview := false // Azure's preview keys (docker, path)
 	fs := map[string]func(*yaml.Node){
-		"name":             func(v *yaml.Node) { d.str(v, join(path, "name"), &env.Name) },
-		"version":          func(v *yaml.Node) { d.str(v, join(path, "version"), &env.Version) },
-		"description":      func(v *yaml.Node) { d.str(v, join(path, "description"), &env.Description) },
-		"tags":             func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &env.Tags) },
-		"image":            func(v *yaml.Node) { d.str(v, join(path, "image"), &env.Image) },
-		"conda_file":       func(v *yaml.Node) { conda, env.condaLine = v, v.Line },
-		"os_type":          func(v *yaml.Node) { osType = v; d.str(v, join(path, "os_type"), &env.OSType) },
-		"inference_config": func(v *yaml.Node) { d.raw(v, join(path, "inference_config"), &env.InferenceConfig) },
+		"name":        func(v *yaml.Node) { d.str(v, join(path, "name"), &env.Name) },
+		"version":     func(v *yaml.Node) { d.str(v, join(path, "version"), &env.Version) },
+		"description": func(v *yaml.Node) { d.str(v, join(path, "description"), &env.Description) },
+		"tags":        func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &env.Tags) },
+		"image":       func(v *yaml.Node) { d.str(v, join(path, "image"), &env.Image) },
+		"conda_file":  func(v *yaml.Node) { conda, env.condaLine = v, v.Line },
+		"os_type":     func(v *yaml.Node) { osType = v; d.str(v, join(path, "os_type"), &env.OSType) },
+		"inference_config": func(v *yaml.Node) {
+			env.inferenceLine = v.Line
+			d.raw(v, join(path, "inference_config"), &env.InferenceConfig)
+		},
 		"environment_variables": func(v *yaml.Node) {
 			d.strMap(v, join(path, "environment_variables"), &env.Variables)
 			if err := hangar.ValidateEnvironmentVariables(env.Variables); err != nil {
 				d.errorf(v, "%s: %s", join(path, "environment_variables"), msgOf(err))
 			}
 		},
+		"docker": func(v *yaml.Node) {
+			preview = true
+			d.errorf(v, "%s is Azure's preview schema: write %s", join(path, "docker"), join(path, "image"))
+		},
+		"path": func(v *yaml.Node) {
+			preview = true
+			d.errorf(v, "%s is Azure's preview schema: write %s (or %s for a Docker build context)", join(path, "path"), join(path, "image"), join(path, "build.path"))
+		},
 		"build": func(v *yaml.Node) {
 			env.Build, env.buildLine = &Build{}, v.Line
 			d.fields(v, join(path, "build"), map[string]func(*yaml.Node){
-				"path":            func(v *yaml.Node) { d.str(v, join(path, "build.path"), &env.Build.Path) },
+				"path": func(v *yaml.Node) { d.str(v, join(path, "build.path"), &env.Build.Path) },
+				// The older form, as code: {local_path: …} is read.
+				"local_path":      func(v *yaml.Node) { d.str(v, join(path, "build.local_path"), &env.Build.Path) },
 				"dockerfile_path": func(v *yaml.Node) { d.str(v, join(path, "build.dockerfile_path"), &env.Build.DockerfilePath) },
 			})
 			if env.Build.Path == "" {
@@ -130,6 +144,8 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		}
 	}
 	switch {
+	case preview:
+		// The preview keys' errors say what to write instead.
 	case env.Image == "" && env.Build == nil:
 		d.errorf(n, "%s needs an image or a build context", nameOr(path, "the environment"))
 	case env.Image != "" && env.Build != nil:

@@ -66,6 +66,10 @@ func (d *decoder) errorAt(pos, msg string) {
 	d.errs = append(d.errs, pos+": "+msg)
 }
 
+// problems counts the problems recorded so far, so that a decoder of one
+// section can tell whether that section added any.
+func (d *decoder) problems() int { return len(d.errs) + d.more }
+
 // err is every recorded problem as one EINVALID error, a line each, or nil.
 func (d *decoder) err() error {
 	if len(d.errs) == 0 {

@@ -54,8 +54,13 @@ type OnlineEndpoint struct {
 type Model struct {
 	Ref  *Ref
 	Path string // relative to the spec's file unless absolute
-	Type string // custom_model (default), mlflow_model, triton_model
-	Line int
+	Type string // custom_model (default) or mlflow_model
+	// Name and Version are an inline model's: the name it is registered
+	// under (default <endpoint>-<deployment>) and the version Azure would
+	// give it, which create says it does not apply (the registry numbers
+	// versions itself).
+	Name, Version string
+	Line          int
 }
 
 // CodeConfiguration is a scoring script and the folder it is in.
@@ -120,9 +125,10 @@ type OnlineDeployment struct {
 	Liveness, Readiness  Probe
 	DataCollector        *DataCollector
 	// Accepted and recorded, not applied on one machine.
-	AppInsightsEnabled bool
-	EgressPublicAccess string
-	ScaleSettings      map[string]any
+	AppInsightsEnabled       bool
+	EgressPublicAccess       string
+	PrivateNetworkConnection bool // the older form of egress_public_network_access: disabled
+	ScaleSettings            map[string]any
 }
 
 // BatchEndpoint is a batchEndpoint spec.
@@ -143,14 +149,18 @@ const (
 // BatchDeployment is a batchDeployment spec of type model (the legacy
 // form with its settings at the top level is read too).
 type BatchDeployment struct {
-	Name          string
-	EndpointName  string
-	Description   string
-	Tags          map[string]string
-	Model         *Model
-	Code          *CodeConfiguration
-	Environment   *Environment
-	Compute       string // "local" or empty: Hangar runs batch jobs on the server's machine
+	Name         string
+	EndpointName string
+	Description  string
+	Tags         map[string]string
+	Model        *Model
+	Code         *CodeConfiguration
+	Environment  *Environment
+	// Compute is the cluster the file names (azureml:cpu-cluster),
+	// recorded: Hangar runs batch jobs on the server's machine. "local"
+	// (or empty) says so.
+	Compute       string
+	InstanceType  string // resources.instance_type, recorded
 	InstanceCount int
 	// Settings, with Azure's defaults.
 	MaxConcurrencyPerInstance int    // 1
@@ -183,10 +193,20 @@ func ParseOnlineEndpoint(file string, b []byte, sets []string) (*OnlineEndpoint,
 		"mirror_traffic": func(v *yaml.Node) { e.MirrorTraffic = d.percents(v, "mirror_traffic") },
 		"identity":       func(v *yaml.Node) { d.raw(v, "identity", &e.Identity) },
 		"public_network_access": func(v *yaml.Node) {
-			d.oneOf(v, "public_network_access", &e.PublicNetworkAccess, "enabled", "disabled")
+			d.oneOfFold(v, "public_network_access", &e.PublicNetworkAccess, "enabled", "disabled")
 		},
 		"compute": func(v *yaml.Node) {
 			d.errorf(v, "compute: Kubernetes online endpoints are not supported; Hangar serves endpoints itself (remove compute)")
+		},
+		"type": func(v *yaml.Node) {
+			var s string
+			d.str(v, "type", &s)
+			if s != "" && !strings.EqualFold(s, "online") {
+				d.errorf(v, "type %q: this is an online endpoint's spec (type online); a batch endpoint is created with hangar batch-endpoint create", s)
+			}
+		},
+		"deployments": func(v *yaml.Node) {
+			d.errorf(v, "deployments: deployments inside the endpoint's file are Azure's preview schema, which its CLI no longer reads; write each deployment in its own file and create it with hangar online-deployment create -f")
 		},
 		"kind": func(v *yaml.Node) {
 			var s string
@@ -239,9 +259,12 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		"instance_count":        func(v *yaml.Node) { dep.InstanceCount = d.boundedInt(v, "instance_count", 1, MaxInstances) },
 		"app_insights_enabled":  func(v *yaml.Node) { d.boolean(v, "app_insights_enabled", &dep.AppInsightsEnabled) },
 		"egress_public_network_access": func(v *yaml.Node) {
-			d.oneOf(v, "egress_public_network_access", &dep.EgressPublicAccess, "enabled", "disabled")
+			d.oneOfFold(v, "egress_public_network_access", &dep.EgressPublicAccess, "enabled", "disabled")
 		},
-		"scale_settings":   func(v *yaml.Node) { d.raw(v, "scale_settings", &dep.ScaleSettings) },
+		"private_network_connection": func(v *yaml.Node) {
+			d.boolean(v, "private_network_connection", &dep.PrivateNetworkConnection)
+		},
+		"scale_settings":   func(v *yaml.Node) { dep.ScaleSettings = d.scaleSettings(v) },
 		"request_settings": func(v *yaml.Node) { d.requestSettings(v, &dep.Request) },
 		"liveness_probe":   func(v *yaml.Node) { d.probe(v, "liveness_probe", &dep.Liveness, true) },
 		"readiness_probe":  func(v *yaml.Node) { d.probe(v, "readiness_probe", &dep.Readiness, false) },
@@ -258,6 +281,7 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		},
 		"with_package": func(v *yaml.Node) { d.errorf(v, "with_package: model packaging is not supported") },
 	})
+	d.servedBy(dep.Environment)
 	if d.err() == nil {
 		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 	}
@@ -285,6 +309,19 @@ func ParseBatchEndpoint(file string, b []byte, sets []string) (*BatchEndpoint, e
 				"deployment_name": func(v *yaml.Node) { d.resourceName(v, "defaults.deployment_name", &e.DefaultDeployment) },
 			})
 		},
+		"type": func(v *yaml.Node) {
+			var s string
+			d.str(v, "type", &s)
+			if s != "" && !strings.EqualFold(s, "batch") {
+				d.errorf(v, "type %q: this is a batch endpoint's spec (type batch); an online endpoint is created with hangar online-endpoint create", s)
+			}
+		},
+		"traffic": func(v *yaml.Node) {
+			d.errorf(v, "traffic: a batch endpoint has a default deployment, not traffic (Azure's preview schema): write defaults.deployment_name")
+		},
+		"deployments": func(v *yaml.Node) {
+			d.errorf(v, "deployments: deployments inside the endpoint's file are Azure's preview schema: write each in its own file and create it with hangar batch-deployment create -f")
+		},
 	})
 	if e.Name == "" && d.err() == nil {
 		d.errorf(root, "name is required")
@@ -307,6 +344,12 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 		InstanceCount: 1, MaxConcurrencyPerInstance: 1, MiniBatchSize: 10, MaxRetries: 3, RetryTimeoutSeconds: 30,
 		ErrorThreshold: -1, LoggingLevel: "info", OutputAction: AppendRow, OutputFileName: "predictions.csv",
 	}
+	// A pipeline deployment (type: pipeline, with component: and its own
+	// settings) is refused in one line, not with every key it has.
+	if t := mappingValue(root, "type"); t != nil && t.Kind == yaml.ScalarNode && t.Value == "pipeline" {
+		d.errorf(t, "type pipeline: pipeline component batch deployments are not supported; run the pipeline as a job (hangar job create)")
+		return nil, d.err()
+	}
 	settings := d.batchSettings(dep, "")
 	fs := map[string]func(*yaml.Node){
 		"$schema":       d.specSchema("batchDeployment.schema.json", "modelBatchDeployment.schema.json"),
@@ -320,22 +363,37 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 		},
 		"environment": func(v *yaml.Node) { dep.Environment = d.environment(v, "environment", false) },
 		"compute": func(v *yaml.Node) {
-			var s string
-			d.str(v, "compute", &s)
-			if s != "" && s != "local" && s != "azureml:local" {
-				d.errorf(v, "compute %q: Hangar runs batch deployments on the server's machine: set compute: local (or leave it out)", s)
+			if v = d.deref(v); v != nil && v.Kind == yaml.MappingNode {
+				d.errorf(v, "compute: a mapping (target, instance_count) is Azure's preview schema: write compute: azureml:<cluster> and resources.instance_count")
 				return
 			}
-			dep.Compute = "local"
+			var s string
+			d.str(v, "compute", &s)
+			switch {
+			case s == "" || s == "local" || s == "azureml:local":
+				dep.Compute = "local"
+			case strings.HasPrefix(s, "azureml:") && assetName.MatchString(strings.TrimPrefix(s, "azureml:")):
+				dep.Compute = s
+			case assetName.MatchString(s):
+				dep.Compute = "azureml:" + s
+			default:
+				d.errorf(v, "compute %q: want a compute cluster's name (azureml:cpu-cluster), recorded; Hangar runs batch jobs on the server's machine", s)
+			}
 		},
 		"resources": func(v *yaml.Node) {
 			d.fields(v, "resources", map[string]func(*yaml.Node){
 				"instance_count": func(v *yaml.Node) {
 					dep.InstanceCount = d.boundedInt(v, "resources.instance_count", 1, MaxInstances)
 				},
-				"instance_type": func(*yaml.Node) {},
+				"instance_type": func(v *yaml.Node) { d.str(v, "resources.instance_type", &dep.InstanceType) },
 				"properties":    func(*yaml.Node) {},
 			})
+		},
+		"component": func(v *yaml.Node) {
+			d.errorf(v, "component: pipeline component batch deployments are not supported; run the pipeline as a job (hangar job create)")
+		},
+		"job_definition": func(v *yaml.Node) {
+			d.errorf(v, "job_definition: pipeline component batch deployments are not supported; run the pipeline as a job (hangar job create)")
 		},
 		"type": func(v *yaml.Node) {
 			var s string
@@ -356,6 +414,7 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 	// The legacy form: settings at the top level.
 	maps.Copy(fs, settings)
 	d.fields(root, "", fs)
+	d.servedBy(dep.Environment)
 	if d.err() == nil {
 		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 		if dep.OutputAction == SummaryOnly && dep.Code == nil {
@@ -384,6 +443,61 @@ func (d *decoder) requireDeployment(root *yaml.Node, name, endpoint string, mode
 	}
 }
 
+// servedBy refuses what asks for a server other than Hangar's: a custom
+// container (an inline environment's inference_config: Azure then runs
+// the image's own server on its routes, which Hangar does not start).
+// Ignoring it would serve the model some other way than the file says.
+func (d *decoder) servedBy(env *Environment) {
+	if env != nil && len(env.InferenceConfig) > 0 {
+		d.errorAt(d.file+":"+strconv.Itoa(env.inferenceLine), "environment.inference_config: custom serving containers are not supported: Hangar does not start the image's server; "+
+			"deploy the model with a scoring script (code_configuration) run by python3, or an MLflow model served natively")
+	}
+}
+
+// mappingValue is the value of key in the mapping n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// scaleSettings decodes scale_settings: type default (managed) or
+// target_utilization (Kubernetes) with its bounds, recorded — instances
+// are instance_count workers on the server's machine. The preview form
+// (scale_type, instance_count) is refused: its instance_count would be
+// silently lost.
+func (d *decoder) scaleSettings(v *yaml.Node) map[string]any {
+	const p = "scale_settings"
+	said := false
+	preview := func(v *yaml.Node) {
+		if !said {
+			d.errorf(v, "%s: scale_type and instance_count are Azure's preview schema: write instance_count at the top level (and scale_settings: {type: default}, or nothing)", p)
+		}
+		said = true
+	}
+	var typ string
+	d.fields(v, p, map[string]func(*yaml.Node){
+		"type": func(v *yaml.Node) {
+			d.oneOfFold(v, p+".type", &typ, "default", "target_utilization")
+		},
+		"min_instances":                 func(v *yaml.Node) { d.boundedInt(v, p+".min_instances", 0, 1000) },
+		"max_instances":                 func(v *yaml.Node) { d.boundedInt(v, p+".max_instances", 1, 1000) },
+		"polling_interval":              func(v *yaml.Node) { d.boundedInt(v, p+".polling_interval", 1, 86400) },
+		"target_utilization_percentage": func(v *yaml.Node) { d.boundedInt(v, p+".target_utilization_percentage", 1, 100) },
+		"scale_type":                    preview,
+		"instance_count":                preview,
+	})
+	var m map[string]any
+	d.raw(v, p, &m)
+	return m
+}
+
 // batchSettings are the keys of a batch deployment's settings, under
 // path ("settings", or "" for the legacy top-level form).
 func (d *decoder) batchSettings(dep *BatchDeployment, path string) map[string]func(*yaml.Node) {
@@ -398,10 +512,10 @@ func (d *decoder) batchSettings(dep *BatchDeployment, path string) map[string]fu
 			dep.ErrorThreshold = d.boundedInt(v, join(path, "error_threshold"), -1, 1<<31-1)
 		},
 		"logging_level": func(v *yaml.Node) {
-			d.oneOf(v, join(path, "logging_level"), &dep.LoggingLevel, "warning", "info", "debug")
+			d.oneOfFold(v, join(path, "logging_level"), &dep.LoggingLevel, "warning", "info", "debug")
 		},
 		"output_action": func(v *yaml.Node) {
-			d.oneOf(v, join(path, "output_action"), &dep.OutputAction, AppendRow, SummaryOnly)
+			d.oneOfFold(v, join(path, "output_action"), &dep.OutputAction, AppendRow, SummaryOnly)
 		},
 		"output_file_name": func(v *yaml.Node) {
 			d.str(v, join(path, "output_file_name"), &dep.OutputFileName)
@@ -478,25 +592,34 @@ func ValidateResourceName(s string) error { return hangar.ValidateEndpointName(s
 func (d *decoder) authMode(v *yaml.Node, dst *string, allowed ...string) {
 	var s string
 	d.str(v, "auth_mode", &s)
+	// Azure's loader takes any case (its Kubernetes samples write Key)
+	// and the camel-case forms of its API (AMLToken, AADToken).
+	if mode, ok := map[string]string{"key": AuthKey, "aml_token": AuthAMLToken, "amltoken": AuthAMLToken,
+		"aad_token": AuthAADToken, "aadtoken": AuthAADToken}[strings.ToLower(s)]; ok {
+		s = mode
+	}
 	switch {
 	case slices.Contains(allowed, s):
 		*dst = s
 	case s == AuthAADToken:
-		d.errorf(v, "auth_mode aad_token: Microsoft Entra tokens are not supported; use key or aml_token")
+		d.errorf(v, "auth_mode aad_token: Microsoft Entra ID tokens do not score online endpoints here (Hangar has no Entra ID, and its workspace tokens never score); use key or aml_token")
 	default:
 		d.errorf(v, "auth_mode %q is not one of %s", s, strings.Join(allowed, ", "))
 	}
 }
 
-// oneOf decodes a string that must be one of allowed.
-func (d *decoder) oneOf(v *yaml.Node, path string, dst *string, allowed ...string) {
+// oneOfFold decodes a string that must be one of allowed, in any case,
+// keeping allowed's spelling: Azure's loader reads its enums in any case
+// (public_network_access: Enabled works).
+func (d *decoder) oneOfFold(v *yaml.Node, path string, dst *string, allowed ...string) {
 	var s string
 	d.str(v, path, &s)
-	if !slices.Contains(allowed, s) {
+	i := slices.IndexFunc(allowed, func(a string) bool { return strings.EqualFold(a, s) })
+	if i < 0 {
 		d.errorf(v, "%s %q is not one of %s", path, s, strings.Join(allowed, ", "))
 		return
 	}
-	*dst = s
+	*dst = allowed[i]
 }
 
 // boundedInt decodes an integer from lo to hi.
@@ -540,6 +663,7 @@ func (d *decoder) model(v *yaml.Node, path string) *Model {
 		return nil
 	}
 	m := &Model{Line: v.Line, Type: "custom_model"}
+	before := d.problems()
 	if v.Kind == yaml.ScalarNode {
 		s := v.Value
 		if strings.HasPrefix(s, "azureml:") {
@@ -565,14 +689,37 @@ func (d *decoder) model(v *yaml.Node, path string) *Model {
 	d.fields(v, path, map[string]func(*yaml.Node){
 		"path": func(v *yaml.Node) { d.str(v, join(path, "path"), &m.Path) },
 		"type": func(v *yaml.Node) {
-			d.oneOf(v, join(path, "type"), &m.Type, "custom_model", "mlflow_model", "triton_model")
+			var s string
+			d.str(v, join(path, "type"), &s)
+			switch s {
+			case "custom_model", "mlflow_model":
+				m.Type = s
+			case "triton_model":
+				d.errorf(v, "%s.type triton_model: Triton Inference Server is not supported; deploy an MLflow model (type: mlflow_model) or a custom_model with a scoring script (code_configuration)", path)
+			default:
+				d.errorf(v, "%s.type %q is not one of custom_model, mlflow_model", path, s)
+			}
 		},
-		"name":        func(*yaml.Node) {},
-		"version":     func(*yaml.Node) {},
+		"name": func(v *yaml.Node) {
+			d.str(v, join(path, "name"), &m.Name)
+			if !assetName.MatchString(m.Name) {
+				d.errorf(v, "%s.name %q: use letters, digits, _ . and -", path, m.Name)
+			}
+		},
+		"version": func(v *yaml.Node) { d.str(v, join(path, "version"), &m.Version) },
+		"local_path": func(v *yaml.Node) {
+			d.errorf(v, "%s.local_path is Azure's preview schema: write %s.path", path, path)
+		},
+		"model_format": func(v *yaml.Node) {
+			d.errorf(v, "%s.model_format is Azure's preview schema: write %s.type (mlflow_model for an MLflow model)", path, path)
+		},
 		"description": func(*yaml.Node) {},
 		"tags":        func(*yaml.Node) {},
 		"$schema":     func(*yaml.Node) {},
 	})
+	if d.problems() > before {
+		return nil
+	}
 	if m.Path == "" {
 		d.errorf(v, "%s needs a path (or give a registered model: azureml:<name>:<version>)", path)
 		return nil
@@ -587,10 +734,17 @@ func (d *decoder) model(v *yaml.Node, path string) *Model {
 // codeConfiguration decodes code and scoring_script.
 func (d *decoder) codeConfiguration(v *yaml.Node, path string) *CodeConfiguration {
 	c := &CodeConfiguration{}
+	before := d.problems()
 	if !d.fields(v, path, map[string]func(*yaml.Node){
-		"code":           func(v *yaml.Node) { d.str(v, join(path, "code"), &c.Code) },
+		"code": func(v *yaml.Node) {
+			if v = d.deref(v); v != nil && v.Kind == yaml.MappingNode {
+				d.errorf(v, "%s.code: a mapping (local_path: …) is Azure's preview schema: write the folder, code: ./src", path)
+				return
+			}
+			d.str(v, join(path, "code"), &c.Code)
+		},
 		"scoring_script": func(v *yaml.Node) { d.str(v, join(path, "scoring_script"), &c.ScoringScript) },
-	}) {
+	}) || d.problems() > before {
 		return nil
 	}
 	switch {
@@ -652,7 +806,8 @@ func (d *decoder) dataCollector(v *yaml.Node) *DataCollector {
 			}
 		},
 		"rolling_rate": func(v *yaml.Node) {
-			d.oneOf(v, p+".rolling_rate", &dc.RollingRate, "Minute", "Hour", "Day", "Month", "Year")
+			// Azure's examples write it in lower case (rolling_rate: hour).
+			d.oneOfFold(v, p+".rolling_rate", &dc.RollingRate, "Minute", "Hour", "Day", "Month", "Year")
 		},
 		"collections": func(v *yaml.Node) {
 			d.entries(v, p+".collections", func(k, v *yaml.Node) {

@@ -101,7 +101,7 @@ func TestParseEndpointErrors(t *testing.T) {
 		{"a bad name", online, "name: 1abc\n", `f.yml:1: name: "1abc" is not a valid name`},
 		{"a name too short", online, "name: ab\n", "is not a valid name"},
 		{"a name ending in a hyphen", online, "name: abc-\n", "is not a valid name"},
-		{"aad_token", online, "name: ep1\nauth_mode: aad_token\n", "f.yml:2: auth_mode aad_token: Microsoft Entra tokens are not supported"},
+		{"aad_token", online, "name: ep1\nauth_mode: aad_token\n", "f.yml:2: auth_mode aad_token: Microsoft Entra ID tokens do not score online endpoints here"},
 		{"an unknown auth mode", online, "name: ep1\nauth_mode: magic\n", `auth_mode "magic" is not one of key, aml_token`},
 		{"traffic not summing to 100", online, "name: ep1\ntraffic:\n  blue: 90\n  green: 20\n", "traffic sums to 110% (blue=90 green=20): it must be 0 or 100"},
 		{"a percent over 100", online, "name: ep1\ntraffic:\n  blue: 101\n", "traffic.blue 101 is out of range: 0 to 100"},
@@ -132,7 +132,11 @@ func TestParseEndpointErrors(t *testing.T) {
 		{"a Kubernetes deployment", onlineDep, dep + "type: kubernetes\n", "only managed online deployments are supported"},
 		{"a bad --set", onlineDep, dep, "want key=value"},
 		{"batch aml_token", batch, "name: be1\nauth_mode: aml_token\n", `auth_mode "aml_token" is not one of aad_token`},
-		{"a batch deployment on a cluster", batchDep, "name: dep1\nendpoint_name: be1\nmodel: azureml:m:1\ncompute: azureml:cpu-cluster\n", "set compute: local"},
+		{"a batch deployment on a cluster's preview form", batchDep, "name: dep1\nendpoint_name: be1\nmodel: azureml:m:1\ncompute:\n  target: azureml:cpu-cluster\n", "f.yml:5: compute: a mapping (target, instance_count) is Azure's preview schema"},
+		{"a compute that is no name", batchDep, "name: dep1\nendpoint_name: be1\nmodel: azureml:m:1\ncompute: 'a b'\n", `compute "a b": want a compute cluster's name`},
+		{"an unknown scale type", onlineDep, dep + "scale_settings:\n  type: manual\n", `scale_settings.type "manual" is not one of default, target_utilization`},
+		{"an inline model with a bad name", onlineDep, "name: blue\nendpoint_name: ep1\nmodel:\n  name: 'a b'\n  path: ./m\n", `model.name "a b": use letters`},
+		{"pipeline settings without a type", batchDep, "name: dep1\nendpoint_name: be1\ncomponent: azureml:c@latest\n", "f.yml:3: component: pipeline component batch deployments are not supported"},
 		{"a pipeline batch deployment", batchDep, "name: dep1\nendpoint_name: be1\nmodel: azureml:m:1\ntype: pipeline\n", "pipeline component batch deployments are not supported"},
 		{"a bad output action", batchDep, "name: dep1\nendpoint_name: be1\nmodel: azureml:m:1\nsettings:\n  output_action: upload\n", `settings.output_action "upload" is not one of append_row, summary_only`},
 		{"summary_only without a script", batchDep, "name: dep1\nendpoint_name: be1\nmodel: azureml:m:1\nsettings:\n  output_action: summary_only\n", "summary_only needs a scoring script"},
@@ -233,7 +237,9 @@ func FuzzParseTraffic(f *testing.F) {
 
 // FuzzParseEndpointSpecs: the four spec parsers never panic, and what
 // they accept is consistent (names valid, traffic checked, counts in
-// range).
+// range, no custom container or Triton model, a batch compute recorded
+// as azureml:<name> or local). The seed corpus holds the Azure-shaped
+// fixtures of testdata/endpoints/azure-*.
 func FuzzParseEndpointSpecs(f *testing.F) {
 	for _, name := range []string{"endpoint.yml", "blue-deployment.yml", "mlflow-deployment.yml", "batch-endpoint.yml", "batch-deployment.yml", "batch-deployment-legacy.yml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "endpoints", name))
@@ -250,7 +256,8 @@ func FuzzParseEndpointSpecs(f *testing.F) {
 		}
 		if d, err := ParseOnlineDeployment("f.yml", b, nil); err == nil {
 			if ValidateResourceName(d.Name) != nil || ValidateResourceName(d.EndpointName) != nil || d.Model == nil ||
-				d.InstanceCount < 1 || d.InstanceCount > MaxInstances || d.Request.RequestTimeoutMS < 1 || d.Request.RequestTimeoutMS > MaxRequestTimeoutMS {
+				d.InstanceCount < 1 || d.InstanceCount > MaxInstances || d.Request.RequestTimeoutMS < 1 || d.Request.RequestTimeoutMS > MaxRequestTimeoutMS ||
+				d.Model.Type == "triton_model" || (d.Environment != nil && len(d.Environment.InferenceConfig) > 0) {
 				t.Fatalf("accepted deployment %+v", d)
 			}
 		}
@@ -258,7 +265,8 @@ func FuzzParseEndpointSpecs(f *testing.F) {
 			t.Fatalf("accepted batch endpoint %+v", e)
 		}
 		if d, err := ParseBatchDeployment("f.yml", b, nil); err == nil {
-			if ValidateResourceName(d.Name) != nil || d.Model == nil || d.MiniBatchSize < 1 || d.ErrorThreshold < -1 {
+			if ValidateResourceName(d.Name) != nil || d.Model == nil || d.MiniBatchSize < 1 || d.ErrorThreshold < -1 ||
+				(d.Compute != "" && d.Compute != "local" && !strings.HasPrefix(d.Compute, "azureml:")) {
 				t.Fatalf("accepted batch deployment %+v", d)
 			}
 		}

@@ -225,6 +225,7 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 		return in
 	}
 	var typ, mode string
+	var older Type // the type of an older {file: …} or {folder: …}
 	var value, def *yaml.Node
 	fs := map[string]func(*yaml.Node){
 		"type":        func(v *yaml.Node) { d.str(v, join(path, "type"), &typ) },
@@ -245,12 +246,31 @@ func (d *decoder) input(n *yaml.Node, path string, ctx ioContext) *Input {
 					return
 				}
 			}
+			if older != "" {
+				d.errorf(v, "%s: give one of path, file and folder", path)
+				return
+			}
 			d.str(v, join(path, "path"), &in.Path)
 		}
 		fs["value"] = func(v *yaml.Node) { value = v }
+		// The older forms {file: …} and {folder: …} (Azure's early
+		// examples still write them) are a path of that type.
+		for key, t := range map[string]Type{"file": URIFile, "folder": URIFolder} {
+			fs[key] = func(v *yaml.Node) {
+				if older != "" || in.Path != "" {
+					d.errorf(v, "%s: give one of path, file and folder", path)
+					return
+				}
+				d.str(v, join(path, key), &in.Path)
+				older = t
+			}
+		}
 	}
 	if !d.fields(n, path, fs) {
 		return nil
+	}
+	if older != "" && typ == "" {
+		typ = string(older)
 	}
 	if typ != "" {
 		if !listed(inputTypes, typ) {
@@ -505,6 +525,12 @@ func (d *decoder) binding(n *yaml.Node, path string, output bool) Expr {
 	if !output {
 		ok = ok || len(e) == 3 && e[0] == "parent" && e[1] == "inputs" ||
 			len(e) == 5 && e[0] == "parent" && e[1] == "jobs" && (e[3] == "outputs" || e[3] == "inputs")
+	}
+	if !ok && len(e) > 0 && (e[0] == "jobs" || e[0] == "inputs" || e[0] == "outputs") {
+		// Azure's preview wrote bindings without parent. (its early
+		// examples still do): say the one-word fix.
+		d.errorf(n, "%s: %s is not a binding here; write ${{parent.%s}} (Azure's current form)", path, e, strings.Join(e, "."))
+		return nil
 	}
 	if !ok {
 		d.errorf(n, "%s: %s is not a binding here; want %s", path, e, want)

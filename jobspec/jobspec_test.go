@@ -156,6 +156,9 @@ func TestInvalid(t *testing.T) {
 			"pipeline-settings-type.yml:3: settings.force_rerun must be true or false, not the string \"yes\"",
 			"pipeline-settings-type.yml:4: settings.continue_on_step_failure must be true or false, not the number 1",
 		}},
+		{"preview-binding.yml", "job", []string{
+			"preview-binding.yml:16: jobs.read.inputs.note: ${{jobs.greet.outputs.note}} is not a binding here; write ${{parent.jobs.greet.outputs.note}} (Azure's current form)",
+		}},
 		{"schema-mismatch.yml", "job", []string{
 			"schema-mismatch.yml:1: $schema commandComponent.schema.json is a command component spec; this command reads command job or pipeline job",
 		}},
@@ -756,6 +759,40 @@ func TestPlanPipelineSweepStep(t *testing.T) {
 	for _, name := range []string{"max_epochs", "schedule"} {
 		if in := s.Inputs[name]; in == nil || !IsSearchSpace(in.Bind) {
 			t.Errorf("input %s: got %+v, want bound to the search space", name, in)
+		}
+	}
+}
+
+// TestOlderJobForms: the older forms Azure's early job examples still
+// write — code: {local_path}, environment.build.local_path, an input's
+// {file: …} or {folder: …} — read as their current forms.
+func TestOlderJobForms(t *testing.T) {
+	const job = "command: Rscript train.R --data ${{inputs.rows}} --more ${{inputs.more}}\n" +
+		"code:\n  local_path: src\n" +
+		"environment:\n  build:\n    local_path: docker-context\n" +
+		"inputs:\n  rows:\n    file: https://example.com/rows.csv\n  more:\n    folder: ./more\n    mode: ro_mount\n"
+	j, err := ParseJob("f.yml", []byte(job), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Code != "src" || j.Environment == nil || j.Environment.Build == nil || j.Environment.Build.Path != "docker-context" {
+		t.Errorf("code %q, environment %+v: want src and a build context docker-context", j.Code, j.Environment)
+	}
+	for name, want := range map[string]Input{
+		"rows": {Type: URIFile, Path: "https://example.com/rows.csv"},
+		"more": {Type: URIFolder, Path: "./more", Mode: ROMount},
+	} {
+		got := j.Inputs[name]
+		if got == nil || got.Type != want.Type || got.Path != want.Path || got.Mode != want.Mode {
+			t.Errorf("input %s: got %+v, want type %s path %s mode %q", name, got, want.Type, want.Path, want.Mode)
+		}
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"command: cat ${{inputs.a}}\nenvironment: {image: python}\ninputs:\n  a:\n    file: x.csv\n    path: y.csv\n", "f.yml:6: inputs.a: give one of path, file and folder"},
+		{"command: cat ${{inputs.a}}\nenvironment: {image: python}\ninputs:\n  a:\n    path: y.csv\n    folder: ./d\n", "f.yml:6: inputs.a: give one of path, file and folder"},
+	} {
+		if _, err := ParseJob("f.yml", []byte(tc.yaml), nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseJob(%q): got %v, want an error containing %q", tc.yaml, err, tc.want)
 		}
 	}
 }

@@ -52,8 +52,9 @@ instance_count workers, retry_settings, error_threshold, output_action
 (append_row, with output_file_name) — from Azure's batch deployment YAML. A
 model reference (azureml:<name>:<version>, azureml:<name>@latest) is resolved
 in the registry; a local model path is registered as a new version first.
-Hangar models and MLflow model folders Hangar runs natively are supported;
-scoring scripts (code_configuration) are not yet.`
+Hangar models and MLflow model folders run natively; a scoring script
+(code_configuration) runs in the server's python3. compute and
+resources.instance_type are recorded: the jobs run on the server's machine.`
 	var endpoint string
 	listCmd := newListCmd(cli, "list", "List a batch endpoint's deployments", batchDeploymentColumns,
 		func(ctx context.Context, c *httpapi.Client, opt hangar.ListOptions) (*hangar.Page[*hangar.BatchDeployment], error) {
@@ -533,6 +534,7 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 	d := &hangar.BatchDeployment{
 		Endpoint: spec.EndpointName, Name: spec.Name, Description: spec.Description, Tags: spec.Tags,
 		Spec: hangar.DeploymentSpec{
+			InstanceType:         spec.InstanceType,
 			InstanceCount:        spec.InstanceCount,
 			EnvironmentVariables: spec.EnvironmentVariables,
 			Request:              hangar.RequestSettings{RequestTimeoutMS: jobspec.DefaultRequestTimeoutMS, MaxConcurrentRequestsPerInstance: 1},
@@ -544,6 +546,10 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 			MaxRetries: spec.MaxRetries, RetryTimeoutSeconds: spec.RetryTimeoutSeconds, ErrorThreshold: spec.ErrorThreshold,
 			LoggingLevel: spec.LoggingLevel, OutputAction: spec.OutputAction, OutputFileName: spec.OutputFileName,
 		},
+	}
+	if spec.Compute != "" && spec.Compute != "local" {
+		d.Settings.Compute = spec.Compute
+		fmt.Fprintf(errOut, "%s: compute %s is recorded, not applied: the jobs run on the server's machine (instance_count × max_concurrency_per_instance workers)\n", file, spec.Compute)
 	}
 	if _, err := c.BatchEndpoint(ctx, cli.Workspace, spec.EndpointName); err != nil {
 		return nil, err
@@ -587,7 +593,7 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 				fmt.Fprintf(errOut, "%s: the inline environment is not recorded: a model Hangar runs natively needs none\n", file)
 			}
 		} else {
-			env, err := r.environment(ctx, *e.Ref)
+			env, err := r.environment(ctx, *e.Ref, spec.EndpointName, spec.Name)
 			if err != nil {
 				return nil, err
 			}

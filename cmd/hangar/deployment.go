@@ -301,7 +301,7 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 		}
 	}
 	if env := spec.Environment; env != nil && env.Ref != nil {
-		e, err := r.environment(ctx, *env.Ref)
+		e, err := r.environment(ctx, *env.Ref, spec.EndpointName, spec.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -443,6 +443,9 @@ func unapplied(s *jobspec.OnlineDeployment) []string {
 	if s.EgressPublicAccess != "" {
 		notes = append(notes, "egress_public_network_access is not applied: workers run on the server's machine and network")
 	}
+	if s.PrivateNetworkConnection {
+		notes = append(notes, "private_network_connection is not applied: workers run on the server's machine and network")
+	}
 	if len(s.ScaleSettings) > 0 {
 		notes = append(notes, "scale_settings is not applied: instance_count workers run on the server's machine")
 	}
@@ -468,6 +471,9 @@ func (r *deploymentResolver) modelRef(ctx context.Context, sp *hangar.Deployment
 	}
 	sp.ModelName, sp.ModelVersion = v.Name, v.Version
 	sp.ModelType = firstNonEmpty(v.Tags["hangar.model_type"], m.Type)
+	if sp.ModelType == "triton_model" {
+		return invalidf("%s: model %s is a triton_model: Triton Inference Server is not supported; deploy an MLflow model or a custom_model with a scoring script (code_configuration)", r.file, m.Ref)
+	}
 	return nil
 }
 
@@ -512,14 +518,22 @@ func (r *deploymentResolver) modelVersion(ctx context.Context, ref jobspec.Ref) 
 }
 
 // environment resolves an environment reference to a version: a version
-// that must exist, or the latest one. Errors: EINVALID, ENOTFOUND.
-func (r *deploymentResolver) environment(ctx context.Context, ref jobspec.Ref) (*hangar.Environment, error) {
-	if ref.Registry != "" {
+// that must exist, or the latest one. One of Azure's curated environments
+// (azureml://registries/azureml/environments/…, or an AzureML-… name the
+// workspace does not have) is registered as the deployment's environment
+// <endpoint>-<deployment>-env recording it — as jobs record it: Hangar
+// has not its image, and a scoring script runs in the server's python3
+// either way. Errors: EINVALID, ENOTFOUND.
+func (r *deploymentResolver) environment(ctx context.Context, ref jobspec.Ref, endpoint, name string) (*hangar.Environment, error) {
+	curated := ref.Registry == "azureml" || (ref.Registry == "" && strings.HasPrefix(ref.Name, "AzureML-"))
+	if ref.Registry != "" && !curated {
 		return nil, invalidf("%s: environment %s: a registry's environment is used from a workspace: create it in this one first (hangar environment create)", r.file, ref)
 	}
 	var e *hangar.Environment
 	var err error
 	switch {
+	case ref.Registry != "":
+		err = hangar.Errorf(hangar.ENOTFOUND, "curated")
 	case ref.Version != "":
 		e, err = r.client.Environment(ctx, r.workspace, ref.Name, ref.Version)
 	case strings.EqualFold(ref.Label, "latest"):
@@ -527,10 +541,32 @@ func (r *deploymentResolver) environment(ctx context.Context, ref jobspec.Ref) (
 	default:
 		return nil, invalidf("%s: environment %s: an environment is named by version or @latest", r.file, ref)
 	}
+	if curated && hangar.IsCode(err, hangar.ENOTFOUND) {
+		return r.curatedEnvironment(ctx, ref, endpoint, name)
+	}
 	if err != nil {
 		return nil, inFile(fmt.Sprintf("%s: environment %s", r.file, ref), err)
 	}
 	return e, nil
+}
+
+// curatedEnvironment registers the environment that stands for one of
+// Azure's curated environments: its image is where Azure publishes the
+// curated ones (mcr.microsoft.com/azureml/curated/<name>), and the tag
+// azureml.curated holds the reference as the file wrote it. An identical
+// definition is the version it already is.
+func (r *deploymentResolver) curatedEnvironment(ctx context.Context, ref jobspec.Ref, endpoint, name string) (*hangar.Environment, error) {
+	tag := firstNonEmpty(ref.Version, ref.Label, "latest")
+	in := &hangar.Environment{Workspace: r.workspace, Name: endpoint + "-" + name + "-env",
+		Image:       "mcr.microsoft.com/azureml/curated/" + strings.ToLower(ref.Name) + ":" + tag,
+		Description: "Azure's curated environment " + ref.String() + ", recorded: the scoring script runs in the server's python3",
+		Tags:        map[string]string{"azureml.curated": ref.String()}}
+	out, err := r.client.CreateEnvironment(ctx, in)
+	if err != nil {
+		return nil, inFile(fmt.Sprintf("%s: environment %s", r.file, ref), err)
+	}
+	fmt.Fprintf(r.stderr, "%s: environment %s is one of Azure's curated environments: recorded as %s:%s, not applied (python3 runs the scoring script)\n", r.file, ref, out.Name, out.Version)
+	return out, nil
 }
 
 // registerEnvironment registers an inline environment as a version of
@@ -556,12 +592,13 @@ func (r *deploymentResolver) registerEnvironment(ctx context.Context, endpoint, 
 }
 
 // registerModel registers a local model folder (or file) as the next
-// version of the model <endpoint>-<deployment>, as `hangar model create
+// version of the inline model's name or else of the model
+// <endpoint>-<deployment>, as `hangar model create
 // --path` does: Azure registers a deployment's local model as an
 // anonymous model; naming it after the deployment lets `hangar model
 // list` show where it came from.
 func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deployment string, m *jobspec.Model, dir string) (*hangar.ModelVersion, error) {
-	name := endpoint + "-" + deployment
+	name := localModelName(endpoint, deployment, m)
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, invalidf("%s: model.path: %v", r.file, err)
@@ -596,7 +633,16 @@ func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deploy
 		return nil, registryError(err)
 	}
 	fmt.Fprintf(r.stderr, "%s: model registered as %s:%s\n", r.file, v.Name, v.Version)
+	if m.Version != "" && m.Version != v.Version {
+		fmt.Fprintf(r.stderr, "%s: model.version %s is not applied: the registry numbers a model's versions\n", r.file, m.Version)
+	}
 	return v, nil
+}
+
+// localModelName is the model a deployment's local model folder is
+// registered as: the inline model's name, or <endpoint>-<deployment>.
+func localModelName(endpoint, deployment string, m *jobspec.Model) string {
+	return firstNonEmpty(m.Name, endpoint+"-"+deployment)
 }
 
 // inFile puts prefix (the file and the field) before an error's message,
@@ -616,11 +662,25 @@ func inFile(prefix string, err error) error {
 // YAML again changes nothing; here the content digest decides.
 func (r *deploymentResolver) unchangedModel(ctx context.Context, endpoint, name string, m *jobspec.Model, dir string) bool {
 	c := r.current
-	if c == nil || c.ModelName != endpoint+"-"+name || c.ModelDigest == "" || c.ModelType != m.Type {
+	if c == nil || c.ModelName != localModelName(endpoint, name, m) || c.ModelDigest == "" || c.ModelType != m.Type {
 		return false
 	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	fi, err := os.Stat(dir)
+	if err != nil {
 		return false
+	}
+	if !fi.IsDir() {
+		// A model file (Azure's samples name one, model.pkl) is
+		// registered as a folder holding it: hash that folder.
+		tmp, err := os.MkdirTemp("", "hangar-model-")
+		if err != nil {
+			return false
+		}
+		defer os.RemoveAll(tmp)
+		if err := copyFile(dir, filepath.Join(tmp, filepath.Base(dir))); err != nil {
+			return false
+		}
+		dir = tmp
 	}
 	_, manifest, err := artifact.PutDir(ctx, hashOnly{}, os.DirFS(dir))
 	if err != nil {

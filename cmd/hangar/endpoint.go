@@ -81,6 +81,9 @@ func newEndpointCreateCmd(cli *clientConfig) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, note := range endpointUnapplied(spec) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", src, note)
+			}
 			e := &hangar.OnlineEndpoint{Workspace: cli.Workspace, Name: spec.Name, Description: spec.Description, Tags: spec.Tags,
 				AuthMode: spec.AuthMode, Traffic: spec.Traffic, MirrorTraffic: spec.MirrorTraffic}
 			if err := api.CreateOnlineEndpoint(cmd.Context(), cli.Workspace, e); err != nil {
@@ -561,4 +564,17 @@ func scoreError(endpoint string, resp *http.Response, body []byte) error {
 		code = hangar.EINVALID
 	}
 	return hangar.Errorf(code, "invoke endpoint %s: %s: %s (%s)", endpoint, resp.Status, msg, code)
+}
+
+// endpointUnapplied lists what an endpoint YAML sets that only matters on
+// Azure, so that nobody believes it applied.
+func endpointUnapplied(s *jobspec.OnlineEndpoint) []string {
+	var notes []string
+	if len(s.Identity) > 0 {
+		notes = append(notes, "identity is not applied: workers run as the server's user, with its credentials")
+	}
+	if s.PublicNetworkAccess != "" {
+		notes = append(notes, "public_network_access is not applied: the endpoint is on the server's scoring listener")
+	}
+	return notes
 }

@@ -213,7 +213,7 @@ func TestOnlineEndpointCommands(t *testing.T) {
 	s.fails(t, "my-endpoint", "online-endpoint", "create", "-f", in("endpoint.yml"))
 	s.fails(t, "endpoint other: traffic names deployment blue (100%), which does not exist: a new endpoint has no deployments",
 		"online-endpoint", "create", "-f", in("endpoint.yml"), "-n", "other", "--set", "traffic.blue=100")
-	s.fails(t, `endpoint.yml: --set auth_mode=aad_token: auth_mode aad_token: Microsoft Entra tokens are not supported`,
+	s.fails(t, `endpoint.yml: --set auth_mode=aad_token: auth_mode aad_token: Microsoft Entra ID tokens do not score online endpoints here`,
 		"online-endpoint", "create", "-f", in("endpoint.yml"), "-n", "other", "--set", "auth_mode=aad_token")
 
 	// blue takes all traffic once it succeeded.
