@@ -76,7 +76,7 @@ func (s *Submitter) SubmitJob(ctx context.Context, workspace string, sub *hangar
 	case jobspec.PipelineJob:
 		steps, err = r.pipeline(ctx, spec, job)
 	case jobspec.SweepJob:
-		r.compute(spec.Compute, "compute")
+		note := r.compute(spec.Compute, "compute")
 		var c *jobspec.Component
 		if c, err = jobspec.PlanSweep(ctx, spec, r); err != nil {
 			return nil, err
@@ -84,13 +84,19 @@ func (s *Submitter) SubmitJob(ctx context.Context, workspace string, sub *hangar
 		var sw *Sweep
 		sw, err = r.sweep(ctx, spec, c, spec.Environment, "")
 		if err == nil && r.errs.err() == nil {
+			if note != "" {
+				sw.Trial.Notes = append(sw.Trial.Notes, note)
+			}
 			job.Spec, err = specText(sw)
 		}
 	default:
-		r.compute(spec.Compute, "compute")
+		note := r.compute(spec.Compute, "compute")
 		var st *Step
 		st, err = r.command(ctx, spec, nil, spec.Environment, file, "")
 		if err == nil && r.errs.err() == nil {
+			if note != "" {
+				st.Notes = append(st.Notes, note)
+			}
 			job.Spec, err = specText(st)
 		}
 	}
@@ -143,10 +149,21 @@ func UploadKey(from, p string) string {
 	return path.Clean(path.Join(path.Dir(from), p))
 }
 
-func (r *resolution) compute(c, where string) {
-	if !slices.Contains(localComputes, c) {
-		r.errs.add("%s: %s: compute %q does not exist: this server runs jobs on compute \"local\" (the server's machine); change compute, or leave it out", r.file, where, c)
+// compute checks a job's or step's compute and returns the note its step
+// carries when the compute is an Azure cluster name (azureml:cpu-cluster,
+// as every Azure sample writes): Hangar has one compute, local, and runs
+// the job there, recording the name — refusing would make every file
+// written for Azure fail for a name nobody here can create.
+func (r *resolution) compute(c, where string) string {
+	if slices.Contains(localComputes, c) {
+		return ""
 	}
+	name := strings.TrimPrefix(c, "azureml:")
+	if err := hangar.ValidateName("compute", name); err != nil || strings.ContainsAny(name, ":/@") {
+		r.errs.add("%s: %s: compute %q is not a compute name: this server runs jobs on compute \"local\" (the server's machine); write azureml:<name>, local, or leave it out", r.file, where, c)
+		return ""
+	}
+	return fmt.Sprintf("%s %s recorded, not applied: this server runs jobs on compute local (the server's machine)", where, c)
 }
 
 // ResolveComponent implements jobspec.ComponentResolver over the
@@ -213,7 +230,7 @@ func (r *resolution) pipeline(ctx context.Context, spec *jobspec.Job, job *hanga
 	if len(plan.Order) > hangar.MaxJobSteps {
 		return nil, hangar.Errorf(hangar.EINVALID, "%s: %d steps; the limit is %d", r.file, len(plan.Order), hangar.MaxJobSteps)
 	}
-	r.compute(spec.Settings.DefaultCompute, "settings.default_compute")
+	defaultNote := r.compute(spec.Settings.DefaultCompute, "settings.default_compute")
 	p := &Pipeline{
 		Inputs:                map[string]*Input{},
 		Outputs:               map[string]*Output{},
@@ -248,7 +265,10 @@ func (r *resolution) pipeline(ctx context.Context, spec *jobspec.Job, job *hanga
 		if compute == "" {
 			compute = spec.Settings.DefaultCompute
 		}
-		r.compute(sj.Compute, "jobs."+name+".compute")
+		note := r.compute(sj.Compute, "jobs."+name+".compute")
+		if sj.Compute == "" {
+			note = defaultNote
+		}
 		env := sj.Environment
 		if env == nil {
 			env = spec.Settings.DefaultEnvironment
@@ -259,6 +279,9 @@ func (r *resolution) pipeline(ctx context.Context, spec *jobspec.Job, job *hanga
 		}
 		if st == nil {
 			continue
+		}
+		if note != "" {
+			st.Notes = append(st.Notes, note)
 		}
 		// Bindings to the pipeline's inputs resolve now; to other steps
 		// at run time.
