@@ -84,12 +84,14 @@ func (f *fixture) newFollower(t *testing.T, configure func(*Service)) *follower 
 	return fl
 }
 
-// reconcile runs one tick of following and fails the test on an error.
+// reconcile runs one tick of following, fails the test on an error and
+// waits for the follower rollouts it started to end.
 func (fl *follower) reconcile(t *testing.T, ctx context.Context) {
 	t.Helper()
 	if err := fl.follow(ctx, fl.store); err != nil {
 		t.Fatalf("follow: %v", err)
 	}
+	fl.followers.Wait()
 }
 
 // served counts the requests the follower's gateway answered with a
@@ -348,7 +350,7 @@ func TestFollowerRolloutLeavesALocalRolloutAlone(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		fl.mu.Lock()
-		leading := st.leading
+		leading := st.leadingLocked()
 		fl.mu.Unlock()
 		if !leading {
 			break
@@ -367,6 +369,7 @@ func TestFollowerRolloutLeavesALocalRolloutAlone(t *testing.T) {
 	if err := fl.follow(ctx, fl.store); err != nil {
 		t.Fatal(err)
 	}
+	fl.followers.Wait()
 	st.mu.Lock()
 	served = string(st.served)
 	st.mu.Unlock()
