@@ -471,6 +471,11 @@ func (s *Service) followDeployment(ws string, d *hangar.OnlineDeployment) {
 		defer s.followers.Done()
 		defer cancel()
 		s.followRollout(ctx, st, gen, id, ws, d.Endpoint, d.Name)
+		s.mu.Lock()
+		if st.followGen == gen {
+			st.followGen, st.followID = 0, ""
+		}
+		s.mu.Unlock()
 	}()
 }
 
