@@ -17,7 +17,7 @@ import (
 // fakeClock is a clock the test moves.
 type fakeClock struct{ offset atomic.Int64 }
 
-func (c *fakeClock) now() time.Time         { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *fakeClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // gate holds the model loads of one model digest until it is opened.
