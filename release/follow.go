@@ -155,12 +155,19 @@ func (s *Service) followLocked(ctx context.Context, gens Generations) error {
 
 // endpointDone records the outcome of reconciling one endpoint (key k):
 // a failure is logged and the endpoint retried alone after the next step
-// of its backoff; a success ends its retries.
+// of its backoff; a success ends its backoff, and its retry unless one
+// is set for later (a follower rollout to try again then).
 func (s *Service) endpointDone(k string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
-		delete(s.retries, k)
+		if r, ok := s.retries[k]; ok {
+			if r.at.After(s.now()) {
+				s.retries[k] = retry{at: r.at}
+			} else {
+				delete(s.retries, k)
+			}
+		}
 		return
 	}
 	r := s.retries[k]
@@ -171,12 +178,12 @@ func (s *Service) endpointDone(k string, err error) {
 	s.Logger.Error("release: follow the store: bring the endpoint in step; retrying", "workspace", ws, "endpoint", name, "retry_in", r.delay, "err", err)
 }
 
-// recheckLocked has the endpoint (key k) reconciled alone at the next
-// tick of following, or at when it is later; its backoff is kept.
-// s.mu held.
+// recheckLocked has the endpoint (key k) reconciled alone at the first
+// tick of following from at (the zero time: the next tick) — or sooner,
+// when a retry set before is due sooner; its backoff is kept. s.mu held.
 func (s *Service) recheckLocked(k string, at time.Time) {
-	r := s.retries[k]
-	if r.at.IsZero() || at.Before(r.at) {
+	r, ok := s.retries[k]
+	if !ok || !r.at.After(s.now()) || at.Before(r.at) {
 		r.at = at
 	}
 	s.retries[k] = r

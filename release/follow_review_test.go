@@ -203,6 +203,14 @@ func TestFollowerRetriesATransientFailure(t *testing.T) {
 	fail.Store(false)
 	fl.reconcile(t, ctx)
 	wantScore(t, "B before the retry is due", fl, "flaky", keys.Primary, http.StatusServiceUnavailable)
+	// A change through A meanwhile: the whole reconcile it causes keeps
+	// the retry.
+	desc := "changed"
+	if _, err := f.svc.UpdateOnlineEndpoint(ctx, ws, "flaky", hangar.OnlineEndpointUpdate{Description: &desc}, 0); err != nil {
+		t.Fatal(err)
+	}
+	fl.reconcile(t, ctx)
+	wantScore(t, "B after another change, before the retry is due", fl, "flaky", keys.Primary, http.StatusServiceUnavailable)
 	clock.advance(followRetryMin + time.Second)
 	fl.reconcile(t, ctx)
 	wantScore(t, "B after the retry", fl, "flaky", keys.Primary, http.StatusOK)
