@@ -21,9 +21,11 @@ import (
 // FollowInterval — one primary-key read when nothing changed — and, when
 // it moved, reconciles every workspace's gateway with the store. A
 // deployment Succeeded through another server is rolled out here as a
-// follower: loaded and smoke-tested on this gateway, its outcome kept in
-// its events and the log, never recorded — the server that rolled it out
-// owns its state.
+// follower, in the background: loaded and smoke-tested on this gateway,
+// its outcome kept in its events and the log, never recorded — the
+// server that rolled it out owns its state. An endpoint that fails to
+// reconcile, and a follower rollout to try again, are reconciled alone
+// later (retries), not by reconciling everything at every tick.
 
 // Generations is the optional capability of a Store that other servers
 // share (sqlstore.EndpointService has it): ServingGeneration returns a
