@@ -40,13 +40,37 @@ type depState struct {
 	runner serving.ScriptRunner // the last one started, for its workers' logs
 	held   []string             // the staged folders of the version on the gateway
 	// served is the spec (JSON) of the version on the gateway, nil for
-	// none; failed the spec a follower rollout could not load here
-	// (follow.go), not tried again.
-	served, failed []byte
+	// none.
+	served []byte
+	// Of follower rollouts (follow.go): failed is the identity (followID)
+	// of a deployment that failed here in a way that always recurs, not
+	// tried again; retryID the one that failed otherwise, tried again
+	// from retryAt, retryDelay the backoff step after that.
+	failed, retryID string
+	retryAt         time.Time
+	retryDelay      time.Duration
 
-	// leading (Service.mu) is set while a rollout that records its outcome
-	// (Deploy, Redeploy) runs: a follower rollout does not supersede it.
-	leading bool
+	// The fields below are guarded by Service.mu.
+	//
+	// leadingGen is the generation of a rollout that records its outcome
+	// (Deploy, Redeploy), while it runs: a follower rollout does not
+	// supersede it. Tied to the generation, it ends with that rollout or
+	// with whatever superseded it (a deletion, Replay) — see leadingLocked.
+	leadingGen uint64
+	// leadAll and leadCreated are the leading rollout's allTraffic and
+	// its deployment's CreatedAt (to restart it, takeOff).
+	leadAll     bool
+	leadCreated time.Time
+	// followGen and followID are the generation and the deployment
+	// (followID) of the follower rollout started last.
+	followGen uint64
+	followID  string
+}
+
+// leadingLocked reports whether a rollout that records its outcome is in
+// progress. Service.mu held.
+func (st *depState) leadingLocked() bool {
+	return st.leadingGen != 0 && st.leadingGen == st.gen.Load()
 }
 
 // offGateway forgets the version on the gateway, which is gone.
@@ -135,7 +159,7 @@ func (s *Service) start(ws string, d *hangar.OnlineDeployment, allTraffic bool) 
 	gen := st.gen.Load()
 	ctx, cancel := context.WithTimeout(s.ctx, s.deployTimeout())
 	st.cancel = cancel
-	st.leading = true
+	st.leadingGen, st.leadAll, st.leadCreated = gen, allTraffic, d.CreatedAt
 	s.bg.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -143,8 +167,14 @@ func (s *Service) start(ws string, d *hangar.OnlineDeployment, allTraffic bool) 
 		defer cancel()
 		s.rollout(ctx, st, gen, ws, d, allTraffic)
 		s.mu.Lock()
-		if st.gen.Load() == gen {
-			st.leading = false
+		if st.leadingGen == gen {
+			st.leadingGen = 0
+		}
+		if _, ok := s.Store.(Generations); ok {
+			// Following left this deployment to the rollout, which may
+			// have lost a race with another server's: the endpoint is
+			// looked at again at the next tick, whatever the generation.
+			s.recheckLocked(epKey(ws, d.Endpoint), time.Time{})
 		}
 		s.mu.Unlock()
 	}()
@@ -359,7 +389,7 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 		st.mu.Lock()
 		old := st.held
 		st.held = held
-		st.served, st.failed = specJSON(spec), nil
+		st.served = specJSON(spec)
 		st.mu.Unlock()
 		s.stage.release(s.Logger, old...)
 	}()
@@ -367,7 +397,7 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 	g, err := s.gatewayLocked(ws)
 	if err == nil {
 		if _, ok := s.applied[epKey(ws, d.Endpoint)]; !ok {
-			err = s.syncLocked(ctx, ws, d.Endpoint, true)
+			err = s.syncLocked(ctx, ws, d.Endpoint, true, 0)
 		}
 	}
 	sink := s.sinks[ws]
@@ -420,7 +450,7 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 			needScript = true // an MLflow flavor served through its python_function
 			st.event(s.now(), "model %s:%s is not served natively: running its python_function flavor", spec.ModelName, spec.ModelVersion)
 		case err != nil:
-			return fmt.Errorf("load model %s:%s: %w", spec.ModelName, spec.ModelVersion, err)
+			return fmt.Errorf("load model %s:%s: %w", spec.ModelName, spec.ModelVersion, loadError{err})
 		default:
 			ss.Model = m
 		}
@@ -462,6 +492,14 @@ func (s *Service) deployOnGateway(ctx context.Context, st *depState, ws string, 
 	}
 	return nil
 }
+
+// loadError marks the error of loading a materialised model folder: it
+// recurs with the same folder (follow.go does not retry it). It reads as
+// the error it wraps.
+type loadError struct{ err error }
+
+func (e loadError) Error() string { return e.err.Error() }
+func (e loadError) Unwrap() error { return e.err }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
@@ -586,6 +624,18 @@ func (s *Service) Replay(ctx context.Context) error {
 	// A reconcile of following waits: both bring the gateways in step.
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
+	// The serving generation is read before the store is, as a reconcile
+	// reads it: once Replay is through, following takes it as seen and
+	// does not do Replay's work again as a follower.
+	var gen int64
+	gens, following := s.Store.(Generations)
+	if following {
+		g, err := gens.ServingGeneration(ctx)
+		if err != nil {
+			return fmt.Errorf("replay endpoints: read the serving generation: %w", err)
+		}
+		gen = g
+	}
 	var opt hangar.ListOptions
 	for {
 		page, err := s.Workspaces.ListWorkspaces(ctx, opt)
@@ -602,6 +652,11 @@ func (s *Service) Replay(ctx context.Context) error {
 			// others are left from deployments gone while the server was
 			// down (or before it cleaned up).
 			s.stage.sweep(s.Logger, s.Dir)
+			if following {
+				s.mu.Lock()
+				s.followGen, s.followed = gen, true
+				s.mu.Unlock()
+			}
 			return nil
 		}
 		opt.PageToken = page.NextPageToken
@@ -621,6 +676,13 @@ func (s *Service) replayWorkspace(ctx context.Context, ws string) error {
 					return err
 				}
 				s.Logger.Error("release: replay endpoint", "workspace", ws, "endpoint", e.Name, "err", err)
+				if _, ok := s.Store.(Generations); ok {
+					// Following takes Replay's generation as seen: the
+					// endpoint is reconciled alone, with a backoff.
+					s.mu.Lock()
+					s.recheckLocked(epKey(ws, e.Name), s.now().Add(followRetryMin))
+					s.mu.Unlock()
+				}
 			}
 		}
 		if page.NextPageToken == "" {
@@ -632,7 +694,7 @@ func (s *Service) replayWorkspace(ctx context.Context, ws string) error {
 
 func (s *Service) replayEndpoint(ctx context.Context, ws, name string) error {
 	s.mu.Lock()
-	err := s.syncLocked(ctx, ws, name, false)
+	err := s.syncLocked(ctx, ws, name, false, 0)
 	s.mu.Unlock()
 	if err != nil {
 		return err
@@ -673,7 +735,7 @@ func (s *Service) replayEndpoint(ctx context.Context, ws, name string) error {
 			return err
 		}
 	}
-	err = s.sync(ctx, ws, name)
+	err = s.sync(ctx, ws, name, 0)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("apply traffic: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/endpointauth"
@@ -23,7 +24,7 @@ func (s *Service) CreateOnlineEndpoint(ctx context.Context, workspace string, e 
 	if err := s.Store.CreateOnlineEndpoint(ctx, workspace, e); err != nil {
 		return err
 	}
-	s.syncLog(ctx, workspace, e.Name)
+	s.syncLog(ctx, workspace, e.Name, 0)
 	return nil
 }
 
@@ -44,7 +45,7 @@ func (s *Service) UpdateOnlineEndpoint(ctx context.Context, workspace, name stri
 	if err != nil {
 		return nil, err
 	}
-	s.syncLog(ctx, workspace, name)
+	s.syncLog(ctx, workspace, name, e.Version)
 	return e, nil
 }
 
@@ -54,24 +55,44 @@ func (s *Service) DeleteOnlineEndpoint(ctx context.Context, workspace, name stri
 	if err := s.Store.DeleteOnlineEndpoint(ctx, workspace, name); err != nil {
 		return err
 	}
-	s.takeOff(ctx, workspace, name)
+	s.takeOff(ctx, workspace, name, false)
 	return nil
 }
 
 // takeOff takes an endpoint the store no longer has off the gateway: its
 // rollouts stop, its keys and token generation are forgotten, its
-// deployments drain and then their staged folders go.
-func (s *Service) takeOff(ctx context.Context, workspace, name string) {
+// deployments drain and then their staged folders go. With restart (the
+// endpoint was deleted and created again under its name through another
+// server), a rollout of this server that records its outcome and belongs
+// to the new endpoint — its deployment is still stored, with the
+// CreatedAt it started with — starts again, so that it is recorded
+// rather than left Creating or Updating.
+func (s *Service) takeOff(ctx context.Context, workspace, name string, restart bool) {
 	k := epKey(workspace, name)
+	type leader struct {
+		st      *depState
+		name    string
+		all     bool
+		created time.Time
+	}
+	var leaders []leader
 	s.mu.Lock()
 	prefix := k + "/"
 	var gone []*depState
 	for dk, st := range s.deps {
-		if strings.HasPrefix(dk, prefix) {
-			st.supersede()
-			delete(s.deps, dk)
-			gone = append(gone, st)
+		if !strings.HasPrefix(dk, prefix) {
+			continue
 		}
+		if restart && st.leadingLocked() {
+			// Kept in s.deps: the rollout superseded here gives way to
+			// the one started again below (st.run orders them), and does
+			// not take the deployment off the gateway after it.
+			leaders = append(leaders, leader{st, strings.TrimPrefix(dk, prefix), st.leadAll, st.leadCreated})
+		} else {
+			delete(s.deps, dk)
+		}
+		st.supersede()
+		gone = append(gone, st)
 	}
 	delete(s.keys, k)
 	delete(s.applied, k)
@@ -94,13 +115,16 @@ func (s *Service) takeOff(ctx context.Context, workspace, name string) {
 		}
 	}
 	for _, st := range gone {
+		st.offGateway()
 		s.letGo(st)
 	}
 	s.mu.Lock()
+	healed := false
 	if _, ok := s.applied[k]; ok {
 		// An endpoint of this name created meanwhile reached the gateway
 		// before DeleteEndpoint took it off again: forget that it is
-		// there, so that the next reconcile (when following) loads it.
+		// there, apply it again below and, when following, have the next
+		// reconcile load its deployments.
 		delete(s.applied, k)
 		delete(s.marks, k)
 		gone = gone[:0]
@@ -111,10 +135,38 @@ func (s *Service) takeOff(ctx context.Context, workspace, name string) {
 			}
 		}
 		s.resync = true
+		healed = true
 	}
 	s.mu.Unlock()
 	for _, st := range gone {
 		s.letGo(st)
+	}
+	if healed {
+		if err := s.sync(ctx, workspace, name, 0); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
+			s.Logger.Error("release: apply the endpoint to the gateway", "workspace", workspace, "endpoint", name, "err", err)
+		}
+	}
+	for _, l := range leaders {
+		d, err := s.Store.OnlineDeployment(ctx, workspace, name, l.name)
+		if err == nil && d.CreatedAt.Equal(l.created) && (d.State == hangar.StateCreating || d.State == hangar.StateUpdating) {
+			s.start(workspace, d, l.all)
+			continue
+		}
+		// The rollout was the old endpoint's (or is recorded already, or
+		// the store failed): nothing to start again here.
+		s.mu.Lock()
+		if s.deps[depKey(workspace, name, l.name)] == l.st && !l.st.leadingLocked() {
+			l.st.mu.Lock()
+			served := l.st.served != nil
+			l.st.mu.Unlock()
+			if !served {
+				delete(s.deps, depKey(workspace, name, l.name))
+			}
+		}
+		s.mu.Unlock()
+		if err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
+			s.Logger.Error("release: read a deployment to roll it out again", "workspace", workspace, "endpoint", name, "deployment", l.name, "err", err)
+		}
 	}
 }
 
@@ -125,7 +177,7 @@ func (s *Service) SetTraffic(ctx context.Context, workspace, name string, traffi
 	if err != nil {
 		return nil, err
 	}
-	if err := s.sync(ctx, workspace, name); err != nil {
+	if err := s.sync(ctx, workspace, name, e.Version); err != nil {
 		// The store changed; the gateway refused (it lacks a deployment
 		// the store has as Succeeded, which Replay brings back).
 		s.Logger.Error("release: apply traffic to the gateway", "workspace", workspace, "endpoint", name, "err", err)
@@ -145,10 +197,11 @@ func (s *Service) RegenerateKey(ctx context.Context, workspace, name, which stri
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.keys[epKey(workspace, name)] = *keys
-	s.mu.Unlock()
-	if err := s.sync(ctx, workspace, name); err != nil {
+	// The keys returned are not given to the gateway as they are: the
+	// store does not say which Version they belong to, and another
+	// server may have regenerated a key since. sync reads them again
+	// (the Version moved past the mark), audited as the system's listKeys.
+	if err := s.sync(ctx, workspace, name, 0); err != nil {
 		return nil, fmt.Errorf("regenerate the %s key of online endpoint %s: apply it to the data plane: %w", which, name, err)
 	}
 	return keys, nil
@@ -201,8 +254,8 @@ func (s *Service) DeleteOnlineDeployment(ctx context.Context, workspace, endpoin
 }
 
 // syncLog is sync whose failure is only logged.
-func (s *Service) syncLog(ctx context.Context, ws, name string) {
-	if err := s.sync(ctx, ws, name); err != nil {
+func (s *Service) syncLog(ctx context.Context, ws, name string, own int64) {
+	if err := s.sync(ctx, ws, name, own); err != nil {
 		s.Logger.Error("release: apply the endpoint to the gateway", "workspace", ws, "endpoint", name, "err", err)
 	}
 }
@@ -210,17 +263,19 @@ func (s *Service) syncLog(ctx context.Context, ws, name string) {
 // sync reads the endpoint from the store and gives the gateway its auth
 // mode, keys and traffic. The read and the change happen under s.mu, so
 // two changes racing each other leave the gateway with the newer one:
-// whoever applies last read last.
-func (s *Service) sync(ctx context.Context, ws, name string) error {
+// whoever applies last read last. own is the Version this server's own
+// store write of the endpoint returned (UpdateOnlineEndpoint, SetTraffic:
+// writes that leave the keys as they are), 0 for none.
+func (s *Service) sync(ctx context.Context, ws, name string, own int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.syncLocked(ctx, ws, name, true)
+	return s.syncLocked(ctx, ws, name, true, own)
 }
 
 // syncLocked applies the stored endpoint to the gateway; without traffic,
-// only its auth and keys (Replay, before the deployments are back).
-// s.mu held.
-func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool) error {
+// only its auth and keys (Replay, before the deployments are back). own
+// is as for sync. s.mu held.
+func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool, own int64) error {
 	e, err := s.Store.OnlineEndpoint(ctx, ws, name)
 	if err != nil {
 		return err
@@ -230,11 +285,7 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 		return err
 	}
 	k := epKey(ws, name)
-	if m, ok := s.marks[k]; !ok || m.tokenGeneration != int64(e.TokenGeneration) || e.Version != m.version && e.Version != m.version+1 {
-		// Every change bumps the Version by one, a key regeneration too:
-		// the Version one past the last one applied is this server's own
-		// change (whose keys are cached right); more than one, and another
-		// server may have changed the keys in between.
+	if m, ok := s.marks[k]; !ok || !keysCurrent(m, e, own) {
 		delete(s.keys, k)
 	}
 	keys, ok := s.keys[k]
@@ -282,6 +333,21 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool)
 	s.applied[k] = cfg
 	s.marks[k] = markOf(e, traffic)
 	return nil
+}
+
+// keysCurrent reports whether the keys cached with mark m are those of
+// the stored row e. They are when e is the row m was made from, or when
+// e's Version is the one this server's own write (own, which left the
+// keys alone) returned and that write is the only change since m: every
+// change bumps the Version by exactly one, a key regeneration too. Any
+// other Version may hide a key regenerated through another server — even
+// one past the mark, when the step was not this server's — and the keys
+// are read again.
+func keysCurrent(m mark, e *hangar.OnlineEndpoint, own int64) bool {
+	if m.tokenGeneration != int64(e.TokenGeneration) {
+		return false
+	}
+	return e.Version == m.version || own != 0 && e.Version == own && own == m.version+1
 }
 
 // tokenVerifier is the aml_token verifier of a workspace's gateway, which

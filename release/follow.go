@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/serving"
 )
 
 // Following: several servers share one store, and each one's data plane
@@ -20,9 +21,11 @@ import (
 // FollowInterval — one primary-key read when nothing changed — and, when
 // it moved, reconciles every workspace's gateway with the store. A
 // deployment Succeeded through another server is rolled out here as a
-// follower: loaded and smoke-tested on this gateway, its outcome kept in
-// its events and the log, never recorded — the server that rolled it out
-// owns its state.
+// follower, in the background: loaded and smoke-tested on this gateway,
+// its outcome kept in its events and the log, never recorded — the
+// server that rolled it out owns its state. An endpoint that fails to
+// reconcile, and a follower rollout to try again, are reconciled alone
+// later (retries), not by reconciling everything at every tick.
 
 // Generations is the optional capability of a Store that other servers
 // share (sqlstore.EndpointService has it): ServingGeneration returns a
@@ -64,6 +67,29 @@ func specJSON(spec hangar.DeploymentSpec) []byte {
 	return b
 }
 
+// Backoff of an endpoint whose reconcile failed, and of a follower
+// rollout that failed in a way that may not recur (a blob store timeout,
+// the deadline): the first retry after followRetryMin, each next one
+// after twice the wait before, up to followRetryMax.
+const (
+	followRetryMin = 10 * time.Second
+	followRetryMax = 5 * time.Minute
+)
+
+// retry is when an endpoint is reconciled again on its own, and the wait
+// after that.
+type retry struct {
+	at    time.Time
+	delay time.Duration
+}
+
+// followID is what tells a deployment's follower rollouts apart: the
+// deployment (its CreatedAt: one deleted and created again under its name
+// is another) and its spec.
+func followID(d *hangar.OnlineDeployment) string {
+	return d.CreatedAt.UTC().Format(time.RFC3339Nano) + " " + string(specJSON(d.Spec))
+}
+
 // followLoop reads the serving generation every FollowInterval and
 // reconciles when it moved.
 func (s *Service) followLoop(gens Generations) {
@@ -87,9 +113,12 @@ func (s *Service) followLoop(gens Generations) {
 }
 
 // follow is one tick of following: it reads the serving generation and,
-// when it moved since the last reconcile (or a change asked for one),
-// reconciles. A failed reconcile is logged and returned; the generation
-// it read is not taken as seen, so the next tick tries again.
+// when it moved since the last reconcile (or a failed one asked for
+// another), reconciles; otherwise it reconciles the endpoints whose retry
+// is due, alone. A reconcile that could not list the store is logged and
+// returned; the generation it read is not taken as seen, so the next tick
+// tries again. The errors of single endpoints are logged and returned
+// too, but those endpoints are retried alone, with a backoff.
 func (s *Service) follow(ctx context.Context, gens Generations) error {
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
@@ -108,11 +137,12 @@ func (s *Service) followLocked(ctx context.Context, gens Generations) error {
 	s.resync = false
 	s.mu.Unlock()
 	if !moved {
-		return nil
+		return s.retryDue(ctx)
 	}
 	// The generation is read before the store is: a change made while
 	// the reconcile reads moves it again, and the next tick sees it.
-	if err := s.reconcile(ctx); err != nil {
+	failed, err := s.reconcile(ctx)
+	if err != nil {
 		s.Logger.Error("release: follow the store: reconcile the data plane", "err", err)
 		s.mu.Lock()
 		s.resync = true
@@ -122,7 +152,82 @@ func (s *Service) followLocked(ctx context.Context, gens Generations) error {
 	s.mu.Lock()
 	s.followGen, s.followed = gen, true
 	s.mu.Unlock()
-	return nil
+	return failed
+}
+
+// endpointDone records the outcome of reconciling one endpoint (key k):
+// a failure is logged and the endpoint retried alone after the next step
+// of its backoff; a success ends its backoff, and its retry unless one
+// is set for later (a follower rollout to try again then).
+func (s *Service) endpointDone(k string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		if r, ok := s.retries[k]; ok {
+			if r.at.After(s.now()) {
+				s.retries[k] = retry{at: r.at}
+			} else {
+				delete(s.retries, k)
+			}
+		}
+		return
+	}
+	r := s.retries[k]
+	r.delay = min(max(2*r.delay, followRetryMin), followRetryMax)
+	r.at = s.now().Add(r.delay)
+	s.retries[k] = r
+	ws, name, _ := strings.Cut(k, "/")
+	s.Logger.Error("release: follow the store: bring the endpoint in step; retrying", "workspace", ws, "endpoint", name, "retry_in", r.delay, "err", err)
+}
+
+// recheckLocked has the endpoint (key k) reconciled alone at the first
+// tick of following from at (the zero time: the next tick) — or sooner,
+// when a retry set before is due sooner; its backoff is kept. s.mu held.
+func (s *Service) recheckLocked(k string, at time.Time) {
+	r, ok := s.retries[k]
+	if !ok || !r.at.After(s.now()) || at.Before(r.at) {
+		r.at = at
+	}
+	s.retries[k] = r
+}
+
+// retryDue reconciles, one by one, the endpoints whose retry is due. An
+// endpoint gone from the store meanwhile is left to the reconcile its
+// deletion asks for (the serving generation moved).
+func (s *Service) retryDue(ctx context.Context) error {
+	now := s.now()
+	var due []string
+	s.mu.Lock()
+	for k, r := range s.retries {
+		if !r.at.After(now) {
+			due = append(due, k)
+		}
+	}
+	s.mu.Unlock()
+	slices.Sort(due)
+	var failed []error
+	for _, k := range due {
+		ws, name, _ := strings.Cut(k, "/")
+		e, err := s.Store.OnlineEndpoint(ctx, ws, name)
+		if hangar.IsCode(err, hangar.ENOTFOUND) {
+			s.mu.Lock()
+			delete(s.retries, k)
+			s.mu.Unlock()
+			continue
+		}
+		if err == nil {
+			err = s.reconcileEndpoint(ctx, ws, e)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			err = fmt.Errorf("online endpoint %s of workspace %q: %w", name, ws, err)
+			failed = append(failed, err)
+		}
+		s.endpointDone(k, err)
+	}
+	return errors.Join(failed...)
 }
 
 // reconcile brings every workspace's gateway in step with the store:
@@ -130,24 +235,25 @@ func (s *Service) followLocked(ctx context.Context, gens Generations) error {
 // longer has are taken off, a changed endpoint gets its keys read again
 // and its auth mode, token generation, traffic and mirror applied, and
 // the deployments Succeeded in the store with a spec other than the one
-// on the gateway are rolled out as a follower. Listing the workspaces or
-// endpoints fails it at once, before it takes anything off the gateway;
-// an endpoint that fails (reading its keys, say) does not stop the
-// others, and the errors of all such are returned at the end. A failed
-// follower rollout or traffic change is not an error: it is logged and
-// left for the next change.
-func (s *Service) reconcile(ctx context.Context) error {
+// on the gateway are rolled out as a follower — in the background, so
+// that one slow rollout delays no other endpoint. Listing the workspaces
+// or endpoints fails it at once (err), before it takes anything off the
+// gateway; an endpoint that fails (reading its keys, say) does not stop
+// the others: it is retried alone with a backoff, and the errors of all
+// such are returned (failed). A failed follower rollout or traffic
+// change is not an error: it is logged.
+func (s *Service) reconcile(ctx context.Context) (failed, err error) {
 	stored := map[string]bool{} // epKey of every stored endpoint
-	var failed []error          // of single endpoints: the others go on
+	var errs []error            // of single endpoints: the others go on
 	var opt hangar.ListOptions
 	for {
 		page, err := s.Workspaces.ListWorkspaces(ctx, opt)
 		if err != nil {
-			return fmt.Errorf("list workspaces: %w", err)
+			return nil, fmt.Errorf("list workspaces: %w", err)
 		}
 		for _, w := range page.Items {
-			if err := s.reconcileWorkspace(ctx, w.Name, stored, &failed); err != nil {
-				return err
+			if err := s.reconcileWorkspace(ctx, w.Name, stored, &errs); err != nil {
+				return nil, err
 			}
 		}
 		if page.NextPageToken == "" {
@@ -162,6 +268,11 @@ func (s *Service) reconcile(ctx context.Context) error {
 			gone = append(gone, k)
 		}
 	}
+	for k := range s.retries {
+		if !stored[k] {
+			delete(s.retries, k)
+		}
+	}
 	s.mu.Unlock()
 	slices.Sort(gone)
 	for _, k := range gone {
@@ -170,18 +281,18 @@ func (s *Service) reconcile(ctx context.Context) error {
 		// the listing is not taken off.
 		if _, err := s.Store.OnlineEndpoint(ctx, ws, name); !hangar.IsCode(err, hangar.ENOTFOUND) {
 			if err != nil {
-				return fmt.Errorf("online endpoint %s of workspace %q: %w", name, ws, err)
+				return nil, fmt.Errorf("online endpoint %s of workspace %q: %w", name, ws, err)
 			}
 			continue
 		}
-		s.takeOff(ctx, ws, name)
+		s.takeOff(ctx, ws, name, false)
 	}
-	return errors.Join(failed...)
+	return errors.Join(errs...), nil
 }
 
 // reconcileWorkspace reconciles the endpoints of one workspace and adds
 // their keys to stored. It returns the error of listing them; the error
-// of an endpoint is added to failed.
+// of an endpoint is added to failed and the endpoint retried alone.
 func (s *Service) reconcileWorkspace(ctx context.Context, ws string, stored map[string]bool, failed *[]error) error {
 	var opt hangar.ListOptions
 	for {
@@ -190,13 +301,17 @@ func (s *Service) reconcileWorkspace(ctx context.Context, ws string, stored map[
 			return fmt.Errorf("list online endpoints of workspace %q: %w", ws, err)
 		}
 		for _, e := range page.Items {
-			stored[epKey(ws, e.Name)] = true
-			if err := s.reconcileEndpoint(ctx, ws, e); err != nil {
-				if ctx.Err() != nil {
-					return err
-				}
+			k := epKey(ws, e.Name)
+			stored[k] = true
+			err := s.reconcileEndpoint(ctx, ws, e)
+			if err != nil && ctx.Err() != nil {
+				return err
+			}
+			if err != nil {
+				err = fmt.Errorf("online endpoint %s of workspace %q: %w", e.Name, ws, err)
 				*failed = append(*failed, err)
 			}
+			s.endpointDone(k, err)
 		}
 		if page.NextPageToken == "" {
 			return nil
@@ -206,7 +321,9 @@ func (s *Service) reconcileWorkspace(ctx context.Context, ws string, stored map[
 }
 
 // reconcileEndpoint brings one stored endpoint and its deployments onto
-// the gateway.
+// the gateway: its keys, auth mode and token generation at once, its
+// deployments as follower rollouts in the background (each applies the
+// endpoint's traffic when it is on the gateway).
 func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.OnlineEndpoint) error {
 	k := epKey(ws, e.Name)
 	s.mu.Lock()
@@ -215,8 +332,9 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 	if marked && m.tokenGeneration != int64(e.TokenGeneration) {
 		// Deleted and created again under its name through another
 		// server: another endpoint, whose predecessor goes first — its
-		// deployments, keys and tokens with it.
-		s.takeOff(ctx, ws, e.Name)
+		// deployments, keys and tokens with it. A rollout of this server
+		// on the new endpoint starts again.
+		s.takeOff(ctx, ws, e.Name, true)
 		marked = false
 	}
 	changed := !marked || !m.sameRow(e)
@@ -226,13 +344,13 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 		// open before its deployments arrive.
 		s.mu.Lock()
 		delete(s.keys, k)
-		err := s.syncLocked(ctx, ws, e.Name, false)
+		err := s.syncLocked(ctx, ws, e.Name, false, 0)
 		s.mu.Unlock()
 		if hangar.IsCode(err, hangar.ENOTFOUND) {
 			return nil // gone since the listing; the next reconcile sees it
 		}
 		if err != nil {
-			return fmt.Errorf("online endpoint %s of workspace %q: %w", e.Name, ws, err)
+			return err
 		}
 	}
 	var deps []*hangar.OnlineDeployment
@@ -243,7 +361,7 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("list deployments of online endpoint %s of workspace %q: %w", e.Name, ws, err)
+			return fmt.Errorf("list deployments: %w", err)
 		}
 		deps = append(deps, page.Items...)
 		if page.NextPageToken == "" {
@@ -251,7 +369,6 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 		}
 		opt.PageToken = page.NextPageToken
 	}
-	moved := false
 	names := map[string]bool{}
 	for _, d := range deps {
 		names[d.Name] = true
@@ -260,9 +377,7 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 			// Failed ones are not loaded (an older version here serves on).
 			continue
 		}
-		if s.followDeployment(ctx, ws, d) {
-			moved = true
-		}
+		s.followDeployment(ws, d)
 	}
 	// Deployments the store no longer has: after the traffic, which no
 	// longer names them (the store refuses to delete one that takes
@@ -276,17 +391,21 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 	s.mu.Lock()
 	for dk, st := range s.deps {
 		name, ok := strings.CutPrefix(dk, prefix)
-		if !ok || names[name] || st.leading {
+		if !ok || names[name] || st.leadingLocked() {
 			continue
 		}
 		gone = append(gone, goneDep{name, st})
 	}
 	s.mu.Unlock()
-	if changed || moved || len(gone) > 0 || !m.traffic {
-		if err := s.sync(ctx, ws, e.Name); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
-			// The traffic names a deployment this gateway could not load:
-			// the traffic before stays; the next change tries again.
-			s.Logger.Error("release: follow the store: apply the endpoint's traffic", "workspace", ws, "endpoint", e.Name, "err", err)
+	if changed || len(gone) > 0 || !m.traffic {
+		// The Version is read again: one that moved since the listing
+		// (a key regenerated through another server meanwhile) has its
+		// keys read again too.
+		if err := s.sync(ctx, ws, e.Name, 0); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
+			// The traffic names a deployment this gateway does not have
+			// yet (a follower rollout in progress applies it when done)
+			// or could not load: the traffic before stays.
+			s.Logger.Debug("release: follow the store: apply the endpoint's traffic", "workspace", ws, "endpoint", e.Name, "err", err)
 		}
 	}
 	for _, g := range gone {
@@ -295,7 +414,7 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 		}
 		dk := depKey(ws, e.Name, g.name)
 		s.mu.Lock()
-		if s.deps[dk] != g.st || g.st.leading {
+		if s.deps[dk] != g.st || g.st.leadingLocked() {
 			s.mu.Unlock()
 			continue
 		}
@@ -310,72 +429,154 @@ func (s *Service) reconcileEndpoint(ctx context.Context, ws string, e *hangar.On
 	return nil
 }
 
-// followDeployment rolls a deployment Succeeded in the store out on this
-// gateway as a follower, unless the gateway serves its spec already, a
-// rollout of this server that records its outcome is in progress (it
-// decides), or the spec failed here before. It reports whether the
-// gateway now serves the spec. A follower rollout records nothing in the
-// store: a failure is in the deployment's events and the server log, and
-// the version before keeps serving here.
-func (s *Service) followDeployment(ctx context.Context, ws string, d *hangar.OnlineDeployment) bool {
-	want := specJSON(d.Spec)
+// followDeployment starts a follower rollout of a deployment Succeeded in
+// the store, in the background, unless the gateway serves its spec
+// already, the endpoint is not on the gateway (taken off meanwhile), a
+// follower rollout of it is in progress, a rollout of this server that
+// records its outcome is in progress (it decides; its end has the
+// endpoint looked at again), or it failed here before — for good, or
+// with its retry not due yet. A newer spec supersedes a follower rollout
+// in progress.
+func (s *Service) followDeployment(ws string, d *hangar.OnlineDeployment) {
+	want, id := specJSON(d.Spec), followID(d)
+	k, epk := depKey(ws, d.Endpoint, d.Name), epKey(ws, d.Endpoint)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.opened || s.ctx.Err() != nil {
-		s.mu.Unlock()
-		return false
+		return
 	}
-	st := s.stateLocked(depKey(ws, d.Endpoint, d.Name))
-	st.mu.Lock()
-	skip := bytes.Equal(st.served, want) || bytes.Equal(st.failed, want)
-	st.mu.Unlock()
-	if skip {
-		s.mu.Unlock()
-		return false
+	if _, ok := s.applied[epk]; !ok {
+		return
 	}
-	if st.leading {
-		// That rollout may end with another spec than the store's (it
-		// lost a race with another server): look again at the next tick,
-		// whatever the generation.
-		s.resync = true
-		s.mu.Unlock()
-		return false
+	st := s.deps[k]
+	if st != nil {
+		if st.leadingLocked() {
+			return
+		}
+		if st.followID == id && st.followGen == st.gen.Load() {
+			return // in progress
+		}
+		st.mu.Lock()
+		skip := bytes.Equal(st.served, want) || st.failed == id
+		if !skip && st.retryID == id && s.now().Before(st.retryAt) {
+			skip = true
+			s.recheckLocked(epk, st.retryAt)
+		}
+		st.mu.Unlock()
+		if skip {
+			return
+		}
 	}
+	st = s.stateLocked(k)
 	st.supersede()
 	gen := st.gen.Load()
-	rctx, cancel := context.WithTimeout(ctx, s.deployTimeout())
+	st.followGen, st.followID = gen, id
+	ctx, cancel := context.WithTimeout(s.ctx, s.deployTimeout())
 	st.cancel = cancel
-	s.mu.Unlock()
-	defer cancel()
+	s.bg.Add(1)
+	s.followers.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer s.followers.Done()
+		defer cancel()
+		s.followRollout(ctx, st, gen, id, ws, d.Endpoint, d.Name)
+		s.mu.Lock()
+		if st.followGen == gen {
+			st.followGen, st.followID = 0, ""
+		}
+		s.mu.Unlock()
+	}()
+}
 
+// followRollout rolls a deployment out on this gateway as a follower. It
+// reads the deployment again first — deleted through this server, or
+// changed, since the reconcile listed it, it is not rolled out — and
+// records nothing in the store: the outcome is in the deployment's events
+// and the server log, and on failure the version before keeps serving
+// here. Once the deployment is on the gateway, the endpoint's traffic is
+// applied again (it may name the deployment).
+func (s *Service) followRollout(ctx context.Context, st *depState, gen uint64, id, ws, endpoint, name string) {
 	st.run.Lock()
 	defer st.run.Unlock()
 	if st.gen.Load() != gen {
-		return false
+		return
+	}
+	k, epk := depKey(ws, endpoint, name), epKey(ws, endpoint)
+	d, err := s.Store.OnlineDeployment(ctx, ws, endpoint, name)
+	if err != nil || d.State != hangar.StateSucceeded || followID(d) != id {
+		if err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) && ctx.Err() == nil {
+			s.Logger.Error("release: follow the store: read the deployment", "workspace", ws, "endpoint", endpoint, "deployment", name, "err", err)
+			s.mu.Lock()
+			s.recheckLocked(epk, s.now().Add(followRetryMin))
+			s.mu.Unlock()
+		}
+		return // gone or changed: the reconcile that change asks for decides
 	}
 	st.event(s.now(), "following: rollout of model %s:%s, Succeeded through another server", d.Spec.ModelName, d.Spec.ModelVersion)
-	err := s.deployOnGateway(rctx, st, ws, d)
+	err = s.deployOnGateway(ctx, st, ws, d)
 	if st.gen.Load() != gen {
 		// A rollout of this server or a deletion took over; it decides.
 		s.mu.Lock()
-		gone := s.deps[depKey(ws, d.Endpoint, d.Name)] != st
+		gone := s.deps[k] != st
 		s.mu.Unlock()
 		if err == nil && gone {
-			s.removeFromGateway(context.WithoutCancel(rctx), st, ws, d.Endpoint, d.Name)
+			s.removeFromGateway(context.WithoutCancel(ctx), st, ws, endpoint, name)
 		}
-		return false
+		return
 	}
 	if err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			st.event(s.now(), "following: rollout stopped")
-			return false
+			return
+		}
+		msg := s.failureMessage(d.Spec, err)
+		if recurs(ctx, err) {
+			st.mu.Lock()
+			st.failed = id
+			st.mu.Unlock()
+			st.event(s.now(), "following: deployment failed on this server: %s; the version before (if any) keeps serving here", msg)
+			s.Logger.Warn("release: follow the store: deployment failed on this server", "workspace", ws, "endpoint", endpoint, "deployment", name, "err", err)
+			return
 		}
 		st.mu.Lock()
-		st.failed = want
+		if st.retryID != id {
+			st.retryID, st.retryDelay = id, 0
+		}
+		st.retryDelay = min(max(2*st.retryDelay, followRetryMin), followRetryMax)
+		st.retryAt = s.now().Add(st.retryDelay)
+		delay, at := st.retryDelay, st.retryAt
 		st.mu.Unlock()
-		st.event(s.now(), "following: deployment failed on this server: %s; the version before (if any) keeps serving here", s.failureMessage(d.Spec, err))
-		s.Logger.Warn("release: follow the store: deployment failed on this server", "workspace", ws, "endpoint", d.Endpoint, "deployment", d.Name, "err", err)
+		s.mu.Lock()
+		s.recheckLocked(epk, at)
+		s.mu.Unlock()
+		st.event(s.now(), "following: deployment failed on this server: %s; the version before (if any) keeps serving here; retrying in %s", msg, delay)
+		s.Logger.Warn("release: follow the store: deployment failed on this server; retrying", "workspace", ws, "endpoint", endpoint, "deployment", name, "retry_in", delay, "err", err)
+		return
+	}
+	st.mu.Lock()
+	st.retryID, st.retryDelay = "", 0
+	st.mu.Unlock()
+	st.event(s.now(), "following: smoke test passed; deployment serving on this server")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.applied[epk]; !ok || s.deps[k] != st {
+		return
+	}
+	if err := s.syncLocked(context.WithoutCancel(ctx), ws, endpoint, true, 0); err != nil && !hangar.IsCode(err, hangar.ENOTFOUND) {
+		// It names another deployment still on its way (whose end applies
+		// it) or one that failed here: the traffic before stays.
+		s.Logger.Debug("release: follow the store: apply the endpoint's traffic", "workspace", ws, "endpoint", endpoint, "err", err)
+	}
+}
+
+// recurs reports whether a follower rollout's error would recur if the
+// same deployment were rolled out again: the deployment is invalid, the
+// model does not load or fails its smoke test, this server cannot run it.
+// Others — a store or blob store that failed, the deadline — are retried.
+func recurs(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	st.event(s.now(), "following: smoke test passed; deployment serving on this server")
-	return true
+	return hangar.IsCode(err, hangar.EINVALID) || hangar.IsCode(err, serving.ESMOKEFAILED) ||
+		hangar.IsCode(err, hangar.ENOTIMPLEMENTED) || errors.As(err, new(loadError))
 }

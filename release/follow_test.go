@@ -24,6 +24,11 @@ type countingStore struct {
 	reads atomic.Int64
 	gens  atomic.Int64
 	down  atomic.Bool // ListOnlineEndpoints fails
+	// afterList, when set, runs once after a ListOnlineDeployments read
+	// the store: a change made through another server right then.
+	afterList atomic.Pointer[func()]
+	// badKeys, when set, names the endpoint whose keys cannot be read.
+	badKeys atomic.Pointer[string]
 }
 
 func (c *countingStore) ServingGeneration(ctx context.Context) (int64, error) {
@@ -51,6 +56,9 @@ func (c *countingStore) ListOnlineEndpoints(ctx context.Context, workspace strin
 
 func (c *countingStore) EndpointKeys(ctx context.Context, workspace, name string) (*hangar.EndpointKeys, error) {
 	c.reads.Add(1)
+	if bad := c.badKeys.Load(); bad != nil && *bad == name {
+		return nil, hangar.Errorf(hangar.EINTERNAL, "the keys of %s do not decrypt", name)
+	}
 	return c.EndpointService.EndpointKeys(ctx, workspace, name)
 }
 
@@ -61,7 +69,11 @@ func (c *countingStore) OnlineDeployment(ctx context.Context, workspace, endpoin
 
 func (c *countingStore) ListOnlineDeployments(ctx context.Context, workspace, endpoint string, opt hangar.ListOptions) (*hangar.Page[*hangar.OnlineDeployment], error) {
 	c.reads.Add(1)
-	return c.EndpointService.ListOnlineDeployments(ctx, workspace, endpoint, opt)
+	page, err := c.EndpointService.ListOnlineDeployments(ctx, workspace, endpoint, opt)
+	if f := c.afterList.Swap(nil); f != nil {
+		(*f)()
+	}
+	return page, err
 }
 
 // follower is a second server's release service over the fixture's
@@ -84,12 +96,14 @@ func (f *fixture) newFollower(t *testing.T, configure func(*Service)) *follower 
 	return fl
 }
 
-// reconcile runs one tick of following and fails the test on an error.
+// reconcile runs one tick of following, fails the test on an error and
+// waits for the follower rollouts it started to end.
 func (fl *follower) reconcile(t *testing.T, ctx context.Context) {
 	t.Helper()
 	if err := fl.follow(ctx, fl.store); err != nil {
 		t.Fatalf("follow: %v", err)
 	}
+	fl.followers.Wait()
 }
 
 // served counts the requests the follower's gateway answered with a
@@ -348,7 +362,7 @@ func TestFollowerRolloutLeavesALocalRolloutAlone(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		fl.mu.Lock()
-		leading := st.leading
+		leading := st.leadingLocked()
 		fl.mu.Unlock()
 		if !leading {
 			break
@@ -367,6 +381,7 @@ func TestFollowerRolloutLeavesALocalRolloutAlone(t *testing.T) {
 	if err := fl.follow(ctx, fl.store); err != nil {
 		t.Fatal(err)
 	}
+	fl.followers.Wait()
 	st.mu.Lock()
 	served = string(st.served)
 	st.mu.Unlock()

@@ -146,6 +146,11 @@ type Service struct {
 	followGen  int64         // the serving generation of the last reconcile; s.mu
 	followed   bool          // a reconcile succeeded (followGen is set); s.mu
 	resync     bool          // reconcile at the next tick whatever the generation; s.mu
+	// retries: workspace/endpoint → when following reconciles it alone
+	// again (a failed reconcile, a follower rollout to retry); s.mu.
+	retries map[string]retry
+	// followers counts the follower rollouts in progress (tests wait).
+	followers sync.WaitGroup
 	// closeUpload bounds Close's upload of the open capture windows
 	// (default closeUploadTimeout); tests shorten it.
 	closeUpload time.Duration
@@ -167,6 +172,7 @@ func New(store hangar.EndpointService) *Service {
 		applied:         map[string]serving.EndpointConfig{},
 		deps:            map[string]*depState{},
 		marks:           map[string]mark{},
+		retries:         map[string]retry{},
 	}
 }
 

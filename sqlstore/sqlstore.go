@@ -23,7 +23,8 @@
 // that several servers starting at once against one database migrate it
 // exactly once. On SQLite every migration runs in a BEGIN IMMEDIATE
 // transaction; two processes opening one brand-new SQLite file at the same
-// instant is not supported (SQLite is the single-server deployment).
+// instant is not supported (SQLite is the single-machine deployment: a
+// second server on the same file starts after the first made it).
 //
 // # SQLite concurrency and durability
 //

@@ -50,12 +50,18 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// cmdServer controls a real `hangar server` process for a script:
+// cmdServer controls real `hangar server` processes for a script:
 //
 //	server start [flags...]   start on a free loopback port, wait for /readyz, set HANGAR_URL
 //	server restart [flags...] start again on the port of the last server started
-//	server kill9              SIGKILL it (no chance to flush or drain)
-//	server stop               SIGTERM it and require exit status 0
+//	server kill9              SIGKILL the last server started (no chance to flush or drain)
+//	server stop               SIGTERM the last server started and require exit status 0
+//
+// A script may run several servers at once (sharing one database): each
+// has its own log, server.log for the first one running, server-2.log for
+// a second started while the first runs, and so on; a server started when
+// none runs writes server.log afresh. Every server still running at the
+// end of the script is killed.
 func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
 		ts.Fatalf("usage: server start|restart|kill9|stop")
@@ -77,11 +83,16 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 		// The script's PATH, so a script can start a server (and the job
 		// steps it runs) with a PATH it chose.
 		cmd.Env = append(os.Environ(), "HANGAR_HOME="+ts.Getenv("HANGAR_HOME"), "HOME="+ts.Getenv("HOME"), "PATH="+ts.Getenv("PATH"))
-		logf, err := os.Create(ts.MkAbs("server.log"))
+		running := scriptServers(ts)
+		log := "server.log"
+		if n := len(*running) + 1; n > 1 {
+			log = fmt.Sprintf("server-%d.log", n)
+		}
+		logf, err := os.Create(ts.MkAbs(log))
 		ts.Check(err)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		ts.Check(cmd.Start())
-		servers.Store(ts, cmd)
+		*running = append(*running, cmd)
 		ts.Defer(func() {
 			if cmd.ProcessState == nil {
 				cmd.Process.Kill()
@@ -90,16 +101,17 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 			logf.Close()
 		})
 		if err := waitReady(url, 20*time.Second); err != nil {
-			b, _ := os.ReadFile(ts.MkAbs("server.log"))
-			ts.Fatalf("server did not become ready: %v\n%s", err, b)
+			b, _ := os.ReadFile(ts.MkAbs(log))
+			ts.Fatalf("server did not become ready: %v\n%s: %s", err, log, b)
 		}
 		ts.Setenv("HANGAR_URL", url)
 	case "kill9", "stop":
-		v, ok := servers.LoadAndDelete(ts)
-		if !ok {
-			ts.Fatalf("no server started")
+		running := scriptServers(ts)
+		if len(*running) == 0 {
+			ts.Fatalf("no server running")
 		}
-		cmd := v.(*exec.Cmd)
+		cmd := (*running)[len(*running)-1]
+		*running = (*running)[:len(*running)-1]
 		sig := syscall.SIGKILL
 		if args[0] == "stop" {
 			sig = syscall.SIGTERM
@@ -110,12 +122,23 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("server exited with %v after SIGTERM; want status 0", err)
 		}
 	default:
-		ts.Fatalf("usage: server start|kill9|stop")
+		ts.Fatalf("usage: server start|restart|kill9|stop")
 	}
 }
 
-// servers holds each script's server process (scripts run in parallel).
-var servers sync.Map // *testscript.TestScript → *exec.Cmd
+// scriptServers returns the servers a script has running, the last one
+// started last. Scripts run in parallel, each with its own list; the
+// list goes with the script.
+func scriptServers(ts *testscript.TestScript) *[]*exec.Cmd {
+	v, loaded := servers.LoadOrStore(ts, new([]*exec.Cmd))
+	if !loaded {
+		ts.Defer(func() { servers.Delete(ts) })
+	}
+	return v.(*[]*exec.Cmd)
+}
+
+// servers holds each script's running server processes.
+var servers sync.Map // *testscript.TestScript → *[]*exec.Cmd
 
 // cmdUntil runs a program again and again, as exec does, until its stdout
 // matches a regular expression, for what another process does in its own
