@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/hangar-ml/hangar"
 	"github.com/hangar-ml/hangar/lineage"
@@ -24,7 +25,48 @@ func (s *Server) getModelLineage(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
+	lineageFor(c, g)
 	return writeJSON(w, http.StatusOK, g)
+}
+
+// lineageFor keeps, of the graph's details, what the caller may read: a
+// run's params, status and user need runs/read, and a job's command and
+// inputs jobs/read, on the node's workspace — models/read, which lets one
+// see the lineage, does not include them (an Approver has it without
+// either). The nodes and edges stay: that a version came from a run and a
+// job is the lineage itself.
+func lineageFor(c *caller, g *lineage.Graph) {
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		var action string
+		switch n.Kind {
+		case lineage.KindRun:
+			action = hangar.ActRunRead
+		case lineage.KindJob, lineage.KindPipeline, lineage.KindSweep:
+			action = hangar.ActJobRead
+		default:
+			continue
+		}
+		if c.can(lineageWorkspace(c.workspace, n.ID), action) {
+			continue
+		}
+		kept := map[string]string{}
+		if m := n.Attrs["missing"]; m != "" {
+			kept["missing"] = m
+		}
+		kept["hidden"] = "details need " + action
+		n.Attrs = kept
+	}
+}
+
+// lineageWorkspace is the workspace of a lineage node: ids of another
+// workspace than the root's are "<kind>:<workspace>/…" (package lineage).
+func lineageWorkspace(root, id string) string {
+	_, rest, _ := strings.Cut(id, ":")
+	if ws, _, ok := strings.Cut(rest, "/"); ok {
+		return ws
+	}
+	return root
 }
 
 // getDataModels answers GET …/data/{name}/versions/{version}/models: the

@@ -409,20 +409,20 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 	}
 	// Drawing reads every point of each metric: bounded in metrics per
 	// page and in pages drawn at once.
-	select {
-	case s.uiRuns <- struct{}{}:
-		defer func() { <-s.uiRuns }()
-	case <-r.Context().Done():
-		return r.Context().Err()
+	release, err := s.uiHeavy(r)
+	if err != nil {
+		return err
 	}
+	defer release()
 	var metrics []uiMetric
-	charts := 0
+	reads := 0
 	for _, m := range run.Data.Metrics {
 		um := uiMetric{Key: m.Key, Latest: uiValue(m.Value), Step: m.Step}
-		if charts == uiMaxCharts {
+		if reads == uiMaxCharts {
 			metrics = append(metrics, um)
 			continue
 		}
+		reads++
 		page, err := t.MetricHistory(r.Context(), c.workspace, run.Info.RunID, m.Key, hangar.ListOptions{MaxResults: uiMaxPoints})
 		if err != nil {
 			return err
@@ -433,7 +433,6 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 		}
 		if len(page.Items) > 1 {
 			um.Chart = metricChart(m.Key, page.Items)
-			charts++
 		}
 		metrics = append(metrics, um)
 	}
@@ -447,6 +446,20 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 		Experiment *hangar.Experiment
 		Metrics    []uiMetric
 	}{newUIPage(c, title), run, exp, metrics})
+}
+
+// uiHeavy waits for a turn to draw a page that reads much from the store
+// (a run's metric histories, a model version's lineage): at most
+// uiConcurrentRuns at once server-wide. The release func gives the turn
+// back.
+func (s *Server) uiHeavy(r *http.Request) (func(), error) {
+	sem := s.uiRuns // as Handler made it; a later Handler makes another
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
 }
 
 // Chart geometry, in SVG user units.
@@ -506,7 +519,8 @@ func metricChart(key string, points []hangar.Metric) template.HTML {
 	}
 	if maxY == minY {
 		pad := math.Max(math.Abs(minY)*0.05, 1e-9)
-		minY, maxY = minY-pad, maxY+pad
+		// Within the finite numbers, for a flat line at ±1.8e308.
+		minY, maxY = math.Max(minY-pad, -math.MaxFloat64), math.Min(maxY+pad, math.MaxFloat64)
 	}
 	// Halved, so that values near ±1.8e308 still give a finite range.
 	sx := func(x float64) float64 { return chartLeft + (x/2-minX/2)/(maxX/2-minX/2)*chartPlotW }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hangar-ml/hangar"
+	"github.com/hangar-ml/hangar/lineage"
 )
 
 // polyline returns the points of a chart's line.
@@ -100,6 +101,11 @@ func TestMetricChart(t *testing.T) {
 				t.Errorf("got %v in %s", pts, svg)
 			}
 		}},
+		{"flat at the largest value", series(2, func(i int) (int64, int64, float64) { return int64(i), 0, 1.75e308 }), func(t *testing.T, svg string) {
+			if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") || len(polyline(t, svg)) != 2 {
+				t.Errorf("got %s", svg)
+			}
+		}},
 		{"key escaped", []hangar.Metric{{Key: "<x>", Value: 1}, {Key: "<x>", Step: 1, Value: 2}}, func(t *testing.T, svg string) {
 			if strings.Contains(svg, "<x>") {
 				t.Errorf("unescaped key in %s", svg)
@@ -114,5 +120,25 @@ func TestMetricChart(t *testing.T) {
 			}
 			tt.check(t, string(metricChart(key, tt.points)))
 		})
+	}
+}
+
+func TestLineageDepths(t *testing.T) {
+	g := &lineage.Graph{Root: "m",
+		Nodes: []lineage.Node{{ID: "m"}, {ID: "run"}, {ID: "job"}, {ID: "data"}, {ID: "a"}, {ID: "b"}, {ID: "alone"}},
+		Edges: []lineage.Edge{
+			{From: "run", To: "m"}, {From: "job", To: "run"}, {From: "data", To: "job"}, {From: "data", To: "m"},
+			// A cycle, which a lineage never has: not followed round.
+			{From: "a", To: "b"}, {From: "b", To: "a"}, {From: "b", To: "run"},
+		}}
+	got := lineageDepths(g)
+	want := map[string]int{"m": 0, "run": 1, "job": 2, "data": 3, "b": 2, "a": 3}
+	if len(got) != len(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("depth of %s: got %d, want %d (all: %v)", k, got[k], v, got)
+		}
 	}
 }

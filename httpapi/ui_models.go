@@ -112,6 +112,12 @@ func (s *Server) uiModelVersion(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
+	// A lineage is a read per record, up to lineage's bound of nodes.
+	release, err := s.uiHeavy(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// As the lineage route: a shared version's source is followed where
 	// the caller may read models.
 	canRead := func(ws string) bool { return c.can(ws, hangar.ActModelRead) }
@@ -120,6 +126,7 @@ func (s *Server) uiModelVersion(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
+	lineageFor(c, g)
 	tags := make([]hangar.RunTag, 0, len(mv.Tags))
 	for k, v := range mv.Tags {
 		tags = append(tags, hangar.RunTag{Key: k, Value: v})
@@ -151,25 +158,7 @@ var lineageKindColor = map[string]string{
 // went in to what it went into. Runs of the page's workspace link to their
 // page. At most uiMaxLineageNodes are drawn, the nearest to the root first.
 func lineageSVG(ws string, g *lineage.Graph) template.HTML {
-	// depth: the longest path from a node to the root along the edges.
-	out := map[string][]string{}
-	in := map[string][]string{}
-	for _, e := range g.Edges {
-		out[e.From] = append(out[e.From], e.To)
-		in[e.To] = append(in[e.To], e.From)
-	}
-	depth := map[string]int{g.Root: 0}
-	queue := []string{g.Root}
-	for steps := 0; len(queue) > 0 && steps < 100000; steps++ {
-		n := queue[0]
-		queue = queue[1:]
-		for _, from := range in[n] {
-			if d := depth[n] + 1; d > depth[from] && d < len(g.Nodes)+1 {
-				depth[from] = d
-				queue = append(queue, from)
-			}
-		}
-	}
+	depth := lineageDepths(g)
 	nodes := make([]lineage.Node, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
 		if _, ok := depth[n.ID]; ok {
@@ -273,4 +262,46 @@ func lineageLabel(n lineage.Node) string {
 		return "…" + string(r[len(r)-(max-1):])
 	}
 	return uiShortN(n.Label, max)
+}
+
+// lineageDepths returns, for each node from which the root can be reached
+// along the edges, the length of the longest such path (the root's is 0),
+// in one depth-first pass with memo: O(nodes + edges). An edge that would
+// close a cycle (a lineage has none; a bug or a strange store could make
+// one) is not followed.
+func lineageDepths(g *lineage.Graph) map[string]int {
+	out := map[string][]string{}
+	for _, e := range g.Edges {
+		out[e.From] = append(out[e.From], e.To)
+	}
+	const onPath = -2
+	memo := map[string]int{} // -1: cannot reach the root
+	var visit func(n string) int
+	visit = func(n string) int {
+		if n == g.Root {
+			return 0
+		}
+		if d, ok := memo[n]; ok {
+			if d == onPath {
+				return -1
+			}
+			return d
+		}
+		memo[n] = onPath
+		best := -1
+		for _, to := range out[n] {
+			if d := visit(to); d >= 0 && d+1 > best {
+				best = d + 1
+			}
+		}
+		memo[n] = best
+		return best
+	}
+	depth := map[string]int{g.Root: 0}
+	for _, n := range g.Nodes {
+		if d := visit(n.ID); d >= 0 {
+			depth[n.ID] = d
+		}
+	}
+	return depth
 }

@@ -203,6 +203,20 @@ func TestUI(t *testing.T) {
 		if r := uiGet(t, e, "/ui/w/default/models/nothing/versions/1", tok); r.status != http.StatusNotFound {
 			t.Errorf("an unknown model: got %d, want 404", r.status)
 		}
+		// An Approver reads models, not runs: it sees the lineage, not the
+		// run's params — on the page and from the API.
+		approver := e.token("ap", hangar.RoleApprover, hangar.DefaultWorkspace)
+		r = uiGet(t, e, "/ui/w/default/models/"+url.PathEscape("churn's model")+"/versions/1", approver)
+		if body := string(r.body); r.status != http.StatusOK || !strings.Contains(body, ">fast</text>") || strings.Contains(body, "param.lr") || !strings.Contains(body, "details need runs/read") {
+			t.Errorf("version page for an Approver: got %d, want the lineage without the run's params", r.status)
+		}
+		if r := uiGet(t, e, "/ui/w/default/models/"+url.PathEscape("churn's model")+"/versions/1", tok); !strings.Contains(string(r.body), "param.lr: 0.1") {
+			t.Errorf("version page for a Data Scientist lacks the run's params")
+		}
+		r = e.do("GET", "/api/v1/workspaces/default/models/"+url.PathEscape("churn's model")+"/versions/1/lineage", approver, "")
+		if body := string(r.body); r.status != http.StatusOK || strings.Contains(body, "param.lr") || !strings.Contains(body, "details need runs/read") {
+			t.Errorf("lineage API for an Approver: got %d %s", r.status, body)
+		}
 	})
 
 	t.Run("refused", func(t *testing.T) {

@@ -10,7 +10,6 @@ package lineage
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -150,6 +149,7 @@ type builder struct {
 	nodes map[string]*Node
 	order []string
 	edges []Edge
+	seen  map[Edge]bool // the edges added, for a constant-time check
 	full  bool
 }
 
@@ -176,7 +176,11 @@ func (b *builder) edge(from, to, label string) {
 		return
 	}
 	e := Edge{From: from, To: to, Label: label}
-	if !slices.Contains(b.edges, e) {
+	if b.seen == nil {
+		b.seen = map[Edge]bool{}
+	}
+	if !b.seen[e] {
+		b.seen[e] = true
 		b.edges = append(b.edges, e)
 	}
 }
