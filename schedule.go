@@ -109,7 +109,9 @@ type ScheduleService interface {
 	// Errors: EINVALID, ENOTFOUND, ECONFLICT.
 	ClaimFiring(ctx context.Context, workspace, name string, f *ScheduleFiring, next *time.Time) (*ScheduleFiring, error)
 	// FinishFiring records the job a claimed firing created, or the error
-	// that kept it from creating one. Errors: EINVALID, ENOTFOUND.
+	// that kept it from creating one, and returns the firing. The first
+	// call decides: a firing finished already is returned as it is.
+	// Errors: EINVALID, ENOTFOUND.
 	FinishFiring(ctx context.Context, workspace, name, id, job, errText string) (*ScheduleFiring, error)
 	// ScheduleFirings returns up to limit (≤ MaxScheduleFirings) firings of
 	// a schedule, newest first. Errors: EINVALID, ENOTFOUND.

@@ -231,6 +231,10 @@ func (r *resolution) pipeline(ctx context.Context, spec *jobspec.Job, job *hanga
 		return nil, hangar.Errorf(hangar.EINVALID, "%s: %d steps; the limit is %d", r.file, len(plan.Order), hangar.MaxJobSteps)
 	}
 	defaultNote := r.compute(spec.Settings.DefaultCompute, "settings.default_compute")
+	if spec.Compute != spec.Settings.DefaultCompute {
+		// The pipeline job's own compute, stored on it: checked too.
+		r.compute(spec.Compute, "compute")
+	}
 	p := &Pipeline{
 		Inputs:                map[string]*Input{},
 		Outputs:               map[string]*Output{},

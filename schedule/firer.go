@@ -103,17 +103,26 @@ const (
 	DefaultMaxResumeAge = 24 * time.Hour
 )
 
-// transient reports whether err, met while firing, may not happen again:
-// the server is stopping (ctx ended), or a store or service failed for
-// now. Such a firing is left for a later resume instead of recorded as
-// failed.
-func transient(ctx context.Context, err error) bool {
+// transientFor is how long after its claim a firing whose submission
+// failed with an internal error is still left for a later resume: a store
+// that failed for a moment gets several more tries (ResumeUnfinished runs
+// at every wake, at least once a minute), a fault that stays is recorded
+// with its own message after that.
+const transientFor = 10 * time.Minute
+
+// transient reports whether err, met while firing fr, may not happen
+// again: the server is stopping (ctx ended), a service is unavailable, or
+// an internal error within transientFor of the claim. Such a firing is
+// left for a later resume instead of recorded as failed.
+func transient(ctx context.Context, err error, fr *hangar.ScheduleFiring, now time.Time) bool {
 	if ctx.Err() != nil {
 		return true
 	}
 	switch hangar.ErrorCode(err) {
-	case hangar.EINTERNAL, hangar.EUNAVAILABLE:
+	case hangar.EUNAVAILABLE:
 		return true
+	case hangar.EINTERNAL:
+		return now.Sub(fr.FiredAt) < transientFor
 	}
 	return false
 }
@@ -229,7 +238,7 @@ func (f *Firer) fire(ctx context.Context, s *hangar.Schedule, due time.Time, man
 	}
 	jobName, errText := "", ""
 	if err != nil {
-		if !manual && transient(ctx, err) {
+		if !manual && transient(ctx, err, claimed, f.now()) {
 			// The server is stopping, or the store or a service failed
 			// for now: left unfinished, the firing is resumed later
 			// (ResumeUnfinished) rather than recorded as failed.
@@ -298,7 +307,7 @@ func (f *Firer) ResumeUnfinished(ctx context.Context) error {
 // its due time is recent enough to run late.
 func (f *Firer) resume(ctx context.Context, fr *hangar.ScheduleFiring) error {
 	job, err := f.resumeJob(ctx, fr)
-	if err != nil && transient(ctx, err) && f.now().Sub(fr.Due) < f.maxResumeAge() {
+	if err != nil && transient(ctx, err, fr, f.now()) && f.now().Sub(fr.Due) < f.maxResumeAge() {
 		return err
 	}
 	errText := ""

@@ -365,17 +365,19 @@ func (s *ScheduleService) FinishFiring(ctx context.Context, ws, name, id, job, e
 	}
 	var out *hangar.ScheduleFiring
 	err := s.db.write(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, tx.db.rebind(`UPDATE schedule_firings SET job = ?, error = ? WHERE id = ? AND workspace = ? AND schedule = ?`),
+		// The first to finish a firing decides: a slow first attempt and a
+		// resume (schedule.Firer.ResumeUnfinished) may both finish it, and
+		// the one that recorded the job must not be overwritten by one
+		// that did not submit.
+		_, err := tx.ExecContext(ctx, tx.db.rebind(`UPDATE schedule_firings SET job = ?, error = ? WHERE id = ? AND workspace = ? AND schedule = ? AND job = '' AND error = ''`),
 			job, errText, id, ws, name)
 		if err != nil {
 			return fmt.Errorf("update firing: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("update firing: %w", err)
-		} else if n == 0 {
+		out, err = scanFiring(tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+firingColumns+` FROM schedule_firings WHERE id = ? AND workspace = ? AND schedule = ?`), id, ws, name))
+		if isNoRows(err) {
 			return hangar.Errorf(hangar.ENOTFOUND, "firing %s of schedule %s not found", id, name)
 		}
-		out, err = scanFiring(tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+firingColumns+` FROM schedule_firings WHERE id = ?`), id))
 		if err != nil {
 			return fmt.Errorf("read firing: %w", err)
 		}

@@ -491,6 +491,11 @@ func testScheduleResume(t *testing.T, s *Store) {
 	if len(after) != len(before)+3 {
 		t.Errorf("jobs: got %v after resuming, want %v and the jobs of lost, manual-after and race only", after, before)
 	}
+	// The first to finish a firing decides: a late error does not
+	// overwrite the job recorded.
+	if fr, err := s.Schedules.FinishFiring(ctx, ws, "lost", lost.ID, "", "late"); err != nil || fr.Job != schedule.JobName("lost", lost.Due, false) || fr.Error != "" {
+		t.Errorf("finishing lost again: got %+v, %v, want it as it was", fr, err)
+	}
 	// Again: every firing is finished, nothing more is made.
 	f = scheduleFirer(s, "srv", func() time.Time { return now })
 	f.ResumeAfter = time.Nanosecond
