@@ -112,12 +112,17 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		},
 		"build": func(v *yaml.Node) {
 			env.Build, env.buildLine = &Build{}, v.Line
+			var pathNode, localPath *yaml.Node
 			d.fields(v, join(path, "build"), map[string]func(*yaml.Node){
-				"path": func(v *yaml.Node) { d.str(v, join(path, "build.path"), &env.Build.Path) },
+				"path": func(v *yaml.Node) { pathNode = v; d.str(v, join(path, "build.path"), &env.Build.Path) },
 				// The older form, as code: {local_path: …} is read.
-				"local_path":      func(v *yaml.Node) { d.str(v, join(path, "build.local_path"), &env.Build.Path) },
+				"local_path":      func(v *yaml.Node) { localPath = v; d.str(v, join(path, "build.local_path"), &env.Build.Path) },
 				"dockerfile_path": func(v *yaml.Node) { d.str(v, join(path, "build.dockerfile_path"), &env.Build.DockerfilePath) },
 			})
+			if pathNode != nil && localPath != nil {
+				// Either could be the one meant: neither silently wins.
+				d.errorf(localPath, "give one of %s and %s", join(path, "build.path"), join(path, "build.local_path"))
+			}
 			if env.Build.Path == "" {
 				d.errorf(v, "%s needs a path (the Docker build context)", join(path, "build"))
 			}

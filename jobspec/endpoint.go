@@ -272,7 +272,7 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		"type": func(v *yaml.Node) {
 			var s string
 			d.str(v, "type", &s)
-			if s != "" && s != "managed" {
+			if s != "" && !strings.EqualFold(s, "managed") {
 				d.errorf(v, "type %q: only managed online deployments are supported (Kubernetes deployments are not)", s)
 			}
 		},
@@ -449,7 +449,16 @@ func (d *decoder) requireDeployment(root *yaml.Node, name, endpoint string, mode
 // Ignoring it would serve the model some other way than the file says.
 func (d *decoder) servedBy(env *Environment) {
 	if env != nil && len(env.InferenceConfig) > 0 {
-		d.errorAt(d.file+":"+strconv.Itoa(env.inferenceLine), "environment.inference_config: custom serving containers are not supported: Hangar does not start the image's server; "+
+		// A key that came from --set has no line: the environment's
+		// says where, or the file alone when --set made both.
+		at := d.file
+		switch {
+		case env.inferenceLine > 0:
+			at += ":" + strconv.Itoa(env.inferenceLine)
+		case env.Line > 0:
+			at += ":" + strconv.Itoa(env.Line)
+		}
+		d.errorAt(at, "environment.inference_config: custom serving containers are not supported: Hangar does not start the image's server; "+
 			"deploy the model with a scoring script (code_configuration) run by python3, or an MLflow model served natively")
 	}
 }
