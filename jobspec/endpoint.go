@@ -372,9 +372,9 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 			switch {
 			case s == "" || s == "local" || s == "azureml:local":
 				dep.Compute = "local"
-			case strings.HasPrefix(s, "azureml:") && assetName.MatchString(strings.TrimPrefix(s, "azureml:")):
+			case hangar.ValidateBatchCompute(s) == nil:
 				dep.Compute = s
-			case assetName.MatchString(s):
+			case hangar.ValidateBatchCompute("azureml:"+s) == nil:
 				dep.Compute = "azureml:" + s
 			default:
 				d.errorf(v, "compute %q: want a compute cluster's name (azureml:cpu-cluster), recorded; Hangar runs batch jobs on the server's machine", s)
