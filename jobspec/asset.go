@@ -33,7 +33,10 @@ type Environment struct {
 	Build *Build
 	// OSType is linux (the default) or windows.
 	OSType string
-	// InferenceConfig is recorded for custom serving containers.
+	// InferenceConfig is a custom serving container's routes: parsed,
+	// so that an environment or deployment that has one is refused (Hangar
+	// does not start the image's server), and recorded in a job's inline
+	// environment.
 	InferenceConfig map[string]any
 	// Variables are the environment_variables a step run in the
 	// environment gets (a Hangar extension of the v2 schema, with the key
@@ -62,6 +65,7 @@ func ParseEnvironment(file string, b []byte) (*Environment, error) {
 	if env != nil && env.Name == "" {
 		d.errorf(root, "name is required")
 	}
+	d.servedBy(env, "")
 	if err := d.err(); err != nil {
 		return nil, err
 	}

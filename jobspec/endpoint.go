@@ -281,7 +281,7 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		},
 		"with_package": func(v *yaml.Node) { d.errorf(v, "with_package: model packaging is not supported") },
 	})
-	d.servedBy(dep.Environment)
+	d.servedBy(dep.Environment, "environment")
 	if d.err() == nil {
 		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 	}
@@ -414,7 +414,7 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 	// The legacy form: settings at the top level.
 	maps.Copy(fs, settings)
 	d.fields(root, "", fs)
-	d.servedBy(dep.Environment)
+	d.servedBy(dep.Environment, "environment")
 	if d.err() == nil {
 		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 		if dep.OutputAction == SummaryOnly && dep.Code == nil {
@@ -444,10 +444,11 @@ func (d *decoder) requireDeployment(root *yaml.Node, name, endpoint string, mode
 }
 
 // servedBy refuses what asks for a server other than Hangar's: a custom
-// container (an inline environment's inference_config: Azure then runs
+// container (an environment's inference_config, at path: Azure then runs
 // the image's own server on its routes, which Hangar does not start).
-// Ignoring it would serve the model some other way than the file says.
-func (d *decoder) servedBy(env *Environment) {
+// Ignoring it would serve the model some other way than the file says,
+// in a deployment or in one that uses a registered environment later.
+func (d *decoder) servedBy(env *Environment, path string) {
 	if env != nil && len(env.InferenceConfig) > 0 {
 		// A key that came from --set has no line: the environment's
 		// says where, or the file alone when --set made both.
@@ -458,7 +459,7 @@ func (d *decoder) servedBy(env *Environment) {
 		case env.Line > 0:
 			at += ":" + strconv.Itoa(env.Line)
 		}
-		d.errorAt(at, "environment.inference_config: custom serving containers are not supported: Hangar does not start the image's server; "+
+		d.errorAt(at, join(path, "inference_config")+": custom serving containers are not supported: Hangar does not start the image's server; "+
 			"deploy the model with a scoring script (code_configuration) run by python3, or an MLflow model served natively")
 	}
 }

@@ -95,7 +95,8 @@ func parseAzureShape(file string, b []byte) ([]byte, error) {
 // got wrong — an inference_config given with --set was placed at line 0,
 // type Managed was refused though every other enum is read in any case,
 // and an environment's build with both path and local_path let the
-// second silently win.
+// second silently win; an environment with inference_config was
+// registered, though a deployment using it is served by python3.
 func TestEndpointReviewFindings(t *testing.T) {
 	const dep = "name: blue\nendpoint_name: churn\nmodel: azureml:m:1\nenvironment:\n  image: python\n"
 	tests := []struct {
@@ -128,8 +129,14 @@ func TestEndpointReviewFindings(t *testing.T) {
 			}
 		})
 	}
-	_, err := ParseEnvironment("e.yml", []byte("name: e\nbuild:\n  local_path: ./b\n  path: ./a\n"))
-	if want := "e.yml:3: give one of build.path and build.local_path"; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("ParseEnvironment: got error %v, want one containing %q", err, want)
+	for _, tt := range []struct{ yaml, want string }{
+		{"name: e\nbuild:\n  local_path: ./b\n  path: ./a\n", "e.yml:3: give one of build.path and build.local_path"},
+		{"name: e\nimage: python\ninference_config:\n  scoring_route: {port: 5001, path: /score}\n",
+			"e.yml:4: inference_config: custom serving containers are not supported"},
+	} {
+		_, err := ParseEnvironment("e.yml", []byte(tt.yaml))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseEnvironment(%q): got error %v, want one containing %q", tt.yaml, err, tt.want)
+		}
 	}
 }
