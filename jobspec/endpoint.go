@@ -60,7 +60,11 @@ type Model struct {
 	// give it, which create says it does not apply (the registry numbers
 	// versions itself).
 	Name, Version string
-	Line          int
+	// Description and Tags are an inline model's, given to the version it
+	// is registered as.
+	Description string
+	Tags        map[string]string
+	Line        int
 }
 
 // CodeConfiguration is a scoring script and the folder it is in.
@@ -723,8 +727,8 @@ func (d *decoder) model(v *yaml.Node, path string) *Model {
 		"model_format": func(v *yaml.Node) {
 			d.errorf(v, "%s.model_format is Azure's preview schema: write %s.type (mlflow_model for an MLflow model)", path, path)
 		},
-		"description": func(*yaml.Node) {},
-		"tags":        func(*yaml.Node) {},
+		"description": func(v *yaml.Node) { d.str(v, join(path, "description"), &m.Description) },
+		"tags":        func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &m.Tags) },
 		"$schema":     func(*yaml.Node) {},
 	})
 	if d.problems() > before {

@@ -140,3 +140,16 @@ func TestEndpointReviewFindings(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineModelDescriptionTags: an inline model's description and
+// tags are read, for the version it is registered as.
+func TestInlineModelDescriptionTags(t *testing.T) {
+	const y = "name: blue\nendpoint_name: churn\nmodel:\n  name: churn-model\n  path: model\n  description: Churn by tenure.\n  tags:\n    owner: risk\n"
+	dep, err := ParseOnlineDeployment("d.yml", []byte(y), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := dep.Model; m.Description != "Churn by tenure." || m.Tags["owner"] != "risk" || len(m.Tags) != 1 {
+		t.Errorf("got model description %q tags %v, want %q and owner=risk", m.Description, m.Tags, "Churn by tenure.")
+	}
+}

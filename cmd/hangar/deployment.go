@@ -490,18 +490,66 @@ func (r *deploymentResolver) modelRef(ctx context.Context, sp *hangar.Deployment
 // the version the deployment being updated runs when dir holds its files,
 // else dir registered as the next version of <endpoint>-<deployment>.
 func (r *deploymentResolver) localModel(ctx context.Context, sp *hangar.DeploymentSpec, endpoint, name string, m *jobspec.Model, dir string) error {
-	if r.unchangedModel(ctx, endpoint, name, m, dir) {
+	folder, clean, err := modelFolder(r.file, dir)
+	if err != nil {
+		return err
+	}
+	defer clean()
+	if r.unchangedModel(ctx, endpoint, name, m, folder) {
 		c := r.current
 		sp.ModelName, sp.ModelVersion, sp.ModelType = c.ModelName, c.ModelVersion, c.ModelType
 		fmt.Fprintf(r.stderr, "%s: model.path holds the files of %s:%s, which the deployment runs\n", r.file, c.ModelName, c.ModelVersion)
 		return nil
 	}
-	v, err := r.registerModel(ctx, endpoint, name, m, dir)
+	v, err := r.registerModel(ctx, endpoint, name, m, folder)
 	if err != nil {
 		return err
 	}
 	sp.ModelName, sp.ModelVersion, sp.ModelType = v.Name, v.Version, m.Type
 	return nil
+}
+
+// modelFolder is the folder a local model path is registered from: the
+// folder itself, or for a model file (Azure's samples name one,
+// model.pkl) a temporary folder holding a copy of it, which clean
+// removes. The copy is streamed, so a model of many gigabytes is not held
+// in memory, and made once for both the comparison with the deployment's
+// current model and the upload. Errors: EINVALID naming the file.
+func modelFolder(file, dir string) (folder string, clean func(), err error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", nil, invalidf("%s: model.path: %v", file, err)
+	}
+	if fi.IsDir() {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "hangar-model-")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := streamFile(dir, filepath.Join(tmp, filepath.Base(dir))); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, invalidf("%s: model.path: %v", file, err)
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
+// streamFile copies the file src to dst through a small buffer.
+func streamFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // modelVersion resolves a model reference through the registry:
@@ -619,34 +667,29 @@ func (r *deploymentResolver) registerEnvironment(ctx context.Context, endpoint, 
 	return out, nil
 }
 
-// registerModel registers a local model folder (or file) as the next
-// version of the inline model's name or else of the model
-// <endpoint>-<deployment>, as `hangar model create
-// --path` does: Azure registers a deployment's local model as an
-// anonymous model; naming it after the deployment lets `hangar model
-// list` show where it came from.
-func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deployment string, m *jobspec.Model, dir string) (*hangar.ModelVersion, error) {
+// registerModel registers a local model folder as the next version of
+// the inline model's name or else of the model <endpoint>-<deployment>,
+// as `hangar model create --path` does: Azure registers a deployment's
+// local model as an anonymous model; naming it after the deployment lets
+// `hangar model list` show where it came from. The inline model's
+// description and tags go to the version, with the tags Hangar reads from
+// the folder (hangar.…), which win.
+func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deployment string, m *jobspec.Model, folder string) (*hangar.ModelVersion, error) {
 	name := localModelName(endpoint, deployment, m)
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, invalidf("%s: model.path: %v", r.file, err)
-	}
-	mf := &modelFiles{dir: dir, clean: func() {}}
-	if !fi.IsDir() {
-		tmp, err := os.MkdirTemp("", "hangar-model-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		if err := copyFile(dir, filepath.Join(tmp, filepath.Base(dir))); err != nil {
-			return nil, err
-		}
-		mf.dir = tmp
-	}
-	tags, err := describeModel(mf.dir, m.Type)
+	mf := &modelFiles{dir: folder, clean: func() {}}
+	described, err := describeModel(mf.dir, m.Type)
 	if err != nil {
 		return nil, inFile(r.file+": model.path", err)
 	}
+	tags := map[string]string{}
+	for k, v := range m.Tags {
+		if strings.HasPrefix(k, "hangar.") {
+			fmt.Fprintf(r.stderr, "%s: model.tags.%s is not applied: hangar.… tags are the ones Hangar reads from the model\n", r.file, k)
+			continue
+		}
+		tags[k] = v
+	}
+	maps.Copy(tags, described)
 	tags["hangar.deployment"] = endpoint + "/" + deployment
 	source, runID, err := uploadModel(ctx, r.registry, name, mf)
 	if err != nil {
@@ -656,7 +699,7 @@ func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deploy
 		return nil, registryError(err)
 	}
 	v, err := r.registry.CreateModelVersion(ctx, &hangar.ModelVersion{Name: name, Source: source, RunID: runID,
-		Description: "model of " + r.kind + " deployment " + deployment + " of endpoint " + endpoint, Tags: tags})
+		Description: firstNonEmpty(m.Description, "model of "+r.kind+" deployment "+deployment+" of endpoint "+endpoint), Tags: tags})
 	if err != nil {
 		return nil, registryError(err)
 	}
@@ -683,32 +726,15 @@ func inFile(prefix string, err error) error {
 	return fmt.Errorf("%s: %w", prefix, err)
 }
 
-// unchangedModel reports whether the local model folder dir holds the
-// files of the model version the deployment being updated runs, the one
-// an earlier create or update registered from its folder: Azure's
-// anonymous models are named by their content, so applying the same
-// YAML again changes nothing; here the content digest decides.
+// unchangedModel reports whether the model folder dir (see modelFolder)
+// holds the files of the model version the deployment being updated
+// runs, the one an earlier create or update registered from its folder:
+// Azure's anonymous models are named by their content, so applying the
+// same YAML again changes nothing; here the content digest decides.
 func (r *deploymentResolver) unchangedModel(ctx context.Context, endpoint, name string, m *jobspec.Model, dir string) bool {
 	c := r.current
 	if c == nil || c.ModelName != localModelName(endpoint, name, m) || c.ModelDigest == "" || c.ModelType != m.Type {
 		return false
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return false
-	}
-	if !fi.IsDir() {
-		// A model file (Azure's samples name one, model.pkl) is
-		// registered as a folder holding it: hash that folder.
-		tmp, err := os.MkdirTemp("", "hangar-model-")
-		if err != nil {
-			return false
-		}
-		defer os.RemoveAll(tmp)
-		if err := copyFile(dir, filepath.Join(tmp, filepath.Base(dir))); err != nil {
-			return false
-		}
-		dir = tmp
 	}
 	_, manifest, err := artifact.PutDir(ctx, hashOnly{}, os.DirFS(dir))
 	if err != nil {
