@@ -698,10 +698,26 @@ func (s *BatchSettings) Validate() error {
 	if err := ValidateText("output_file_name", s.OutputFileName, MaxDataPathLength); err != nil {
 		return err
 	}
-	if err := ValidateText("compute", s.Compute, MaxAssetDisplayNameLength); err != nil {
+	if err := ValidateBatchCompute(s.Compute); err != nil {
 		return err
 	}
 	return noExpression("output_file_name", s.OutputFileName)
+}
+
+// ValidateBatchCompute checks a batch deployment's compute: none (the
+// server's machine), local, or azureml:<name> naming a compute cluster,
+// which is recorded (batch jobs run on the server's machine). The CLI
+// reads a deployment YAML's compute by the same rule, so the API refuses
+// what the CLI refuses. Errors: EINVALID.
+func ValidateBatchCompute(compute string) error {
+	if compute == "" || compute == "local" {
+		return nil
+	}
+	name, ok := strings.CutPrefix(compute, "azureml:")
+	if !ok || ValidateName("compute", name) != nil {
+		return Errorf(EINVALID, "compute %q: want local or azureml:<name> naming a compute cluster (azureml:cpu-cluster), recorded; batch jobs run on the server's machine", compute)
+	}
+	return nil
 }
 
 // noExpression refuses a value that holds "${{": a batch job's command

@@ -206,6 +206,12 @@ func TestBatchDeploymentValidate(t *testing.T) {
 			"output_file_name \"${{outputs.x}}.csv\": expressions (${{ ... }}) are not allowed here"},
 		{"summary only", func(d *hangar.BatchDeployment) { d.Settings.OutputAction = hangar.BatchSummaryOnly }, "needs a scoring script"},
 		{"spec", func(d *hangar.BatchDeployment) { d.Spec.InstanceCount = 0 }, "instance_count"},
+		{"compute local", func(d *hangar.BatchDeployment) { d.Settings.Compute = "local" }, ""},
+		{"compute of a cluster", func(d *hangar.BatchDeployment) { d.Settings.Compute = "azureml:cpu-cluster" }, ""},
+		{"compute without azureml:", func(d *hangar.BatchDeployment) { d.Settings.Compute = "cpu-cluster" }, `compute "cpu-cluster": want local or azureml:<name>`},
+		{"compute that is no name", func(d *hangar.BatchDeployment) { d.Settings.Compute = "azureml:a b" }, `compute "azureml:a b"`},
+		{"compute azureml: alone", func(d *hangar.BatchDeployment) { d.Settings.Compute = "azureml:" }, `compute "azureml:"`},
+		{"compute as a path", func(d *hangar.BatchDeployment) { d.Settings.Compute = "azureml:../x" }, `compute "azureml:../x"`},
 	}
 	for _, tt := range tests {
 		d := hangar.BatchDeployment{Endpoint: "nightly", Name: "blue", Spec: validSpec(), Settings: settings()}

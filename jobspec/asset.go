@@ -33,7 +33,10 @@ type Environment struct {
 	Build *Build
 	// OSType is linux (the default) or windows.
 	OSType string
-	// InferenceConfig is recorded for custom serving containers.
+	// InferenceConfig is a custom serving container's routes: parsed,
+	// so that an environment or deployment that has one is refused (Hangar
+	// does not start the image's server), and recorded in a job's inline
+	// environment.
 	InferenceConfig map[string]any
 	// Variables are the environment_variables a step run in the
 	// environment gets (a Hangar extension of the v2 schema, with the key
@@ -62,6 +65,7 @@ func ParseEnvironment(file string, b []byte) (*Environment, error) {
 	if env != nil && env.Name == "" {
 		d.errorf(root, "name is required")
 	}
+	d.servedBy(env, "")
 	if err := d.err(); err != nil {
 		return nil, err
 	}
@@ -112,12 +116,17 @@ func (d *decoder) environment(n *yaml.Node, path string, top bool) *Environment 
 		},
 		"build": func(v *yaml.Node) {
 			env.Build, env.buildLine = &Build{}, v.Line
+			var pathNode, localPath *yaml.Node
 			d.fields(v, join(path, "build"), map[string]func(*yaml.Node){
-				"path": func(v *yaml.Node) { d.str(v, join(path, "build.path"), &env.Build.Path) },
+				"path": func(v *yaml.Node) { pathNode = v; d.str(v, join(path, "build.path"), &env.Build.Path) },
 				// The older form, as code: {local_path: …} is read.
-				"local_path":      func(v *yaml.Node) { d.str(v, join(path, "build.local_path"), &env.Build.Path) },
+				"local_path":      func(v *yaml.Node) { localPath = v; d.str(v, join(path, "build.local_path"), &env.Build.Path) },
 				"dockerfile_path": func(v *yaml.Node) { d.str(v, join(path, "build.dockerfile_path"), &env.Build.DockerfilePath) },
 			})
+			if pathNode != nil && localPath != nil {
+				// Either could be the one meant: neither silently wins.
+				d.errorf(localPath, "give one of %s and %s", join(path, "build.path"), join(path, "build.local_path"))
+			}
 			if env.Build.Path == "" {
 				d.errorf(v, "%s needs a path (the Docker build context)", join(path, "build"))
 			}

@@ -60,7 +60,11 @@ type Model struct {
 	// give it, which create says it does not apply (the registry numbers
 	// versions itself).
 	Name, Version string
-	Line          int
+	// Description and Tags are an inline model's, given to the version it
+	// is registered as.
+	Description string
+	Tags        map[string]string
+	Line        int
 }
 
 // CodeConfiguration is a scoring script and the folder it is in.
@@ -272,7 +276,7 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		"type": func(v *yaml.Node) {
 			var s string
 			d.str(v, "type", &s)
-			if s != "" && s != "managed" {
+			if s != "" && !strings.EqualFold(s, "managed") {
 				d.errorf(v, "type %q: only managed online deployments are supported (Kubernetes deployments are not)", s)
 			}
 		},
@@ -281,7 +285,7 @@ func ParseOnlineDeployment(file string, b []byte, sets []string) (*OnlineDeploym
 		},
 		"with_package": func(v *yaml.Node) { d.errorf(v, "with_package: model packaging is not supported") },
 	})
-	d.servedBy(dep.Environment)
+	d.servedBy(dep.Environment, "environment")
 	if d.err() == nil {
 		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 	}
@@ -372,9 +376,9 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 			switch {
 			case s == "" || s == "local" || s == "azureml:local":
 				dep.Compute = "local"
-			case strings.HasPrefix(s, "azureml:") && assetName.MatchString(strings.TrimPrefix(s, "azureml:")):
+			case hangar.ValidateBatchCompute(s) == nil:
 				dep.Compute = s
-			case assetName.MatchString(s):
+			case hangar.ValidateBatchCompute("azureml:"+s) == nil:
 				dep.Compute = "azureml:" + s
 			default:
 				d.errorf(v, "compute %q: want a compute cluster's name (azureml:cpu-cluster), recorded; Hangar runs batch jobs on the server's machine", s)
@@ -414,7 +418,7 @@ func ParseBatchDeployment(file string, b []byte, sets []string) (*BatchDeploymen
 	// The legacy form: settings at the top level.
 	maps.Copy(fs, settings)
 	d.fields(root, "", fs)
-	d.servedBy(dep.Environment)
+	d.servedBy(dep.Environment, "environment")
 	if d.err() == nil {
 		d.requireDeployment(root, dep.Name, dep.EndpointName, dep.Model, dep.Code, dep.Environment)
 		if dep.OutputAction == SummaryOnly && dep.Code == nil {
@@ -444,12 +448,22 @@ func (d *decoder) requireDeployment(root *yaml.Node, name, endpoint string, mode
 }
 
 // servedBy refuses what asks for a server other than Hangar's: a custom
-// container (an inline environment's inference_config: Azure then runs
+// container (an environment's inference_config, at path: Azure then runs
 // the image's own server on its routes, which Hangar does not start).
-// Ignoring it would serve the model some other way than the file says.
-func (d *decoder) servedBy(env *Environment) {
+// Ignoring it would serve the model some other way than the file says,
+// in a deployment or in one that uses a registered environment later.
+func (d *decoder) servedBy(env *Environment, path string) {
 	if env != nil && len(env.InferenceConfig) > 0 {
-		d.errorAt(d.file+":"+strconv.Itoa(env.inferenceLine), "environment.inference_config: custom serving containers are not supported: Hangar does not start the image's server; "+
+		// A key that came from --set has no line: the environment's
+		// says where, or the file alone when --set made both.
+		at := d.file
+		switch {
+		case env.inferenceLine > 0:
+			at += ":" + strconv.Itoa(env.inferenceLine)
+		case env.Line > 0:
+			at += ":" + strconv.Itoa(env.Line)
+		}
+		d.errorAt(at, join(path, "inference_config")+": custom serving containers are not supported: Hangar does not start the image's server; "+
 			"deploy the model with a scoring script (code_configuration) run by python3, or an MLflow model served natively")
 	}
 }
@@ -713,8 +727,8 @@ func (d *decoder) model(v *yaml.Node, path string) *Model {
 		"model_format": func(v *yaml.Node) {
 			d.errorf(v, "%s.model_format is Azure's preview schema: write %s.type (mlflow_model for an MLflow model)", path, path)
 		},
-		"description": func(*yaml.Node) {},
-		"tags":        func(*yaml.Node) {},
+		"description": func(v *yaml.Node) { d.str(v, join(path, "description"), &m.Description) },
+		"tags":        func(v *yaml.Node) { d.strMap(v, join(path, "tags"), &m.Tags) },
 		"$schema":     func(*yaml.Node) {},
 	})
 	if d.problems() > before {

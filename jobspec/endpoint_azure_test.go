@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,4 +89,67 @@ func parseAzureShape(file string, b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(out, '\n'), nil
+}
+
+// TestEndpointReviewFindings: what a review found the deployment parsers
+// got wrong — an inference_config given with --set was placed at line 0,
+// type Managed was refused though every other enum is read in any case,
+// and an environment's build with both path and local_path let the
+// second silently win; an environment with inference_config was
+// registered, though a deployment using it is served by python3.
+func TestEndpointReviewFindings(t *testing.T) {
+	const dep = "name: blue\nendpoint_name: churn\nmodel: azureml:m:1\nenvironment:\n  image: python\n"
+	tests := []struct {
+		name, yaml string
+		sets       []string
+		want       string // a part of the error; "" for none
+	}{
+		{"inference_config by --set is at the environment's line", dep, []string{"environment.inference_config.liveness_route.port=5001"},
+			"d.yml:5: environment.inference_config: custom serving containers are not supported"},
+		{"inference_config and environment by --set are in the file", "name: blue\nendpoint_name: churn\nmodel: azureml:m:1\n",
+			[]string{"environment.image=python", "environment.inference_config.a=1"},
+			"d.yml: environment.inference_config: custom serving containers are not supported"},
+		{"inference_config in the file is at its line", dep + "  inference_config:\n    scoring_route: {port: 5001, path: /score}\n", nil,
+			"d.yml:7: environment.inference_config: custom serving containers are not supported"},
+		{"type Managed", dep + "type: Managed\n", nil, ""},
+		{"type kubernetes", dep + "type: kubernetes\n", nil, `d.yml:6: type "kubernetes": only managed online deployments are supported`},
+		{"build.path and build.local_path", "name: blue\nendpoint_name: churn\nmodel: azureml:m:1\nenvironment:\n  build:\n    path: ./a\n    local_path: ./b\n", nil,
+			"d.yml:7: give one of environment.build.path and environment.build.local_path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseOnlineDeployment("d.yml", []byte(tt.yaml), tt.sets)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("got error %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got error %v, want one containing %q", err, tt.want)
+			case strings.Contains(fmt.Sprint(err), "d.yml:0:"):
+				t.Errorf("got error %v, want no line 0", err)
+			}
+		})
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"name: e\nbuild:\n  local_path: ./b\n  path: ./a\n", "e.yml:3: give one of build.path and build.local_path"},
+		{"name: e\nimage: python\ninference_config:\n  scoring_route: {port: 5001, path: /score}\n",
+			"e.yml:4: inference_config: custom serving containers are not supported"},
+	} {
+		_, err := ParseEnvironment("e.yml", []byte(tt.yaml))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseEnvironment(%q): got error %v, want one containing %q", tt.yaml, err, tt.want)
+		}
+	}
+}
+
+// TestInlineModelDescriptionTags: an inline model's description and
+// tags are read, for the version it is registered as.
+func TestInlineModelDescriptionTags(t *testing.T) {
+	const y = "name: blue\nendpoint_name: churn\nmodel:\n  name: churn-model\n  path: model\n  description: Churn by tenure.\n  tags:\n    owner: risk\n"
+	dep, err := ParseOnlineDeployment("d.yml", []byte(y), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := dep.Model; m.Description != "Churn by tenure." || m.Tags["owner"] != "risk" || len(m.Tags) != 1 {
+		t.Errorf("got model description %q tags %v, want %q and owner=risk", m.Description, m.Tags, "Churn by tenure.")
+	}
 }

@@ -55,6 +55,16 @@ func (r Ref) String() string {
 	return "azureml:" + r.Name
 }
 
+// Curated reports whether the reference names one of Azure's curated
+// environments: one of registry azureml
+// (azureml://registries/azureml/environments/…), or an AzureML-… name,
+// the workspace-scoped form of the same environments. Hangar has not
+// their images; a workspace may still register an environment of such a
+// name, so a caller looks the name up before standing in for it.
+func (r Ref) Curated() bool {
+	return r.File == "" && (r.Registry == "azureml" || (r.Registry == "" && strings.HasPrefix(r.Name, "AzureML-")))
+}
+
 // HangarRegistry is the registry of Hangar's built-in components:
 // azureml://registries/hangar/components/<name>/versions/<v>, or
 // hangar:<name>:<v> for short.

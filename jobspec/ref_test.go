@@ -80,3 +80,27 @@ func FuzzParseRef(f *testing.F) {
 		}
 	})
 }
+
+// TestRefCurated: Azure's curated environments are named by registry
+// azureml or by an AzureML- name; nothing else is.
+func TestRefCurated(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"azureml://registries/azureml/environments/sklearn-1.5/labels/latest", true},
+		{"azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:1", true},
+		{"azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest", true},
+		{"azureml:sklearn-env:1", false},
+		{"azureml://registries/other/environments/sklearn/versions/1", false},
+		{"azureml:azureml-lower:1", false},
+	} {
+		r, err := ParseRef(tt.in, false)
+		if err != nil {
+			t.Fatalf("ParseRef(%q): %v", tt.in, err)
+		}
+		if got := r.Curated(); got != tt.want {
+			t.Errorf("ParseRef(%q).Curated() = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

@@ -593,11 +593,9 @@ func batchDeploymentOf(ctx context.Context, cli *clientConfig, c *httpapi.Client
 				fmt.Fprintf(errOut, "%s: the inline environment is not recorded: a model Hangar runs natively needs none\n", file)
 			}
 		} else {
-			env, err := r.environment(ctx, *e.Ref, spec.EndpointName, spec.Name)
-			if err != nil {
+			if err := r.environment(ctx, *e.Ref, code, &d.Spec); err != nil {
 				return nil, err
 			}
-			d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = env.Name, env.Version
 		}
 	}
 	// A bad deployment is refused before the model is registered.

@@ -301,11 +301,9 @@ func (r *deploymentResolver) resolve(ctx context.Context, spec *jobspec.OnlineDe
 		}
 	}
 	if env := spec.Environment; env != nil && env.Ref != nil {
-		e, err := r.environment(ctx, *env.Ref, spec.EndpointName, spec.Name)
-		if err != nil {
+		if err := r.environment(ctx, *env.Ref, code, &d.Spec); err != nil {
 			return nil, err
 		}
-		d.Spec.EnvironmentName, d.Spec.EnvironmentVersion = e.Name, e.Version
 	}
 	// A bad spec is refused before the uploads: what they will fill in
 	// stands in as placeholders.
@@ -340,6 +338,9 @@ type deploymentCode struct {
 	dir    string               // the code folder, from the YAML's folder; "" without code_configuration
 	script string               // the scoring script, relative to dir, with forward slashes
 	env    *jobspec.Environment // the inline environment to register; nil for none
+	// curated is the reference to one of Azure's curated environments
+	// whose stand-in is registered with the uploads; nil for none.
+	curated *jobspec.Ref
 }
 
 // codeOf checks a deployment YAML's code_configuration (its folder and
@@ -382,13 +383,14 @@ func (c *deploymentCode) placeholders(sp *hangar.DeploymentSpec) {
 		sp.ScoringScript = c.script
 		sp.CodeDigest = hangar.Digest("sha256:" + strings.Repeat("0", 64))
 	}
-	if c.env != nil {
+	if c.env != nil || c.curated != nil {
 		sp.EnvironmentName, sp.EnvironmentVersion = "pending", "1"
 	}
 }
 
 // uploadCode uploads the code folder as a snapshot and registers the
-// inline environment, for the deployment name of endpoint, into sp.
+// inline environment or the curated one's stand-in, for the deployment
+// name of endpoint, into sp.
 func (r *deploymentResolver) uploadCode(ctx context.Context, c *deploymentCode, sp *hangar.DeploymentSpec, endpoint, name string) error {
 	if c.dir != "" {
 		var err error
@@ -399,6 +401,13 @@ func (r *deploymentResolver) uploadCode(ctx context.Context, c *deploymentCode, 
 	}
 	if c.env != nil {
 		e, err := r.registerEnvironment(ctx, endpoint, name, c.env)
+		if err != nil {
+			return err
+		}
+		sp.EnvironmentName, sp.EnvironmentVersion = e.Name, e.Version
+	}
+	if c.curated != nil {
+		e, err := r.curatedEnvironment(ctx, *c.curated, endpoint, name)
 		if err != nil {
 			return err
 		}
@@ -481,18 +490,66 @@ func (r *deploymentResolver) modelRef(ctx context.Context, sp *hangar.Deployment
 // the version the deployment being updated runs when dir holds its files,
 // else dir registered as the next version of <endpoint>-<deployment>.
 func (r *deploymentResolver) localModel(ctx context.Context, sp *hangar.DeploymentSpec, endpoint, name string, m *jobspec.Model, dir string) error {
-	if r.unchangedModel(ctx, endpoint, name, m, dir) {
+	folder, clean, err := modelFolder(r.file, dir)
+	if err != nil {
+		return err
+	}
+	defer clean()
+	if r.unchangedModel(ctx, endpoint, name, m, folder) {
 		c := r.current
 		sp.ModelName, sp.ModelVersion, sp.ModelType = c.ModelName, c.ModelVersion, c.ModelType
 		fmt.Fprintf(r.stderr, "%s: model.path holds the files of %s:%s, which the deployment runs\n", r.file, c.ModelName, c.ModelVersion)
 		return nil
 	}
-	v, err := r.registerModel(ctx, endpoint, name, m, dir)
+	v, err := r.registerModel(ctx, endpoint, name, m, folder)
 	if err != nil {
 		return err
 	}
 	sp.ModelName, sp.ModelVersion, sp.ModelType = v.Name, v.Version, m.Type
 	return nil
+}
+
+// modelFolder is the folder a local model path is registered from: the
+// folder itself, or for a model file (Azure's samples name one,
+// model.pkl) a temporary folder holding a copy of it, which clean
+// removes. The copy is streamed, so a model of many gigabytes is not held
+// in memory, and made once for both the comparison with the deployment's
+// current model and the upload. Errors: EINVALID naming the file.
+func modelFolder(file, dir string) (folder string, clean func(), err error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", nil, invalidf("%s: model.path: %v", file, err)
+	}
+	if fi.IsDir() {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "hangar-model-")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := streamFile(dir, filepath.Join(tmp, filepath.Base(dir))); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, invalidf("%s: model.path: %v", file, err)
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
+// streamFile copies the file src to dst through a small buffer.
+func streamFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // modelVersion resolves a model reference through the registry:
@@ -517,17 +574,18 @@ func (r *deploymentResolver) modelVersion(ctx context.Context, ref jobspec.Ref) 
 	return v, nil
 }
 
-// environment resolves an environment reference to a version: a version
-// that must exist, or the latest one. One of Azure's curated environments
-// (azureml://registries/azureml/environments/…, or an AzureML-… name the
-// workspace does not have) is registered as the deployment's environment
+// environment resolves an environment reference into sp: a version
+// that must exist, or the latest one. One of Azure's curated
+// environments (azureml://registries/azureml/environments/…, or an
+// AzureML-… name the workspace does not have) is marked in c, to be
+// registered with the uploads as the deployment's environment
 // <endpoint>-<deployment>-env recording it — as jobs record it: Hangar
 // has not its image, and a scoring script runs in the server's python3
-// either way. Errors: EINVALID, ENOTFOUND.
-func (r *deploymentResolver) environment(ctx context.Context, ref jobspec.Ref, endpoint, name string) (*hangar.Environment, error) {
-	curated := ref.Registry == "azureml" || (ref.Registry == "" && strings.HasPrefix(ref.Name, "AzureML-"))
-	if ref.Registry != "" && !curated {
-		return nil, invalidf("%s: environment %s: a registry's environment is used from a workspace: create it in this one first (hangar environment create)", r.file, ref)
+// either way. Nothing is written here, so that a deployment refused
+// afterwards leaves nothing behind. Errors: EINVALID, ENOTFOUND.
+func (r *deploymentResolver) environment(ctx context.Context, ref jobspec.Ref, c *deploymentCode, sp *hangar.DeploymentSpec) error {
+	if ref.Registry != "" && !ref.Curated() {
+		return invalidf("%s: environment %s: a registry's environment is used from a workspace: create it in this one first (hangar environment create)", r.file, ref)
 	}
 	var e *hangar.Environment
 	var err error
@@ -536,36 +594,54 @@ func (r *deploymentResolver) environment(ctx context.Context, ref jobspec.Ref, e
 		err = hangar.Errorf(hangar.ENOTFOUND, "curated")
 	case ref.Version != "":
 		e, err = r.client.Environment(ctx, r.workspace, ref.Name, ref.Version)
+		if ref.Curated() && hangar.IsCode(err, hangar.ENOTFOUND) {
+			// The stand-in is for a name the workspace does not have:
+			// a missing version of one it has is not found.
+			switch _, lerr := r.client.LatestEnvironment(ctx, r.workspace, ref.Name); {
+			case lerr == nil:
+				return hangar.Errorf(hangar.ENOTFOUND, "%s: environment %s: version %s not found: the workspace's environment %s has other versions (hangar environment list)", r.file, ref, ref.Version, ref.Name)
+			case !hangar.IsCode(lerr, hangar.ENOTFOUND):
+				return inFile(fmt.Sprintf("%s: environment %s", r.file, ref), lerr)
+			}
+		}
 	case strings.EqualFold(ref.Label, "latest"):
 		e, err = r.client.LatestEnvironment(ctx, r.workspace, ref.Name)
 	default:
-		return nil, invalidf("%s: environment %s: an environment is named by version or @latest", r.file, ref)
+		return invalidf("%s: environment %s: an environment is named by version or @latest", r.file, ref)
 	}
-	if curated && hangar.IsCode(err, hangar.ENOTFOUND) {
-		return r.curatedEnvironment(ctx, ref, endpoint, name)
+	if ref.Curated() && hangar.IsCode(err, hangar.ENOTFOUND) {
+		c.curated = &ref
+		return nil
 	}
 	if err != nil {
-		return nil, inFile(fmt.Sprintf("%s: environment %s", r.file, ref), err)
+		return inFile(fmt.Sprintf("%s: environment %s", r.file, ref), err)
 	}
-	return e, nil
+	sp.EnvironmentName, sp.EnvironmentVersion = e.Name, e.Version
+	return nil
 }
 
 // curatedEnvironment registers the environment that stands for one of
 // Azure's curated environments: its image is where Azure publishes the
-// curated ones (mcr.microsoft.com/azureml/curated/<name>), and the tag
-// azureml.curated holds the reference as the file wrote it. An identical
-// definition is the version it already is.
+// curated ones (mcr.microsoft.com/azureml/curated/<name>, the name
+// without its AzureML- prefix), and the tag azureml.curated holds the
+// reference as the file wrote it. An identical definition is the version
+// it already is.
 func (r *deploymentResolver) curatedEnvironment(ctx context.Context, ref jobspec.Ref, endpoint, name string) (*hangar.Environment, error) {
 	tag := firstNonEmpty(ref.Version, ref.Label, "latest")
+	image := strings.ToLower(strings.TrimPrefix(ref.Name, "AzureML-"))
 	in := &hangar.Environment{Workspace: r.workspace, Name: endpoint + "-" + name + "-env",
-		Image:       "mcr.microsoft.com/azureml/curated/" + strings.ToLower(ref.Name) + ":" + tag,
+		Image:       "mcr.microsoft.com/azureml/curated/" + image + ":" + tag,
 		Description: "Azure's curated environment " + ref.String() + ", recorded: the scoring script runs in the server's python3",
 		Tags:        map[string]string{"azureml.curated": ref.String()}}
 	out, err := r.client.CreateEnvironment(ctx, in)
 	if err != nil {
 		return nil, inFile(fmt.Sprintf("%s: environment %s", r.file, ref), err)
 	}
-	fmt.Fprintf(r.stderr, "%s: environment %s is one of Azure's curated environments: recorded as %s:%s, not applied (python3 runs the scoring script)\n", r.file, ref, out.Name, out.Version)
+	recorded := "recorded as"
+	if out.Existing {
+		recorded = "recorded already as"
+	}
+	fmt.Fprintf(r.stderr, "%s: environment %s is one of Azure's curated environments: %s %s:%s, not applied (python3 runs the scoring script)\n", r.file, ref, recorded, out.Name, out.Version)
 	return out, nil
 }
 
@@ -591,34 +667,29 @@ func (r *deploymentResolver) registerEnvironment(ctx context.Context, endpoint, 
 	return out, nil
 }
 
-// registerModel registers a local model folder (or file) as the next
-// version of the inline model's name or else of the model
-// <endpoint>-<deployment>, as `hangar model create
-// --path` does: Azure registers a deployment's local model as an
-// anonymous model; naming it after the deployment lets `hangar model
-// list` show where it came from.
-func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deployment string, m *jobspec.Model, dir string) (*hangar.ModelVersion, error) {
+// registerModel registers a local model folder as the next version of
+// the inline model's name or else of the model <endpoint>-<deployment>,
+// as `hangar model create --path` does: Azure registers a deployment's
+// local model as an anonymous model; naming it after the deployment lets
+// `hangar model list` show where it came from. The inline model's
+// description and tags go to the version, with the tags Hangar reads from
+// the folder (hangar.…), which win.
+func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deployment string, m *jobspec.Model, folder string) (*hangar.ModelVersion, error) {
 	name := localModelName(endpoint, deployment, m)
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, invalidf("%s: model.path: %v", r.file, err)
-	}
-	mf := &modelFiles{dir: dir, clean: func() {}}
-	if !fi.IsDir() {
-		tmp, err := os.MkdirTemp("", "hangar-model-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		if err := copyFile(dir, filepath.Join(tmp, filepath.Base(dir))); err != nil {
-			return nil, err
-		}
-		mf.dir = tmp
-	}
-	tags, err := describeModel(mf.dir, m.Type)
+	mf := &modelFiles{dir: folder, clean: func() {}}
+	described, err := describeModel(mf.dir, m.Type)
 	if err != nil {
 		return nil, inFile(r.file+": model.path", err)
 	}
+	tags := map[string]string{}
+	for k, v := range m.Tags {
+		if strings.HasPrefix(k, "hangar.") {
+			fmt.Fprintf(r.stderr, "%s: model.tags.%s is not applied: hangar.… tags are the ones Hangar reads from the model\n", r.file, k)
+			continue
+		}
+		tags[k] = v
+	}
+	maps.Copy(tags, described)
 	tags["hangar.deployment"] = endpoint + "/" + deployment
 	source, runID, err := uploadModel(ctx, r.registry, name, mf)
 	if err != nil {
@@ -628,7 +699,7 @@ func (r *deploymentResolver) registerModel(ctx context.Context, endpoint, deploy
 		return nil, registryError(err)
 	}
 	v, err := r.registry.CreateModelVersion(ctx, &hangar.ModelVersion{Name: name, Source: source, RunID: runID,
-		Description: "model of " + r.kind + " deployment " + deployment + " of endpoint " + endpoint, Tags: tags})
+		Description: firstNonEmpty(m.Description, "model of "+r.kind+" deployment "+deployment+" of endpoint "+endpoint), Tags: tags})
 	if err != nil {
 		return nil, registryError(err)
 	}
@@ -655,32 +726,15 @@ func inFile(prefix string, err error) error {
 	return fmt.Errorf("%s: %w", prefix, err)
 }
 
-// unchangedModel reports whether the local model folder dir holds the
-// files of the model version the deployment being updated runs, the one
-// an earlier create or update registered from its folder: Azure's
-// anonymous models are named by their content, so applying the same
-// YAML again changes nothing; here the content digest decides.
+// unchangedModel reports whether the model folder dir (see modelFolder)
+// holds the files of the model version the deployment being updated
+// runs, the one an earlier create or update registered from its folder:
+// Azure's anonymous models are named by their content, so applying the
+// same YAML again changes nothing; here the content digest decides.
 func (r *deploymentResolver) unchangedModel(ctx context.Context, endpoint, name string, m *jobspec.Model, dir string) bool {
 	c := r.current
 	if c == nil || c.ModelName != localModelName(endpoint, name, m) || c.ModelDigest == "" || c.ModelType != m.Type {
 		return false
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return false
-	}
-	if !fi.IsDir() {
-		// A model file (Azure's samples name one, model.pkl) is
-		// registered as a folder holding it: hash that folder.
-		tmp, err := os.MkdirTemp("", "hangar-model-")
-		if err != nil {
-			return false
-		}
-		defer os.RemoveAll(tmp)
-		if err := copyFile(dir, filepath.Join(tmp, filepath.Base(dir))); err != nil {
-			return false
-		}
-		dir = tmp
 	}
 	_, manifest, err := artifact.PutDir(ctx, hashOnly{}, os.DirFS(dir))
 	if err != nil {

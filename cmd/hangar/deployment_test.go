@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -639,5 +640,50 @@ func TestDeploymentCode(t *testing.T) {
 				t.Errorf("placeholders: got environment %q, want one: %v", sp.EnvironmentName, tt.wantEnv)
 			}
 		})
+	}
+}
+
+// TestModelFolderStreams: a model file is copied into the folder it is
+// registered from without being read into memory — a model.pkl of many
+// gigabytes would not fit — and a folder is used as it is.
+func TestModelFolderStreams(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "model.pkl")
+	const size = 64 << 20
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	folder, clean, err := modelFolder("d.yml", file)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(clean)
+	if got := after.TotalAlloc - before.TotalAlloc; got > size/8 {
+		t.Errorf("copying a %d-byte model allocated %d bytes, want it streamed", size, got)
+	}
+	fi, err := os.Stat(filepath.Join(folder, "model.pkl"))
+	if err != nil || fi.Size() != size {
+		t.Fatalf("got %v, %v; want the folder to hold model.pkl of %d bytes", fi, err, size)
+	}
+	clean()
+	if _, err := os.Stat(folder); !os.IsNotExist(err) {
+		t.Errorf("after clean: got %v, want the folder removed", err)
+	}
+	if got, _, err := modelFolder("d.yml", dir); err != nil || got != dir {
+		t.Errorf("modelFolder(a folder): got %q, %v; want %q", got, err, dir)
+	}
+	if _, _, err := modelFolder("d.yml", filepath.Join(dir, "missing.pkl")); hangar.ErrorCode(err) != hangar.EINVALID || !strings.Contains(err.Error(), "d.yml: model.path") {
+		t.Errorf("modelFolder(missing): got %v, want EINVALID naming d.yml: model.path", err)
 	}
 }

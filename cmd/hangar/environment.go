@@ -170,9 +170,6 @@ func warnUnstored(w io.Writer, file string, env *jobspec.Environment) {
 	if env.OSType != "" && env.OSType != "linux" {
 		fmt.Fprintf(w, "%s: os_type %s is not stored: Hangar runs Linux environments\n", file, env.OSType)
 	}
-	if len(env.InferenceConfig) > 0 {
-		fmt.Fprintf(w, "%s: inference_config is not stored with the environment; give it with the deployment\n", file)
-	}
 }
 
 // readSpecFile reads a YAML spec of at most maxSpecFileSize bytes.
