@@ -55,7 +55,7 @@ gunicorn=/usr/bin/gunicorn
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -68,7 +68,7 @@ $PY scripts/bench/train_xgboost.py "$work/xgb"
 # --- servers ---------------------------------------------------------------------
 py_port=18081 echo_port=18082 hangar_port=18083
 key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"${on_servers[@]}" "$gunicorn" -w 2 -b 127.0.0.1:$py_port --chdir "$root/scripts/bench" --log-level warning \
+"${on_servers[@]}" "$gunicorn" -w 2 --timeout 0 -b 127.0.0.1:$py_port --chdir "$root/scripts/bench" --log-level warning \
   "sklearn_score_server:app(model=\"$work/model.pkl\")" &
 pids+=($!)
 py_pid=$!
@@ -157,11 +157,21 @@ cpu_ticks() {
 # machine whose load changes from minute to minute it is the steadier
 # figure (wrk and the server share the cores, so req/s swings with
 # whoever else runs).
+# family PID: PID and its children (gunicorn's workers).
+family() { echo "$1" $(pgrep -P "$1" || true); }
 run() { # NAME URL SCRIPT PID
-  local out rps p50 p99 errs n t0 t1 cpu
+  local out rps p50 p99 errs n t0 t1 cpu p others=()
+  # The other servers are paused (SIGSTOP) while one is measured, so that
+  # their timers (gunicorn's heartbeats, capture flushes) do not run on
+  # the measured server's cores and show in its tail latency.
+  for p in "$py_pid" "$echo_pid" "$hangar_pid" "$server_pid"; do
+    [ "$p" = "$4" ] || others+=($(family "$p"))
+  done
+  kill -STOP "${others[@]}" 2>/dev/null || true
   t0=$(cpu_ticks "$4")
   out=$("${on_load[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2")
   t1=$(cpu_ticks "$4")
+  kill -CONT "${others[@]}" 2>/dev/null || true
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")

@@ -81,6 +81,7 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 		if cfg.Model == "" && cfg.ScoringScript == "" {
 			return hangar.Errorf(hangar.EINVALID, "--model is required")
 		}
+		tuneGC(getenv)
 		key := getenv("HANGAR_SERVE_KEY")
 		if cfg.KeyFile != "" {
 			b, err := os.ReadFile(cfg.KeyFile)

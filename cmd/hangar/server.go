@@ -61,6 +61,7 @@ SIGTERM or SIGINT stops accepting requests, drains those in flight and exits 0.`
 			return err
 		}
 		cfg.ScheduleClockRate = clockRate
+		tuneGC(getenv)
 		logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		if pprofAddr != "" {
 			_, stop, err := startPprof(pprofAddr, logger)
