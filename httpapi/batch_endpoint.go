@@ -152,7 +152,12 @@ func (in *BatchInvocation) Apply(d *hangar.BatchDeployment) (*hangar.BatchDeploy
 			}
 			out.Settings.OutputFileName = in.OutputFileName
 		}
-		if err := out.Settings.Validate(); err != nil {
+		// Checked by the deployment's rules, but for the compute the
+		// invocation does not touch: a deployment stored before its
+		// rule (any text) still takes invocations.
+		check := out.Settings
+		check.Compute = ""
+		if err := check.Validate(); err != nil {
 			return nil, err
 		}
 	}

@@ -418,19 +418,24 @@ func TestBatchInvocationApply(t *testing.T) {
 		in      httpapi.BatchInvocation
 		summary bool // the deployment's output_action is summary_only
 		wantErr string
+		compute string // the stored deployment's compute, when set
 	}{
-		{"nothing", httpapi.BatchInvocation{}, false, ""},
-		{"output_file_name", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, false, ""},
-		{"output_file_name of summary_only", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, true, "output_file_name scores.csv: deployment blue's output_action is summary_only, which writes no output file (append_row does)"},
-		{"summary_only, other overrides", httpapi.BatchInvocation{MiniBatchSize: &one}, true, ""},
-		{"bounds", httpapi.BatchInvocation{MiniBatchSize: &one, InstanceCount: &one}, false, ""},
-		{"mini_batch_size 0", httpapi.BatchInvocation{MiniBatchSize: &zero}, false, "mini_batch_size 0: want at least 1"},
-		{"instance_count 0", httpapi.BatchInvocation{InstanceCount: &zero}, false, "instance_count 0: want 1 to 64"},
-		{"instance_count 65", httpapi.BatchInvocation{InstanceCount: &big}, false, "instance_count 65: want 1 to 64"},
+		{"nothing", httpapi.BatchInvocation{}, false, "", ""},
+		{"a compute stored before its rule", httpapi.BatchInvocation{MiniBatchSize: &one, OutputFileName: "scores.csv"}, false, "", "gpu cluster"},
+		{"output_file_name", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, false, "", ""},
+		{"output_file_name of summary_only", httpapi.BatchInvocation{OutputFileName: "scores.csv"}, true, "output_file_name scores.csv: deployment blue's output_action is summary_only, which writes no output file (append_row does)", ""},
+		{"summary_only, other overrides", httpapi.BatchInvocation{MiniBatchSize: &one}, true, "", ""},
+		{"bounds", httpapi.BatchInvocation{MiniBatchSize: &one, InstanceCount: &one}, false, "", ""},
+		{"mini_batch_size 0", httpapi.BatchInvocation{MiniBatchSize: &zero}, false, "mini_batch_size 0: want at least 1", ""},
+		{"instance_count 0", httpapi.BatchInvocation{InstanceCount: &zero}, false, "instance_count 0: want 1 to 64", ""},
+		{"instance_count 65", httpapi.BatchInvocation{InstanceCount: &big}, false, "instance_count 65: want 1 to 64", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := batchDeployment("blue")
+			if tt.compute != "" {
+				d.Settings.Compute = tt.compute
+			}
 			if tt.summary {
 				d.Settings.OutputAction = hangar.BatchSummaryOnly
 			}

@@ -293,12 +293,22 @@ func (s *Service) syncLocked(ctx context.Context, ws, name string, traffic bool,
 		// The one read of the keys per endpoint and server start; the
 		// store audits it as a listKeys by the system actor, which is
 		// what it is: the server loading them into the data plane.
-		k, err := s.Store.EndpointKeys(ctx, ws, name)
+		kk, err := s.Store.EndpointKeys(ctx, ws, name)
 		if err != nil {
+			// The endpoint changed (its keys may have been regenerated)
+			// and its keys cannot be read: fail closed — the gateway
+			// gets keys nobody holds until a read succeeds, so a key
+			// revoked elsewhere never keeps working here meanwhile.
+			if prev, had := s.applied[k]; had {
+				prev.Keys = []string{hangar.NewEndpointKey(), hangar.NewEndpointKey()}
+				if g.SetEndpoint(prev) == nil {
+					s.applied[k] = prev
+				}
+			}
 			return err
 		}
-		keys = *k
-		s.keys[epKey(ws, name)] = keys
+		keys = *kk
+		s.keys[k] = keys
 	}
 	if v := tokenVerifier(g); v != nil {
 		// Before the gateway knows the endpoint: a token is never checked

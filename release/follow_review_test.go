@@ -381,3 +381,44 @@ func TestReplayIsNotFollowedAgain(t *testing.T) {
 		t.Errorf("the tick after Replay: got %d store reads, want 0", r)
 	}
 }
+
+// TestFollowerFailsClosedWhenItCannotReadChangedKeys: a key regenerated
+// through A while B cannot read the keys (a store blip) is refused by B at
+// once — B gives its gateway keys nobody holds until a read succeeds —
+// and the new key works once the read does.
+func TestFollowerFailsClosedWhenItCannotReadChangedKeys(t *testing.T) {
+	f := newFixture(t)
+	clock := &fakeClock{}
+	fl := f.newFollower(t, func(s *Service) { s.Now = clock.now })
+	ctx := f.ctx
+	f.createEndpoint(t, "fenced", "")
+	if err := fl.follow(ctx, fl.store); err != nil {
+		t.Fatal(err)
+	}
+	old, err := f.store.EndpointKeys(ctx, ws, "fenced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantScore(t, "B with the key before", fl, "fenced", old.Primary, http.StatusServiceUnavailable)
+	if _, err := f.svc.RegenerateKey(ctx, ws, "fenced", hangar.KeyPrimary); err != nil {
+		t.Fatal(err)
+	}
+	bad := "fenced"
+	fl.store.badKeys.Store(&bad)
+	if err := fl.follow(ctx, fl.store); err == nil {
+		t.Fatal("follow with the keys unreadable: got no error")
+	}
+	wantScore(t, "B with the regenerated (old) key while it cannot read the keys", fl, "fenced", old.Primary, http.StatusUnauthorized)
+	wantScore(t, "B with the secondary key while it cannot read the keys", fl, "fenced", old.Secondary, http.StatusUnauthorized)
+	fl.store.badKeys.Store(nil)
+	clock.advance(followRetryMax + time.Second)
+	if err := fl.follow(ctx, fl.store); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := f.store.EndpointKeys(ctx, ws, "fenced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantScore(t, "B with the old key after", fl, "fenced", old.Primary, http.StatusUnauthorized)
+	wantScore(t, "B with the new key after", fl, "fenced", fresh.Primary, http.StatusServiceUnavailable)
+}
