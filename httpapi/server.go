@@ -236,8 +236,9 @@ type Server struct {
 	// Now tells the time for token expiry; time.Now when nil.
 	Now hangar.Clock
 
-	auth   authCache     // verified tokens and read workspaces (auth.go)
-	uiRuns chan struct{} // run pages of the web UI being drawn (ui.go)
+	auth   authCache // verified tokens and read workspaces (auth.go)
+	uiOnce sync.Once
+	uiRuns chan struct{} // heavy pages of the web UI being drawn (ui.go, uiHeavy)
 }
 
 // NewServer returns a server with its own metrics registry and defaults set.
@@ -486,7 +487,6 @@ func (s *Server) Handler() http.Handler {
 	if s.MaxBlobBytes <= 0 {
 		s.MaxBlobBytes = DefaultMaxBlobBytes
 	}
-	s.uiRuns = make(chan struct{}, uiConcurrentRuns)
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, s.wrap(rt))

@@ -453,7 +453,10 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 // uiConcurrentRuns at once server-wide. The release func gives the turn
 // back.
 func (s *Server) uiHeavy(r *http.Request) (func(), error) {
-	sem := s.uiRuns // as Handler made it; a later Handler makes another
+	// Made once, whenever the first heavy page comes: Handler may be
+	// called more than once, and concurrently.
+	s.uiOnce.Do(func() { s.uiRuns = make(chan struct{}, uiConcurrentRuns) })
+	sem := s.uiRuns
 	select {
 	case sem <- struct{}{}:
 		return func() { <-sem }, nil
