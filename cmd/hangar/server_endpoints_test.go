@@ -329,19 +329,7 @@ func TestEndpointSyncIntervalSetting(t *testing.T) {
 		{name: "not a duration", env: "often", err: `endpoint-sync-interval "often"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if tt.file != "" {
-				if err := os.WriteFile(filepath.Join(dir, "server.yaml"), []byte(tt.file), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			env := map[string]string{"HANGAR_HOME": dir, "HANGAR_ENDPOINT_SYNC_INTERVAL": tt.env}
-			getenv := func(k string) string { return env[k] }
-			cmd := newServerCmd(getenv)
-			if err := cmd.Flags().Parse(tt.args); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadServerConfig(cmd, getenv)
+			cfg, err := testServerConfig(t, tt.file, "HANGAR_ENDPOINT_SYNC_INTERVAL", tt.env, tt.args)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("loadServerConfig: %v, want an error containing %q", err, tt.err)

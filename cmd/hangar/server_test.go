@@ -208,19 +208,7 @@ func TestMetricsAuthSetting(t *testing.T) {
 		{name: "bad env", env: "maybe", err: `metrics-auth: want true or false, got "maybe"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if tt.file != "" {
-				if err := os.WriteFile(filepath.Join(dir, "server.yaml"), []byte(tt.file), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			env := map[string]string{"HANGAR_HOME": dir, "HANGAR_METRICS_AUTH": tt.env}
-			getenv := func(k string) string { return env[k] }
-			cmd := newServerCmd(getenv)
-			if err := cmd.Flags().Parse(tt.args); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadServerConfig(cmd, getenv)
+			cfg, err := testServerConfig(t, tt.file, "HANGAR_METRICS_AUTH", tt.env, tt.args)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("loadServerConfig: %v, want an error containing %q", err, tt.err)
@@ -235,4 +223,24 @@ func TestMetricsAuthSetting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testServerConfig loads `hangar server`'s configuration as the command
+// does: from a server.yaml holding file (when not ""), the environment
+// variable key set to value, and the flags args.
+func testServerConfig(t *testing.T, file, key, value string, args []string) (*serverConfig, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if file != "" {
+		if err := os.WriteFile(filepath.Join(dir, "server.yaml"), []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"HANGAR_HOME": dir, key: value}
+	getenv := func(k string) string { return env[k] }
+	cmd := newServerCmd(getenv)
+	if err := cmd.Flags().Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return loadServerConfig(cmd, getenv)
 }
